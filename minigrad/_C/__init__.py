@@ -1,0 +1,1 @@
+"""Compiled kernels (Cython wrappers over ``csrc/``). Knows nothing of autograd."""

@@ -1,0 +1,39 @@
+"""minigrad: reverse-mode automatic differentiation, from scratch.
+
+Two engines share one gradient checker: :class:`Tensor` (numpy-backed, PyTorch's
+API) and ``Value`` (compiled scalars, micrograd's API).
+"""
+
+from minigrad import autograd
+from minigrad.autograd import (
+    enable_grad, is_grad_enabled, no_grad, set_detect_anomaly, set_grad_enabled,
+)
+from minigrad.creation import (
+    arange, eye, full, full_like, linspace, ones, ones_like, rand, randint, randn,
+    tensor, zeros, zeros_like,
+)
+from minigrad.dtypes import bool_, float32, float64, int64
+from minigrad.ops import (
+    abs, argmax, argmin, cat, clamp, exp, log, log_softmax, logsumexp, matmul, max,
+    maximum, mean, min, minimum, relu, sigmoid, softmax, split, sqrt, stack, std,
+    sum, tanh, var, where,
+)
+from minigrad.random import manual_seed
+from minigrad.tensor import Tensor
+
+__version__ = "0.1.0"
+
+bool = bool_  # noqa: A001  (PyTorch's name: mg.bool)
+long = int64
+double = float64
+float = float32  # noqa: A001
+
+__all__ = [
+    "Tensor", "abs", "arange", "argmax", "argmin", "autograd", "bool", "bool_", "cat",
+    "clamp", "double", "enable_grad", "exp", "eye", "float", "float32", "float64",
+    "full", "full_like", "int64", "is_grad_enabled", "linspace", "log", "log_softmax",
+    "logsumexp", "long", "manual_seed", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "no_grad", "ones", "ones_like", "rand", "randint", "randn", "relu",
+    "set_detect_anomaly", "set_grad_enabled", "sigmoid", "softmax", "split", "sqrt",
+    "stack", "std", "sum", "tanh", "tensor", "var", "where", "zeros", "zeros_like",
+]

@@ -1,0 +1,28 @@
+"""``python -m minigrad <command>``: demo, info."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minigrad")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="train small networks on built-in data")
+    sub.add_parser("info", help="version and compiled backend")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from minigrad.demo import run
+
+        return run()
+    if args.command == "info":
+        import minigrad
+
+        print(f"minigrad {minigrad.__version__}")
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

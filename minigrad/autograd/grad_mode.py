@@ -1,0 +1,85 @@
+"""Grad modes: whether ops record the graph. Layer: autograd; imports nothing of minigrad."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State:
+    # One module-level flag (PyTorch keeps it per thread; minigrad's engine is
+    # single-threaded Python, and a plain attribute is the cheapest check per op).
+    grad_enabled = True
+    anomaly = False
+
+
+STATE = _State()
+
+
+def is_grad_enabled() -> bool:
+    return STATE.grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets the grad mode and restores it."""
+
+    mode = True
+
+    def __enter__(self) -> None:
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.grad_enabled = self._prev
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):
+    """Ops run inside do not record the graph; their results do not require grad."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Turns recording back on inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` works as a call, a context manager or a decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = STATE.grad_enabled
+        self.mode = bool(mode)
+        STATE.grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, fn: F) -> F:
+        STATE.grad_enabled = self._prev
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = STATE.grad_enabled
+            STATE.grad_enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                STATE.grad_enabled = prev
+
+        return wrapper  # type: ignore[return-value]

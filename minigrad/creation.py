@@ -1,0 +1,118 @@
+"""Tensor factories: tensor, zeros, ones, full, *_like, rand, randn, randint,
+arange, linspace, eye. Layer: core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.dtypes import canonical_dtype, float32, to_array
+from minigrad.random import get_generator
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "arange", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand",
+    "randint", "randn", "tensor", "zeros", "zeros_like",
+]
+
+
+def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new Tensor holding a copy of ``data`` (Python floats become float32)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    return _make(to_array(data, dtype, copy=True), requires_grad)
+
+
+def _dt(dtype: Any) -> np.dtype:
+    return float32 if dtype is None else canonical_dtype(dtype)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(_shape(size), _dt(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(_shape(size), _dt(dtype)), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = to_array(fill_value).dtype
+    return _make(np.full(_shape((size,)), fill_value, canonical_dtype(dtype)),
+                 requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
+                 requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
+                 requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    d = t.dtype if dtype is None else canonical_dtype(dtype)
+    return _make(np.full(t.shape, fill_value, d), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False,
+         generator: np.random.Generator | None = None) -> Tensor:
+    """Uniform on [0, 1)."""
+    arr = get_generator(generator).random(_shape(size)).astype(_dt(dtype))
+    return _make(arr, requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False,
+          generator: np.random.Generator | None = None) -> Tensor:
+    """Standard normal."""
+    arr = get_generator(generator).standard_normal(_shape(size)).astype(_dt(dtype))
+    return _make(arr, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
+            generator: np.random.Generator | None = None) -> Tensor:
+    """Integers uniform on [low, high) (``randint(high, size=...)`` for [0, high))."""
+    if high is None:
+        low, high = 0, low
+    d = np.int64 if dtype is None else canonical_dtype(dtype)
+    arr = get_generator(generator).integers(low, high, size=_shape((size,)))
+    return Tensor._wrap(np.asarray(arr).astype(d))
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else float32
+    return _make(np.arange(start, end, step).astype(canonical_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _make(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    return _make(np.eye(n, m, dtype=_dt(dtype)), requires_grad)

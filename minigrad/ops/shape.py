@@ -1,0 +1,439 @@
+"""Shape ops: reshape/view, transpose, permute, expand, sum_to, squeeze, unsqueeze,
+flatten, cat, stack, split, indexing (get and in-place set), clone, dtype casts.
+
+Layer: ops. Reshape, transpose, permute, expand and basic indexing return numpy
+views, so the result shares memory (and its version counter) with the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd.function import Function
+from minigrad.autograd.grad_mode import STATE
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "cat", "clone", "expand", "flatten", "getitem", "permute", "reshape", "setitem",
+    "split", "squeeze", "stack", "sum_to", "to_dtype", "transpose", "unsqueeze",
+]
+
+
+class Reshape(Function):
+    """y = a viewed with a new shape;  dL/da = g reshaped back."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, shape):
+        ctx.shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape)
+
+
+class Transpose(Function):
+    """y = a with dims d0 and d1 swapped;  dL/da = g swapped back."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, d0, d1):
+        ctx.dims = (d0, d1)
+        return np.swapaxes(a, d0, d1)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(*ctx.dims)
+
+
+class Permute(Function):
+    """y = a with dims reordered;  dL/da = g with the inverse permutation."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, dims):
+        ctx.inverse = tuple(np.argsort(dims))
+        return np.transpose(a, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.permute(*ctx.inverse)
+
+
+class Expand(Function):
+    """y = a broadcast to ``shape`` (a read-only view);  dL/da = sum_to(g, a.shape)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, shape):
+        ctx.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.sum_to(ctx.shape)
+
+
+class SumTo(Function):
+    """y = a summed down to a broadcast-compatible ``shape``;  dL/da = expand(g)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, shape):
+        ctx.shape = a.shape
+        lead = a.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1
+        )
+        y = np.sum(a, axis=axes, keepdims=True) if axes else a
+        return y.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.expand(ctx.shape)
+
+
+def reshape(a: Tensor, *shape: Any) -> Tensor:
+    shape = _shape_arg(shape)
+    try:
+        new = _infer_shape(a.shape, shape)
+    except ValueError:
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {a.shape} "
+            f"({a.numel()} elements) into {tuple(shape)}"
+        ) from None
+    if new == a.shape:
+        return a
+    return Reshape.apply(a, shape=new)
+
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(old: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    n = int(np.prod(old))
+    if shape.count(-1) > 1 or any(s < -1 for s in shape):
+        raise ValueError
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        if known == 0 or n % known:
+            raise ValueError
+        shape = tuple(n // known if s == -1 else s for s in shape)
+    if int(np.prod(shape)) != n:
+        raise ValueError
+    return shape
+
+
+def _dim(d: int, ndim: int, op: str) -> int:
+    if not -ndim <= d < ndim:
+        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+    return d % ndim
+
+
+def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
+    n = a.ndim
+    d0, d1 = _dim(dim0, n, "transpose"), _dim(dim1, n, "transpose")
+    if d0 == d1:
+        return a
+    return Transpose.apply(a, d0=d0, d1=d1)
+
+
+def permute(a: Tensor, *dims: Any) -> Tensor:
+    dims = _shape_arg(dims)
+    n = a.ndim
+    norm = tuple(_dim(d, n, "permute") for d in dims)
+    if len(norm) != n or sorted(norm) != list(range(n)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {n} dims of {a.shape}")
+    return Permute.apply(a, dims=norm)
+
+
+def expand(a: Tensor, *shape: Any) -> Tensor:
+    shape = _shape_arg(shape)
+    lead = len(shape) - a.ndim
+    if lead < 0:
+        raise ValueError(f"expand: cannot expand shape {a.shape} to fewer dims {shape}")
+    full = tuple(a.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    if full == a.shape:
+        return a
+    for i, s in enumerate(a.shape):
+        if s != 1 and s != full[lead + i]:
+            raise ValueError(f"expand: cannot expand shape {a.shape} to {shape}")
+    return Expand.apply(a, shape=full)
+
+
+def sum_to(a: Tensor, shape: Sequence[int]) -> Tensor:
+    """Sums broadcast dims of ``a`` away so that it has ``shape`` (unbroadcast)."""
+    shape = tuple(shape)
+    if a.shape == shape:
+        return a
+    lead = a.ndim - len(shape)
+    if lead < 0 or any(s != 1 and s != a.shape[lead + i] for i, s in enumerate(shape)):
+        raise ValueError(f"sum_to: shape {a.shape} cannot be summed to {shape}")
+    return SumTo.apply(a, shape=shape)
+
+
+def squeeze(a: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
+    if dim is None:
+        return reshape(a, tuple(s for s in a.shape if s != 1))
+    dims = (dim,) if isinstance(dim, int) else dim
+    norm = {_dim(d, max(a.ndim, 1), "squeeze") for d in dims}
+    return reshape(a, tuple(s for i, s in enumerate(a.shape) if not (i in norm and s == 1)))
+
+
+def unsqueeze(a: Tensor, dim: int) -> Tensor:
+    d = _dim(dim, a.ndim + 1, "unsqueeze")
+    return reshape(a, (*a.shape[:d], 1, *a.shape[d:]))
+
+
+def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if a.ndim == 0:
+        return reshape(a, (1,))
+    s = _dim(start_dim, a.ndim, "flatten")
+    e = _dim(end_dim, a.ndim, "flatten")
+    if s > e:
+        raise ValueError("flatten: start_dim must not come after end_dim")
+    return reshape(a, (*a.shape[:s], -1 if a.numel() else 0, *a.shape[e + 1:]))
+
+
+class Cat(Function):
+    """y = the inputs joined along ``dim``;  each input's gradient is its slice of g."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        ctx.sizes = [x.shape[dim] for x in arrays]
+        ctx.dim = dim
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [], 0
+        lead = (slice(None),) * ctx.dim
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+            grads.append(g[(*lead, slice(start, start + size))] if need else None)
+            start += size
+        return tuple(grads)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    ts = list(tensors)
+    if not ts:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in ts]
+    ndim = ts[0].ndim
+    if ndim == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+    d = _dim(dim, ndim, "cat")
+    for t in ts:
+        if t.ndim != ndim or t.shape[:d] + t.shape[d + 1:] != ts[0].shape[:d] + ts[0].shape[d + 1:]:
+            raise ValueError(
+                f"cat: shapes must match except in dim {d}: "
+                + ", ".join(str(x.shape) for x in ts)
+            )
+    dt = ts[0].dtype
+    for t in ts[1:]:
+        from minigrad.dtypes import result_type
+
+        dt = result_type(dt, t.dtype)
+    ts = [t if t.dtype == dt else t.to(dt) for t in ts]
+    return Cat.apply(*ts, dim=d)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shapes = {t.shape for t in ts}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    d = _dim(dim, ts[0].ndim + 1, "stack")
+    return cat([unsqueeze(t, d) for t in ts], d)
+
+
+def split(a: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    d = _dim(dim, a.ndim, "split")
+    n = a.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} do not sum to dim {d}'s size {n}")
+    out, start = [], 0
+    lead = (slice(None),) * d
+    for s in sizes:
+        out.append(getitem(a, (*lead, slice(start, start + s))))
+        start += s
+    return tuple(out)
+
+
+# -- indexing -----------------------------------------------------------------
+
+def _norm_index(idx: Any) -> Any:
+    """Replaces Tensors inside an index by their arrays."""
+    if isinstance(idx, Tensor):
+        return idx.data
+    if isinstance(idx, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
+    if isinstance(idx, list):
+        return np.asarray(idx)
+    return idx
+
+
+def _is_advanced(idx: Any) -> bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(i, (np.ndarray, list)) for i in items)
+
+
+class GetItem(Function):
+    """y = a[idx];  dL/da = zeros with g scatter-added at idx (repeats accumulate)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, idx):
+        ctx.shape, ctx.idx = a.shape, idx
+        return a[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, shape=ctx.shape, idx=ctx.idx)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with g added at idx;  dL/dg = dL/dy[idx]."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, g, *, shape, idx):
+        ctx.idx = idx
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_advanced(idx):
+            np.add.at(out, idx, g)
+        else:
+            out[idx] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return GetItem.apply(gg, idx=ctx.idx)
+
+
+def getitem(a: Tensor, idx: Any) -> Tensor:
+    idx = _norm_index(idx)
+    try:
+        return GetItem.apply(a, idx=idx)
+    except IndexError as e:
+        raise IndexError(f"index: {e} (tensor of shape {a.shape})") from None
+
+
+class SetItem(Function):
+    """a[idx] = v, in place;  dL/da = g with zeros at idx, dL/dv = g[idx] reduced to v."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, v, *, idx):
+        ctx.idx, ctx.vshape = idx, np.shape(v)
+        a[idx] = v
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        ga = gv = None
+        if ctx.needs_input_grad[0]:
+            mask = np.ones(g.shape, dtype=bool)
+            mask[ctx.idx] = False
+            ga = g * Tensor._wrap(mask.astype(g.dtype))
+        if ctx.needs_input_grad[1]:
+            gv = GetItem.apply(g, idx=ctx.idx).sum_to(ctx.vshape)
+        return ga, gv
+
+
+def setitem(a: Tensor, idx: Any, value: Any) -> None:
+    """``a[idx] = value`` in place, recorded in the graph when grad is needed."""
+    idx = _norm_index(idx)
+    if a.requires_grad and a.is_leaf and STATE.grad_enabled:
+        raise RuntimeError(
+            "setitem: a leaf tensor that requires grad cannot be modified in place; "
+            "do it under no_grad(), or on a copy (t.clone())"
+        )
+    if not isinstance(value, Tensor):
+        value = Tensor._wrap(np.asarray(value, dtype=a.data.dtype))
+    elif value.data.dtype != a.data.dtype:
+        value = value.to(a.data.dtype)
+    if not a.data.flags.writeable:
+        raise RuntimeError(
+            f"setitem: tensor of shape {a.shape} is a broadcast view and cannot be "
+            "written; clone it first"
+        )
+    alias = a._alias()
+    try:
+        out = SetItem.apply(alias, value, idx=idx)
+    except (IndexError, ValueError) as e:
+        raise type(e)(
+            f"setitem: cannot assign a value of shape {value.shape} to index {idx!r} "
+            f"of a tensor of shape {a.shape}: {e}"
+        ) from None
+    a._version[0] += 1
+    if out.grad_fn is not None:
+        a.grad_fn, a._out_idx, a.requires_grad = out.grad_fn, 0, True
+
+
+class Clone(Function):
+    """y = a copy of a;  dL/da = g."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def clone(a: Tensor) -> Tensor:
+    return Clone.apply(a)
+
+
+class ToDtype(Function):
+    """y = a cast to another dtype;  dL/da = g cast back."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, dtype):
+        ctx.dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(ctx.dtype)
+
+
+def to_dtype(a: Tensor, dtype: Any) -> Tensor:
+    from minigrad.dtypes import canonical_dtype
+
+    d = canonical_dtype(dtype, "to")
+    if a.data.dtype == d:
+        return a
+    return ToDtype.apply(a, dtype=d)

@@ -1,0 +1,32 @@
+"""minigrad's random number generator. Layer: bottom; imports only numpy.
+
+One global ``np.random.Generator`` that ``manual_seed`` reseeds (PyTorch's
+convention). Functions that draw random numbers also accept an explicit
+``generator``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Generator", "default_generator", "get_generator", "manual_seed"]
+
+Generator = np.random.Generator
+
+
+class _Default:
+    gen: np.random.Generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseeds the global generator; returns it."""
+    _Default.gen = np.random.default_rng(seed)
+    return _Default.gen
+
+
+def default_generator() -> np.random.Generator:
+    return _Default.gen
+
+
+def get_generator(generator: np.random.Generator | None = None) -> np.random.Generator:
+    return _Default.gen if generator is None else generator

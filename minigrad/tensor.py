@@ -1,0 +1,588 @@
+"""Tensor: a numpy array plus what autograd needs. Layer: core.
+
+A Tensor wraps one ``np.ndarray`` (``.data``). When it requires grad and was made
+by an op, ``grad_fn`` is the op's :class:`~minigrad.autograd.function.Context`
+and ``_out_idx`` says which output of it this is. Methods are one-line calls of
+the functional forms in :mod:`minigrad.ops`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd.grad_mode import STATE
+from minigrad.dtypes import canonical_dtype, to_array
+
+__all__ = ["Tensor"]
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it.
+
+    Parameters
+    ----------
+    data : array-like
+        Copied into a new numpy array. Python floats become float32.
+    dtype : optional
+        One of ``minigrad.float32/float64/int64/bool``.
+    requires_grad : bool
+        Whether backward should compute ``.grad`` for this tensor (floats only).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_hooks",
+        "_out_idx",
+        "_version",
+        "data",
+        "grad",
+        "grad_fn",
+        "requires_grad",
+    )
+    __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data: np.ndarray = to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.grad_fn: Any = None
+        self._out_idx = 0
+        self._version = [0]
+        self._hooks: list[Callable[[Tensor], Any]] | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, arr: np.ndarray) -> Tensor:
+        """A Tensor around ``arr`` (no copy, no checks): the ops' fast path."""
+        t = object.__new__(cls)
+        t.data = arr
+        t.grad = None
+        t.grad_fn = None
+        t._out_idx = 0
+        t._version = [0]
+        t._hooks = None
+        t.requires_grad = False
+        return t
+
+    def _alias(self) -> Tensor:
+        """Another Tensor object for the same value, node and version counter."""
+        t = Tensor._wrap(self.data)
+        t.grad_fn, t._out_idx, t._version = self.grad_fn, self._out_idx, self._version
+        t.requires_grad = self.requires_grad
+        return t
+
+    # -- attributes ------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*range(self.ndim - 1, -1, -1)) if self.ndim > 1 else self
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"item: a Tensor with {self.data.size} elements cannot be converted "
+                "to a Python scalar"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared memory, no copy)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor with {self.data.size} elements "
+                "is ambiguous"
+            )
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4,
+                               prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_) or self.data.size == 0:
+            extra += f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{self.grad_fn.name()}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # -- autograd --------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad: only floating point tensors can require gradients, "
+                f"got dtype {self.data.dtype}"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad_(False) on a non-leaf tensor; use detach() instead"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulates d(self)/d(leaf) · gradient into every leaf's ``.grad``."""
+        from minigrad.autograd.engine import _roots_and_seeds, run_backward
+
+        roots, seeds = _roots_and_seeds([self], [gradient], "backward")
+        if retain_graph is None:
+            retain_graph = create_graph
+        if inputs is not None:
+            ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            grads = run_backward(roots, seeds, retain_graph, create_graph, inputs=ins)
+            for t, g in zip(ins, grads or []):
+                if g is not None:
+                    g = g if create_graph else g.detach()
+                    t.grad = g if t.grad is None else t.grad + g
+            return
+        run_backward(roots, seeds, retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """The same data (shared memory and version), cut from the graph."""
+        t = Tensor._wrap(self.data)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor during backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: tensor does not require grad")
+        if self.grad_fn is None:
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._out_idx] = weakref.ref(self)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """``hook(grad)`` runs when this tensor's gradient is computed; it may
+        return a replacement. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: tensor does not require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node._out_hooks is None:
+                node._out_hooks = {}
+            hooks = node._out_hooks.setdefault(self._out_idx, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    # -- dtype -----------------------------------------------------------------
+    def to(self, dtype: Any) -> Tensor:
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        return _ops.to_dtype(self, dtype)
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return _ops.to_dtype(self, np.float32)
+
+    def double(self) -> Tensor:
+        return _ops.to_dtype(self, np.float64)
+
+    def long(self) -> Tensor:
+        return _ops.to_dtype(self, np.int64)
+
+    def int(self) -> Tensor:
+        return _ops.to_dtype(self, np.int64)
+
+    def bool(self) -> Tensor:
+        return _ops.to_dtype(self, np.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return _ops.to_dtype(self, other.dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def clone(self) -> Tensor:
+        return _ops.clone(self)
+
+    def contiguous(self) -> Tensor:
+        return self if self.data.flags.c_contiguous else _ops.clone(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    # -- arithmetic --------------------------------------------------------------
+    def __add__(self, o: Any) -> Tensor:
+        return _ops.add(self, o)
+
+    def __radd__(self, o: Any) -> Tensor:
+        return _ops.add(o, self)
+
+    def __sub__(self, o: Any) -> Tensor:
+        return _ops.sub(self, o)
+
+    def __rsub__(self, o: Any) -> Tensor:
+        return _ops.sub(o, self)
+
+    def __mul__(self, o: Any) -> Tensor:
+        return _ops.mul(self, o)
+
+    def __rmul__(self, o: Any) -> Tensor:
+        return _ops.mul(o, self)
+
+    def __truediv__(self, o: Any) -> Tensor:
+        return _ops.div(self, o)
+
+    def __rtruediv__(self, o: Any) -> Tensor:
+        return _ops.div(o, self)
+
+    def __pow__(self, o: Any) -> Tensor:
+        return _ops.pow(self, o)
+
+    def __rpow__(self, o: Any) -> Tensor:
+        return _ops.pow(o, self)
+
+    def __matmul__(self, o: Any) -> Tensor:
+        return _ops.matmul(self, o)
+
+    def __rmatmul__(self, o: Any) -> Tensor:
+        return _ops.matmul(Tensor(o), self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _ops.abs(self)
+
+    # Comparisons give bool tensors and are not differentiable.
+    def _cmp(self, o: Any, fn: Any) -> Tensor:
+        od = o.data if isinstance(o, Tensor) else o
+        return Tensor._wrap(np.asarray(fn(self.data, od)))
+
+    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return self._cmp(o, np.equal)
+
+    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return self._cmp(o, np.not_equal)
+
+    def __lt__(self, o: Any) -> Tensor:
+        return self._cmp(o, np.less)
+
+    def __le__(self, o: Any) -> Tensor:
+        return self._cmp(o, np.less_equal)
+
+    def __gt__(self, o: Any) -> Tensor:
+        return self._cmp(o, np.greater)
+
+    def __ge__(self, o: Any) -> Tensor:
+        return self._cmp(o, np.greater_equal)
+
+    def eq(self, o: Any) -> Tensor:
+        return self._cmp(o, np.equal)
+
+    def __invert__(self) -> Tensor:
+        if self.data.dtype != np.bool_:
+            raise TypeError("~ is only defined for bool tensors")
+        return Tensor._wrap(~self.data)
+
+    def __and__(self, o: Any) -> Tensor:
+        return self._cmp(o, np.logical_and)
+
+    def __or__(self, o: Any) -> Tensor:
+        return self._cmp(o, np.logical_or)
+
+    def __xor__(self, o: Any) -> Tensor:
+        return self._cmp(o, np.logical_xor)
+
+    # -- elementwise ---------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        return _ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return _ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return _ops.abs(self)
+
+    def sign(self) -> Tensor:
+        return _ops.sign(self)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return _ops.pow(self, exponent)
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return _ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        return _ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return _ops.minimum(self, other)
+
+    def relu(self) -> Tensor:
+        return _ops.relu(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return _ops.leaky_relu(self, negative_slope)
+
+    def sigmoid(self) -> Tensor:
+        return _ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        return _ops.tanh(self)
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        return _ops.gelu(self, approximate)
+
+    def silu(self) -> Tensor:
+        return _ops.silu(self)
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+        return _ops.softplus(self, beta, threshold)
+
+    def erf(self) -> Tensor:
+        return _ops.erf(self)
+
+    def softmax(self, dim: int | None = None) -> Tensor:
+        return _ops.softmax(self, dim)
+
+    def log_softmax(self, dim: int | None = None) -> Tensor:
+        return _ops.log_softmax(self, dim)
+
+    # -- reductions ---------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _ops.sum(self, dim, keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _ops.mean(self, dim, keepdim)
+
+    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+            unbiased: bool | None = None) -> Tensor:
+        return _ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+            unbiased: bool | None = None) -> Tensor:
+        return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _ops.max(self, dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _ops.min(self, dim, keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return _ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return _ops.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _ops.logsumexp(self, dim, keepdim)
+
+    def sum_to(self, shape: Any) -> Tensor:
+        return _ops.sum_to(self, shape)
+
+    # -- shape -----------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        return _ops.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return _ops.reshape(self, *shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return _ops.unsqueeze(self, dim)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return _ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return _ops.permute(self, *dims)
+
+    def expand(self, *shape: Any) -> Tensor:
+        return _ops.expand(self, *shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return _ops.expand(self, other.shape)
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return _ops.split(self, split_size, dim)
+
+    def matmul(self, other: Tensor) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __getitem__(self, idx: Any) -> Tensor:
+        return _ops.getitem(self, idx)
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        _ops.setitem(self, idx, value)
+
+    # -- in place ---------------------------------------------------------------------
+    def _inplace(self, result: Tensor, op: str) -> Tensor:
+        """Writes ``result`` into this tensor's memory and makes it this tensor's value.
+
+        Recorded in the graph like PyTorch's in-place ops: a leaf that requires
+        grad may only be modified under ``no_grad``.
+        """
+        if self.requires_grad and self.grad_fn is None and STATE.grad_enabled:
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad cannot be modified in place; "
+                "do it under no_grad(), or on a copy (t.clone())"
+            )
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"{op}: result of shape {result.shape} cannot be written in place "
+                f"into a tensor of shape {self.shape}"
+            )
+        if not self.data.flags.writeable:
+            raise RuntimeError(f"{op}: tensor is a read-only (expanded) view; clone it")
+        np.copyto(self.data, result.data, casting="unsafe")
+        self._version[0] += 1
+        if STATE.grad_enabled:
+            if result.grad_fn is not None:
+                self.grad_fn, self._out_idx = result.grad_fn, result._out_idx
+                self.requires_grad = True
+            elif self.grad_fn is not None:  # the new value depends on nothing
+                self.grad_fn, self.requires_grad = None, False
+        return self
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._inplace(self._alias() + (other * alpha if alpha != 1 else other), "add_")
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._inplace(self._alias() - (other * alpha if alpha != 1 else other), "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(self._alias() * other, "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(self._alias() / other, "div_")
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return self._inplace(self._alias().clamp(min, max), "clamp_")
+
+    def copy_(self, src: Any) -> Tensor:
+        src = src if isinstance(src, Tensor) else Tensor(src)
+        return self._inplace(src.to(self.dtype).expand(self.shape), "copy_")
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: float) -> Tensor:
+        const = Tensor._wrap(np.full(self.shape, value, self.data.dtype))
+        return self._inplace(const, "fill_")
+
+    def __iadd__(self, o: Any) -> Tensor:
+        return self.add_(o)
+
+    def __isub__(self, o: Any) -> Tensor:
+        return self.sub_(o)
+
+    def __imul__(self, o: Any) -> Tensor:
+        return self.mul_(o)
+
+    def __itruediv__(self, o: Any) -> Tensor:
+        return self.div_(o)
+
+
+class _HookHandle:
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+from minigrad import ops as _ops  # noqa: E402  (ops import Tensor; bound last)
