@@ -29,7 +29,7 @@ def compile_args() -> tuple[list[str], list[str]]:
     # Portable baseline: SIMD paths are chosen at run time (target attributes),
     # never -march=native.
     omp = [] if sys.platform == "darwin" else ["-fopenmp"]
-    return cflags + omp, omp + ["-lm"]
+    return cflags + omp, [*omp, "-lm"]
 
 
 def extensions() -> list[Extension]:

@@ -11,7 +11,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="train small networks on built-in data")
     sub.add_parser("info", help="version and compiled backend")
+    ex = sub.add_parser(
+        "exercises", help="gradient-checking exercises (list/start/check)"
+    )
+    ex.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    if args.command == "exercises":
+        from minigrad.exercises.cli import main as exercises_main
+
+        return exercises_main(args.rest)
     if args.command == "demo":
         from minigrad.demo import run
 
@@ -20,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         import minigrad
 
         print(f"minigrad {minigrad.__version__}")
+        for k, v in minigrad.backend_info().items():
+            print(f"{k}: {v}")
         return 0
     return 1
 

@@ -13,8 +13,19 @@ from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
 __all__ = [
-    "arange", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand",
-    "randint", "randn", "tensor", "zeros", "zeros_like",
+    "arange",
+    "eye",
+    "full",
+    "full_like",
+    "linspace",
+    "ones",
+    "ones_like",
+    "rand",
+    "randint",
+    "randn",
+    "tensor",
+    "zeros",
+    "zeros_like",
 ]
 
 
@@ -50,46 +61,66 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(_shape(size), _dt(dtype)), requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     if dtype is None:
         dtype = to_array(fill_value).dtype
-    return _make(np.full(_shape((size,)), fill_value, canonical_dtype(dtype)),
-                 requires_grad)
+    return _make(
+        np.full(_shape((size,)), fill_value, canonical_dtype(dtype)), requires_grad
+    )
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
-                 requires_grad)
+    return _make(
+        np.zeros(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
+        requires_grad,
+    )
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
-                 requires_grad)
+    return _make(
+        np.ones(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
+        requires_grad,
+    )
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     d = t.dtype if dtype is None else canonical_dtype(dtype)
     return _make(np.full(t.shape, fill_value, d), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False,
-         generator: np.random.Generator | None = None) -> Tensor:
+def rand(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """Uniform on [0, 1)."""
     arr = get_generator(generator).random(_shape(size)).astype(_dt(dtype))
     return _make(arr, requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False,
-          generator: np.random.Generator | None = None) -> Tensor:
+def randn(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """Standard normal."""
     arr = get_generator(generator).standard_normal(_shape(size)).astype(_dt(dtype))
     return _make(arr, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
-            generator: np.random.Generator | None = None) -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size: Any = (),
+    dtype: Any = None,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size=...)`` for [0, high))."""
     if high is None:
         low, high = 0, low
@@ -98,21 +129,30 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     return Tensor._wrap(np.asarray(arr).astype(d))
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else float32
-    return _make(np.arange(start, end, step).astype(canonical_dtype(dtype)), requires_grad)
+    return _make(
+        np.arange(start, end, step).astype(canonical_dtype(dtype)), requires_grad
+    )
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _make(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _make(np.eye(n, m, dtype=_dt(dtype)), requires_grad)

@@ -19,7 +19,9 @@ def run(steps: int = 500) -> int:
     lr = 0.5
     for step in range(steps + 1):
         p = ((x @ w1 + b1).tanh() @ w2 + b2).sigmoid()
-        loss = -(y * p.clamp(1e-7, 1).log() + (1 - y) * (1 - p).clamp(1e-7, 1).log()).mean()
+        loss = -(
+            y * p.clamp(1e-7, 1).log() + (1 - y) * (1 - p).clamp(1e-7, 1).log()
+        ).mean()
         for t in params:
             t.grad = None
         loss.backward()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
-from minigrad.dtypes import canonical_dtype, to_array
+from minigrad.dtypes import to_array
 
 __all__ = ["Tensor"]
 
@@ -45,7 +45,9 @@ class Tensor:
     )
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+    def __init__(
+        self, data: Any, dtype: Any = None, requires_grad: bool = False
+    ) -> None:
         if isinstance(data, Tensor):
             data = data.data
         self.data: np.ndarray = to_array(data, dtype)
@@ -168,10 +170,12 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4,
-                               prefix="tensor(")
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
         extra = ""
-        if self.data.dtype not in (np.float32, np.int64, np.bool_) or self.data.size == 0:
+        if (
+            self.data.dtype not in (np.float32, np.int64, np.bool_)
+            or self.data.size == 0
+        ):
             extra += f", dtype={self.data.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{self.grad_fn.name()}>"
@@ -193,8 +197,13 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Any = None) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
         """Accumulates d(self)/d(leaf) · gradient into every leaf's ``.grad``."""
         from minigrad.autograd.engine import _roots_and_seeds, run_backward
 
@@ -442,12 +451,24 @@ class Tensor:
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.mean(self, dim, keepdim)
 
-    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-            unbiased: bool | None = None) -> Tensor:
+    def var(
+        self,
+        dim: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: int = 1,
+        unbiased: bool | None = None,
+    ) -> Tensor:
         return _ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
 
-    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-            unbiased: bool | None = None) -> Tensor:
+    def std(
+        self,
+        dim: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: int = 1,
+        unbiased: bool | None = None,
+    ) -> Tensor:
         return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -538,10 +559,14 @@ class Tensor:
         return self
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(self._alias() + (other * alpha if alpha != 1 else other), "add_")
+        return self._inplace(
+            self._alias() + (other * alpha if alpha != 1 else other), "add_"
+        )
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(self._alias() - (other * alpha if alpha != 1 else other), "sub_")
+        return self._inplace(
+            self._alias() - (other * alpha if alpha != 1 else other), "sub_"
+        )
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(self._alias() * other, "mul_")

@@ -4,12 +4,24 @@ from minigrad.autograd.anomaly import detect_anomaly, set_detect_anomaly
 from minigrad.autograd.engine import grad
 from minigrad.autograd.function import Context, Function
 from minigrad.autograd.grad_mode import (
-    enable_grad, is_grad_enabled, no_grad, set_grad_enabled,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
 )
 from minigrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
-    "Context", "Function", "GradcheckError", "detect_anomaly", "enable_grad", "grad",
-    "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "set_detect_anomaly",
+    "Context",
+    "Function",
+    "GradcheckError",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]

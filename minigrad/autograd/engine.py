@@ -96,17 +96,35 @@ def run_backward(
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
-            _run_node(node, grads, retain_graph, create_graph,
-                      capture_leaf, capture_node, captured, buffers, deps, ready)
+            _run_node(
+                node,
+                grads,
+                retain_graph,
+                create_graph,
+                capture_leaf,
+                capture_node,
+                captured,
+                buffers,
+                deps,
+                ready,
+            )
     finally:
         STATE.grad_enabled = prev_mode
     return captured if inputs is not None else None
 
 
-def _run_node(node: Any, grads: list[Any], retain_graph: bool, create_graph: bool,
-              capture_leaf: dict[int, int], capture_node: dict[tuple[Any, int], int],
-              captured: list[Any], buffers: dict[Any, list[Any]],
-              deps: dict[Any, int], ready: list[Any]) -> None:
+def _run_node(
+    node: Any,
+    grads: list[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture_leaf: dict[int, int],
+    capture_node: dict[tuple[Any, int], int],
+    captured: list[Any],
+    buffers: dict[Any, list[Any]],
+    deps: dict[Any, int],
+    ready: list[Any],
+) -> None:
     from minigrad.tensor import Tensor
 
     if node._freed:
@@ -168,7 +186,7 @@ def _call_backward(node: Any, grads: list[Any]) -> tuple[Any, ...]:
     n_in = len(node._edges)
     if len(res) != n_in:
         # PyTorch allows trailing Nones to be omitted for non-tensor arguments.
-        if len(res) < n_in and all(e is None for e in node._edges[len(res):]):
+        if len(res) < n_in and all(e is None for e in node._edges[len(res) :]):
             res = res + (None,) * (n_in - len(res))
         else:
             raise RuntimeError(
@@ -200,7 +218,7 @@ def _broadcastable(target: tuple[int, ...], shape: tuple[int, ...]) -> bool:
     """Whether a gradient of ``shape`` reduces to ``target`` by summing (unbroadcast)."""
     if len(target) > len(shape):
         return False
-    tail = shape[len(shape) - len(target):]
+    tail = shape[len(shape) - len(target) :]
     return all(t == s or t == 1 for t, s in zip(target, tail))
 
 
@@ -210,8 +228,13 @@ def _input_meta(edge: Any) -> tuple[tuple[int, ...], Any]:
     return edge.shape, edge.dtype
 
 
-def _to_leaf(t: Any, g: Any, create_graph: bool, capture_leaf: dict[int, int],
-             captured: list[Any]) -> None:
+def _to_leaf(
+    t: Any,
+    g: Any,
+    create_graph: bool,
+    capture_leaf: dict[int, int],
+    captured: list[Any],
+) -> None:
     if capture_leaf or captured:
         i = capture_leaf.get(id(t))
         if i is not None:

@@ -22,7 +22,7 @@ import numpy as np
 from minigrad.autograd.grad_mode import STATE
 
 if TYPE_CHECKING:
-    from minigrad.tensor import Tensor
+    pass
 
 __all__ = ["Context", "Function"]
 
@@ -242,15 +242,19 @@ def _record(
             t.grad_fn = ctx
             t._out_idx = j
     if ctx._to_save:
-        ctx._saved = [_describe_saved(it, args, outs, arrays, results)
-                      for it in ctx._to_save]
+        ctx._saved = [
+            _describe_saved(it, args, outs, arrays, results) for it in ctx._to_save
+        ]
         ctx._to_save = ()
     if STATE.anomaly:
         ctx._trace = traceback.format_stack()[:-3]
 
 
 def _describe_saved(
-    item: Any, args: tuple[Any, ...], outs: tuple[Any, ...], arrays: list[Any],
+    item: Any,
+    args: tuple[Any, ...],
+    outs: tuple[Any, ...],
+    arrays: list[Any],
     results: list[Any],
 ) -> tuple[Any, Any, Any, int]:
     Tensor = _tensor_cls()

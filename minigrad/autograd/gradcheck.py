@@ -69,8 +69,16 @@ class JacobianCheck:
                 break
             av, nv = float(a[i, j]), float(n[i, j])
             err = abs(av - nv)
-            rows.append((_unravel(i, self.input_shape), _unravel(j, self.output_shape),
-                         av, nv, err, err / max(abs(nv), 1e-12)))
+            rows.append(
+                (
+                    _unravel(i, self.input_shape),
+                    _unravel(j, self.output_shape),
+                    av,
+                    nv,
+                    err,
+                    err / max(abs(nv), 1e-12),
+                )
+            )
         return rows
 
 
@@ -85,13 +93,16 @@ def _tuple(x: Any) -> tuple[Any, ...]:
 def _flat_outputs(outs: tuple[Any, ...]) -> np.ndarray:
     from minigrad.tensor import Tensor
 
-    parts = [np.asarray(o.data if isinstance(o, Tensor) else o, dtype=np.float64).ravel()
-             for o in outs]
+    parts = [
+        np.asarray(o.data if isinstance(o, Tensor) else o, dtype=np.float64).ravel()
+        for o in outs
+    ]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _numerical(fn: Callable[..., Any], inputs: tuple[Any, ...], i: int,
-               n_out: int, eps: float) -> np.ndarray:
+def _numerical(
+    fn: Callable[..., Any], inputs: tuple[Any, ...], i: int, n_out: int, eps: float
+) -> np.ndarray:
     x = inputs[i].data
     jac = np.zeros((x.size, n_out))
     flat = x.reshape(-1) if x.flags.c_contiguous else None
@@ -109,8 +120,9 @@ def _numerical(fn: Callable[..., Any], inputs: tuple[Any, ...], i: int,
     return jac
 
 
-def _analytical(outs: tuple[Any, ...], diff_inputs: list[Any], sizes: list[int]
-                ) -> list[np.ndarray]:
+def _analytical(
+    outs: tuple[Any, ...], diff_inputs: list[Any], sizes: list[int]
+) -> list[np.ndarray]:
     from minigrad.tensor import Tensor
 
     n_out = sum(o.numel() for o in outs)
@@ -121,8 +133,13 @@ def _analytical(outs: tuple[Any, ...], diff_inputs: list[Any], sizes: list[int]
             seed = np.zeros(o.shape, o.dtype)
             seed.reshape(-1)[j] = 1
             if o.requires_grad:
-                gs = autograd_grad([o], diff_inputs, [Tensor._wrap(seed)],
-                                   retain_graph=True, allow_unused=True)
+                gs = autograd_grad(
+                    [o],
+                    diff_inputs,
+                    [Tensor._wrap(seed)],
+                    retain_graph=True,
+                    allow_unused=True,
+                )
                 for jac, g in zip(jacs, gs):
                     if g is not None:
                         jac[:, col] = np.asarray(g.data, dtype=np.float64).ravel()
@@ -160,28 +177,40 @@ def gradcheck(
     return False
 
 
-def compute_checks(fn: Callable[..., Any], inputs: Any, eps: float, atol: float,
-                   rtol: float) -> list[JacobianCheck]:
+def compute_checks(
+    fn: Callable[..., Any], inputs: Any, eps: float, atol: float, rtol: float
+) -> list[JacobianCheck]:
     """The analytical and numerical Jacobian of every input that requires grad."""
     from minigrad.tensor import Tensor
 
     inputs = _tuple(inputs)
-    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if inputs and type(inputs[0]).__name__ == "Value":
+        # Functions of scalar Values (minigrad.scalar) are checked there.
+        from minigrad.scalar.check import value_checks
+
+        return value_checks(fn, inputs, eps, atol, rtol)
+    diff = [
+        i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad
+    ]
     if not diff:
         raise ValueError("gradcheck: no input requires grad")
     for i in diff:
         if inputs[i].dtype != np.float64:
             warnings.warn(
                 f"gradcheck: input {i} is {inputs[i].dtype}, not float64; "
-                "finite differences will be imprecise", stacklevel=3)
-    outs = tuple(o for o in _tuple(fn(*inputs))
-                 if isinstance(o, Tensor) and o.dtype.kind == "f")
+                "finite differences will be imprecise",
+                stacklevel=3,
+            )
+    outs = tuple(
+        o for o in _tuple(fn(*inputs)) if isinstance(o, Tensor) and o.dtype.kind == "f"
+    )
     if not outs:
         raise ValueError("gradcheck: fn returned no floating-point Tensor")
     out_shape = outs[0].shape if len(outs) == 1 else (sum(o.numel() for o in outs),)
     n_out = sum(o.numel() for o in outs)
-    analytical = _analytical(outs, [inputs[i] for i in diff],
-                             [inputs[i].numel() for i in diff])
+    analytical = _analytical(
+        outs, [inputs[i] for i in diff], [inputs[i].numel() for i in diff]
+    )
     checks = []
     for i, a in zip(diff, analytical):
         n = _numerical(fn, inputs, i, n_out, eps)
@@ -198,11 +227,15 @@ def format_failure(failed: Sequence[JacobianCheck]) -> str:
             f"{c.output_shape}: {bad} of {c.analytical.size} Jacobian entries differ"
         )
         lines.extend(f"    note: {note}" for note in c.notes)
-        lines.append("    input idx     output idx    analytical     numerical"
-                     "     abs err    rel err")
+        lines.append(
+            "    input idx     output idx    analytical     numerical"
+            "     abs err    rel err"
+        )
         for ii, oi, av, nv, err, rel in c.worst():
-            lines.append(f"    {ii!s:<13} {oi!s:<13} {av:>12.6g} {nv:>12.6g} "
-                         f"{err:>11.3g} {rel:>10.3g}")
+            lines.append(
+                f"    {ii!s:<13} {oi!s:<13} {av:>12.6g} {nv:>12.6g} "
+                f"{err:>11.3g} {rel:>10.3g}"
+            )
     return "\n".join(lines)
 
 
@@ -222,24 +255,39 @@ def gradgradcheck(
     from minigrad.tensor import Tensor
 
     inputs = _tuple(inputs)
-    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    diff = [
+        i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad
+    ]
     outs = [o for o in _tuple(fn(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
-        grad_outputs = [Tensor(rng.standard_normal(o.shape), dtype=o.dtype,
-                               requires_grad=True) for o in outs]
+        grad_outputs = [
+            Tensor(rng.standard_normal(o.shape), dtype=o.dtype, requires_grad=True)
+            for o in outs
+        ]
     gos = list(_tuple(grad_outputs))
     n = len(inputs)
 
     def first_grad(*args: Any) -> tuple[Any, ...]:
         ins, vs = args[:n], args[n:]
         os_ = [o for o in _tuple(fn(*ins)) if isinstance(o, Tensor) and o.requires_grad]
-        gs = autograd_grad(os_, [ins[i] for i in diff], list(vs),
-                           create_graph=True, allow_unused=True)
+        gs = autograd_grad(
+            os_, [ins[i] for i in diff], list(vs), create_graph=True, allow_unused=True
+        )
         res = []
         for i, g in zip(diff, gs):
-            res.append(g if g is not None else Tensor._wrap(np.zeros(ins[i].shape, ins[i].dtype)))
+            res.append(
+                g
+                if g is not None
+                else Tensor._wrap(np.zeros(ins[i].shape, ins[i].dtype))
+            )
         return tuple(res)
 
-    return gradcheck(first_grad, (*inputs, *gos), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    return gradcheck(
+        first_grad,
+        (*inputs, *gos),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+    )

@@ -16,8 +16,16 @@ from minigrad.ops.reduce import _norm_dims
 from minigrad.tensor import Tensor
 
 __all__ = [
-    "erf", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax",
-    "softplus", "tanh",
+    "erf",
+    "gelu",
+    "leaky_relu",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
 ]
 
 

@@ -19,8 +19,21 @@ from minigrad.dtypes import result_type, scalar_result_type
 from minigrad.tensor import Tensor
 
 __all__ = [
-    "abs", "add", "clamp", "div", "exp", "log", "maximum", "minimum", "mul", "neg",
-    "pow", "sign", "sqrt", "sub", "where",
+    "abs",
+    "add",
+    "clamp",
+    "div",
+    "exp",
+    "log",
+    "maximum",
+    "minimum",
+    "mul",
+    "neg",
+    "pow",
+    "sign",
+    "sqrt",
+    "sub",
+    "where",
 ]
 
 
@@ -72,8 +85,10 @@ class Add(Function):
     @staticmethod
     def backward(ctx, g):
         sa, sb = ctx.shapes
-        return (g.sum_to(sa) if ctx.needs_input_grad[0] else None,
-                g.sum_to(sb) if ctx.needs_input_grad[1] else None)
+        return (
+            g.sum_to(sa) if ctx.needs_input_grad[0] else None,
+            g.sum_to(sb) if ctx.needs_input_grad[1] else None,
+        )
 
 
 class Sub(Function):
@@ -89,8 +104,10 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, g):
         sa, sb = ctx.shapes
-        return (g.sum_to(sa) if ctx.needs_input_grad[0] else None,
-                (-g).sum_to(sb) if ctx.needs_input_grad[1] else None)
+        return (
+            g.sum_to(sa) if ctx.needs_input_grad[0] else None,
+            (-g).sum_to(sb) if ctx.needs_input_grad[1] else None,
+        )
 
 
 class Mul(Function):
@@ -106,8 +123,10 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return ((g * b).sum_to(a.shape) if ctx.needs_input_grad[0] else None,
-                (g * a).sum_to(b.shape) if ctx.needs_input_grad[1] else None)
+        return (
+            (g * b).sum_to(a.shape) if ctx.needs_input_grad[0] else None,
+            (g * a).sum_to(b.shape) if ctx.needs_input_grad[1] else None,
+        )
 
 
 class Div(Function):
@@ -360,14 +379,25 @@ class Where(Function):
     def backward(ctx, g):
         sa, sb = ctx.shapes
         zero = Tensor._wrap(np.zeros((), g.dtype))
-        ga = Where.apply(g, zero, cond=ctx.cond).sum_to(sa) if ctx.needs_input_grad[0] else None
-        gb = Where.apply(zero, g, cond=ctx.cond).sum_to(sb) if ctx.needs_input_grad[1] else None
+        ga = (
+            Where.apply(g, zero, cond=ctx.cond).sum_to(sa)
+            if ctx.needs_input_grad[0]
+            else None
+        )
+        gb = (
+            Where.apply(zero, g, cond=ctx.cond).sum_to(sb)
+            if ctx.needs_input_grad[1]
+            else None
+        )
         return ga, gb
 
 
 # -- functional forms -------------------------------------------------------
 
-def _binary(cls: type[Function], a: Any, b: Any, op: str, floating: bool = False) -> Tensor:
+
+def _binary(
+    cls: type[Function], a: Any, b: Any, op: str, floating: bool = False
+) -> Tensor:
     a, b = _operands(a, b, op, floating)
     if a.shape != b.shape:
         try:

@@ -36,7 +36,9 @@ def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(out) if ndim else None
 
 
-def _kept_shape(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tuple[int, ...]:
+def _kept_shape(
+    shape: tuple[int, ...], dims: tuple[int, ...] | None
+) -> tuple[int, ...]:
     """The shape the reduction has with keepdim=True."""
     if dims is None:
         return (1,) * len(shape)
@@ -107,8 +109,10 @@ def mean(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
         raise TypeError(f"mean: input dtype should be floating point, got {a.dtype}")
     dims = _norm_dims(dim, a.ndim, "mean")
     n = _count(a.shape, dims)
-    return Sum.apply(a, dims=dims, keepdim=keepdim) / float(n) if n else (
-        Sum.apply(a, dims=dims, keepdim=keepdim) * float("nan")
+    return (
+        Sum.apply(a, dims=dims, keepdim=keepdim) / float(n)
+        if n
+        else (Sum.apply(a, dims=dims, keepdim=keepdim) * float("nan"))
     )
 
 
@@ -118,8 +122,14 @@ def _count(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> int:
     return int(np.prod([shape[d] for d in dims]))
 
 
-def var(a: Tensor, dim: Dim = None, keepdim: bool = False, *,
-        correction: int = 1, unbiased: bool | None = None) -> Tensor:
+def var(
+    a: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    correction: int = 1,
+    unbiased: bool | None = None,
+) -> Tensor:
     """Variance; unbiased (divides by N - 1) by default, as PyTorch."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
@@ -131,8 +141,14 @@ def var(a: Tensor, dim: Dim = None, keepdim: bool = False, *,
     return ss / float(dof if dof > 0 else 0)
 
 
-def std(a: Tensor, dim: Dim = None, keepdim: bool = False, *,
-        correction: int = 1, unbiased: bool | None = None) -> Tensor:
+def std(
+    a: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    correction: int = 1,
+    unbiased: bool | None = None,
+) -> Tensor:
     return var(a, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
 
 
@@ -145,11 +161,15 @@ def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool) -> Any:
     single = isinstance(dim, (int, np.integer))
     dims = _norm_dims(dim, a.ndim, op)
     if dims is None:  # a 0-d tensor
-        return (a.clone(), Tensor._wrap(np.zeros((), np.int64))) if single else a.clone()
+        return (
+            (a.clone(), Tensor._wrap(np.zeros((), np.int64))) if single else a.clone()
+        )
     if single and a.shape[dims[0]] == 0:
         raise RuntimeError(f"{op}: cannot reduce over an empty dim of shape {a.shape}")
     if a.data.dtype.kind == "f":
-        values = MaxMin.apply(a, dims=dims, keepdim=keepdim, is_max=is_max, single=single)
+        values = MaxMin.apply(
+            a, dims=dims, keepdim=keepdim, is_max=is_max, single=single
+        )
         if not single:
             return values
         node = values.grad_fn
@@ -184,7 +204,9 @@ def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor._wrap(np.asarray(np.argmax(a.data), dtype=np.int64))
     d = _norm_dims(dim, a.ndim, "argmax")
     axis = d[0] if d else None
-    return Tensor._wrap(np.asarray(np.argmax(a.data, axis=axis, keepdims=keepdim), np.int64))
+    return Tensor._wrap(
+        np.asarray(np.argmax(a.data, axis=axis, keepdims=keepdim), np.int64)
+    )
 
 
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -192,7 +214,9 @@ def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor._wrap(np.asarray(np.argmin(a.data), dtype=np.int64))
     d = _norm_dims(dim, a.ndim, "argmin")
     axis = d[0] if d else None
-    return Tensor._wrap(np.asarray(np.argmin(a.data, axis=axis, keepdims=keepdim), np.int64))
+    return Tensor._wrap(
+        np.asarray(np.argmin(a.data, axis=axis, keepdims=keepdim), np.int64)
+    )
 
 
 class LogSumExp(Function):
@@ -203,8 +227,11 @@ class LogSumExp(Function):
 
     @staticmethod
     def forward(ctx, a, *, dims, keepdim):
-        m = np.amax(a, axis=dims, keepdims=True) if a.size else np.zeros(
-            _kept_shape(a.shape, dims), a.dtype)
+        m = (
+            np.amax(a, axis=dims, keepdims=True)
+            if a.size
+            else np.zeros(_kept_shape(a.shape, dims), a.dtype)
+        )
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):
             y = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m

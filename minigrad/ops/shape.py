@@ -17,8 +17,21 @@ from minigrad.autograd.grad_mode import STATE
 from minigrad.tensor import Tensor
 
 __all__ = [
-    "cat", "clone", "expand", "flatten", "getitem", "permute", "reshape", "setitem",
-    "split", "squeeze", "stack", "sum_to", "to_dtype", "transpose", "unsqueeze",
+    "cat",
+    "clone",
+    "expand",
+    "flatten",
+    "getitem",
+    "permute",
+    "reshape",
+    "setitem",
+    "split",
+    "squeeze",
+    "stack",
+    "sum_to",
+    "to_dtype",
+    "transpose",
+    "unsqueeze",
 ]
 
 
@@ -155,7 +168,9 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     n = a.ndim
     norm = tuple(_dim(d, n, "permute") for d in dims)
     if len(norm) != n or sorted(norm) != list(range(n)):
-        raise ValueError(f"permute: {dims} is not a permutation of the {n} dims of {a.shape}")
+        raise ValueError(
+            f"permute: {dims} is not a permutation of the {n} dims of {a.shape}"
+        )
     return Permute.apply(a, dims=norm)
 
 
@@ -164,7 +179,9 @@ def expand(a: Tensor, *shape: Any) -> Tensor:
     lead = len(shape) - a.ndim
     if lead < 0:
         raise ValueError(f"expand: cannot expand shape {a.shape} to fewer dims {shape}")
-    full = tuple(a.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    full = tuple(
+        a.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape)
+    )
     if full == a.shape:
         return a
     for i, s in enumerate(a.shape):
@@ -189,7 +206,9 @@ def squeeze(a: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
         return reshape(a, tuple(s for s in a.shape if s != 1))
     dims = (dim,) if isinstance(dim, int) else dim
     norm = {_dim(d, max(a.ndim, 1), "squeeze") for d in dims}
-    return reshape(a, tuple(s for i, s in enumerate(a.shape) if not (i in norm and s == 1)))
+    return reshape(
+        a, tuple(s for i, s in enumerate(a.shape) if not (i in norm and s == 1))
+    )
 
 
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
@@ -204,7 +223,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     e = _dim(end_dim, a.ndim, "flatten")
     if s > e:
         raise ValueError("flatten: start_dim must not come after end_dim")
-    return reshape(a, (*a.shape[:s], -1 if a.numel() else 0, *a.shape[e + 1:]))
+    return reshape(a, (*a.shape[:s], -1 if a.numel() else 0, *a.shape[e + 1 :]))
 
 
 class Cat(Function):
@@ -238,7 +257,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
     d = _dim(dim, ndim, "cat")
     for t in ts:
-        if t.ndim != ndim or t.shape[:d] + t.shape[d + 1:] != ts[0].shape[:d] + ts[0].shape[d + 1:]:
+        if (
+            t.ndim != ndim
+            or t.shape[:d] + t.shape[d + 1 :] != ts[0].shape[:d] + ts[0].shape[d + 1 :]
+        ):
             raise ValueError(
                 f"cat: shapes must match except in dim {d}: "
                 + ", ".join(str(x.shape) for x in ts)
@@ -258,12 +280,16 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise ValueError(
+            f"stack: all tensors must have the same shape, got {sorted(shapes)}"
+        )
     d = _dim(dim, ts[0].ndim + 1, "stack")
     return cat([unsqueeze(t, d) for t in ts], d)
 
 
-def split(a: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+def split(
+    a: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
+) -> tuple[Tensor, ...]:
     d = _dim(dim, a.ndim, "split")
     n = a.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -274,7 +300,9 @@ def split(a: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
-            raise ValueError(f"split: sections {sizes} do not sum to dim {d}'s size {n}")
+            raise ValueError(
+                f"split: sections {sizes} do not sum to dim {d}'s size {n}"
+            )
     out, start = [], 0
     lead = (slice(None),) * d
     for s in sizes:
@@ -284,6 +312,7 @@ def split(a: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
 
 
 # -- indexing -----------------------------------------------------------------
+
 
 def _norm_index(idx: Any) -> Any:
     """Replaces Tensors inside an index by their arrays."""
