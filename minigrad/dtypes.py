@@ -94,7 +94,7 @@ def result_type(a: np.dtype, b: np.dtype) -> np.dtype:
 
 
 def scalar_result_type(t: np.dtype, scalar: Any) -> np.dtype:
-    """dtype of ``tensor (dtype t) op python scalar``: the tensor wins within a category."""
+    """dtype of ``tensor op python_scalar``: the tensor wins within a category."""
     if isinstance(scalar, (bool, np.bool_)):
         cs = 0
     elif isinstance(scalar, (int, np.integer)):

@@ -1,4 +1,4 @@
-"""Anomaly detection: name the op whose backward produced NaN or inf. Layer: autograd."""
+"""Anomaly detection: name the op whose backward made NaN/inf. Layer: autograd."""
 
 from __future__ import annotations
 

@@ -215,7 +215,7 @@ def _call_backward(node: Any, grads: list[Any]) -> tuple[Any, ...]:
 
 
 def _broadcastable(target: tuple[int, ...], shape: tuple[int, ...]) -> bool:
-    """Whether a gradient of ``shape`` reduces to ``target`` by summing (unbroadcast)."""
+    """Whether a gradient of ``shape`` sums down to ``target`` (unbroadcast)."""
     if len(target) > len(shape):
         return False
     tail = shape[len(shape) - len(target) :]

@@ -1,4 +1,4 @@
-"""Grad modes: whether ops record the graph. Layer: autograd; imports nothing of minigrad."""
+"""Grad modes: whether ops record the graph. Layer: autograd; imports nothing."""
 
 from __future__ import annotations
 

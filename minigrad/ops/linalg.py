@@ -41,7 +41,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     (right) vector whose dim is removed from the result."""
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(
-            f"matmul: expected two Tensors, got {type(a).__name__} and {type(b).__name__}"
+            "matmul: expected two Tensors, got "
+            f"{type(a).__name__} and {type(b).__name__}"
         )
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(

@@ -374,7 +374,7 @@ def getitem(a: Tensor, idx: Any) -> Tensor:
 
 
 class SetItem(Function):
-    """a[idx] = v, in place;  dL/da = g with zeros at idx, dL/dv = g[idx] reduced to v."""
+    """a[idx] = v in place;  dL/da = g zeroed at idx, dL/dv = g[idx] reduced to v."""
 
     _array_forward = True
 
