@@ -1,22 +1,65 @@
-// Elementwise activations: forward and backward over strided vectors.
+// Elementwise activations, forward and backward, float32 and float64.
+//
+// Every kernel takes the element count first, then each operand as a pointer
+// plus its stride in elements, then the op's parameters, then `nthreads` (the
+// OpenMP thread count; 1 keeps the call on the calling thread, and calls below
+// MG_ACT_PAR_MIN elements stay there whatever it says) and `isa` (an MG_ISA_*
+// value from mg_cpu.h; MG_ISA_AUTO picks the best this CPU has).
+//
+// Contract shared by every function below:
+// - n == 0 is a no-op; no pointer is read.
+// - An output may alias an input only exactly (same pointer and stride: in
+//   place); partial overlap is undefined.
+// - The return value is 0, or -1 when `isa` names an instruction set this CPU
+//   lacks (nothing is written then).
+// - NaN propagates as in PyTorch; every formula is finite for finite input of
+//   any magnitude (sigmoid(-1000) == 0, sigmoid(1000) == 1 exactly).
+//
+// Forward: y = f(x). Backward: gx = gy * f'(.), where the saved operand `s`
+// is the forward input x, except for sigmoid and tanh whose backward reads the
+// forward output y (cheaper: f' is a polynomial of y).
 #ifndef MG_ACT_H
 #define MG_ACT_H
 
 #include "mg_common.h"
 
-void mg_relu_fwd_f32(mg_index_t n, const float *x, mg_index_t inc_x, float *y,
-                     mg_index_t inc_y);
-void mg_relu_fwd_f64(mg_index_t n, const double *x, mg_index_t inc_x, double *y,
-                     mg_index_t inc_y);
-void mg_relu_bwd_f32(mg_index_t n, const float *x, mg_index_t inc_x,
-                     const float *gy, mg_index_t inc_gy, float *gx,
-                     mg_index_t inc_gx);
-void mg_relu_bwd_f64(mg_index_t n, const double *x, mg_index_t inc_x,
-                     const double *gy, mg_index_t inc_gy, double *gx,
-                     mg_index_t inc_gx);
-void mg_erf_f32(mg_index_t n, const float *x, mg_index_t inc_x, float *y,
-                mg_index_t inc_y);
-void mg_erf_f64(mg_index_t n, const double *x, mg_index_t inc_x, double *y,
-                mg_index_t inc_y);
+// Below this many elements a kernel runs on one thread: spawning the team
+// costs more than it saves (measured in benchmarks/bench_act.py).
+#define MG_ACT_PAR_MIN 32768
+
+#define MG_ACT_DECL_FWD(OP, T, SUF)                                           \
+    int mg_##OP##_fwd_##SUF(mg_index_t n, const T *x, mg_index_t inc_x, T *y, \
+                            mg_index_t inc_y, double p0, double p1,           \
+                            int nthreads, int isa);
+#define MG_ACT_DECL_BWD(OP, T, SUF)                                           \
+    int mg_##OP##_bwd_##SUF(mg_index_t n, const T *s, mg_index_t inc_s,       \
+                            const T *gy, mg_index_t inc_gy, T *gx,            \
+                            mg_index_t inc_gx, double p0, double p1,          \
+                            int nthreads, int isa);
+#define MG_ACT_DECL(OP)                                                       \
+    MG_ACT_DECL_FWD(OP, float, f32)                                           \
+    MG_ACT_DECL_FWD(OP, double, f64)                                          \
+    MG_ACT_DECL_BWD(OP, float, f32) MG_ACT_DECL_BWD(OP, double, f64)
+
+// p0, p1 are ignored unless stated.
+// relu:        y = max(x, 0);                 gx = gy·[x > 0]  (relu'(0) = 0)
+MG_ACT_DECL(relu)
+// leaky_relu:  y = x > 0 ? x : p0·x;          gx = gy·(x > 0 ? 1 : p0)
+MG_ACT_DECL(leaky_relu)
+// sigmoid:     y = 1 / (1 + e^-x);            gx = gy·y·(1 - y)     (s = y)
+MG_ACT_DECL(sigmoid)
+// tanh:        y = tanh x;                    gx = gy·(1 - y²)      (s = y)
+MG_ACT_DECL(tanh)
+// gelu:        y = x·Φ(x), Φ the normal CDF;  gx = gy·(Φ(x) + x·φ(x))
+MG_ACT_DECL(gelu)
+// gelu_tanh:   y = x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))  and its derivative
+MG_ACT_DECL(gelu_tanh)
+// silu:        y = x·σ(x);                    gx = gy·σ(x)(1 + x(1 - σ(x)))
+MG_ACT_DECL(silu)
+// softplus:    p0 = beta, p1 = threshold: y = x where beta·x > threshold,
+//              else log(1 + e^(beta·x)) / beta;  gx = gy·σ(beta·x) (or gy)
+MG_ACT_DECL(softplus)
+// erf:         y = erf x;                     gx = gy·2/√π·e^(-x²)
+MG_ACT_DECL(erf)
 
 #endif

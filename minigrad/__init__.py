@@ -4,7 +4,11 @@ Two engines share one gradient checker: :class:`Tensor` (numpy-backed, PyTorch's
 API) and ``Value`` (compiled scalars, micrograd's API).
 """
 
-from minigrad import autograd
+# First: sets OMP_WAIT_POLICY before any extension loads libgomp
+# (Note [Passive OpenMP threads] in minigrad/backend.py).
+from minigrad import backend  # isort: skip
+
+from minigrad import autograd, data, metrics, nn, optim, train
 from minigrad.autograd import (
     enable_grad,
     is_grad_enabled,
@@ -58,6 +62,8 @@ from minigrad.ops import (
     where,
 )
 from minigrad.random import manual_seed
+from minigrad.scalar import Value
+from minigrad.serialization import load, save
 from minigrad.tensor import Tensor
 
 __version__ = "0.1.0"
@@ -69,16 +75,19 @@ float = float32
 
 __all__ = [
     "Tensor",
+    "Value",
     "abs",
     "arange",
     "argmax",
     "argmin",
     "autograd",
+    "backend",
     "backend_info",
     "bool",
     "bool_",
     "cat",
     "clamp",
+    "data",
     "double",
     "enable_grad",
     "exp",
@@ -92,6 +101,7 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "linspace",
+    "load",
     "log",
     "log_softmax",
     "logsumexp",
@@ -101,15 +111,19 @@ __all__ = [
     "max",
     "maximum",
     "mean",
+    "metrics",
     "min",
     "minimum",
+    "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "randint",
     "randn",
     "relu",
+    "save",
     "set_detect_anomaly",
     "set_grad_enabled",
     "set_num_threads",
@@ -122,6 +136,7 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "train",
     "var",
     "where",
     "zeros",

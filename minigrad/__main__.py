@@ -1,4 +1,4 @@
-"""``python -m minigrad <command>``: demo, info."""
+"""``python -m minigrad <command>``: demo, exercises, info."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["exercises"]:
+        # Routed before argparse so that `exercises --help` reaches its own parser.
+        from minigrad.exercises.cli import main as exercises_main
+
+        return exercises_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m minigrad")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="train small networks on built-in data")

@@ -1,15 +1,87 @@
-"""Thread count and compiled-backend report. Layer: core (above _C).
+"""Thread count, kernel ISA and the compiled-backend report. Layer: core (above
+_C; imports ``minigrad._C`` lazily so that importing minigrad never fails on a
+missing extension before it is needed).
 
-``MINIGRAD_NUM_THREADS`` sets the initial thread count for the C kernels;
-``set_num_threads`` changes it at run time.
+``MINIGRAD_NUM_THREADS`` sets the initial thread count for the C kernels and
+``set_num_threads`` changes it at run time; ops pass it to every kernel call
+(the C code has no hidden thread state). ``MINIGRAD_ISA=generic|avx2|avx512``
+forces a GEMM micro-kernel; by default the best one the CPU supports is used.
+
+# Note [Passive OpenMP threads]
+GCC's libgomp makes idle worker threads spin for a while (GOMP_SPINCOUNT,
+300000 iterations by default) before they sleep, both at barriers and between
+parallel regions. On a machine whose cores are shared with other processes a
+spinning worker steals the core from whoever holds it, and a worker that waits
+for a descheduled peer burns its whole time slice: OpenBLAS's 2-thread GEMM
+on this machine falls 40-500x when a neighbour keeps one core busy. So, unless
+the user set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves, importing
+minigrad sets ``OMP_WAIT_POLICY=PASSIVE`` before the first extension (and with
+it libgomp) is loaded: workers sleep on a futex at once. This module must
+therefore be imported before any ``minigrad._C`` extension (first thing in
+``minigrad/__init__.py``); if libgomp is already loaded when it runs, the
+setting would have no effect, and ``backend_info()`` says so. The price is a
+wake-up latency of a few microseconds per parallel region, which the GEMM
+pays only for products large enough to use a second thread
+(``MG_GEMM_MIN_FMA_PER_THREAD`` in csrc/mg_gemm.h). libgomp reads the variable
+once, when it is loaded; ``backend_info()['omp_wait_policy']`` reports it.
+
+# Note [Sharing cores]
+Even without spinning, a parallel kernel waits at its end for every thread
+that took a share of the work; if another process holds that thread's core,
+the wait lasts until the scheduler runs it again (milliseconds). So kernels
+are asked for ``get_num_threads()`` threads less the cores other processes
+are running on right now: the number of runnable tasks in /proc/loadavg
+(an instantaneous count, unlike the load averages), sampled at most every
+20 ms. With a neighbour busy on one of two cores, a GEMM then runs on the
+free core at full speed, instead of two threads fighting for it. Where the
+process sees only part of the machine (a container with a CPU set), the count
+says nothing about our cores, and the thread count is used as set.
+
+# Note [OpenMP and fork]
+libgomp's thread pool does not survive ``fork``: a child that starts a
+parallel region with more than one thread after its parent did hangs for ever.
+A forked child (e.g. a multiprocessing worker) therefore starts with one
+thread; calling ``set_num_threads`` in it is at the caller's risk.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 __all__ = ["backend_info", "get_num_threads", "set_num_threads"]
+
+_ISA_ENV = "MINIGRAD_ISA"
+
+
+def _libgomp_loaded() -> bool | None:
+    """Whether GCC's OpenMP runtime (the one the extensions link, not a copy
+    bundled by another package) is already mapped; None if unknown."""
+    try:
+        with open("/proc/self/maps") as f:
+            return any("/libgomp.so" in line for line in f)
+    except OSError:
+        return None
+
+
+def _configure_openmp() -> str:
+    """See Note [Passive OpenMP threads]. Returns the policy in effect."""
+    user_set = "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ
+    if not user_set:
+        if _libgomp_loaded():
+            # Too late: libgomp read its environment when it was loaded.
+            return (
+                "default spinning: libgomp was loaded before minigrad.backend "
+                "(minigrad/__init__.py must import minigrad.backend first)"
+            )
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    policy = os.environ.get("OMP_WAIT_POLICY", "")
+    spin = os.environ.get("GOMP_SPINCOUNT")
+    return policy + (f" (GOMP_SPINCOUNT={spin})" if spin is not None else "")
+
+
+_OMP_POLICY = _configure_openmp()
 
 
 def _initial_threads() -> int:
@@ -29,19 +101,151 @@ def _initial_threads() -> int:
 
 class _Threads:
     n = _initial_threads()
+    forked = False
+
+
+def _after_fork_in_child() -> None:
+    """See Note [OpenMP and fork]."""
+    _Threads.n = 1
+    _Threads.forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _visible_cpus() -> int:
+    """CPUs this process may run on, or 0 when it sees only part of the
+    machine (see Note [Sharing cores])."""
+    total = os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        mine = len(os.sched_getaffinity(0))
+        if mine != total:
+            return 0
+    return total
+
+
+_LOAD_TTL = 0.02
+
+
+class _Load:
+    cpus = _visible_cpus()
+    checked = -1.0
+    others = 0
+
+
+def _runnable_elsewhere() -> int:
+    """Tasks runnable right now besides the caller (0 if unknown)."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, running - 1)
+
+
+def _kernel_threads() -> int:
+    """Threads for the next kernel call: ``get_num_threads()`` less the cores
+    other processes occupy now (see Note [Sharing cores]); at least 1."""
+    n = _Threads.n
+    if n == 1 or _Load.cpus == 0:
+        return n
+    now = time.monotonic()
+    if now - _Load.checked > _LOAD_TTL:
+        _Load.checked = now
+        _Load.others = _runnable_elsewhere()
+    return max(1, min(n, _Load.cpus - _Load.others))
 
 
 def set_num_threads(n: int) -> None:
-    """Threads the C kernels may use (>= 1)."""
+    """Set how many threads the C kernels may use.
+
+    Parameters
+    ----------
+    n : int
+        At least 1. Kernels use fewer when the work is too small to share or
+        other processes are busy on some of the cores (Note [Sharing cores]).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive int.
+    """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     _Threads.n = n
 
 
 def get_num_threads() -> int:
+    """The number of threads the C kernels may use."""
     return _Threads.n
 
 
+class _Isa:
+    env: str | None = None
+    name: str | None = None
+
+
+def _isa() -> str:
+    """The GEMM micro-kernel to use: ``MINIGRAD_ISA`` if set, else the best.
+
+    Raises
+    ------
+    ValueError
+        ``MINIGRAD_ISA`` names no known instruction set.
+    RuntimeError
+        ``MINIGRAD_ISA`` names one this CPU cannot run.
+    """
+    env = os.environ.get(_ISA_ENV) or None
+    if _Isa.name is not None and env == _Isa.env:
+        return _Isa.name
+    from minigrad._C import _gemm
+
+    if env is None:
+        name = _gemm.best_isa()
+    else:
+        name = env.strip().lower()
+        if name not in _gemm.ISAS:
+            raise ValueError(
+                f"{_ISA_ENV}={env!r}: expected one of {', '.join(_gemm.ISAS)}"
+            )
+        if not _gemm.has_isa(name):
+            raise RuntimeError(
+                f"{_ISA_ENV}={env!r}: this CPU does not support {name} "
+                f"(available: {', '.join(_gemm.available_isas())})"
+            )
+    _Isa.env, _Isa.name = env, name
+    return name
+
+
 def backend_info() -> dict[str, Any]:
-    """What the compiled backend is running with."""
-    return {"num_threads": _Threads.n}
+    """What the compiled backend is running with.
+
+    Returns
+    -------
+    dict
+        ``isa`` (the GEMM micro-kernel in use), ``isa_forced`` (set by
+        ``MINIGRAD_ISA``), ``available_isas``, ``num_threads`` (the upper
+        bound), ``threads_now`` (what a kernel would get at this moment, see
+        Note [Sharing cores]), ``compiler``, ``openmp`` (version date, 0 if
+        built without), ``omp_wait_policy`` and ``forked_child`` (see Note
+        [OpenMP and fork]).
+
+    Raises
+    ------
+    ValueError, RuntimeError
+        ``MINIGRAD_ISA`` is invalid or not supported by this CPU.
+    """
+    from minigrad._C import _gemm
+
+    return {
+        "isa": _isa(),
+        "isa_forced": bool(os.environ.get(_ISA_ENV)),
+        "available_isas": _gemm.available_isas(),
+        "num_threads": _Threads.n,
+        "threads_now": _kernel_threads(),
+        "compiler": _gemm.compiler(),
+        "openmp": _gemm.openmp_version(),
+        "omp_wait_policy": _OMP_POLICY,
+        "forked_child": _Threads.forked,
+    }

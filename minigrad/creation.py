@@ -54,16 +54,20 @@ def _dt(dtype: Any) -> np.dtype:
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 by default."""
     return _make(np.zeros(_shape(size), _dt(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 by default."""
     return _make(np.ones(_shape(size), _dt(dtype)), requires_grad)
 
 
 def full(
     size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value
+    (float -> float32, int -> int64, bool -> bool) unless given."""
     if dtype is None:
         dtype = to_array(fill_value).dtype
     return _make(
@@ -72,6 +76,7 @@ def full(
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``t``'s shape and (unless given) dtype."""
     return _make(
         np.zeros(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
         requires_grad,
@@ -79,6 +84,7 @@ def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``t``'s shape and (unless given) dtype."""
     return _make(
         np.ones(t.shape, t.dtype if dtype is None else canonical_dtype(dtype)),
         requires_grad,
@@ -88,6 +94,7 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 def full_like(
     t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    """``fill_value`` in ``t``'s shape and (unless given) dtype."""
     d = t.dtype if dtype is None else canonical_dtype(dtype)
     return _make(np.full(t.shape, fill_value, d), requires_grad)
 
@@ -121,8 +128,11 @@ def randint(
     dtype: Any = None,
     generator: np.random.Generator | None = None,
 ) -> Tensor:
-    """Integers uniform on [low, high) (``randint(high, size=...)`` for [0, high))."""
-    if high is None:
+    """Integers uniform on [low, high); ``randint(high, size)`` draws from [0, high)
+    as in PyTorch."""
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     d = np.int64 if dtype is None else canonical_dtype(dtype)
     arr = get_generator(generator).integers(low, high, size=_shape((size,)))
@@ -136,6 +146,8 @@ def arange(
     dtype: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """Values from ``start`` to ``end`` (excluded) by ``step``; int64 when all are
+    ints, else float32 (PyTorch's defaults)."""
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -149,10 +161,12 @@ def arange(
 def linspace(
     start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (included); float32."""
     return _make(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
 
 def eye(
     n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    """The ``n x m`` identity (``m`` defaults to ``n``); float32 by default."""
     return _make(np.eye(n, m, dtype=_dt(dtype)), requires_grad)

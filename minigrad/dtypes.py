@@ -10,12 +10,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bool_", "float32", "float64", "int64", "result_type", "to_array"]
+__all__ = [
+    "DTypeError",
+    "bool_",
+    "float32",
+    "float64",
+    "int64",
+    "result_type",
+    "to_array",
+]
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
+
+
+class DTypeError(TypeError, RuntimeError):
+    """A tensor of the wrong dtype for the request (an int tensor asked to require
+    grad). A TypeError, as minigrad's style wants for dtypes, and a RuntimeError,
+    which is what PyTorch raises there, so code written for either catches it."""
+
 
 SUPPORTED = (float32, float64, int64, bool_)
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}

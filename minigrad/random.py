@@ -25,8 +25,10 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def default_generator() -> np.random.Generator:
+    """The global generator that :func:`manual_seed` reseeds."""
     return _Default.gen
 
 
 def get_generator(generator: np.random.Generator | None = None) -> np.random.Generator:
+    """``generator``, or the global one when it is None."""
     return _Default.gen if generator is None else generator

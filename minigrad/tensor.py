@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
-from minigrad.dtypes import to_array
+from minigrad.dtypes import DTypeError, to_array
 
 __all__ = ["Tensor"]
 
@@ -35,15 +35,17 @@ class Tensor:
 
     __slots__ = (
         "__weakref__",
+        "_base",
         "_hooks",
         "_out_idx",
-        "_version",
+        "_vc",
         "data",
         "grad",
         "grad_fn",
         "requires_grad",
     )
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
+    _is_node = False  # a leaf is an edge of the graph, not a node
 
     def __init__(
         self, data: Any, dtype: Any = None, requires_grad: bool = False
@@ -53,30 +55,36 @@ class Tensor:
         self.data: np.ndarray = to_array(data, dtype)
         self.grad: Tensor | None = None
         self.grad_fn: Any = None
-        self._out_idx = 0
-        self._version = [0]
-        self._hooks: list[Callable[[Tensor], Any]] | None = None
         self.requires_grad = False
+        self._out_idx = 0
+        self._vc: list[int] | None = [0]
+        self._hooks: list[Callable[[Tensor], Any]] | None = None
+        self._base: Tensor | None = None
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
     def _wrap(cls, arr: np.ndarray) -> Tensor:
         """A Tensor around ``arr`` (no copy, no checks): the ops' fast path."""
-        t = object.__new__(cls)
-        t.data = arr
-        t.grad = None
-        t.grad_fn = None
-        t._out_idx = 0
-        t._version = [0]
-        t._hooks = None
-        t.requires_grad = False
-        return t
+        return _wrap(arr)
+
+    @property
+    def _version(self) -> list[int]:
+        """The version counter, ``[n]``: bumped by every in-place change, and
+        shared by tensors that share memory (views, ``detach``). Created lazily."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0]
+        return vc
+
+    @_version.setter
+    def _version(self, vc: list[int]) -> None:
+        self._vc = vc
 
     def _alias(self) -> Tensor:
         """Another Tensor object for the same value, node and version counter."""
-        t = Tensor._wrap(self.data)
-        t.grad_fn, t._out_idx, t._version = self.grad_fn, self._out_idx, self._version
+        t = _wrap(self.data)
+        t.grad_fn, t._out_idx, t._vc = self.grad_fn, self._out_idx, self._version
         t.requires_grad = self.requires_grad
         return t
 
@@ -186,7 +194,7 @@ class Tensor:
     # -- autograd --------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":
-            raise RuntimeError(
+            raise DTypeError(
                 f"requires_grad: only floating point tensors can require gradients, "
                 f"got dtype {self.data.dtype}"
             )
@@ -221,9 +229,9 @@ class Tensor:
         run_backward(roots, seeds, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
-        """The same data (shared memory and version), cut from the graph."""
-        t = Tensor._wrap(self.data)
-        t._version = self._version
+        """The same data (shared memory and version counter), cut from the graph."""
+        t = _wrap(self.data)
+        t._vc = self._version
         return t
 
     def detach_(self) -> Tensor:
@@ -238,6 +246,7 @@ class Tensor:
         if self.grad_fn is None:
             return
         node = self.grad_fn
+        node._plain = False
         if node._retained is None:
             node._retained = {}
         node._retained[self._out_idx] = weakref.ref(self)
@@ -253,6 +262,7 @@ class Tensor:
             hooks = self._hooks
         else:
             node = self.grad_fn
+            node._plain = False
             if node._out_hooks is None:
                 node._out_hooks = {}
             hooks = node._out_hooks.setdefault(self._out_idx, [])
@@ -345,9 +355,20 @@ class Tensor:
         return _ops.abs(self)
 
     # Comparisons give bool tensors and are not differentiable.
-    def _cmp(self, o: Any, fn: Any) -> Tensor:
-        od = o.data if isinstance(o, Tensor) else o
-        return Tensor._wrap(np.asarray(fn(self.data, od)))
+    def _cmp(self, o: Any, fn: Any) -> Any:
+        if isinstance(o, Tensor):
+            od = o.data
+        elif isinstance(o, (int, float, np.number, np.bool_, np.ndarray, list, tuple)):
+            od = o
+        else:
+            return NotImplemented  # t == None is False, as in PyTorch
+        try:
+            return _wrap(np.asarray(fn(self.data, od)))
+        except ValueError:
+            raise ValueError(
+                f"{fn.__name__}: shapes {self.shape} and {np.shape(od)} cannot be "
+                "broadcast together"
+            ) from None
 
     def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
         return self._cmp(o, np.equal)
@@ -399,6 +420,24 @@ class Tensor:
 
     def sign(self) -> Tensor:
         return _ops.sign(self)
+
+    def square(self) -> Tensor:
+        return _elementwise.square(self)
+
+    def neg(self) -> Tensor:
+        return _ops.neg(self)
+
+    def add(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def sub(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def mul(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
 
     def pow(self, exponent: Any) -> Tensor:
         return _ops.pow(self, exponent)
@@ -477,6 +516,12 @@ class Tensor:
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         return _ops.min(self, dim, keepdim)
 
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _reduce.amax(self, dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _reduce.amin(self, dim, keepdim)
+
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _ops.argmax(self, dim, keepdim)
 
@@ -530,32 +575,63 @@ class Tensor:
         _ops.setitem(self, idx, value)
 
     # -- in place ---------------------------------------------------------------------
-    def _inplace(self, result: Tensor, op: str) -> Tensor:
-        """Writes ``result`` into this tensor's memory and makes it this tensor's value.
-
-        Recorded in the graph like PyTorch's in-place ops: a leaf that requires
-        grad may only be modified under ``no_grad``.
-        """
-        if self.requires_grad and self.grad_fn is None and STATE.grad_enabled:
+    # Note [In-place ops]
+    # An in-place op computes its result out of place from an alias of this tensor
+    # (same node, same version counter), writes it into this tensor's memory, bumps
+    # the version and makes the result's node this tensor's grad_fn, as PyTorch's
+    # in-place ops do. A leaf that requires grad may only be modified under
+    # no_grad. If the op saved the alias for backward (``y.mul_(w)`` needs the old
+    # y for dL/dw), the saved value is replaced by a copy taken before the write.
+    # In-place changes of a view whose base (or new value) requires grad are
+    # refused under grad mode: the base's graph would not see them.
+    def _check_inplace(self, op: str, value_requires_grad: bool = False) -> None:
+        if STATE.grad_enabled:
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad (shape {self.shape}) "
+                    "cannot be modified in place; do it under no_grad(), or on a "
+                    "copy (t.clone())"
+                )
+            base = self._base
+            if base is not None and (
+                self.requires_grad or base.requires_grad or value_requires_grad
+            ):
+                raise RuntimeError(
+                    f"{op}: in-place change of a view (shape {self.shape}) of a "
+                    f"tensor of shape {base.shape} while autograd is recording; "
+                    "modify the base tensor (base[idx] = value) or clone the view"
+                )
+        if not self.data.flags.writeable:
             raise RuntimeError(
-                f"{op}: a leaf tensor that requires grad cannot be modified in place; "
-                "do it under no_grad(), or on a copy (t.clone())"
+                f"{op}: tensor of shape {self.shape} is a read-only (expanded) view; "
+                "clone it first"
             )
+
+    def _inplace(self, result: Tensor, op: str) -> Tensor:
+        """Makes ``result`` this tensor's value, in its memory (Note [In-place ops])."""
+        self._check_inplace(op, result.requires_grad)
         if result.shape != self.shape:
-            raise RuntimeError(
+            raise ValueError(
                 f"{op}: result of shape {result.shape} cannot be written in place "
                 f"into a tensor of shape {self.shape}"
             )
-        if not self.data.flags.writeable:
-            raise RuntimeError(f"{op}: tensor is a read-only (expanded) view; clone it")
+        if result.dtype != self.dtype:
+            if _KIND_RANK[result.dtype.kind] > _KIND_RANK[self.dtype.kind]:
+                raise TypeError(
+                    f"{op}: result type {result.dtype} can't be cast to the "
+                    f"tensor's dtype {self.dtype}"
+                )
+            result = result.to(self.dtype)
+        recording = STATE.grad_enabled and (self.requires_grad or result.requires_grad)
+        if recording:
+            if not result.requires_grad:  # the old value gets a zero gradient
+                result = _shape_ops.overwrite(self._alias(), result)
+            _snapshot_saved_alias(result, self.data)
         np.copyto(self.data, result.data, casting="unsafe")
         self._version[0] += 1
-        if STATE.grad_enabled:
-            if result.grad_fn is not None:
-                self.grad_fn, self._out_idx = result.grad_fn, result._out_idx
-                self.requires_grad = True
-            elif self.grad_fn is not None:  # the new value depends on nothing
-                self.grad_fn, self.requires_grad = None, False
+        if recording:
+            self.grad_fn, self._out_idx = result.grad_fn, result._out_idx
+            self.requires_grad = True
         return self
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
@@ -601,6 +677,40 @@ class Tensor:
         return self.div_(o)
 
 
+_new = object.__new__
+_KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
+
+
+def _snapshot_saved_alias(result: Tensor, data: np.ndarray) -> None:
+    """Replaces, in the node that made ``result``, a saved input sharing ``data``
+    (about to be overwritten) by a copy (Note [In-place ops])."""
+    node = result.grad_fn
+    if node is None or not node._saved:
+        return
+    entries = list(node._saved)
+    for k, (kind, val, _ver) in enumerate(entries):
+        if kind == 0 and val.data is data:
+            snap = _wrap(data.copy())
+            snap.grad_fn, snap._out_idx = val.grad_fn, val._out_idx
+            snap.requires_grad = val.requires_grad
+            entries[k] = (kind, snap, 0)
+    node._saved = tuple(entries)
+
+
+def _wrap(arr: np.ndarray) -> Tensor:
+    """``Tensor._wrap`` without the method lookup (the per-op hot path)."""
+    t = _new(Tensor)
+    t.data = arr
+    t.grad = None
+    t.grad_fn = None
+    t.requires_grad = False
+    t._out_idx = 0
+    t._vc = None
+    t._hooks = None
+    t._base = None
+    return t
+
+
 class _HookHandle:
     def __init__(self, hooks: list[Any], hook: Any) -> None:
         self._hooks, self._hook = hooks, hook
@@ -611,3 +721,6 @@ class _HookHandle:
 
 
 from minigrad import ops as _ops  # noqa: E402  (ops import Tensor; bound last)
+from minigrad.ops import elementwise as _elementwise  # noqa: E402
+from minigrad.ops import reduce as _reduce  # noqa: E402
+from minigrad.ops import shape as _shape_ops  # noqa: E402

@@ -9,12 +9,12 @@ from minigrad._C import _act
 
 def test_relu_kernel_matches_numpy():
     x = np.random.default_rng(0).standard_normal((5, 7)).astype(np.float32)
-    np.testing.assert_array_equal(_act.relu_fwd(x), np.maximum(x, 0))
+    np.testing.assert_array_equal(_act.forward("relu", x), np.maximum(x, 0))
 
 
 def test_relu_kernel_rejects_int_arrays():
     with pytest.raises(TypeError, match="relu: x must be float32 or float64"):
-        _act.relu_fwd(np.arange(3))
+        _act.forward("relu", np.arange(3))
 
 
 def test_backward_accumulates_into_leaves():

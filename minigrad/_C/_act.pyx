@@ -1,110 +1,335 @@
-"""Cython wrappers for csrc/act: validate while holding the GIL, then call C."""
+"""Cython wrappers for csrc/act: validate while holding the GIL, then call C.
+
+Layer: _C. Knows nothing of autograd. ``forward(op, x)`` computes y = f(x) and
+``backward(op, s, grad_out)`` computes grad_out·f'(.) for the activations named
+in ``OPS``; ``s`` is the forward input, or the forward output for the ops in
+``BACKWARD_FROM_OUTPUT`` (see csrc/mg_act.h).
+"""
 
 import numpy as np
 
-from cython cimport floating
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from "mg_cpu.h" nogil:
+    int mg_cpu_has_isa(int isa) noexcept
+    int mg_cpu_best_isa() noexcept
+    const char *mg_isa_name(int isa) noexcept
 
 cdef extern from "mg_act.h" nogil:
     ctypedef Py_ssize_t mg_index_t
-    void mg_relu_fwd_f32(mg_index_t n, const float *x, mg_index_t inc_x,
-                         float *y, mg_index_t inc_y) noexcept
-    void mg_relu_fwd_f64(mg_index_t n, const double *x, mg_index_t inc_x,
-                         double *y, mg_index_t inc_y) noexcept
-    void mg_relu_bwd_f32(mg_index_t n, const float *x, mg_index_t inc_x,
-                         const float *gy, mg_index_t inc_gy, float *gx,
-                         mg_index_t inc_gx) noexcept
-    void mg_relu_bwd_f64(mg_index_t n, const double *x, mg_index_t inc_x,
-                         const double *gy, mg_index_t inc_gy, double *gx,
-                         mg_index_t inc_gx) noexcept
-    void mg_erf_f32(mg_index_t n, const float *x, mg_index_t inc_x, float *y,
-                    mg_index_t inc_y) noexcept
-    void mg_erf_f64(mg_index_t n, const double *x, mg_index_t inc_x,
-                    double *y, mg_index_t inc_y) noexcept
+
+ctypedef int (*fwd32_t)(mg_index_t, const float *, mg_index_t, float *,
+                        mg_index_t, double, double, int, int) noexcept nogil
+ctypedef int (*fwd64_t)(mg_index_t, const double *, mg_index_t, double *,
+                        mg_index_t, double, double, int, int) noexcept nogil
+ctypedef int (*bwd32_t)(mg_index_t, const float *, mg_index_t, const float *,
+                        mg_index_t, float *, mg_index_t, double, double, int,
+                        int) noexcept nogil
+ctypedef int (*bwd64_t)(mg_index_t, const double *, mg_index_t,
+                        const double *, mg_index_t, double *, mg_index_t,
+                        double, double, int, int) noexcept nogil
+
+cdef extern from "mg_act.h" nogil:
+    int mg_relu_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_relu_fwd_f64(mg_index_t, const double *, mg_index_t, double *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_relu_bwd_f32(mg_index_t, const float *, mg_index_t, const float *,
+                        mg_index_t, float *, mg_index_t, double, double, int,
+                        int) noexcept
+    int mg_relu_bwd_f64(mg_index_t, const double *, mg_index_t,
+                        const double *, mg_index_t, double *, mg_index_t,
+                        double, double, int, int) noexcept
+    int mg_leaky_relu_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                              mg_index_t, double, double, int, int) noexcept
+    int mg_leaky_relu_fwd_f64(mg_index_t, const double *, mg_index_t,
+                              double *, mg_index_t, double, double, int,
+                              int) noexcept
+    int mg_leaky_relu_bwd_f32(mg_index_t, const float *, mg_index_t,
+                              const float *, mg_index_t, float *, mg_index_t,
+                              double, double, int, int) noexcept
+    int mg_leaky_relu_bwd_f64(mg_index_t, const double *, mg_index_t,
+                              const double *, mg_index_t, double *,
+                              mg_index_t, double, double, int, int) noexcept
+    int mg_sigmoid_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                           mg_index_t, double, double, int, int) noexcept
+    int mg_sigmoid_fwd_f64(mg_index_t, const double *, mg_index_t, double *,
+                           mg_index_t, double, double, int, int) noexcept
+    int mg_sigmoid_bwd_f32(mg_index_t, const float *, mg_index_t,
+                           const float *, mg_index_t, float *, mg_index_t,
+                           double, double, int, int) noexcept
+    int mg_sigmoid_bwd_f64(mg_index_t, const double *, mg_index_t,
+                           const double *, mg_index_t, double *, mg_index_t,
+                           double, double, int, int) noexcept
+    int mg_tanh_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_tanh_fwd_f64(mg_index_t, const double *, mg_index_t, double *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_tanh_bwd_f32(mg_index_t, const float *, mg_index_t, const float *,
+                        mg_index_t, float *, mg_index_t, double, double, int,
+                        int) noexcept
+    int mg_tanh_bwd_f64(mg_index_t, const double *, mg_index_t,
+                        const double *, mg_index_t, double *, mg_index_t,
+                        double, double, int, int) noexcept
+    int mg_gelu_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_gelu_fwd_f64(mg_index_t, const double *, mg_index_t, double *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_gelu_bwd_f32(mg_index_t, const float *, mg_index_t, const float *,
+                        mg_index_t, float *, mg_index_t, double, double, int,
+                        int) noexcept
+    int mg_gelu_bwd_f64(mg_index_t, const double *, mg_index_t,
+                        const double *, mg_index_t, double *, mg_index_t,
+                        double, double, int, int) noexcept
+    int mg_gelu_tanh_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                             mg_index_t, double, double, int, int) noexcept
+    int mg_gelu_tanh_fwd_f64(mg_index_t, const double *, mg_index_t,
+                             double *, mg_index_t, double, double, int,
+                             int) noexcept
+    int mg_gelu_tanh_bwd_f32(mg_index_t, const float *, mg_index_t,
+                             const float *, mg_index_t, float *, mg_index_t,
+                             double, double, int, int) noexcept
+    int mg_gelu_tanh_bwd_f64(mg_index_t, const double *, mg_index_t,
+                             const double *, mg_index_t, double *,
+                             mg_index_t, double, double, int, int) noexcept
+    int mg_silu_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_silu_fwd_f64(mg_index_t, const double *, mg_index_t, double *,
+                        mg_index_t, double, double, int, int) noexcept
+    int mg_silu_bwd_f32(mg_index_t, const float *, mg_index_t, const float *,
+                        mg_index_t, float *, mg_index_t, double, double, int,
+                        int) noexcept
+    int mg_silu_bwd_f64(mg_index_t, const double *, mg_index_t,
+                        const double *, mg_index_t, double *, mg_index_t,
+                        double, double, int, int) noexcept
+    int mg_softplus_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                            mg_index_t, double, double, int, int) noexcept
+    int mg_softplus_fwd_f64(mg_index_t, const double *, mg_index_t, double *,
+                            mg_index_t, double, double, int, int) noexcept
+    int mg_softplus_bwd_f32(mg_index_t, const float *, mg_index_t,
+                            const float *, mg_index_t, float *, mg_index_t,
+                            double, double, int, int) noexcept
+    int mg_softplus_bwd_f64(mg_index_t, const double *, mg_index_t,
+                            const double *, mg_index_t, double *, mg_index_t,
+                            double, double, int, int) noexcept
+    int mg_erf_fwd_f32(mg_index_t, const float *, mg_index_t, float *,
+                       mg_index_t, double, double, int, int) noexcept
+    int mg_erf_fwd_f64(mg_index_t, const double *, mg_index_t, double *,
+                       mg_index_t, double, double, int, int) noexcept
+    int mg_erf_bwd_f32(mg_index_t, const float *, mg_index_t, const float *,
+                       mg_index_t, float *, mg_index_t, double, double, int,
+                       int) noexcept
+    int mg_erf_bwd_f64(mg_index_t, const double *, mg_index_t,
+                       const double *, mg_index_t, double *, mg_index_t,
+                       double, double, int, int) noexcept
 
 
-cdef object _flat(str op, str name, object a):
-    """Checks that `a` is a float32/float64 ndarray and returns a contiguous 1-D view."""
+OPS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu",
+       "softplus", "erf")
+BACKWARD_FROM_OUTPUT = frozenset({"sigmoid", "tanh"})
+ISAS = ("generic", "avx2", "avx512")
+
+cdef fwd32_t FWD32[9]
+cdef fwd64_t FWD64[9]
+cdef bwd32_t BWD32[9]
+cdef bwd64_t BWD64[9]
+FWD32[:] = [mg_relu_fwd_f32, mg_leaky_relu_fwd_f32, mg_sigmoid_fwd_f32,
+            mg_tanh_fwd_f32, mg_gelu_fwd_f32, mg_gelu_tanh_fwd_f32,
+            mg_silu_fwd_f32, mg_softplus_fwd_f32, mg_erf_fwd_f32]
+FWD64[:] = [mg_relu_fwd_f64, mg_leaky_relu_fwd_f64, mg_sigmoid_fwd_f64,
+            mg_tanh_fwd_f64, mg_gelu_fwd_f64, mg_gelu_tanh_fwd_f64,
+            mg_silu_fwd_f64, mg_softplus_fwd_f64, mg_erf_fwd_f64]
+BWD32[:] = [mg_relu_bwd_f32, mg_leaky_relu_bwd_f32, mg_sigmoid_bwd_f32,
+            mg_tanh_bwd_f32, mg_gelu_bwd_f32, mg_gelu_tanh_bwd_f32,
+            mg_silu_bwd_f32, mg_softplus_bwd_f32, mg_erf_bwd_f32]
+BWD64[:] = [mg_relu_bwd_f64, mg_leaky_relu_bwd_f64, mg_sigmoid_bwd_f64,
+            mg_tanh_bwd_f64, mg_gelu_bwd_f64, mg_gelu_tanh_bwd_f64,
+            mg_silu_bwd_f64, mg_softplus_bwd_f64, mg_erf_bwd_f64]
+
+cdef dict _OP_INDEX = {name: i for i, name in enumerate(OPS)}
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def best_isa():
+    """The instruction set MG_ISA_AUTO resolves to on this CPU."""
+    return mg_isa_name(mg_cpu_best_isa()).decode()
+
+
+def has_isa(str name):
+    """Whether this CPU can run the kernels built for ``name``."""
+    if name not in ISAS:
+        raise ValueError(f"unknown instruction set {name!r}; expected one of {ISAS}")
+    return bool(mg_cpu_has_isa(ISAS.index(name)))
+
+
+cdef int _isa_code(str op, object isa) except -2:
+    """-1 (auto) for None, else the index of a supported ISA name."""
+    if isa is None:
+        return -1
+    if isa not in ISAS:
+        raise ValueError(f"{op}: unknown instruction set {isa!r}; expected one of "
+                         f"{ISAS}")
+    code = ISAS.index(isa)
+    if not mg_cpu_has_isa(code):
+        raise ValueError(f"{op}: this CPU cannot run the {isa!r} kernels")
+    return code
+
+
+cdef int _threads(str op, object nthreads) except -1:
+    if nthreads is None:
+        from minigrad.backend import get_num_threads
+        return get_num_threads()
+    if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
+        raise ValueError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
+    return nthreads
+
+
+cdef int _op_index(str where, object op) except -1:
+    idx = _OP_INDEX.get(op)
+    if idx is None:
+        raise ValueError(f"{where}: unknown activation {op!r}; expected one of {OPS}")
+    return idx
+
+
+cdef object _float_array(str op, str name, object a):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{op}: {name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype != np.float32 and a.dtype != np.float64:
+    if a.dtype != _F32 and a.dtype != _F64:
         raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype}")
+    return a
+
+
+cdef object _flat_in(object a):
+    """A 1-D view of `a`; copied unless it is C-contiguous, or 1-D with an
+    aligned whole-element stride."""
+    if a.flags.c_contiguous and a.flags.aligned:
+        return a.reshape(-1)
+    if a.ndim == 1 and a.flags.aligned and a.strides[0] % a.itemsize == 0:
+        return a
     return np.ascontiguousarray(a).reshape(-1)
 
 
-cdef object _out_like(str op, object x, object out):
+cdef object _check_out(str op, object out, object like, tuple inputs):
+    """`out` validated against `like` (shape, dtype, layout, overlap), or a new
+    array."""
     if out is None:
-        return np.empty(x.shape, dtype=x.dtype)
-    if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
-        raise ValueError(f"{op}: out must be an ndarray of shape {x.shape} and "
-                         f"dtype {x.dtype}")
-    if not out.flags.c_contiguous:
-        raise ValueError(f"{op}: out must be C-contiguous")
+        return np.empty(like.shape, dtype=like.dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{op}: out must be a numpy array, got {type(out).__name__}")
+    if out.dtype != like.dtype:
+        raise TypeError(f"{op}: out has dtype {out.dtype}, expected {like.dtype}")
+    if out.shape != like.shape:
+        raise ValueError(f"{op}: out has shape {out.shape}, expected {like.shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{op}: out is read-only")
+    if not out.flags.aligned or not (
+        out.flags.c_contiguous
+        or (out.ndim == 1 and out.strides[0] % out.itemsize == 0)
+    ):
+        raise ValueError(f"{op}: out must be aligned and C-contiguous (or 1-D)")
+    for a in inputs:
+        # In place (the very same memory and layout) is fine; any other
+        # overlap would let the kernel read what it already overwrote.
+        if np.shares_memory(out, a) and not (
+            out.__array_interface__["data"][0] == a.__array_interface__["data"][0]
+            and out.strides == a.strides
+        ):
+            raise ValueError(f"{op}: out overlaps an input without being the "
+                             "same array")
     return out
 
 
-cdef void _relu_fwd(const floating[::1] x, floating[::1] y) noexcept nogil:
-    if floating is float:
-        mg_relu_fwd_f32(x.shape[0], &x[0], 1, &y[0], 1)
-    else:
-        mg_relu_fwd_f64(x.shape[0], &x[0], 1, &y[0], 1)
+cdef inline mg_index_t _inc(object a):
+    return a.strides[0] // a.itemsize
 
 
-cdef void _relu_bwd(const floating[::1] x, const floating[::1] gy,
-                    floating[::1] gx) noexcept nogil:
-    if floating is float:
-        mg_relu_bwd_f32(x.shape[0], &x[0], 1, &gy[0], 1, &gx[0], 1)
-    else:
-        mg_relu_bwd_f64(x.shape[0], &x[0], 1, &gy[0], 1, &gx[0], 1)
+def forward(str op, x, *, double p0=0.0, double p1=0.0, out=None, nthreads=None,
+            isa=None):
+    """y = f(x) for the activation ``op`` (one of ``OPS``).
 
-
-cdef void _erf(const floating[::1] x, floating[::1] y) noexcept nogil:
-    if floating is float:
-        mg_erf_f32(x.shape[0], &x[0], 1, &y[0], 1)
-    else:
-        mg_erf_f64(x.shape[0], &x[0], 1, &y[0], 1)
-
-
-def relu_fwd(x, *, out=None):
-    """y = max(x, 0) for a float32/float64 array of any shape."""
-    xf = _flat("relu", "x", x)
-    y = _out_like("relu", x, out)
-    if xf.shape[0] == 0:
+    Parameters
+    ----------
+    op : str
+    x : ndarray, float32 or float64, any shape and layout
+    p0, p1 : float
+        The op's parameters (leaky_relu: p0 = slope; softplus: p0 = beta,
+        p1 = threshold); ignored by the others.
+    out : ndarray, optional
+        Same shape and dtype as x, C-contiguous (or 1-D); may be x itself.
+    nthreads : int, optional
+        Defaults to ``minigrad.backend.get_num_threads()``.
+    isa : {'generic', 'avx2', 'avx512'}, optional
+        Forces one instruction set (tests); default the best available.
+    """
+    cdef int k = _op_index("activation forward", op)
+    _float_array(op, "x", x)
+    y = _check_out(op, out, x, (x,))
+    cdef int nt = _threads(op, nthreads)
+    cdef int code = _isa_code(op, isa)
+    if x.size == 0:
         return y
-    yf = y.reshape(-1)
-    if x.dtype == np.float32:
-        _relu_fwd[float](xf, yf)
+    xf = _flat_in(x)
+    yf = y.reshape(-1) if y.flags.c_contiguous else y
+    cdef mg_index_t n = xf.shape[0]
+    cdef mg_index_t ix = _inc(xf), iy = _inc(yf)
+    cdef void *px = cnp.PyArray_DATA(xf)
+    cdef void *py = cnp.PyArray_DATA(yf)
+    cdef int rc
+    if x.dtype == _F32:
+        with nogil:
+            rc = FWD32[k](n, <const float *>px, ix, <float *>py, iy, p0, p1, nt,
+                          code)
     else:
-        _relu_fwd[double](xf, yf)
+        with nogil:
+            rc = FWD64[k](n, <const double *>px, ix, <double *>py, iy, p0, p1,
+                          nt, code)
+    if rc != 0:
+        raise RuntimeError(f"{op}: kernel refused instruction set code {code}")
     return y
 
 
-def relu_bwd(x, grad_out, *, out=None):
-    """grad_x = grad_out * (x > 0); x and grad_out share shape and dtype."""
-    xf = _flat("relu_backward", "x", x)
-    gf = _flat("relu_backward", "grad_out", grad_out)
-    if x.shape != grad_out.shape or x.dtype != grad_out.dtype:
-        raise ValueError(f"relu_backward: x {x.shape} {x.dtype} and grad_out "
-                         f"{grad_out.shape} {grad_out.dtype} must match")
-    gx = _out_like("relu_backward", x, out)
-    if xf.shape[0] == 0:
+def backward(str op, s, grad_out, *, double p0=0.0, double p1=0.0, out=None,
+             nthreads=None, isa=None):
+    """grad_x = grad_out·f'(.) for the activation ``op``.
+
+    ``s`` is the forward input x, or the forward output y for the ops in
+    ``BACKWARD_FROM_OUTPUT``; it and grad_out share shape and dtype. Other
+    parameters as in :func:`forward`; ``out`` may be grad_out itself.
+    """
+    cdef int k = _op_index("activation backward", op)
+    where = op + "_backward"
+    _float_array(where, "s", s)
+    _float_array(where, "grad_out", grad_out)
+    if s.dtype != grad_out.dtype:
+        raise TypeError(f"{where}: s is {s.dtype} but grad_out is {grad_out.dtype}")
+    if s.shape != grad_out.shape:
+        raise ValueError(f"{where}: s has shape {s.shape} but grad_out has shape "
+                         f"{grad_out.shape}")
+    gx = _check_out(where, out, s, (s, grad_out))
+    cdef int nt = _threads(where, nthreads)
+    cdef int code = _isa_code(where, isa)
+    if s.size == 0:
         return gx
-    gxf = gx.reshape(-1)
-    if x.dtype == np.float32:
-        _relu_bwd[float](xf, gf, gxf)
+    sf = _flat_in(s)
+    gf = _flat_in(grad_out)
+    gxf = gx.reshape(-1) if gx.flags.c_contiguous else gx
+    cdef mg_index_t n = sf.shape[0]
+    cdef mg_index_t i_s = _inc(sf), i_g = _inc(gf), i_x = _inc(gxf)
+    cdef void *ps = cnp.PyArray_DATA(sf)
+    cdef void *pg = cnp.PyArray_DATA(gf)
+    cdef void *px = cnp.PyArray_DATA(gxf)
+    cdef int rc
+    if s.dtype == _F32:
+        with nogil:
+            rc = BWD32[k](n, <const float *>ps, i_s, <const float *>pg, i_g,
+                          <float *>px, i_x, p0, p1, nt, code)
     else:
-        _relu_bwd[double](xf, gf, gxf)
+        with nogil:
+            rc = BWD64[k](n, <const double *>ps, i_s, <const double *>pg, i_g,
+                          <double *>px, i_x, p0, p1, nt, code)
+    if rc != 0:
+        raise RuntimeError(f"{where}: kernel refused instruction set code {code}")
     return gx
-
-
-def erf(x, *, out=None):
-    """Elementwise error function of a float32/float64 array."""
-    xf = _flat("erf", "x", x)
-    y = _out_like("erf", x, out)
-    if xf.shape[0] == 0:
-        return y
-    yf = y.reshape(-1)
-    if x.dtype == np.float32:
-        _erf[float](xf, yf)
-    else:
-        _erf[double](xf, yf)
-    return y

@@ -9,7 +9,12 @@ from minigrad.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from minigrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from minigrad.autograd.gradcheck import (
+    GradcheckError,
+    gradcheck,
+    gradcheck_module,
+    gradgradcheck,
+)
 
 __all__ = [
     "Context",
@@ -19,6 +24,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "gradcheck_module",
     "gradgradcheck",
     "is_grad_enabled",
     "no_grad",

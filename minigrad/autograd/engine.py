@@ -1,54 +1,35 @@
 """The backward engine: reverse topological order, no recursion.
 
 Layer: autograd. Walks the graph of :class:`~minigrad.autograd.function.Context`
-nodes. An edge is ``None`` (no gradient needed), a leaf Tensor (accumulate into its
-``.grad``) or ``(node, output_index)``.
+nodes (Note [Graph nodes] in ``function.py``). Imports the grad-mode state and
+``minigrad.tensor`` (at the bottom, to break the import cycle).
 
 # Note [Engine order]
-Nodes are counted by how many edges point at them from the part of the graph
-reachable from the roots; a node runs once every consumer has passed its gradient
-on (Kahn's algorithm with an explicit stack), so each node's backward runs exactly
-once with its whole gradient, and a chain a million ops deep needs no recursion.
+A node may run once every node that consumes its outputs has passed its gradient
+on; it then runs exactly once, with the sum of those gradients. Nodes carry
+sequence numbers that grow with creation, and a consumer is always created after
+what it consumes, so the engine keeps the nodes that have received a gradient in
+a heap keyed by the sequence number and always runs the newest: by then every
+consumer reachable from the roots has already run. This needs no recursion and
+no pre-pass over the graph, so a chain a million ops deep backprops in one loop
+(PyTorch's engine orders its ready queue the same way).
+
+Gradients meant for leaves are summed over the whole pass and delivered at the
+end: each leaf's hooks see, and its ``.grad`` receives, the total once.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from minigrad.autograd.function import _FREED
 from minigrad.autograd.grad_mode import STATE
 
 __all__ = ["grad", "run_backward"]
-
-
-def _count_deps(roots: list[Any]) -> dict[Any, int]:
-    deps: dict[Any, int] = {}
-    seen = set(roots)
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        for e in node._edges:
-            if type(e) is tuple:
-                child = e[0]
-                deps[child] = deps.get(child, 0) + 1
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-    return deps
-
-
-def _add(a: Any, b: Any) -> Any:
-    return b if a is None else a + b
-
-
-def _apply_hooks(hooks: list[Any], g: Any) -> Any:
-    for h in hooks:
-        r = h(g)
-        if r is not None:
-            g = r
-    return g
 
 
 def run_backward(
@@ -58,131 +39,211 @@ def run_backward(
     create_graph: bool,
     inputs: Sequence[Any] | None = None,
 ) -> list[Any] | None:
-    """Backpropagates ``grad_roots`` from ``roots``.
+    """Backpropagates ``grad_roots`` from ``roots`` (Note [Engine order]).
 
     Without ``inputs`` the gradients accumulate into the leaves' ``.grad``. With
     ``inputs`` (``autograd.grad``) they are returned instead, one per input, and no
     ``.grad`` is touched.
     """
-    capture_leaf: dict[int, int] = {}
-    capture_node: dict[tuple[Any, int], int] = {}
-    captured: list[Any] = []
-    if inputs is not None:
-        captured = [None] * len(inputs)
-        for i, t in enumerate(inputs):
-            if t.grad_fn is None:
-                capture_leaf[id(t)] = i
-            else:
-                capture_node[(t.grad_fn, t._out_idx)] = i
-
-    buffers: dict[Any, list[Any]] = {}
-    root_nodes = []
+    buffers: dict[Any, Any] = {}  # node -> its output gradient (list if several)
+    heap: list[tuple[int, Any]] = []
+    leaves: dict[Any, Any] = {}  # leaf Tensor -> its summed gradient
     for r, g in zip(roots, grad_roots):
         node = r.grad_fn
         if node is None:
-            _to_leaf(r, g, create_graph, capture_leaf, captured)
-            continue
-        buf = buffers.get(node)
-        if buf is None:
-            buf = buffers[node] = [None] * node._n_out
-            root_nodes.append(node)
-        buf[r._out_idx] = _add(buf[r._out_idx], g)
+            leaves[r] = g if r not in leaves else leaves[r] + g
+        else:
+            _push(buffers, heap, node, r._out_idx, g)
 
-    deps = _count_deps(root_nodes)
-    ready = [n for n in root_nodes if n not in deps]
+    capture: dict[Any, int] | None = None
+    captured: list[Any] = []
+    if inputs is not None:
+        captured = [None] * len(inputs)
+        capture = {}
+        for i, t in enumerate(inputs):
+            capture[id(t) if t.grad_fn is None else (t.grad_fn, t._out_idx)] = i
+
     prev_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node)
-            _run_node(
-                node,
-                grads,
-                retain_graph,
-                create_graph,
-                capture_leaf,
-                capture_node,
-                captured,
-                buffers,
-                deps,
-                ready,
-            )
+        _loop(buffers, heap, leaves, retain_graph, capture, captured)
     finally:
         STATE.grad_enabled = prev_mode
-    return captured if inputs is not None else None
+    if capture is not None:
+        for t, g in leaves.items():
+            i = capture.get(id(t))
+            if i is not None:
+                captured[i] = _apply_hooks(t._hooks, g) if t._hooks else g
+        return captured
+    for t, g in leaves.items():
+        _accumulate(t, g, create_graph)
+    return None
 
 
-def _run_node(
-    node: Any,
-    grads: list[Any],
-    retain_graph: bool,
-    create_graph: bool,
-    capture_leaf: dict[int, int],
-    capture_node: dict[tuple[Any, int], int],
-    captured: list[Any],
-    buffers: dict[Any, list[Any]],
-    deps: dict[Any, int],
-    ready: list[Any],
+def _push(
+    buffers: dict[Any, Any], heap: list[Any], node: Any, idx: int, g: Any
 ) -> None:
-    from minigrad.tensor import Tensor
+    """Adds ``g`` to the gradient of output ``idx`` of ``node``; schedules it."""
+    if node._n_out == 1:
+        prev = buffers.get(node)
+        if prev is None:
+            buffers[node] = g
+            heapq.heappush(heap, (-node._seq, node))
+        else:
+            buffers[node] = prev + g
+        return
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node._n_out
+        heapq.heappush(heap, (-node._seq, node))
+    buf[idx] = g if buf[idx] is None else buf[idx] + g
 
-    if node._freed:
+
+def _loop(
+    buffers: dict[Any, Any],
+    heap: list[Any],
+    leaves: dict[Any, Any],
+    retain_graph: bool,
+    capture: dict[Any, int] | None,
+    captured: list[Any],
+) -> None:
+    # Note [Plain nodes]: a node is "plain" (a class-level default) while it has
+    # one output, no hooks, no retained grad, a built-in backward and was never
+    # freed; plain nodes take the short path below. Anything else clears the
+    # flag and goes through _run_special. An edge that is a bare node points at
+    # a single-output node; several outputs always use (node, index) edges.
+    #
+    # ``nxt`` short-cuts the heap for chains: a node scheduled while the heap is
+    # empty, and alone, is necessarily the next one to run.
+    heappop, heappush = heapq.heappop, heapq.heappush
+    anomaly = STATE.anomaly
+    fast = capture is None
+    if not heap:
+        return
+    node = heappop(heap)[1]
+    while True:
+        grads = buffers.pop(node)
+        if fast and node._plain:
+            grads_in = node._fn.backward(node, grads)
+            if type(grads_in) is not tuple:
+                grads_in = (grads_in,)
+        else:
+            grads_in = _run_special(node, grads, capture, captured)
+        edges = node._edges
+        if len(grads_in) != len(edges):
+            grads_in = _fix_arity(node, grads_in)
+        if anomaly:
+            _check_anomaly(node, grads_in)
+        if not retain_graph:
+            node._saved = _FREED
+            node._plain = False
+        nxt = None
+        for e, g in zip(edges, grads_in):
+            if e is None or g is None:
+                continue
+            if type(e) is tuple:
+                if nxt is not None:
+                    heappush(heap, (-nxt._seq, nxt))
+                    nxt = None
+                _push(buffers, heap, e[0], e[1], g)
+            elif e._is_node:
+                prev = buffers.get(e)
+                if prev is not None:
+                    buffers[e] = prev + g
+                    continue
+                buffers[e] = g
+                if nxt is None and not heap:
+                    nxt = e
+                    continue
+                if nxt is not None:
+                    heappush(heap, (-nxt._seq, nxt))
+                    nxt = None
+                heappush(heap, (-e._seq, e))
+            else:
+                prev = leaves.get(e)
+                leaves[e] = g if prev is None else prev + g
+        if nxt is not None:
+            node = nxt
+        elif heap:
+            node = heappop(heap)[1]
+        else:
+            return
+
+
+def _run_special(
+    node: Any, grads: Any, capture: dict[Any, int] | None, captured: list[Any]
+) -> tuple[Any, ...]:
+    """Runs a node that is not plain (Note [Plain nodes])."""
+    if node._saved is _FREED:
         raise RuntimeError(
-            f"{node.name()}: trying to backward through the graph a second time. "
-            "The graph is freed after backward; pass retain_graph=True to the "
-            "first backward if you need to run backward through it again."
+            f"{node.name()}: trying to backward through the graph a second "
+            "time. The graph is freed after backward; pass retain_graph=True "
+            "to the first backward if you need to run backward through it again."
         )
-    for idx in range(node._n_out):
-        g = grads[idx]
-        if node._out_hooks and idx in node._out_hooks and g is not None:
-            g = grads[idx] = _apply_hooks(node._out_hooks[idx], g)
-        if node._retained and idx in node._retained:
-            t = node._retained[idx]()
-            if t is not None and g is not None:
-                t.grad = g if create_graph else g.detach()
-        if capture_node and (node, idx) in capture_node:
-            captured[capture_node[(node, idx)]] = g
-    node_hooks = node.__dict__.get("_node_hooks")
-    if node_hooks:
-        for h in node_hooks:
-            h(grads)
-    if all(g is None for g in grads):
-        grads_in: tuple[Any, ...] = (None,) * len(node._edges)
-    else:
-        if node.materialize_grads:
-            for idx, (shape, dtype) in enumerate(node._out_meta):
-                if grads[idx] is None:
-                    grads[idx] = Tensor._wrap(np.zeros(shape, dtype))
-        grads_in = _call_backward(node, grads)
-    if STATE.anomaly:
-        _check_anomaly(node, grads_in)
-    if not retain_graph:
-        node._freed = True
-        node._saved = None
-    for edge, g in zip(node._edges, grads_in):
-        if edge is None:
-            continue
-        if type(edge) is tuple:
-            child, idx = edge
-            buf = buffers.get(child)
-            if buf is None:
-                buf = buffers[child] = [None] * child._n_out
-            if g is not None:
-                buf[idx] = _add(buf[idx], g)
-            deps[child] -= 1
-            if deps[child] == 0:
-                ready.append(child)
-        elif g is not None:
-            _to_leaf(edge, g, create_graph, capture_leaf, captured)
-
-
-def _call_backward(node: Any, grads: list[Any]) -> tuple[Any, ...]:
-    from minigrad.tensor import Tensor
-
+    multi = node._n_out != 1
+    grads = _output_hooks(node, grads if multi else [grads])
+    if capture is not None:
+        for idx, g in enumerate(grads):
+            i = capture.get((node, idx))
+            if i is not None:
+                captured[i] = g
+    if node._node_hooks is not None:
+        for h in node._node_hooks:
+            h(tuple(grads))
+    if multi and node.materialize_grads:
+        assert node._out_meta is not None
+        for idx, (shape, dtype) in enumerate(node._out_meta):
+            if grads[idx] is None:
+                grads[idx] = Tensor._wrap(np.zeros(shape, dtype))
     res = node._fn.backward(node, *grads)
-    if not isinstance(res, tuple):
+    if type(res) is not tuple:
         res = (res,)
+    if not node._fn._array_forward:
+        if len(res) != len(node._edges):
+            res = _fix_arity(node, res)
+        res = _check_grads(node, res)
+    return res
+
+
+def _output_hooks(node: Any, grads: list[Any]) -> list[Any]:
+    """Tensor hooks of non-leaf outputs, then their retained ``.grad``."""
+    hooks, retained = node._out_hooks, node._retained
+    if not hooks and not retained:
+        return grads
+    for idx, g in enumerate(grads):
+        if g is None:
+            continue
+        if hooks and hooks.get(idx):
+            g = grads[idx] = _apply_hooks(hooks[idx], g)
+        if retained and idx in retained:
+            t = retained[idx]()
+            if t is not None:
+                g2 = g if STATE.grad_enabled else g.detach()
+                t.grad = g2 if t.grad is None else t.grad + g2
+    return grads
+
+
+def _apply_hooks(hooks: list[Any], g: Any) -> Any:
+    for h in list(hooks):
+        r = h(g)
+        if r is not None:
+            if not isinstance(r, Tensor):
+                raise TypeError(
+                    f"hook {getattr(h, '__name__', h)!r} returned a "
+                    f"{type(r).__name__}; a tensor hook must return a Tensor or None"
+                )
+            if r.shape != g.shape:
+                raise RuntimeError(
+                    f"hook {getattr(h, '__name__', h)!r} returned a gradient of "
+                    f"shape {r.shape} for a gradient of shape {g.shape}"
+                )
+            g = r
+    return g
+
+
+def _fix_arity(node: Any, res: tuple[Any, ...]) -> tuple[Any, ...]:
+    if len(res) == 1 and isinstance(res[0], list):
+        res = tuple(res[0])
     n_in = len(node._edges)
     if len(res) != n_in:
         # PyTorch allows trailing Nones to be omitted for non-tensor arguments.
@@ -193,6 +254,12 @@ def _call_backward(node: Any, grads: list[Any]) -> tuple[Any, ...]:
                 f"{node.name()}: backward returned {len(res)} gradients, "
                 f"but forward had {n_in} inputs"
             )
+    return res
+
+
+def _check_grads(node: Any, res: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Validates what a user-defined backward returned: Tensors of the input's
+    shape (a broadcast gradient is summed down) and dtype."""
     out = []
     for i, (edge, g) in enumerate(zip(node._edges, res)):
         if edge is None or g is None:
@@ -200,7 +267,7 @@ def _call_backward(node: Any, grads: list[Any]) -> tuple[Any, ...]:
             continue
         if not isinstance(g, Tensor):
             g = Tensor._wrap(np.asarray(g))
-        shape, dtype = _input_meta(edge)
+        shape, dtype = node._in_meta[i]
         if g.shape != shape:
             if not _broadcastable(shape, g.shape):
                 raise RuntimeError(
@@ -222,41 +289,38 @@ def _broadcastable(target: tuple[int, ...], shape: tuple[int, ...]) -> bool:
     return all(t == s or t == 1 for t, s in zip(target, tail))
 
 
-def _input_meta(edge: Any) -> tuple[tuple[int, ...], Any]:
-    if type(edge) is tuple:
-        return edge[0]._out_meta[edge[1]]
-    return edge.shape, edge.dtype
-
-
-def _to_leaf(
-    t: Any,
-    g: Any,
-    create_graph: bool,
-    capture_leaf: dict[int, int],
-    captured: list[Any],
-) -> None:
-    if capture_leaf or captured:
-        i = capture_leaf.get(id(t))
-        if i is not None:
-            captured[i] = _add(captured[i], g)
-        return
-    hooks = t._hooks
-    if hooks:
-        g = _apply_hooks(hooks, g)
+def _accumulate(t: Any, g: Any, create_graph: bool) -> None:
+    """Adds a leaf's total gradient (after its hooks) into ``t.grad``."""
+    if t._hooks:
+        g = _apply_hooks(t._hooks, g)
+    data = g.data
+    if data.shape != t.data.shape or data.dtype != t.data.dtype:
+        g = _conform(t, g)
     if t.grad is None:
         # Own the buffer: one array may be returned for several inputs (Add), and
         # optimizers update .grad in place.
-        t.grad = g if create_graph else g.detach().clone()
+        t.grad = g if create_graph else Tensor._wrap(g.data.copy())
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
     else:
         np.add(t.grad.data, g.data, out=t.grad.data, casting="unsafe")
 
 
+def _conform(t: Any, g: Any) -> Any:
+    if g.shape != t.shape:
+        if not _broadcastable(t.shape, g.shape):
+            raise RuntimeError(
+                f"backward: a gradient of shape {g.shape} reached a leaf of shape "
+                f"{t.shape}"
+            )
+        g = g.sum_to(t.shape)
+    return g if g.dtype == t.dtype else g.to(t.dtype)
+
+
 def _check_anomaly(node: Any, grads_in: tuple[Any, ...]) -> None:
     for i, g in enumerate(grads_in):
         if g is not None and not np.all(np.isfinite(g.data)):
-            where = "".join(node._trace or []) if node._trace else ""
+            where = "".join(node._trace) if node._trace else ""
             kind = "nan" if np.isnan(g.data).any() else "inf"
             raise RuntimeError(
                 f"Function '{node.name()}' returned {kind} values in its {i}th "
@@ -277,43 +341,58 @@ def grad(
     Parameters
     ----------
     outputs : Tensor or sequence of Tensors
-    inputs : Tensor or sequence of Tensors that require grad
-    grad_outputs : matching sequence (None for scalars: ones)
-    retain_graph : defaults to ``create_graph``
-    create_graph : record the backward so its result can be differentiated again
-    allow_unused : return None for inputs the outputs do not depend on (else error)
-    """
-    from minigrad.tensor import Tensor
+    inputs : Tensor or sequence of Tensors that require grad (leaves or not)
+    grad_outputs : Tensor or matching sequence; None for scalar outputs (ones)
+    retain_graph : bool, optional
+        Keep the graph for another backward; defaults to ``create_graph``.
+    create_graph : bool
+        Record the backward so its result can be differentiated again.
+    allow_unused : bool
+        Return None for inputs the outputs do not depend on (else an error).
 
+    Returns
+    -------
+    tuple of Tensor or None, one per input
+
+    Raises
+    ------
+    RuntimeError
+        An input does not require grad, an output has no graph, a non-scalar
+        output has no gradient, or an input is unused without ``allow_unused``.
+    """
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         gos = [grad_outputs] * len(outs)
     else:
         gos = list(grad_outputs)
-    for t in ins:
+    for i, t in enumerate(ins):
         if not t.requires_grad:
-            raise RuntimeError("grad: one of the inputs does not require grad")
+            raise RuntimeError(
+                f"grad: input {i} (shape {t.shape}) does not require grad"
+            )
     roots, seeds = _roots_and_seeds(outs, gos, "grad")
     if retain_graph is None:
         retain_graph = create_graph
     res = run_backward(roots, seeds, retain_graph, create_graph, inputs=ins)
     assert res is not None
     for i, g in enumerate(res):
-        if g is None and not allow_unused:
-            raise RuntimeError(
-                f"grad: input {i} (shape {ins[i].shape}) was not used in the graph "
-                "of the outputs; pass allow_unused=True to get None for it"
-            )
-        if g is not None and not create_graph:
-            res[i] = g.detach()
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {ins[i].shape}) was not used in the "
+                    "graph of the outputs; pass allow_unused=True to get None for it"
+                )
+            continue
+        g = _conform(ins[i], g) if g.shape != ins[i].shape else g
+        res[i] = g if create_graph else g.detach()
     return tuple(res)
 
 
 def _roots_and_seeds(outs: list[Any], gos: list[Any], op: str) -> tuple[list, list]:
-    from minigrad.tensor import Tensor
-
     roots, seeds = [], []
+    if len(gos) != len(outs):
+        raise RuntimeError(f"{op}: got {len(gos)} gradients for {len(outs)} outputs")
     for o, g in zip(outs, gos):
         if not o.requires_grad:
             raise RuntimeError(
@@ -335,6 +414,11 @@ def _roots_and_seeds(outs: list[Any], gos: list[Any], op: str) -> tuple[list, li
                 f"{op}: gradient of shape {g.shape} does not match output shape "
                 f"{o.shape}"
             )
+        if g.dtype != o.dtype:
+            g = Tensor._wrap(g.data.astype(o.dtype))
         roots.append(o)
         seeds.append(g)
     return roots, seeds
+
+
+from minigrad.tensor import Tensor  # noqa: E402  (tensor imports ops, ops import us)

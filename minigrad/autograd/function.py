@@ -1,7 +1,7 @@
 """Function and its Context: how an op records itself in the graph.
 
-Layer: autograd. Imports ``minigrad.tensor`` (lazily, to break the cycle) and the
-grad-mode state; nothing above.
+Layer: autograd. Imports the grad-mode state and ``minigrad.tensor`` (at the
+bottom of this module, to break the import cycle); nothing above.
 
 An op subclasses :class:`Function` and writes ``forward`` and ``backward`` side by
 side. Built-in ops set ``_array_forward = True``: their ``forward`` receives numpy
@@ -10,79 +10,86 @@ keep PyTorch's convention: ``forward`` receives the Tensors and runs under
 ``no_grad``. In both, ``backward(ctx, *grad_outputs)`` receives Tensors and returns
 one gradient per positional input (``None`` where none is needed). Backward is
 written with Tensor ops so that ``create_graph=True`` records it (double backward).
+
+# Note [Graph nodes]
+Each Function class gets its own node class, ``<Name>Backward``, a subclass of
+:class:`Context` (PyTorch's ``grad_fn`` names). One instance is created per op
+application; it is the ``ctx`` that forward and backward see, and it is the node
+in the graph. Its fields have class-level defaults so that recording an op stores
+only what differs: the edges to the inputs, ``needs_input_grad``, a sequence number
+and what forward saved. An edge is ``None`` (no gradient needed), a leaf Tensor
+(accumulate into its ``.grad``), a node with one output, or ``(node, index)``.
+
+Sequence numbers grow with creation, and an op is always created after the ops
+that made its inputs, so running nodes from the highest number down is a
+topological order of any graph (PyTorch's engine uses the same fact); see
+Note [Engine order] in ``engine.py``.
+
+# Note [Saved tensors]
+``save_for_backward`` takes arrays (built-in ops) or Tensors (user Functions): an
+input, an output, or anything else (kept as a constant). Inputs and outputs are
+saved with the version of their counter, and ``saved_tensors`` raises, naming the
+op, if one was modified in place since: the gradient would be silently wrong.
+A saved output comes back as a Tensor bound to this node, so that a backward
+that uses it can itself be differentiated.
 """
 
 from __future__ import annotations
 
+import itertools
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["Context", "Function"]
 
-_Tensor: Any = None  # minigrad.tensor.Tensor, bound on first use
-
-
-def _tensor_cls() -> Any:
-    global _Tensor
-    if _Tensor is None:
-        from minigrad.tensor import Tensor
-
-        _Tensor = Tensor
-    return _Tensor
-
-
 _SAVED_INPUT, _SAVED_OUTPUT, _SAVED_CONST = 0, 1, 2
+_FREED: tuple[Any, ...] = ("freed",)  # ctx._saved after backward freed the node
+
+# Sequence numbers of nodes (Note [Graph nodes]).
+_next_seq = itertools.count(1).__next__
+
+# needs_input_grad tuples, shared instead of built per op.
+_NEEDS1 = ((False,), (True,))
+_NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
+
+_ndarray = np.ndarray
 
 
 class Context:
-    """The record of one op application, i.e. the graph node behind ``t.grad_fn``.
+    """The record of one op application: ``t.grad_fn``, and the ``ctx`` of the op.
 
     ``save_for_backward`` keeps what backward needs; ``saved_tensors`` returns it
-    after checking that no saved tensor was modified in place since.
+    after checking that no saved tensor was modified in place since. Other values
+    for backward are stored as attributes (``ctx.mask = ...``).
     """
 
-    __slots__ = (
-        "__dict__",
-        "_edges",
-        "_fn",
-        "_freed",
-        "_n_out",
-        "_non_diff",
-        "_out_hooks",
-        "_out_meta",
-        "_retained",
-        "_saved",
-        "_to_save",
-        "_trace",
-        "materialize_grads",
-        "needs_input_grad",
-    )
-
-    def __init__(self, fn: type[Function], needs_input_grad: tuple[bool, ...]) -> None:
-        self._fn = fn
-        self.needs_input_grad = needs_input_grad
-        self._edges: tuple[Any, ...] = ()
-        self._to_save: tuple[Any, ...] = ()
-        self._saved: list[Any] | None = None
-        self._freed = False
-        self._n_out = 1
-        self._out_meta: list[tuple[tuple[int, ...], Any]] = []
-        self._non_diff: tuple[Any, ...] = ()
-        self._out_hooks: dict[int, list[Any]] | None = None
-        self._retained: dict[int, Any] | None = None
-        self._trace: list[str] | None = None
-        self.materialize_grads = True
+    # Class-level defaults; an instance stores only what differs (Note [Graph nodes]).
+    _fn: Any = None
+    _is_node = True
+    needs_input_grad: tuple[bool, ...] = ()
+    materialize_grads = True
+    _edges: tuple[Any, ...] = ()
+    _seq = 0
+    _n_out = 1
+    _to_save: tuple[Any, ...] = ()
+    _saved: tuple[Any, ...] | None = None
+    _plain = True  # Note [Plain nodes] in engine.py
+    _out_meta: tuple[tuple[tuple[int, ...], Any], ...] | None = None
+    _non_diff: tuple[Any, ...] = ()
+    _nd_idx: tuple[int, ...] = ()
+    _out_hooks: dict[int, list[Any]] | None = None
+    _retained: dict[int, Any] | None = None
+    _node_hooks: list[Any] | None = None
+    _trace: list[str] | None = None
+    _in_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, user Functions only
 
     # -- what forward calls -------------------------------------------------
     def save_for_backward(self, *items: Any) -> None:
-        """Keep inputs, outputs or other arrays/Tensors for backward."""
+        """Keeps inputs, outputs or other arrays/Tensors for backward."""
         self._to_save = items
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
@@ -96,31 +103,39 @@ class Context:
     # -- what backward calls ------------------------------------------------
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
-        if self._freed:
-            raise RuntimeError(
-                f"{self.name()}: trying to backward through the graph a second time "
-                "(or to access saved tensors after they were freed). Saved values "
-                "are freed after backward; pass retain_graph=True to backward the "
-                "first time if you need to backward through it again."
-            )
-        if self._saved is None:
+        """What forward saved, as Tensors (Note [Saved tensors]).
+
+        Raises
+        ------
+        RuntimeError
+            After the graph was freed, or when a saved tensor was modified in
+            place since it was saved.
+        """
+        saved = self._saved
+        if saved is None:
             return ()
-        Tensor = _tensor_cls()
+        if saved is _FREED:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second "
+                "time (or to access saved tensors after they were freed). Saved "
+                "values are freed after backward; pass retain_graph=True to "
+                "backward the first time if you need to backward through it "
+                "again."
+            )
         out = []
-        for kind, val, counter, version in self._saved:
-            if kind != _SAVED_CONST and counter[0] != version:
-                shape = val.shape if kind == _SAVED_INPUT else val[0].shape
-                raise RuntimeError(
-                    f"{self.name()}: one of the tensors it saved for backward "
-                    f"(shape {tuple(shape)}) was modified by an in-place operation "
-                    f"(its version is {counter[0]}, expected {version}). Compute "
-                    "out of place, or clone the tensor before modifying it."
-                )
-            if kind == _SAVED_OUTPUT:
-                arr, idx = val
-                t = Tensor._wrap(arr)
-                t._version = counter
-                if idx not in self._non_diff_idx():
+        for kind, val, ver in saved:
+            if kind == _SAVED_INPUT:
+                vc = val._vc
+                if vc is not None and vc[0] != ver:
+                    self._raise_modified(val.data.shape, vc[0], ver)
+                out.append(val)
+            elif kind == _SAVED_OUTPUT:
+                arr, idx, vc = val
+                if vc[0] != ver:
+                    self._raise_modified(arr.shape, vc[0], ver)
+                t = _wrap(arr)
+                t._vc = vc
+                if idx not in self._nd_idx:
                     t.requires_grad = True
                     t.grad_fn = self
                     t._out_idx = idx
@@ -129,28 +144,38 @@ class Context:
                 out.append(val)
         return tuple(out)
 
-    def _non_diff_idx(self) -> tuple[int, ...]:
-        return self.__dict__.get("_nd_idx", ())
+    def _raise_modified(self, shape: tuple[int, ...], now: int, then: int) -> None:
+        raise RuntimeError(
+            f"{self.name()}: one of the tensors it saved for backward (shape "
+            f"{tuple(shape)}) was modified by an in-place operation (its version is "
+            f"{now}, expected {then}). Compute out of place, or clone the tensor "
+            "before modifying it."
+        )
 
     # -- introspection (PyTorch's grad_fn API) ------------------------------
     def name(self) -> str:
-        return f"{self._fn.__name__}Backward"
+        """``<Op>Backward``, e.g. ``MulBackward``."""
+        return type(self).__name__
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
-        res = []
+        """``(node, output index)`` per input; a leaf stands for its accumulator."""
+        res: list[tuple[Any, int]] = []
         for e in self._edges:
             if e is None:
                 res.append((None, 0))
             elif type(e) is tuple:
                 res.append(e)
             else:
-                res.append((e, 0))  # a leaf tensor stands for its AccumulateGrad
+                res.append((e, 0))
         return tuple(res)
 
     def register_hook(self, fn: Any) -> None:
-        """Hook called with the gradients of this node's outputs."""
-        self.__dict__.setdefault("_node_hooks", []).append(fn)
+        """``fn(grad_outputs)`` is called with this node's output gradients."""
+        self._plain = False
+        if self._node_hooks is None:
+            self._node_hooks = []
+        self._node_hooks.append(fn)
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -159,11 +184,30 @@ class Context:
 class Function:
     """Base class of every differentiable op (built-in or user-defined).
 
-    Subclass with ``@staticmethod forward(ctx, ...)`` and ``backward(ctx, grad_out)``,
-    then call ``MyFn.apply(...)``.
+    Subclass with ``@staticmethod forward(ctx, ...)`` and
+    ``@staticmethod backward(ctx, *grad_outputs)``, then call ``MyFn.apply(...)``.
     """
 
+    # Built-in ops: forward takes and returns numpy arrays.
     _array_forward = False
+    # The output may be a view of input 0: it shares its version counter, so an
+    # in-place change through either is seen by ops that saved the other.
+    _view = False
+    # The node class of this Function (Note [Graph nodes]).
+    _Node: type[Context] = Context
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._Node = type(
+            f"{cls.__name__}Backward",
+            (Context,),
+            {
+                "_fn": cls,
+                "_plain": bool(cls._array_forward),
+                "__module__": cls.__module__,
+                "__qualname__": f"{cls.__name__}Backward",
+            },
+        )
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
@@ -175,33 +219,176 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        Tensor = _tensor_cls()
-        grad_on = STATE.grad_enabled
-        needs = tuple(
-            grad_on and isinstance(a, Tensor) and a.requires_grad for a in args
-        )
-        any_req = True in needs
-        ctx = Context(cls, needs)
-        if cls._array_forward:
-            raw = [a.data if isinstance(a, Tensor) else a for a in args]
-            out = cls.forward(ctx, *raw, **kwargs)
+        """Runs forward and, when an input requires grad, records the op."""
+        if not cls._array_forward:
+            return _apply_user(cls, args, kwargs)
+        n = len(args)
+        if n == 2:
+            return apply2(cls, args[0], args[1], kwargs)
+        if n == 1:
+            return apply1(cls, args[0], kwargs)
+        return _apply_arrays(cls, args, kwargs)
+
+
+# Note [Per-op overhead]
+# ``apply1`` / ``apply2`` are ``Function.apply`` for built-in ops of one or two
+# inputs, unrolled: on small tensors the Python work done here, not numpy, is
+# the cost of an op, so the functional forms of the hot ops call them directly.
+# They do what ``_apply_arrays`` does for any arity; tests cover both.
+
+
+def apply1(cls: type[Function], a: Any, kwargs: Any = None) -> Any:
+    """``cls.apply(a, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
+    ctx = cls._Node()
+    if isinstance(a, Tensor):
+        ad = a.data
+        rec = a.requires_grad and STATE.grad_enabled
+        if rec:
+            ctx.needs_input_grad = _NEEDS1[1]
+            ctx._edges = (_edge(a),)
+    else:
+        ad, rec = a, False
+    res = out = cls.forward(ctx, ad, **kwargs) if kwargs else cls.forward(ctx, ad)
+    if type(out) is not _ndarray:
+        if not isinstance(out, np.generic):
+            return _finish_general(cls, ctx, (a,), out, rec)
+        out = np.asarray(out)  # numpy ufuncs return scalars for 0-d input
+    t = _wrap(out)
+    if rec and out.dtype.kind == "f":
+        t.requires_grad = True
+        t.grad_fn = ctx
+        ctx._seq = _next_seq()
+        items = ctx._to_save
+        if items:
+            ctx._saved = tuple(
+                [
+                    (_SAVED_INPUT, a, _version_of(a))
+                    if it is ad
+                    else _saved_output(t, 0)
+                    if it is res
+                    else _saved_entry(it, (a,), (res,), (t,))
+                    for it in items
+                ]
+            )
+            ctx._to_save = ()
+        if STATE.anomaly:
+            ctx._trace = traceback.format_stack()[:-2]
+    if cls._view:
+        _share_version(t, a)
+    return t
+
+
+def apply2(cls: type[Function], a: Any, b: Any, kwargs: Any = None) -> Any:
+    """``cls.apply(a, b, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
+    ctx = cls._Node()
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta:
+        ad, ra = a.data, a.requires_grad
+    else:
+        ad, ra = a, False
+    if tb:
+        bd, rb = b.data, b.requires_grad
+    else:
+        bd, rb = b, False
+    rec = (ra or rb) and STATE.grad_enabled
+    if rec:
+        ctx.needs_input_grad = _NEEDS2[ra][rb]
+        if ra:
+            node = a.grad_fn
+            ea = a if node is None else node if node._n_out == 1 else _edge(a)
         else:
-            STATE.grad_enabled = False
-            try:
-                out = cls.forward(ctx, *args, **kwargs)
-            finally:
-                STATE.grad_enabled = grad_on
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        arrays = [_as_array(o, cls) for o in outs]
-        results = [Tensor._wrap(a) for a in arrays]
-        if any_req:
-            _record(ctx, cls, args, needs, arrays, outs, results)
-        return results[0] if single else tuple(results)
+            ea = None
+        if rb:
+            node = b.grad_fn
+            eb = b if node is None else node if node._n_out == 1 else _edge(b)
+        else:
+            eb = None
+        ctx._edges = (ea, eb)
+    res = out = (
+        cls.forward(ctx, ad, bd, **kwargs) if kwargs else cls.forward(ctx, ad, bd)
+    )
+    if type(out) is not _ndarray:
+        if not isinstance(out, np.generic):
+            return _finish_general(cls, ctx, (a, b), out, rec)
+        out = np.asarray(out)
+    t = _wrap(out)
+    if rec and out.dtype.kind == "f":
+        t.requires_grad = True
+        t.grad_fn = ctx
+        ctx._seq = _next_seq()
+        items = ctx._to_save
+        if items:
+            saved = []
+            for it in items:
+                if it is ad and ta:
+                    vc = a._vc
+                    saved.append((_SAVED_INPUT, a, 0 if vc is None else vc[0]))
+                elif it is bd and tb:
+                    vc = b._vc
+                    saved.append((_SAVED_INPUT, b, 0 if vc is None else vc[0]))
+                elif it is res:
+                    saved.append(_saved_output(t, 0))
+                else:
+                    saved.append(_saved_entry(it, (a, b), (res,), (t,)))
+            ctx._saved = tuple(saved)
+            ctx._to_save = ()
+        if STATE.anomaly:
+            ctx._trace = traceback.format_stack()[:-2]
+    return t
+
+
+def _version_of(t: Any) -> int:
+    vc = t._vc
+    return 0 if vc is None else vc[0]
+
+
+def _apply_arrays(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> Any:
+    """``cls.apply`` for a built-in op of any arity."""
+    ctx = cls._Node()
+    raw = [a.data if isinstance(a, Tensor) else a for a in args]
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    rec = STATE.grad_enabled and True in needs
+    if rec:
+        ctx.needs_input_grad = needs
+        ctx._edges = tuple(_edge(a) if n else None for a, n in zip(args, needs))
+    out = cls.forward(ctx, *raw, **kwargs)
+    if isinstance(out, np.generic):
+        out = np.asarray(out)
+    return _finish_general(cls, ctx, args, out, rec)
+
+
+def _finish_general(
+    cls: type[Function], ctx: Context, args: tuple[Any, ...], out: Any, rec: bool
+) -> Any:
+    """Wraps forward's output(s) and records the op (any number of outputs)."""
+    outs = out if type(out) is tuple else (out,)
+    results = tuple(_wrap(_as_array(o, cls)) for o in outs)
+    if rec:
+        _record_outputs(ctx, args, outs, results)
+    if cls._view and len(results) == 1:
+        _share_version(results[0], args[0])
+    return results if type(out) is tuple else results[0]
+
+
+def _edge(t: Any) -> Any:
+    """The graph edge to tensor ``t`` (Note [Graph nodes])."""
+    node = t.grad_fn
+    if node is None:
+        return t
+    return node if node._n_out == 1 else (node, t._out_idx)
+
+
+def _share_version(out: Any, base: Any) -> None:
+    """A view shares its base's version counter and remembers the base."""
+    if isinstance(base, Tensor) and np.may_share_memory(out.data, base.data):
+        vc = base._vc
+        if vc is None:
+            vc = base._vc = [0]
+        out._vc = vc
+        out._base = base._base if base._base is not None else base
 
 
 def _as_array(o: Any, cls: type) -> np.ndarray:
-    Tensor = _tensor_cls()
     if isinstance(o, Tensor):
         return o.data
     if isinstance(o, np.ndarray):
@@ -213,63 +400,114 @@ def _as_array(o: Any, cls: type) -> np.ndarray:
     )
 
 
-def _record(
-    ctx: Context,
-    cls: type,
-    args: tuple[Any, ...],
-    needs: tuple[bool, ...],
-    arrays: list[np.ndarray],
-    outs: tuple[Any, ...],
-    results: list[Any],
+def _apply_user(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> Any:
+    """PyTorch's convention: forward gets Tensors and runs under no_grad."""
+    ctx = cls._Node()
+    grad_on = STATE.grad_enabled
+    needs = tuple(grad_on and isinstance(a, Tensor) and a.requires_grad for a in args)
+    rec = True in needs
+    if rec:
+        ctx.needs_input_grad = needs
+        ctx._edges = tuple(_edge(a) if n else None for a, n in zip(args, needs))
+        ctx._in_meta = tuple(
+            (a.data.shape, a.data.dtype) if n else None for a, n in zip(args, needs)
+        )
+    else:
+        ctx.needs_input_grad = (False,) * len(args)
+    STATE.grad_enabled = False
+    try:
+        out = cls.forward(ctx, *args, **kwargs)
+    finally:
+        STATE.grad_enabled = grad_on
+    outs = out if type(out) is tuple else (out,)
+    results = tuple(_wrap(_as_array(o, cls)) for o in outs)
+    if rec:
+        _record_outputs(ctx, args, outs, results)
+    return results if type(out) is tuple else results[0]
+
+
+def _record_outputs(
+    ctx: Context, args: tuple[Any, ...], outs: tuple[Any, ...], results: tuple[Any, ...]
 ) -> None:
-    """Links ctx into the graph: edges to the inputs, outputs bound to ctx."""
-    ctx._edges = tuple(
-        (a if a.grad_fn is None else (a.grad_fn, a._out_idx)) if n else None
-        for a, n in zip(args, needs)
-    )
-    ctx._n_out = len(arrays)
-    ctx._out_meta = [(a.shape, a.dtype) for a in arrays]
-    nd_idx = tuple(
-        j
-        for j, o in enumerate(outs)
-        if any(o is m or (hasattr(m, "data") and m.data is o) for m in ctx._non_diff)
-    )
-    if nd_idx:
-        ctx.__dict__["_nd_idx"] = nd_idx
+    """Binds the outputs of a recorded op to its node (the general case)."""
+    ctx._seq = _next_seq()
+    n = len(results)
+    if n > 1:
+        ctx._n_out = n
+        ctx._plain = False
+        ctx._out_meta = tuple((t.data.shape, t.data.dtype) for t in results)
+    if ctx._non_diff:
+        ctx._nd_idx = tuple(
+            j
+            for j, o in enumerate(outs)
+            if any(
+                o is m or (isinstance(m, (Tensor, np.ndarray)) and _data(m) is _data(o))
+                for m in ctx._non_diff
+            )
+        )
+        ctx._non_diff = ()
     for j, t in enumerate(results):
-        if j not in nd_idx and t.data.dtype.kind == "f":
+        if j not in ctx._nd_idx and t.data.dtype.kind == "f":
             t.requires_grad = True
             t.grad_fn = ctx
             t._out_idx = j
     if ctx._to_save:
-        ctx._saved = [
-            _describe_saved(it, args, outs, arrays, results) for it in ctx._to_save
-        ]
+        ctx._saved = _saved_entries(ctx._to_save, args, outs, results)
         ctx._to_save = ()
     if STATE.anomaly:
         ctx._trace = traceback.format_stack()[:-3]
 
 
-def _describe_saved(
-    item: Any,
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _saved_entries(
+    items: tuple[Any, ...],
     args: tuple[Any, ...],
     outs: tuple[Any, ...],
-    arrays: list[Any],
-    results: list[Any],
-) -> tuple[Any, Any, Any, int]:
-    Tensor = _tensor_cls()
-    if item is None:
-        return (_SAVED_CONST, None, None, 0)
-    arr = item.data if isinstance(item, Tensor) else item
-    for a in args:
-        if isinstance(a, Tensor) and (a is item or a.data is arr):
-            return (_SAVED_INPUT, a, a._version, a._version[0])
-    # Identity with what forward returned: numpy ufuncs return scalars for 0-d
-    # input, which _as_array then wraps in a new array.
-    for j, o in enumerate(arrays):
-        if o is arr or outs[j] is item:
-            ver = results[j]._version
-            return (_SAVED_OUTPUT, (o, j), ver, ver[0])
-    if isinstance(item, np.ndarray):
-        item = Tensor._wrap(item)
-    return (_SAVED_CONST, item, None, 0)
+    results: tuple[Any, ...],
+) -> tuple[tuple[int, Any, int], ...]:
+    """(kind, value, version) per saved item (Note [Saved tensors])."""
+    return tuple([_saved_entry(item, args, outs, results) for item in items])
+
+
+def _saved_entry(
+    item: Any, args: tuple[Any, ...], outs: tuple[Any, ...], results: tuple[Any, ...]
+) -> tuple[int, Any, int]:
+    if type(item) is _ndarray:  # built-in ops save arrays
+        for a in args:
+            if isinstance(a, Tensor) and a.data is item:
+                vc = a._vc
+                return (_SAVED_INPUT, a, 0 if vc is None else vc[0])
+        for j, t in enumerate(results):
+            if t.data is item or outs[j] is item:
+                return _saved_output(t, j)
+        return (_SAVED_CONST, _wrap(item), 0)
+    if isinstance(item, Tensor):  # user Functions save Tensors
+        for a in args:
+            if a is item:
+                vc = a._vc
+                return (_SAVED_INPUT, a, 0 if vc is None else vc[0])
+        for j, o in enumerate(outs):
+            if o is item:
+                return _saved_output(results[j], j)
+        return (_SAVED_CONST, item, 0)
+    # numpy ufuncs return scalars for 0-d input; forward's return identifies them.
+    if isinstance(item, np.generic):
+        for j, o in enumerate(outs):
+            if o is item:
+                return _saved_output(results[j], j)
+    return (_SAVED_CONST, item, 0)
+
+
+def _saved_output(t: Any, j: int) -> tuple[int, Any, int]:
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return (_SAVED_OUTPUT, (t.data, j, vc), vc[0])
+
+
+from minigrad.tensor import Tensor  # noqa: E402  (tensor imports ops, ops import us)
+
+_wrap = Tensor._wrap

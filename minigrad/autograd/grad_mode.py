@@ -22,13 +22,26 @@ STATE = _State()
 
 
 def is_grad_enabled() -> bool:
+    """Whether ops run now record the graph."""
     return STATE.grad_enabled
 
 
 class _GradMode:
-    """Context manager and decorator that sets the grad mode and restores it."""
+    """Context manager and decorator that sets the grad mode and restores it.
+
+    Usable as ``with no_grad():``, ``@no_grad()`` and, like PyTorch, ``@no_grad``.
+    """
 
     mode = True
+
+    def __new__(cls, fn: Any = None) -> Any:
+        self = super().__new__(cls)
+        if callable(fn):  # bare decorator: @no_grad
+            return self(fn)
+        return self
+
+    def __init__(self, fn: Any = None) -> None:
+        pass
 
     def __enter__(self) -> None:
         self._prev = STATE.grad_enabled
@@ -60,6 +73,9 @@ class enable_grad(_GradMode):
 
 class set_grad_enabled(_GradMode):
     """``set_grad_enabled(False)`` works as a call, a context manager or a decorator."""
+
+    def __new__(cls, mode: bool) -> Any:
+        return object.__new__(cls)
 
     def __init__(self, mode: bool) -> None:
         self._prev = STATE.grad_enabled

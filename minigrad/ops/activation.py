@@ -1,17 +1,27 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, erf,
 softmax and log_softmax, numerically stable for large |x|.
 
-Layer: ops; calls ``minigrad._C`` kernels where they exist.
+Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and the
+``minigrad._C`` kernels (``_act``, ``_softmax``).
+
+# Note [Kernel backward, Tensor-op double backward]
+Forward and backward run the fused C kernels (one pass each). When backward is
+itself being recorded (``create_graph=True``, so grad mode is on inside it),
+backward instead builds the same derivative from Tensor ops, so gradients of
+gradients work; with ``create_graph=False`` it runs under no_grad and costs one
+kernel call. Both paths are tested (gradcheck and gradgradcheck).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from minigrad._C import _act
+from minigrad._C import _act, _softmax
 from minigrad.autograd.function import Function
+from minigrad.autograd.grad_mode import STATE
 from minigrad.ops.reduce import _norm_dims
 from minigrad.tensor import Tensor
 
@@ -28,8 +38,14 @@ __all__ = [
     "tanh",
 ]
 
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_2_SQRTPI = 2.0 / math.sqrt(math.pi)
+_GT_K0 = math.sqrt(2.0 / math.pi)
+_GT_K1 = 0.044715
 
-def _float(a: Tensor, op: str) -> Tensor:
+
+def _float(a: Any, op: str) -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a.data.dtype.kind != "f":
@@ -37,172 +53,220 @@ def _float(a: Tensor, op: str) -> Tensor:
     return a
 
 
-class Relu(Function):
-    """y = max(x, 0);  dL/dx = g·[x > 0]. NOTE: relu'(0) = 0."""
+class _Activation(Function):
+    """An elementwise activation run by the ``_act`` kernel named ``_op``.
+
+    Subclasses give ``_op``, whether backward reads the output (``_from_out``)
+    and ``_deriv(s, p0, p1)``: f'(.) as Tensor ops of the saved operand, used
+    when backward is recorded (Note [Kernel backward, Tensor-op double
+    backward]).
+    """
 
     _array_forward = True
+    _op = ""
+    _from_out = False
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.mask = x > 0
-        return _act.relu_fwd(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * Tensor._wrap(ctx.mask.astype(g.data.dtype))
-
-
-class LeakyRelu(Function):
-    """y = x if x > 0 else slope·x;  dL/dx = g·(1 or slope)."""
-
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, *, slope):
-        d = np.where(x > 0, 1.0, slope).astype(x.dtype)
-        ctx.d = d
-        return x * d
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * Tensor._wrap(ctx.d)
-
-
-def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    # exp of -|x| never overflows; sigmoid(±1000) is exactly 1 / 0.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype)
-
-
-class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x));  dL/dx = g·y·(1 - y)."""
-
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        y = _stable_sigmoid(x)
-        ctx.save_for_backward(y)
+    @classmethod
+    def forward(cls, ctx, x, *, p0=0.0, p1=0.0):
+        y = _act.forward(cls._op, x, p0=p0, p1=p1)
+        ctx.p = (p0, p1)
+        ctx.save_for_backward(y if cls._from_out else x)
         return y
 
+    @classmethod
+    def backward(cls, ctx, g):
+        (s,) = ctx.saved_tensors
+        p0, p1 = ctx.p
+        if STATE.grad_enabled:
+            return g * cls._deriv(s, p0, p1)
+        gd = g.data if g.data.dtype == s.data.dtype else g.data.astype(s.dtype)
+        return Tensor._wrap(_act.backward(cls._op, s.data, gd, p0=p0, p1=p1))
+
     @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * y * (1.0 - y)
+    def _deriv(s: Tensor, p0: float, p1: float) -> Tensor:
+        raise NotImplementedError
 
 
-class Tanh(Function):
+def _const(mask: np.ndarray, dtype: np.dtype) -> Tensor:
+    return Tensor._wrap(mask.astype(dtype))
+
+
+class Relu(_Activation):
+    """y = max(x, 0);  dL/dx = g·[x > 0]. NOTE: relu'(0) = 0, as in PyTorch."""
+
+    _op = "relu"
+
+    @staticmethod
+    def _deriv(s, p0, p1):
+        return _const(s.data > 0, s.dtype)
+
+
+class LeakyRelu(_Activation):
+    """y = x if x > 0 else slope·x;  dL/dx = g·(1 if x > 0 else slope)."""
+
+    _op = "leaky_relu"
+
+    @staticmethod
+    def _deriv(s, p0, p1):
+        return _const(np.where(s.data > 0, 1.0, p0), s.dtype)
+
+
+class Sigmoid(_Activation):
+    """y = 1 / (1 + e^-x), stable (sigmoid(±1000) is exactly 1 / 0);
+    dL/dx = g·y·(1 - y)."""
+
+    _op = "sigmoid"
+    _from_out = True
+
+    @staticmethod
+    def _deriv(y, p0, p1):
+        return y * (1.0 - y)
+
+
+class Tanh(_Activation):
     """y = tanh(x);  dL/dx = g·(1 - y²)."""
 
-    _array_forward = True
+    _op = "tanh"
+    _from_out = True
 
     @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        ctx.save_for_backward(y)
-        return y
+    def _deriv(y, p0, p1):
+        return 1.0 - y * y
+
+
+class Erf(_Activation):
+    """y = erf(x);  dL/dx = g·(2/√π)·e^(-x²)."""
+
+    _op = "erf"
 
     @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * (1.0 - y * y)
+    def _deriv(x, p0, p1):
+        return (-(x * x)).exp() * _2_SQRTPI
 
 
-class Erf(Function):
-    """y = erf(x);  dL/dx = g·(2/√π)·exp(-x²)."""
+class Gelu(_Activation):
+    """y = x·Φ(x) (exact, Φ the standard normal CDF);
+    dL/dx = g·(Φ(x) + x·φ(x)), φ(x) = e^(-x²/2)/√(2π)."""
 
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _act.erf(x)
+    _op = "gelu"
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * ((-(x * x)).exp() * (2.0 / math.sqrt(math.pi)))
+    def _deriv(x, p0, p1):
+        cdf = (erf(x * _SQRT1_2) + 1.0) * 0.5
+        pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
+        return cdf + x * pdf
 
 
-class Softplus(Function):
-    """y = log(1 + exp(βx))/β, linear above ``threshold`` (PyTorch);
-    dL/dx = g·sigmoid(βx)."""
+class GeluTanh(_Activation):
+    """y = x/2·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³) (PyTorch's
+    approximate='tanh');  dL/dx = g·(½(1 + t) + ½x(1 - t²)·u'), t = tanh(u)."""
 
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, *, beta, threshold):
-        bx = x * beta
-        # log1p(exp(-|z|)) + max(z, 0) is log(1 + exp(z)) without overflow.
-        y = (np.log1p(np.exp(-np.abs(bx))) + np.maximum(bx, 0)) / beta
-        y = np.where(bx > threshold, x, y).astype(x.dtype)
-        ctx.save_for_backward(x)
-        ctx.beta, ctx.threshold = beta, threshold
-        return y
+    _op = "gelu_tanh"
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        bx = x * ctx.beta
-        return g * where_const(bx.data > ctx.threshold, 1.0, sigmoid(bx))
+    def _deriv(x, p0, p1):
+        x2 = x * x
+        t = tanh((x + x2 * x * _GT_K1) * _GT_K0)
+        du = (x2 * (3.0 * _GT_K1) + 1.0) * _GT_K0
+        return (t + 1.0) * 0.5 + x * (1.0 - t * t) * du * 0.5
 
 
-def where_const(cond: np.ndarray, a: float, b: Tensor) -> Tensor:
-    from minigrad.ops.elementwise import where
+class Silu(_Activation):
+    """y = x·sigmoid(x);  dL/dx = g·sigmoid(x)·(1 + x·(1 - sigmoid(x)))."""
 
-    return where(cond, a, b)
+    _op = "silu"
+
+    @staticmethod
+    def _deriv(x, p0, p1):
+        s = sigmoid(x)
+        return s * (x * (1.0 - s) + 1.0)
+
+
+class Softplus(_Activation):
+    """y = log(1 + e^(βx))/β, or x where βx > threshold (PyTorch);
+    dL/dx = g·sigmoid(βx) (g above the threshold)."""
+
+    _op = "softplus"
+
+    @staticmethod
+    def _deriv(x, p0, p1):
+        from minigrad.ops.elementwise import where
+
+        bx = x * p0
+        return where(bx.data > p1, 1.0, sigmoid(bx))
 
 
 def relu(x: Tensor) -> Tensor:
+    """max(x, 0), elementwise."""
     return Relu.apply(_float(x, "relu"))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return LeakyRelu.apply(_float(x, "leaky_relu"), slope=negative_slope)
+    """x where x > 0, else negative_slope·x."""
+    return LeakyRelu.apply(_float(x, "leaky_relu"), p0=float(negative_slope))
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + e^-x), exactly 0 / 1 for large |x| and never NaN for finite x."""
     return Sigmoid.apply(_float(x, "sigmoid"))
 
 
 def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
     return Tanh.apply(_float(x, "tanh"))
 
 
 def erf(x: Tensor) -> Tensor:
+    """The error function, elementwise."""
     return Erf.apply(_float(x, "erf"))
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    """GELU: x·Φ(x) with the exact erf (default) or PyTorch's tanh approximation."""
+    """GELU: x·Φ(x) with the exact erf (default) or PyTorch's tanh approximation.
+
+    Parameters
+    ----------
+    x : Tensor, floating, any shape
+    approximate : {'none', 'tanh'}
+
+    Raises
+    ------
+    ValueError : approximate is neither 'none' nor 'tanh'.
+    """
     _float(x, "gelu")
     if approximate == "none":
-        return x * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
+        return Gelu.apply(x)
     if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
-        return x * (tanh(inner) + 1.0) * 0.5
+        return GeluTanh.apply(x)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def silu(x: Tensor) -> Tensor:
     """SiLU (swish): x·sigmoid(x)."""
-    return _float(x, "silu") * sigmoid(x)
+    return Silu.apply(_float(x, "silu"))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return Softplus.apply(_float(x, "softplus"), beta=beta, threshold=threshold)
+    """log(1 + e^(beta·x))/beta, reverting to x where beta·x > threshold.
+
+    Raises
+    ------
+    ValueError : beta is 0.
+    """
+    _float(x, "softplus")
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return Softplus.apply(x, p0=float(beta), p1=float(threshold))
 
 
 class Softmax(Function):
-    """y = exp(x - max) / Σ exp(x - max) over ``dim``;  dL/dx = y·(g - Σ g·y)."""
+    """y = e^(x - max) / Σ e^(x - max) over ``dim``;  dL/dx = y·(g - Σ g·y)."""
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, x, *, dim):
-        z = x - np.max(x, axis=dim, keepdims=True) if x.size else x
-        e = np.exp(z)
-        y = e / np.sum(e, axis=dim, keepdims=True)
+        y = _softmax.softmax_fwd(x, dim)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -210,18 +274,20 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return y * (g - (g * y).sum(ctx.dim, keepdim=True))
+        if STATE.grad_enabled:
+            return y * (g - (g * y).sum(ctx.dim, keepdim=True))
+        gd = g.data.astype(y.dtype, copy=False)
+        return Tensor._wrap(_softmax.softmax_bwd(y.data, gd, ctx.dim))
 
 
 class LogSoftmax(Function):
-    """y = x - logsumexp(x) over ``dim``;  dL/dx = g - exp(y)·Σ g."""
+    """y = x - logsumexp(x) over ``dim``;  dL/dx = g - e^y·Σ g."""
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, x, *, dim):
-        z = x - np.max(x, axis=dim, keepdims=True) if x.size else x
-        y = z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
+        y = _softmax.softmax_fwd(x, dim, log=True)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -229,7 +295,10 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g - y.exp() * g.sum(ctx.dim, keepdim=True)
+        if STATE.grad_enabled:
+            return g - y.exp() * g.sum(ctx.dim, keepdim=True)
+        gd = g.data.astype(y.dtype, copy=False)
+        return Tensor._wrap(_softmax.softmax_bwd(y.data, gd, ctx.dim, log=True))
 
 
 def _softmax_dim(x: Tensor, dim: int | None, op: str) -> int:
@@ -241,6 +310,13 @@ def _softmax_dim(x: Tensor, dim: int | None, op: str) -> int:
 
 
 def softmax(x: Tensor, dim: int | None = None) -> Tensor:
+    """exp(x) normalised to sum to 1 along ``dim`` (stable for any |x|).
+
+    Parameters
+    ----------
+    x : Tensor, floating, any shape
+    dim : int; None picks PyTorch's legacy implicit dim.
+    """
     _float(x, "softmax")
     if x.ndim == 0:
         return x * 0.0 + 1.0
@@ -248,6 +324,7 @@ def softmax(x: Tensor, dim: int | None = None) -> Tensor:
 
 
 def log_softmax(x: Tensor, dim: int | None = None) -> Tensor:
+    """log(softmax(x, dim)) computed as x - logsumexp(x, dim)."""
     _float(x, "log_softmax")
     if x.ndim == 0:
         return x * 0.0

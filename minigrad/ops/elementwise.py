@@ -1,21 +1,36 @@
 """Elementwise ops: arithmetic with broadcasting, exp/log/sqrt/abs/pow/clamp, where.
 
-Layer: ops. Imports ``minigrad.tensor`` and ``minigrad.autograd.function``.
+Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and ``minigrad.dtypes``.
 
 # Note [Broadcasting]
 Binary ops broadcast like numpy in forward. Each backward reduces the gradient to
 its input's shape with ``sum_to`` (whose own backward is ``expand``), so the rule
 lives in one op and double backward works through it.
+
+# Note [Python scalars]
+``t * 2.0`` promotes like PyTorch: a Python scalar never widens a float tensor
+(float32 stays float32), an int tensor times a Python float is float32. For a
+float tensor and a Python ``int``/``float`` numpy 2 computes exactly that, so the
+scalar is passed to forward as it is (no 0-d array, no Tensor: this is the
+per-op fast path). Everything else goes through :func:`_operands`, which converts
+both operands to the promoted dtype first.
+
+# Note [Floating-point warnings]
+PyTorch does not warn on 1/0, log(0) or sqrt(-1); numpy does. Ops whose
+arguments legitimately reach those values (div, log, sqrt, pow, exp) compute them
+under ``np.errstate(all="ignore")``; the arithmetic fast path skips it (it costs
+more than the arithmetic) except where a tensor divisor may hold zeros.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.function import Function
-from minigrad.dtypes import result_type, scalar_result_type
+from minigrad.autograd.function import Function, apply1, apply2
+from minigrad.dtypes import float32, float64, result_type, scalar_result_type
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -32,44 +47,26 @@ __all__ = [
     "pow",
     "sign",
     "sqrt",
+    "square",
     "sub",
     "where",
 ]
 
-
-def _operands(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors of PyTorch's promoted dtype."""
-    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    if ta and tb:
-        da, db = a.data.dtype, b.data.dtype
-        dt = da if da is db or da == db else result_type(da, db)
-    elif ta:
-        dt = scalar_result_type(a.data.dtype, b) if _is_scalar(b) else _arr_dtype(a, b)
-    elif tb:
-        dt = scalar_result_type(b.data.dtype, a) if _is_scalar(a) else _arr_dtype(b, a)
-    else:
-        raise TypeError(f"{op}: expected at least one Tensor operand")
-    if floating and dt.kind != "f":
-        dt = np.dtype(np.float32)
-    return _as(a, dt, op), _as(b, dt, op)
+_nd = np.ndarray
+_F32, _F64 = float32, float64
 
 
-def _is_scalar(x: Any) -> bool:
-    return isinstance(x, (int, float, bool, np.number, np.bool_))
+def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``g.sum_to(shape)``, skipping the call when nothing was broadcast."""
+    return g if g.data.shape == shape else g.sum_to(shape)
 
 
-def _arr_dtype(t: Tensor, other: Any) -> np.dtype:
-    if isinstance(other, np.ndarray):
-        return result_type(t.data.dtype, Tensor(other).data.dtype)
-    raise TypeError(
-        f"unsupported operand type {type(other).__name__} for an op with a Tensor"
-    )
+def _shape(x: Any) -> tuple[int, ...]:
+    """Shape of an operand: an array, or a Python scalar (the fast path)."""
+    return x.shape if type(x) is _nd else ()
 
 
-def _as(x: Any, dt: np.dtype, op: str) -> Tensor:
-    if isinstance(x, Tensor):
-        return x if x.data.dtype == dt else x.to(dt)
-    return Tensor._wrap(np.asarray(x, dtype=dt))
+# -- arithmetic ----------------------------------------------------------------
 
 
 class Add(Function):
@@ -79,15 +76,16 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (a.shape, b.shape)
+        ctx.shapes = (_shape(a), _shape(b))
         return a + b
 
     @staticmethod
     def backward(ctx, g):
+        needs = ctx.needs_input_grad
         sa, sb = ctx.shapes
         return (
-            g.sum_to(sa) if ctx.needs_input_grad[0] else None,
-            g.sum_to(sb) if ctx.needs_input_grad[1] else None,
+            _sum_to(g, sa) if needs[0] else None,
+            _sum_to(g, sb) if needs[1] else None,
         )
 
 
@@ -98,15 +96,16 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (a.shape, b.shape)
+        ctx.shapes = (_shape(a), _shape(b))
         return a - b
 
     @staticmethod
     def backward(ctx, g):
+        needs = ctx.needs_input_grad
         sa, sb = ctx.shapes
         return (
-            g.sum_to(sa) if ctx.needs_input_grad[0] else None,
-            (-g).sum_to(sb) if ctx.needs_input_grad[1] else None,
+            _sum_to(g, sa) if needs[0] else None,
+            _sum_to(apply1(Neg, g), sb) if needs[1] else None,
         )
 
 
@@ -123,9 +122,12 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        # Mul.apply rather than g * b: the operands already share a dtype, so the
+        # dispatch of ``*`` can be skipped (Note [Per-op overhead]).
         return (
-            (g * b).sum_to(a.shape) if ctx.needs_input_grad[0] else None,
-            (g * a).sum_to(b.shape) if ctx.needs_input_grad[1] else None,
+            _sum_to(apply2(Mul, g, b), a.data.shape) if needs[0] else None,
+            _sum_to(apply2(Mul, g, a), b.data.shape) if needs[1] else None,
         )
 
 
@@ -137,13 +139,17 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if type(b) is _nd:
+            with np.errstate(all="ignore"):
+                return a / b
         return a / b
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = (g / b).sum_to(a.shape) if ctx.needs_input_grad[0] else None
-        gb = (-g * a / (b * b)).sum_to(b.shape) if ctx.needs_input_grad[1] else None
+        needs = ctx.needs_input_grad
+        ga = _sum_to(g / b, a.data.shape) if needs[0] else None
+        gb = _sum_to(-g * a / (b * b), b.data.shape) if needs[1] else None
         return ga, gb
 
 
@@ -164,27 +170,32 @@ class Neg(Function):
 class Pow(Function):
     """y = a ** b (tensor exponent);  dL/da = g·b·a^(b-1), dL/db = g·y·log(a).
 
-    NOTE: where a == 0, dL/db is taken as 0 (the limit for b > 0), as PyTorch does.
+    NOTE: as in PyTorch, dL/da is 0 where b == 0 (not 0·a^-1 = NaN at a == 0),
+    and dL/db is 0 where a == 0 and b >= 0 (the limit of y·log(a)).
     """
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.power(a, b)
+        with np.errstate(all="ignore"):
+            y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
         ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = (g * b * a ** (b - 1)).sum_to(a.shape)
-        if ctx.needs_input_grad[1]:
-            nonzero = a.data != 0
-            safe_a = where(nonzero, a, 1.0)
-            gb = where(nonzero, g * y * log(safe_a), 0.0).sum_to(b.shape)
+        if needs[0]:
+            da = Where.apply(g * b * a ** (b - 1), 0.0, cond=b.data != 0)
+            ga = da.sum_to(a.shape)
+        if needs[1]:
+            flat = (a.data == 0) & (b.data >= 0)
+            safe_a = Where.apply(1.0, a, cond=flat)
+            db = Where.apply(0.0, g * y * log(safe_a), cond=flat)
+            gb = db.sum_to(b.shape)
         return ga, gb
 
 
@@ -197,7 +208,10 @@ class PowScalar(Function):
     def forward(ctx, a, *, c):
         ctx.save_for_backward(a)
         ctx.c = c
-        return np.power(a, a.dtype.type(c)) if a.dtype.kind == "f" else a**c
+        if c == 2:
+            return a * a
+        with np.errstate(all="ignore"):
+            return np.power(a, a.dtype.type(c))
 
     @staticmethod
     def backward(ctx, g):
@@ -219,15 +233,19 @@ class RPowScalar(Function):
 
     @staticmethod
     def forward(ctx, a, *, c):
-        y = np.power(a.dtype.type(c), a)
+        with np.errstate(all="ignore"):
+            y = np.power(a.dtype.type(c), a)
+            ctx.logc = float(np.log(np.float64(c)))
         ctx.save_for_backward(y)
-        ctx.logc = float(np.log(c)) if c > 0 else float("nan")
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g * y * ctx.logc
+
+
+# -- unary math ------------------------------------------------------------------
 
 
 class Exp(Function):
@@ -237,7 +255,8 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, a):
-        y = np.exp(a)
+        with np.errstate(all="ignore"):
+            y = np.exp(a)
         ctx.save_for_backward(y)
         return y
 
@@ -255,7 +274,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
             return np.log(a)
 
     @staticmethod
@@ -271,7 +290,7 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(invalid="ignore"):
+        with np.errstate(all="ignore"):
             y = np.sqrt(a)
         ctx.save_for_backward(y)
         return y
@@ -298,26 +317,30 @@ class Abs(Function):
 
 
 class Clamp(Function):
-    """y = min(max(a, lo), hi);  dL/da = g where lo <= a <= hi, else 0."""
+    """y = min(max(a, lo), hi);  dL/da = g where lo <= a <= hi, else 0.
+
+    NOTE: the gradient passes at the bounds themselves, as in PyTorch.
+    """
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, a, *, lo, hi):
         y = a
-        mask = np.ones(a.shape, dtype=bool)
+        mask = None
         if lo is not None:
-            mask &= a >= lo
+            mask = a >= lo
             y = np.maximum(y, a.dtype.type(lo))
         if hi is not None:
-            mask &= a <= hi
+            upper = a <= hi
+            mask = upper if mask is None else mask & upper
             y = np.minimum(y, a.dtype.type(hi))
         ctx.mask = mask
-        return y if y is not a else a.copy()
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        return where(ctx.mask, g, 0.0)
+        return Where.apply(g, 0.0, cond=ctx.mask)
 
 
 class Maximum(Function):
@@ -327,9 +350,10 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (a.shape, b.shape)
-        ctx.wa = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(a.dtype)
-        return np.maximum(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        y = np.maximum(a, b)
+        ctx.wa = _tie_weights(a > b, a == b, y.dtype)
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -343,20 +367,29 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (a.shape, b.shape)
-        ctx.wa = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0)).astype(a.dtype)
-        return np.minimum(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        y = np.minimum(a, b)
+        ctx.wa = _tie_weights(a < b, a == b, y.dtype)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         return _split_grad(ctx, g)
 
 
+def _tie_weights(wins: Any, ties: Any, dtype: Any) -> np.ndarray:
+    """The share of the gradient that goes to ``a``: 1, 0.5 on ties, else 0."""
+    w = np.asarray(wins, dtype=dtype if dtype.kind == "f" else np.float64)
+    w[np.asarray(ties)] = 0.5
+    return w
+
+
 def _split_grad(ctx: Any, g: Tensor) -> tuple[Tensor | None, Tensor | None]:
     sa, sb = ctx.shapes
-    wa = Tensor._wrap(ctx.wa)
-    ga = (g * wa).sum_to(sa) if ctx.needs_input_grad[0] else None
-    gb = (g * (1.0 - wa)).sum_to(sb) if ctx.needs_input_grad[1] else None
+    needs = ctx.needs_input_grad
+    wa = Tensor._wrap(ctx.wa.astype(g.dtype, copy=False))
+    ga = (g * wa).sum_to(sa) if needs[0] else None
+    gb = (g * (1.0 - wa)).sum_to(sb) if needs[1] else None
     return ga, gb
 
 
@@ -372,89 +405,203 @@ class Where(Function):
     @staticmethod
     def forward(ctx, a, b, *, cond):
         ctx.cond = cond
-        ctx.shapes = (a.shape, b.shape)
+        ctx.shapes = (_shape(a), _shape(b))
         return np.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
         sa, sb = ctx.shapes
-        zero = Tensor._wrap(np.zeros((), g.dtype))
-        ga = (
-            Where.apply(g, zero, cond=ctx.cond).sum_to(sa)
-            if ctx.needs_input_grad[0]
-            else None
-        )
-        gb = (
-            Where.apply(zero, g, cond=ctx.cond).sum_to(sb)
-            if ctx.needs_input_grad[1]
-            else None
-        )
+        needs = ctx.needs_input_grad
+        ga = Where.apply(g, 0.0, cond=ctx.cond).sum_to(sa) if needs[0] else None
+        gb = Where.apply(0.0, g, cond=ctx.cond).sum_to(sb) if needs[1] else None
         return ga, gb
 
 
-# -- functional forms -------------------------------------------------------
+# -- functional forms -------------------------------------------------------------
 
 
-def _binary(
-    cls: type[Function], a: Any, b: Any, op: str, floating: bool = False
-) -> Tensor:
-    a, b = _operands(a, b, op, floating)
-    if a.shape != b.shape:
-        try:
-            np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise ValueError(
-                f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"
-            ) from None
-    return cls.apply(a, b)
+def _is_scalar(x: Any) -> bool:
+    return isinstance(x, (int, float, bool, np.number, np.bool_))
 
 
-def add(a: Any, b: Any) -> Tensor:
-    return _binary(Add, a, b, "add")
+def _operands(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of PyTorch's promoted dtype (Note [Python scalars])."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:
+        dt = result_type(a.data.dtype, b.data.dtype)
+    elif ta:
+        dt = _other_dtype(a, b, op)
+    elif tb:
+        dt = _other_dtype(b, a, op)
+    else:
+        raise TypeError(
+            f"{op}: expected at least one Tensor operand, got {type(a).__name__} "
+            f"and {type(b).__name__}"
+        )
+    if floating and dt.kind != "f":
+        dt = float32
+    return _as(a, dt), _as(b, dt)
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    return _binary(Sub, a, b, "sub")
+def _other_dtype(t: Tensor, other: Any, op: str) -> np.dtype:
+    if _is_scalar(other):
+        return scalar_result_type(t.data.dtype, other)
+    if isinstance(other, (np.ndarray, list, tuple)):
+        return result_type(t.data.dtype, Tensor(other).data.dtype)
+    raise TypeError(
+        f"{op}: unsupported operand type {type(other).__name__} with a Tensor"
+    )
 
 
-def mul(a: Any, b: Any) -> Tensor:
-    return _binary(Mul, a, b, "mul")
+def _as(x: Any, dt: np.dtype) -> Tensor:
+    if isinstance(x, Tensor):
+        return x if x.data.dtype == dt else x.to(dt)
+    return Tensor._wrap(np.asarray(x, dtype=dt))
 
 
-def div(a: Any, b: Any) -> Tensor:
-    return _binary(Div, a, b, "div", floating=True)
+def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], Tensor]:
+    """The functional form of a binary op: its fast paths inline (Note [Python
+    scalars], Note [Per-op overhead] in ``function.py``), the rest in
+    :func:`_binary_general`."""
+
+    def fn(a: Any, b: Any) -> Tensor:
+        if isinstance(a, Tensor):
+            dt = a.data.dtype
+            if isinstance(b, Tensor):
+                if b.data.dtype is dt:
+                    try:
+                        return apply2(cls, a, b)
+                    except ValueError:
+                        _check_broadcast(op, a.shape, b.shape)
+                        raise
+            elif (type(b) is float or type(b) is int) and (dt is _F32 or dt is _F64):
+                return apply2(cls, a, b)
+        elif (
+            isinstance(b, Tensor)
+            and (type(a) is float or type(a) is int)
+            and (b.data.dtype is _F32 or b.data.dtype is _F64)
+        ):
+            return apply2(cls, a, b)
+        return _binary_general(cls, a, b, op)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = doc
+    return fn
+
+
+def _binary_general(cls: type[Function], a: Any, b: Any, op: str) -> Tensor:
+    a, b = _operands(a, b, op, floating=cls is Div)
+    if cls is Sub and a.data.dtype.kind == "b":
+        raise TypeError(
+            "sub: subtraction of bool tensors is not supported; use ^ (xor) instead"
+        )
+    try:
+        return apply2(cls, a, b)
+    except ValueError:
+        _check_broadcast(op, a.shape, b.shape)
+        raise
+
+
+def _check_broadcast(op: str, *shapes: tuple[int, ...]) -> None:
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {' and '.join(str(s) for s in shapes)} cannot be "
+            "broadcast together"
+        ) from None
+
+
+add = _binary_op(
+    Add, "add", """``a + b`` with broadcasting; either may be a Python scalar."""
+)
+
+
+sub = _binary_op(
+    Sub, "sub", """``a - b`` with broadcasting; either may be a Python scalar."""
+)
+
+
+mul = _binary_op(
+    Mul, "mul", """``a * b`` with broadcasting; either may be a Python scalar."""
+)
+
+
+div = _binary_op(
+    Div, "div", """``a / b`` (true division: integer operands give float32)."""
+)
 
 
 def neg(a: Tensor) -> Tensor:
-    return Neg.apply(a)
+    """``-a``."""
+    if a.data.dtype.kind == "b":
+        raise TypeError("neg: negation of a bool tensor is not supported; use ~")
+    return apply1(Neg, a)
 
 
 def pow(a: Any, b: Any) -> Tensor:
-    if isinstance(a, Tensor) and _is_scalar(b) and not isinstance(b, bool):
-        if a.data.dtype.kind != "f" and isinstance(b, float):
-            a = a.to(np.float32)
+    """``a ** b``: tensor or Python-number base and exponent.
+
+    Raises
+    ------
+    ValueError
+        An integer tensor raised to a negative integer power.
+    """
+    if isinstance(a, Tensor) and _is_scalar(b) and not isinstance(b, (bool, np.bool_)):
+        kind = a.data.dtype.kind
+        if kind != "f":
+            if isinstance(b, (float, np.floating)):
+                a = a.to(float32)
+            elif b < 0:
+                raise ValueError(
+                    f"pow: integer tensor ({a.dtype}) to a negative integer power "
+                    f"({b}) is not allowed"
+                )
         return PowScalar.apply(a, c=b)
-    if isinstance(b, Tensor) and _is_scalar(a):
+    if isinstance(b, Tensor) and _is_scalar(a) and not isinstance(a, (bool, np.bool_)):
         if b.data.dtype.kind != "f":
-            b = b.to(np.float32)
+            b = b.to(float32)
         return RPowScalar.apply(b, c=a)
-    return _binary(Pow, a, b, "pow")
+    a, b = _operands(a, b, "pow")
+    if a.data.dtype.kind != "f":
+        a, b = a.to(float32), b.to(float32)
+    try:
+        return apply2(Pow, a, b)
+    except ValueError:
+        _check_broadcast("pow", a.shape, b.shape)
+        raise
+
+
+def square(a: Tensor) -> Tensor:
+    """``a * a``."""
+    return pow(a, 2)
+
+
+def _floating(a: Any, op: str) -> Tensor:
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    dt = a.data.dtype
+    return a if dt is _F32 or dt is _F64 else a.to(float32)
 
 
 def exp(a: Tensor) -> Tensor:
-    return Exp.apply(_floating(a))
+    """``e ** a`` (integer input gives float32)."""
+    return apply1(Exp, _floating(a, "exp"))
 
 
 def log(a: Tensor) -> Tensor:
-    return Log.apply(_floating(a))
+    """Natural logarithm; ``log(0) = -inf``, negative input gives NaN."""
+    return apply1(Log, _floating(a, "log"))
 
 
 def sqrt(a: Tensor) -> Tensor:
-    return Sqrt.apply(_floating(a))
+    """Square root; negative input gives NaN."""
+    return apply1(Sqrt, _floating(a, "sqrt"))
 
 
 def abs(a: Tensor) -> Tensor:
-    return Abs.apply(a)
+    """``|a|``; its gradient at 0 is 0."""
+    return apply1(Abs, a)
 
 
 def sign(a: Tensor) -> Tensor:
@@ -462,7 +609,14 @@ def sign(a: Tensor) -> Tensor:
     return Tensor._wrap(np.sign(a.data))
 
 
-def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Limits ``a`` to ``[min, max]`` (either may be None, or a Tensor).
+
+    Raises
+    ------
+    ValueError
+        When both bounds are None.
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -472,19 +626,38 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
         if max is not None:
             out = minimum(out, max)
         return out
+    if a.data.dtype.kind != "f" and any(
+        isinstance(v, (float, np.floating)) for v in (min, max)
+    ):
+        a = a.to(float32)
     return Clamp.apply(a, lo=min, hi=max)
 
 
-def maximum(a: Any, b: Any) -> Tensor:
-    return _binary(Maximum, a, b, "maximum")
+maximum = _binary_op(
+    Maximum, "maximum", """Elementwise max; on ties the gradient is split evenly."""
+)
 
 
-def minimum(a: Any, b: Any) -> Tensor:
-    return _binary(Minimum, a, b, "minimum")
+minimum = _binary_op(
+    Minimum, "minimum", """Elementwise min; on ties the gradient is split evenly."""
+)
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise ``a if cond else b``; cond is a bool Tensor or array."""
+    """Elementwise ``a if cond else b``, broadcasting all three.
+
+    Parameters
+    ----------
+    cond : bool Tensor or array
+    a, b : Tensor or Python scalar (at least one a Tensor, or both scalars)
+
+    Raises
+    ------
+    TypeError
+        ``cond`` is not bool.
+    ValueError
+        The shapes do not broadcast.
+    """
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != np.bool_:
         raise TypeError(f"where: condition must be bool, got {c.dtype}")
@@ -492,16 +665,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
         a = Tensor(a)
     a, b = _operands(a, b, "where")
     try:
-        np.broadcast_shapes(c.shape, a.shape, b.shape)
+        return Where.apply(a, b, cond=c)
     except ValueError:
-        raise ValueError(
-            f"where: shapes do not broadcast: condition {c.shape}, "
-            f"input {a.shape}, other {b.shape}"
-        ) from None
-    return Where.apply(a, b, cond=c)
-
-
-def _floating(a: Any) -> Tensor:
-    if not isinstance(a, Tensor):
-        a = Tensor(a)
-    return a if a.data.dtype.kind == "f" else a.to(np.float32)
+        _check_broadcast("where", c.shape, a.shape, b.shape)
+        raise

@@ -1,29 +1,82 @@
-"""Matrix products with numpy's matmul rules (1-D, 2-D, batched with broadcasting).
+"""Matrix products: ``matmul`` with numpy's rules (1-D, 2-D, batched with
+broadcasting) and ``linear`` (PyTorch's x @ weightᵀ + bias, optionally with an
+activation fused into the same pass).
 
-Layer: ops.
+Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd``, ``minigrad.backend``
+and the ``minigrad._C._gemm`` kernel. float32/float64 products run on that
+kernel (threads and ISA from :mod:`minigrad.backend`); integer dtypes use numpy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from minigrad import backend
+from minigrad._C import _gemm
 from minigrad.autograd.function import Function
 from minigrad.dtypes import result_type
 from minigrad.tensor import Tensor
 
-__all__ = ["matmul"]
+__all__ = ["linear", "matmul"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ACTIVATIONS = (None, "relu", "sigmoid", "tanh")
+
+
+def _gemm_kw() -> dict[str, object]:
+    return {"num_threads": backend._kernel_threads(), "isa": backend._isa()}
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    # Explicit sizes: reshape(-1, ...) is ambiguous when another dim is 0.
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _as_batch3(x: np.ndarray, batch: tuple[int, ...]) -> np.ndarray:
+    """``x`` (..., r, c) as a (B, r, c) array for the batch shape ``batch``: a
+    view when the batch dims merge, (1, r, c) when ``x`` has no batch of its own
+    (the kernel broadcasts it), else a broadcast copy."""
+    r, c = x.shape[-2:]
+    if x.shape[:-2] == batch:
+        return x.reshape(_numel(batch), r, c)
+    if _numel(x.shape[:-2]) == 1:
+        return x.reshape(1, r, c)
+    return np.broadcast_to(x, (*batch, r, c)).reshape(_numel(batch), r, c)
+
+
+def _matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for arrays with ndim >= 2 and agreeing shapes (checked by
+    ``matmul``)."""
+    if a.dtype != b.dtype or a.dtype not in _FLOATS:
+        return np.matmul(a, b)
+    kw = _gemm_kw()
+    m, n = a.shape[-2], b.shape[-1]
+    if b.ndim == 2:
+        # (..., m, k) @ (k, n): fold the batch into the rows, one GEMM.
+        rows = _numel(a.shape[:-1])
+        out = np.empty((*a.shape[:-1], n), a.dtype)
+        _gemm.gemm(a.reshape(rows, a.shape[-1]), b, out=out.reshape(rows, n), **kw)
+        return out
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    out = np.empty((*batch, m, n), a.dtype)
+    out3 = out.reshape(_numel(batch), m, n)
+    _gemm.gemm(_as_batch3(a, batch), _as_batch3(b, batch), out=out3, **kw)
+    return out
 
 
 class MatMul(Function):
     """y = a @ b for a, b with ndim >= 2 (batch dims broadcast);
-    dL/da = g @ bᵀ, dL/db = aᵀ @ g, each reduced to its input's shape."""
+    dL/da = g @ bᵀ, dL/db = aᵀ @ g, each reduced to its input's shape.
+
+    The transposes are views: the kernel reads them through its packing.
+    """
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return _matmul_arrays(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -32,13 +85,40 @@ class MatMul(Function):
         if ctx.needs_input_grad[0]:
             ga = MatMul.apply(g, b.transpose(-1, -2)).sum_to(a.shape)
         if ctx.needs_input_grad[1]:
-            gb = MatMul.apply(a.transpose(-1, -2), g).sum_to(b.shape)
+            if b.ndim == 2 and a.ndim > 2:
+                # b was shared by the whole batch: one GEMM over the batch
+                # folded into K, instead of a batch of products then a sum.
+                k, n = b.shape
+                rows = _numel(a.shape[:-1])
+                gb = MatMul.apply(
+                    a.reshape(rows, k).transpose(0, 1), g.reshape(rows, n)
+                )
+            else:
+                gb = MatMul.apply(a.transpose(-1, -2), g).sum_to(b.shape)
         return ga, gb
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
-    """Matrix product with numpy's rules: a 1-D operand is a row (left) or a column
-    (right) vector whose dim is removed from the result."""
+    """Matrix product with numpy's rules.
+
+    Parameters
+    ----------
+    a : Tensor, shape (..., m, k) or (k,)
+    b : Tensor, shape (..., k, n) or (k,)
+        A 1-D operand is a row (left) or a column (right) vector whose dim is
+        removed from the result; batch dims broadcast.
+
+    Returns
+    -------
+    Tensor, shape (..., m, n)
+
+    Raises
+    ------
+    TypeError
+        Non-Tensor or bool operands.
+    ValueError
+        0-d operands, inner dimensions or batch dims that do not agree.
+    """
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(
             "matmul: expected two Tensors, got "
@@ -75,4 +155,145 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         return y.squeeze(-2)
     if vb:
         return y.squeeze(-1)
+    return y
+
+
+class Linear(Function):
+    """y = act(x @ wᵀ + b) in one pass over y (bias and activation are applied
+    by the GEMM's epilogue), x (N, in), w (out, in), b (out,).
+
+    With z = x @ wᵀ + b and gz = g · act'(z), written in terms of y:
+    relu' = [y > 0], sigmoid' = y(1 - y), tanh' = 1 - y²;
+    dL/dx = gz @ w, dL/dw = gzᵀ @ x, dL/db = Σ_rows gz.
+    """
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, w, b=None, *, activation=None):
+        y = _gemm.gemm(x, w, trans_b=True, bias=b, activation=activation, **_gemm_kw())
+        ctx.activation = activation
+        if activation in ("sigmoid", "tanh"):
+            ctx.save_for_backward(x, w, y)
+        else:
+            ctx.save_for_backward(x, w)
+            if activation == "relu" and any(ctx.needs_input_grad):
+                ctx.mask = y > 0  # a pass over y only when backward needs it
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, *rest = ctx.saved_tensors
+        act = ctx.activation
+        if act == "relu":
+            gz = g * Tensor._wrap(ctx.mask.astype(g.data.dtype))
+        elif act == "sigmoid":
+            (y,) = rest
+            gz = g * (y * (1 - y))
+        elif act == "tanh":
+            (y,) = rest
+            gz = g * (1 - y * y)
+        else:
+            gz = g
+        gx = MatMul.apply(gz, w) if ctx.needs_input_grad[0] else None
+        gw = MatMul.apply(gz.transpose(0, 1), x) if ctx.needs_input_grad[1] else None
+        if len(ctx.needs_input_grad) == 2:  # no bias
+            return gx, gw
+        return gx, gw, gz.sum(0) if ctx.needs_input_grad[2] else None
+
+
+def _check_linear(
+    x: Tensor, weight: Tensor, bias: Tensor | None, activation: str | None
+) -> None:
+    for name, t in (("x", x), ("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(
+            f"linear: activation must be one of {_ACTIVATIONS}, got {activation!r}"
+        )
+    if weight.ndim != 2:
+        raise ValueError(
+            f"linear: weight must be 2-D (out_features, in_features), got "
+            f"shape {weight.shape}"
+        )
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: x's last dim must equal weight's in_features: x {x.shape}, "
+            f"weight {weight.shape}"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"linear: bias must have shape ({weight.shape[0]},) for weight "
+            f"{weight.shape}, got {bias.shape}"
+        )
+
+
+def _linear_composite(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    activation: str | None = None,
+) -> Tensor:
+    """y = act(x @ weightᵀ + bias) built from primitive ops: the fused op's
+    twin, kept for tests."""
+    _check_linear(x, weight, bias, activation)
+    y = matmul(x, weight.transpose(0, 1))
+    if bias is not None:
+        y = y + bias
+    if activation == "relu":
+        return y.relu()
+    if activation == "sigmoid":
+        return y.sigmoid()
+    if activation == "tanh":
+        return y.tanh()
+    return y
+
+
+def linear(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    activation: str | None = None,
+) -> Tensor:
+    """y = act(x @ weightᵀ + bias), PyTorch's layout, in one pass over y.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., in_features)
+    weight : Tensor, shape (out_features, in_features)
+    bias : Tensor, shape (out_features,), optional
+    activation : {None, "relu", "sigmoid", "tanh"}
+        Applied in the same pass (by the GEMM's epilogue).
+
+    Returns
+    -------
+    Tensor, shape (..., out_features)
+
+    Raises
+    ------
+    TypeError
+        Non-Tensor arguments or bool dtypes.
+    ValueError
+        Shapes that do not agree, or an unknown activation.
+    """
+    _check_linear(x, weight, bias, activation)
+    ts = [x, weight] + ([bias] if bias is not None else [])
+    dt = ts[0].dtype
+    for t in ts[1:]:
+        dt = result_type(dt, t.dtype)
+    if dt not in _FLOATS:
+        if np.dtype(dt).kind == "b":
+            raise TypeError("linear: bool tensors are not supported")
+        return _linear_composite(x, weight, bias, activation)
+    x, weight = x.to(dt), weight.to(dt)
+    if bias is not None:
+        bias = bias.to(dt)
+    lead = x.shape[:-1]
+    if x.ndim != 2:
+        x = x.reshape(_numel(lead), x.shape[-1])
+    args = (x, weight) if bias is None else (x, weight, bias)
+    y = Linear.apply(*args, activation=activation)
+    if len(lead) != 1:
+        y = y.reshape(*lead, weight.shape[0])
     return y

@@ -6,7 +6,7 @@ keeps reduced dims with size 1. Backward re-expands the gradient to the input.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -14,15 +14,40 @@ from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
 from minigrad.tensor import Tensor
 
-__all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
+__all__ = [
+    "ValuesIndices",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "std",
+    "sum",
+    "var",
+]
 
 Dim = int | tuple[int, ...] | list[int] | None
 
 
+class ValuesIndices(NamedTuple):
+    """What ``t.max(dim)`` / ``t.min(dim)`` return, as PyTorch's
+    ``torch.return_types.max``: unpacks as ``values, indices``."""
+
+    values: Tensor
+    indices: Tensor
+
+
 def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
+    """``dim`` as sorted non-negative ints; None (all dims) for None or ``()``,
+    as PyTorch reduces over everything when given an empty dim list."""
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if not dims:
+        return None
     out = []
     n = ndim if ndim > 0 else 1  # a 0-d tensor accepts dim 0 and -1
     for d in dims:
@@ -33,7 +58,7 @@ def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
         out.append(int(d) % n)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dim {dim} repeats a dimension")
-    return tuple(out) if ndim else None
+    return tuple(sorted(out)) if ndim else None
 
 
 def _kept_shape(
@@ -64,31 +89,41 @@ class MaxMin(Function):
     """y = max (or min) of a over dims.
 
     Reducing over several dims (or all), the gradient is split evenly between
-    ties, as PyTorch's ``amax``. Over one dim, it goes to the index returned
-    with the values (``t.max(dim)``), which is the first of the ties.
+    ties, as PyTorch's ``amax``. Over one dim (``single``), forward also returns
+    the indices (int64, not differentiable) and the gradient goes to them: the
+    first of the ties, as ``t.max(dim)`` in PyTorch.
     """
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, a, *, dims, keepdim, is_max, single):
-        kept = _kept_shape(a.shape, dims)
+        ctx.kept, ctx.shape, ctx.dims = _kept_shape(a.shape, dims), a.shape, dims
         if single:
-            idx = (np.argmax if is_max else np.argmin)(a, axis=dims[0], keepdims=True)
-            y = np.take_along_axis(a, idx, axis=dims[0])
-            mask = np.zeros(a.shape, dtype=a.dtype)
-            np.put_along_axis(mask, idx, 1, axis=dims[0])
-            ctx.indices = idx if keepdim else idx.reshape(_drop(a.shape, dims))
-        else:
-            y = (np.amax if is_max else np.amin)(a, axis=dims, keepdims=True)
-            mask = (a == y).astype(a.dtype)
-            mask /= mask.sum(axis=dims, keepdims=True)
-        ctx.mask, ctx.kept, ctx.shape = mask, kept, a.shape
+            axis = dims[0]
+            idx = (np.argmax if is_max else np.argmin)(a, axis=axis, keepdims=True)
+            y = np.take_along_axis(a, idx, axis=axis)
+            ctx.idx = idx
+            if not keepdim:
+                shape = _drop(a.shape, dims)
+                y, idx = y.reshape(shape), idx.reshape(shape)
+            ctx.mark_non_differentiable(idx)
+            return y, idx
+        y = (np.amax if is_max else np.amin)(a, axis=dims, keepdims=True)
+        ctx.save_for_backward(a)
+        ctx.y_kept = y
         return y if keepdim else y.reshape(_drop(a.shape, dims))
 
     @staticmethod
-    def backward(ctx, g):
-        return g.reshape(ctx.kept).expand(ctx.shape) * Tensor._wrap(ctx.mask)
+    def backward(ctx, g, *_):
+        if hasattr(ctx, "idx"):
+            mask = np.zeros(ctx.shape, dtype=g.dtype)
+            np.put_along_axis(mask, ctx.idx, 1, axis=ctx.dims[0])
+        else:
+            (a,) = ctx.saved_tensors
+            mask = (a.data == ctx.y_kept).astype(g.dtype)
+            mask /= mask.sum(axis=ctx.dims, keepdims=True)
+        return g.reshape(ctx.kept).expand(ctx.shape) * Tensor._wrap(mask)
 
 
 def _drop(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -98,6 +133,15 @@ def _drop(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tuple[int, ..
 
 
 def sum(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Sum over ``dim`` (an int, a tuple, or None for all dims); bool sums as int64.
+
+    Raises
+    ------
+    IndexError
+        A dim out of range.
+    """
+    if not isinstance(a, Tensor):
+        raise TypeError(f"sum: expected a Tensor, got {type(a).__name__}")
     dims = _norm_dims(dim, a.ndim, "sum")
     if a.data.dtype.kind == "b":
         a = a.to(np.int64)
@@ -105,21 +149,39 @@ def sum(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 
 
 def mean(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    if a.data.dtype.kind != "f":
-        raise TypeError(f"mean: input dtype should be floating point, got {a.dtype}")
+    """Mean over ``dim`` (all dims by default); NaN for an empty reduction.
+
+    Raises
+    ------
+    TypeError
+        For integer or bool input (as PyTorch).
+    """
+    _need_float(a, "mean")
     dims = _norm_dims(dim, a.ndim, "mean")
-    n = _count(a.shape, dims)
-    return (
-        Sum.apply(a, dims=dims, keepdim=keepdim) / float(n)
-        if n
-        else (Sum.apply(a, dims=dims, keepdim=keepdim) * float("nan"))
-    )
+    total = Sum.apply(a, dims=dims, keepdim=keepdim)
+    return _divide(total, _count(a.shape, dims))
+
+
+def _need_float(a: Tensor, op: str) -> None:
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"{op}: input dtype should be floating point, got {a.dtype}")
+
+
+def _divide(t: Tensor, n: int) -> Tensor:
+    """``t / n``; for ``n <= 0``, PyTorch's 0/0 = NaN (x/0 = inf) without a warning."""
+    if n > 0:
+        return t / float(n)
+    return t / Tensor._wrap(np.zeros((), t.dtype))
 
 
 def _count(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> int:
-    if dims is None:
-        return int(np.prod(shape))
-    return int(np.prod([shape[d] for d in dims]))
+    n = 1
+    for i, s in enumerate(shape):
+        if dims is None or i in dims:
+            n *= s
+    return n
 
 
 def var(
@@ -130,15 +192,19 @@ def var(
     correction: int = 1,
     unbiased: bool | None = None,
 ) -> Tensor:
-    """Variance; unbiased (divides by N - 1) by default, as PyTorch."""
+    """Variance; unbiased (divides by N - 1) by default, as PyTorch.
+
+    ``correction`` is subtracted from N (``unbiased=False`` means 0); NaN when
+    N - correction <= 0.
+    """
+    _need_float(a, "var")
     if unbiased is not None:
         correction = 1 if unbiased else 0
     dims = _norm_dims(dim, a.ndim, "var")
     n = _count(a.shape, dims)
     centered = a - mean(a, dims, keepdim=True)
     ss = sum(centered * centered, dims, keepdim=keepdim)
-    dof = n - correction
-    return ss / float(dof if dof > 0 else 0)
+    return _divide(ss, n - correction)
 
 
 def std(
@@ -149,79 +215,95 @@ def std(
     correction: int = 1,
     unbiased: bool | None = None,
 ) -> Tensor:
+    """Standard deviation, ``sqrt(var(...))`` (unbiased by default)."""
+    _need_float(a, "std")
     return var(a, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
 
 
-def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool) -> Any:
-    op = "max" if is_max else "min"
-    if a.numel() == 0:
-        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {a.shape}")
-    if dim is None:
-        return MaxMin.apply(a, dims=None, keepdim=False, is_max=is_max, single=False)
+def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool, op: str) -> Any:
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     single = isinstance(dim, (int, np.integer))
     dims = _norm_dims(dim, a.ndim, op)
-    if dims is None:  # a 0-d tensor
-        return (
-            (a.clone(), Tensor._wrap(np.zeros((), np.int64))) if single else a.clone()
-        )
-    if single and a.shape[dims[0]] == 0:
-        raise RuntimeError(f"{op}: cannot reduce over an empty dim of shape {a.shape}")
-    if a.data.dtype.kind == "f":
-        values = MaxMin.apply(
-            a, dims=dims, keepdim=keepdim, is_max=is_max, single=single
-        )
-        if not single:
-            return values
-        node = values.grad_fn
-        idx = node.indices if node is not None else None
-        if idx is None:
-            fn = np.argmax if is_max else np.argmin
-            idx = fn(a.data, axis=dims[0], keepdims=keepdim)
-        return values, Tensor._wrap(np.asarray(idx, dtype=np.int64))
-    red = np.amax if is_max else np.amin
-    if not single:
-        return Tensor._wrap(np.asarray(red(a.data, axis=dims, keepdims=keepdim)))
-    fn = np.argmax if is_max else np.argmin
-    idx = fn(a.data, axis=dims[0], keepdims=True)
-    vals = np.take_along_axis(a.data, idx, axis=dims[0])
-    if not keepdim:
-        vals, idx = vals.squeeze(dims[0]), idx.squeeze(dims[0])
-    return Tensor._wrap(vals), Tensor._wrap(idx.astype(np.int64))
+    if dims is None:
+        if a.numel() == 0:
+            raise RuntimeError(
+                f"{op}: cannot reduce an empty tensor of shape {a.shape} over all "
+                "dims; specify dim"
+            )
+        if single:  # a 0-d tensor reduced over dim 0
+            return ValuesIndices(a.clone(), Tensor._wrap(np.zeros((), np.int64)))
+        return MaxMin.apply(a, dims=None, keepdim=keepdim, is_max=is_max, single=False)
+    for d in dims:
+        if a.shape[d] == 0:
+            raise IndexError(
+                f"{op}: cannot reduce over dim {d} of size 0 (shape {a.shape})"
+            )
+    out = MaxMin.apply(a, dims=dims, keepdim=keepdim, is_max=is_max, single=single)
+    return ValuesIndices(*out) if single else out
 
 
 def max(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Any:
-    """The maximum; with an int ``dim``, a ``(values, indices)`` pair as in PyTorch."""
-    return _maxmin(a, dim, keepdim, True)
+    """The maximum over all elements; with an int ``dim``, ``(values, indices)``
+    (a :class:`ValuesIndices`) as in PyTorch; with a tuple ``dim``, the values
+    (``amax``). Gradients go to the selected index (one dim) or are split evenly
+    between ties (several dims or all).
+
+    Raises
+    ------
+    IndexError
+        ``dim`` is out of range or has size 0.
+    RuntimeError
+        Reducing an empty tensor over all dims.
+    """
+    return _maxmin(a, dim, keepdim, True, "max")
 
 
 def min(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Any:
-    """The minimum; with an int ``dim``, a ``(values, indices)`` pair as in PyTorch."""
-    return _maxmin(a, dim, keepdim, False)
+    """The minimum; see :func:`max`."""
+    return _maxmin(a, dim, keepdim, False, "min")
+
+
+def amax(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """The maximum over ``dim`` (int or tuple), values only; ties share the gradient."""
+    dims = _norm_dims(dim, a.ndim, "amax")
+    return _maxmin(a, dims if dims is not None else None, keepdim, True, "amax")
+
+
+def amin(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """The minimum over ``dim`` (int or tuple), values only; ties share the gradient."""
+    dims = _norm_dims(dim, a.ndim, "amin")
+    return _maxmin(a, dims if dims is not None else None, keepdim, False, "amin")
+
+
+def _arg(a: Tensor, dim: int | None, keepdim: bool, is_max: bool) -> Tensor:
+    op = "argmax" if is_max else "argmin"
+    fn = np.argmax if is_max else np.argmin
+    if a.numel() == 0 and (dim is None or a.ndim == 0 or a.shape[dim] == 0):
+        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {a.shape}")
+    if dim is None:
+        idx = np.asarray(fn(a.data), dtype=np.int64)
+        return Tensor._wrap(idx.reshape((1,) * a.ndim) if keepdim else idx)
+    d = _norm_dims(dim, a.ndim, op)
+    axis = d[0] if d else None
+    return Tensor._wrap(np.asarray(fn(a.data, axis=axis, keepdims=keepdim), np.int64))
 
 
 def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    if dim is None:
-        return Tensor._wrap(np.asarray(np.argmax(a.data), dtype=np.int64))
-    d = _norm_dims(dim, a.ndim, "argmax")
-    axis = d[0] if d else None
-    return Tensor._wrap(
-        np.asarray(np.argmax(a.data, axis=axis, keepdims=keepdim), np.int64)
-    )
+    """Index of the maximum (of the flattened tensor when ``dim`` is None); int64.
+    The first index among ties or NaNs, as in PyTorch."""
+    return _arg(a, dim, keepdim, True)
 
 
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    if dim is None:
-        return Tensor._wrap(np.asarray(np.argmin(a.data), dtype=np.int64))
-    d = _norm_dims(dim, a.ndim, "argmin")
-    axis = d[0] if d else None
-    return Tensor._wrap(
-        np.asarray(np.argmin(a.data, axis=axis, keepdims=keepdim), np.int64)
-    )
+    """Index of the minimum; see :func:`argmax`."""
+    return _arg(a, dim, keepdim, False)
 
 
 class LogSumExp(Function):
     """y = log Σ exp(a) over dims, computed as m + log Σ exp(a - m) with m = max(a)
-    so large inputs do not overflow;  dL/da = g·exp(a - y) = g·softmax(a)."""
+    so large inputs do not overflow;  dL/da = g·softmax(a), the softmax also
+    shifted by m (exp(a - y) would lose float32 precision where |y| is large)."""
 
     _array_forward = True
 
@@ -233,24 +315,33 @@ class LogSumExp(Function):
             else np.zeros(_kept_shape(a.shape, dims), a.dtype)
         )
         m = np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):
-            y = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m
+        with np.errstate(all="ignore"):
+            e = np.exp(a - m)
+            s = np.sum(e, axis=dims, keepdims=True)
+            y = np.log(s) + m
+            ctx.p = e / s
         ctx.save_for_backward(a)
-        ctx.y_kept, ctx.kept, ctx.dims = y, y.shape, dims
+        ctx.m, ctx.kept, ctx.dims = m, y.shape, dims
         return y if keepdim else y.reshape(_drop(a.shape, dims))
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        # When backward is being recorded (create_graph), y must itself be a
-        # function of a for the second derivative; otherwise the saved value does.
-        if STATE.grad_enabled:
-            y = LogSumExp.apply(a, dims=ctx.dims, keepdim=True)
-        else:
-            y = Tensor._wrap(ctx.y_kept)
-        return g.reshape(ctx.kept) * (a - y).exp()
+        g = g.reshape(ctx.kept)
+        if not STATE.grad_enabled:
+            return g * Tensor._wrap(ctx.p)
+        # Recorded (create_graph): the softmax as Tensor ops of a, so that it can
+        # be differentiated again; the shift m is a constant.
+        e = (a - Tensor._wrap(ctx.m)).exp()
+        return g * (e / e.sum(ctx.dims, keepdim=True))
 
 
 def logsumexp(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(a)))`` over ``dim``, stable for large |a| (integer input
+    gives float32); ``-inf`` for an empty reduction."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"logsumexp: expected a Tensor, got {type(a).__name__}")
+    if a.data.dtype.kind != "f":
+        a = a.to(np.float32)
     dims = _norm_dims(dim, a.ndim, "logsumexp")
     return LogSumExp.apply(a, dims=dims, keepdim=keepdim)

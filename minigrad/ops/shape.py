@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.autograd.grad_mode import STATE
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -22,6 +21,7 @@ __all__ = [
     "expand",
     "flatten",
     "getitem",
+    "overwrite",
     "permute",
     "reshape",
     "setitem",
@@ -39,6 +39,7 @@ class Reshape(Function):
     """y = a viewed with a new shape;  dL/da = g reshaped back."""
 
     _array_forward = True
+    _view = True
 
     @staticmethod
     def forward(ctx, a, *, shape):
@@ -54,6 +55,7 @@ class Transpose(Function):
     """y = a with dims d0 and d1 swapped;  dL/da = g swapped back."""
 
     _array_forward = True
+    _view = True
 
     @staticmethod
     def forward(ctx, a, *, d0, d1):
@@ -69,6 +71,7 @@ class Permute(Function):
     """y = a with dims reordered;  dL/da = g with the inverse permutation."""
 
     _array_forward = True
+    _view = True
 
     @staticmethod
     def forward(ctx, a, *, dims):
@@ -84,6 +87,7 @@ class Expand(Function):
     """y = a broadcast to ``shape`` (a read-only view);  dL/da = sum_to(g, a.shape)."""
 
     _array_forward = True
+    _view = True
 
     @staticmethod
     def forward(ctx, a, *, shape):
@@ -116,6 +120,14 @@ class SumTo(Function):
 
 
 def reshape(a: Tensor, *shape: Any) -> Tensor:
+    """``a`` with a new shape of the same size (one dim may be -1); a view when
+    numpy can make one, sharing memory and version counter (``view`` is the same).
+
+    Raises
+    ------
+    ValueError
+        When the sizes differ, or for more than one -1.
+    """
     shape = _shape_arg(shape)
     try:
         new = _infer_shape(a.shape, shape)
@@ -156,6 +168,13 @@ def _dim(d: int, ndim: int, op: str) -> int:
 
 
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``a`` with dims ``dim0`` and ``dim1`` swapped (negative dims count from the end).
+
+    Raises
+    ------
+    IndexError
+        A dim out of range.
+    """
     n = a.ndim
     d0, d1 = _dim(dim0, n, "transpose"), _dim(dim1, n, "transpose")
     if d0 == d1:
@@ -164,6 +183,15 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
 
 
 def permute(a: Tensor, *dims: Any) -> Tensor:
+    """``a`` with its dims reordered: ``permute(2, 0, 1)`` or ``permute((2, 0, 1))``.
+
+    Raises
+    ------
+    IndexError
+        A dim out of range.
+    ValueError
+        ``dims`` is not a permutation of ``range(a.ndim)``.
+    """
     dims = _shape_arg(dims)
     n = a.ndim
     norm = tuple(_dim(d, n, "permute") for d in dims)
@@ -175,13 +203,18 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
 
 
 def expand(a: Tensor, *shape: Any) -> Tensor:
+    """``a`` broadcast to ``shape`` (-1 keeps a dim); a read-only view.
+
+    Raises
+    ------
+    ValueError
+        When ``a`` cannot be broadcast to ``shape``.
+    """
     shape = _shape_arg(shape)
     lead = len(shape) - a.ndim
-    if lead < 0:
-        raise ValueError(f"expand: cannot expand shape {a.shape} to fewer dims {shape}")
-    full = tuple(
-        a.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape)
-    )
+    if lead < 0 or any(s < 0 for s in shape[:lead]) or any(s < -1 for s in shape):
+        raise ValueError(f"expand: cannot expand shape {a.shape} to {shape}")
+    full = tuple(s if s != -1 else a.shape[i - lead] for i, s in enumerate(shape))
     if full == a.shape:
         return a
     for i, s in enumerate(a.shape):
@@ -202,6 +235,14 @@ def sum_to(a: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def squeeze(a: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
+    """``a`` without size-1 dims: all of them, or those in ``dim`` (an int or a tuple;
+    dims of other sizes are left alone, as in PyTorch).
+
+    Raises
+    ------
+    IndexError
+        A dim out of range.
+    """
     if dim is None:
         return reshape(a, tuple(s for s in a.shape if s != 1))
     dims = (dim,) if isinstance(dim, int) else dim
@@ -212,18 +253,32 @@ def squeeze(a: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
 
 
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
+    """``a`` with a size-1 dim inserted at ``dim`` (in ``[-ndim - 1, ndim]``).
+
+    Raises
+    ------
+    IndexError
+        A dim out of range.
+    """
     d = _dim(dim, a.ndim + 1, "unsqueeze")
     return reshape(a, (*a.shape[:d], 1, *a.shape[d:]))
 
 
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merges dims ``start_dim..end_dim`` into one (a 0-d tensor becomes 1-d)."""
     if a.ndim == 0:
         return reshape(a, (1,))
     s = _dim(start_dim, a.ndim, "flatten")
     e = _dim(end_dim, a.ndim, "flatten")
     if s > e:
-        raise ValueError("flatten: start_dim must not come after end_dim")
-    return reshape(a, (*a.shape[:s], -1 if a.numel() else 0, *a.shape[e + 1 :]))
+        raise ValueError(
+            f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}) "
+            f"for a tensor of shape {a.shape}"
+        )
+    merged = 1
+    for n in a.shape[s : e + 1]:
+        merged *= n
+    return reshape(a, (*a.shape[:s], merged, *a.shape[e + 1 :]))
 
 
 class Cat(Function):
@@ -248,6 +303,16 @@ class Cat(Function):
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along ``dim``; they must match in every other dim.
+    Mixed dtypes promote as in PyTorch.
+
+    Raises
+    ------
+    ValueError
+        An empty sequence, 0-d tensors, or shapes that differ outside ``dim``.
+    IndexError
+        A dim out of range.
+    """
     ts = list(tensors)
     if not ts:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -275,6 +340,15 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Tensors of one shape stacked along a new dim ``dim``.
+
+    Raises
+    ------
+    ValueError
+        An empty sequence, or tensors of different shapes.
+    IndexError
+        A dim out of range.
+    """
     ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not ts:
         raise ValueError("stack: expected a non-empty sequence of tensors")
@@ -290,6 +364,16 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def split(
     a: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
 ) -> tuple[Tensor, ...]:
+    """``a`` cut along ``dim`` into pieces of ``split_size_or_sections`` (an int:
+    equal pieces, the last one smaller; a list: the sizes), as views.
+
+    Raises
+    ------
+    ValueError
+        A non-positive size, or sections that do not add up to the dim's size.
+    IndexError
+        A dim out of range.
+    """
     d = _dim(dim, a.ndim, "split")
     n = a.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -315,14 +399,19 @@ def split(
 
 
 def _norm_index(idx: Any) -> Any:
-    """Replaces Tensors inside an index by their arrays."""
-    if isinstance(idx, Tensor):
-        return idx.data
+    """Replaces Tensors (and lists) inside an index by arrays."""
     if isinstance(idx, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
-    if isinstance(idx, list):
-        return np.asarray(idx)
-    return idx
+        return tuple(_norm_item(i) for i in idx)
+    return _norm_item(idx)
+
+
+def _norm_item(i: Any) -> Any:
+    if isinstance(i, Tensor):
+        return i.data
+    if isinstance(i, list):
+        arr = np.asarray([_norm_item(j) for j in i])
+        return arr.astype(np.int64) if arr.size == 0 else arr
+    return i
 
 
 def _is_advanced(idx: Any) -> bool:
@@ -334,6 +423,7 @@ class GetItem(Function):
     """y = a[idx];  dL/da = zeros with g scatter-added at idx (repeats accumulate)."""
 
     _array_forward = True
+    _view = True
 
     @staticmethod
     def forward(ctx, a, *, idx):
@@ -366,6 +456,15 @@ class IndexAdd(Function):
 
 
 def getitem(a: Tensor, idx: Any) -> Tensor:
+    """``a[idx]``: ints, slices, None, Ellipsis (basic indexing: a view), and int or
+    bool arrays / Tensors / lists (advanced indexing: a copy). The backward
+    scatter-adds, so repeated indices accumulate.
+
+    Raises
+    ------
+    IndexError
+        An index out of range or of a wrong type.
+    """
     idx = _norm_index(idx)
     try:
         return GetItem.apply(a, idx=idx)
@@ -374,7 +473,11 @@ def getitem(a: Tensor, idx: Any) -> Tensor:
 
 
 class SetItem(Function):
-    """a[idx] = v in place;  dL/da = g zeroed at idx, dL/dv = g[idx] reduced to v."""
+    """a[idx] = v in place;  dL/da = g zeroed at idx, dL/dv = g[idx] reduced to v.
+
+    NOTE: with repeated advanced indices the last write wins (numpy's rule), and
+    only the values that landed get a gradient.
+    """
 
     _array_forward = True
 
@@ -382,37 +485,56 @@ class SetItem(Function):
     def forward(ctx, a, v, *, idx):
         ctx.idx, ctx.vshape = idx, np.shape(v)
         a[idx] = v
+        ctx.landed = _landed(a.shape, idx) if _is_advanced(idx) else None
         return a
 
     @staticmethod
     def backward(ctx, g):
+        needs = ctx.needs_input_grad
         ga = gv = None
-        if ctx.needs_input_grad[0]:
-            mask = np.ones(g.shape, dtype=bool)
-            mask[ctx.idx] = False
-            ga = g * Tensor._wrap(mask.astype(g.dtype))
-        if ctx.needs_input_grad[1]:
-            gv = GetItem.apply(g, idx=ctx.idx).sum_to(ctx.vshape)
+        if needs[0]:
+            mask = np.ones(g.shape, dtype=g.dtype)
+            mask[ctx.idx] = 0
+            ga = g * Tensor._wrap(mask)
+        if needs[1]:
+            gv = GetItem.apply(g, idx=ctx.idx)
+            if ctx.landed is not None:
+                gv = gv * Tensor._wrap(ctx.landed.astype(g.dtype))
+            gv = gv.sum_to(ctx.vshape)
         return ga, gv
 
 
+def _landed(shape: tuple[int, ...], idx: Any) -> np.ndarray | None:
+    """For ``a[idx] = v``: which positions of ``a[idx]`` were written last (None
+    when every one was: no repeated index)."""
+    pos = np.full(shape, -1, dtype=np.int64)
+    n = pos[idx].size
+    order = np.arange(n).reshape(pos[idx].shape)
+    pos[idx] = order
+    landed = pos[idx] == order
+    return None if landed.all() else landed
+
+
 def setitem(a: Tensor, idx: Any, value: Any) -> None:
-    """``a[idx] = value`` in place, recorded in the graph when grad is needed."""
+    """``a[idx] = value`` in place, recorded in the graph when grad is needed
+    (Note [In-place ops] in ``tensor.py``).
+
+    Raises
+    ------
+    RuntimeError
+        ``a`` is a leaf that requires grad (under grad mode), a read-only view,
+        or a view whose base requires grad.
+    IndexError, ValueError
+        Bad index, or a value that does not broadcast to ``a[idx]``.
+    """
     idx = _norm_index(idx)
-    if a.requires_grad and a.is_leaf and STATE.grad_enabled:
-        raise RuntimeError(
-            "setitem: a leaf tensor that requires grad cannot be modified in place; "
-            "do it under no_grad(), or on a copy (t.clone())"
-        )
     if not isinstance(value, Tensor):
         value = Tensor._wrap(np.asarray(value, dtype=a.data.dtype))
     elif value.data.dtype != a.data.dtype:
         value = value.to(a.data.dtype)
-    if not a.data.flags.writeable:
-        raise RuntimeError(
-            f"setitem: tensor of shape {a.shape} is a broadcast view and cannot be "
-            "written; clone it first"
-        )
+    a._check_inplace("setitem", value.requires_grad)
+    if value.ndim:
+        value = _drop_leading_ones(value, a.data, idx)
     alias = a._alias()
     try:
         out = SetItem.apply(alias, value, idx=idx)
@@ -424,6 +546,43 @@ def setitem(a: Tensor, idx: Any, value: Any) -> None:
     a._version[0] += 1
     if out.grad_fn is not None:
         a.grad_fn, a._out_idx, a.requires_grad = out.grad_fn, 0, True
+
+
+def _drop_leading_ones(value: Tensor, arr: np.ndarray, idx: Any) -> Tensor:
+    """PyTorch accepts ``t[1] = tensor([v])``: leading size-1 dims of the value
+    beyond the target's rank are dropped."""
+    try:
+        target = arr[idx].shape
+    except (IndexError, ValueError):
+        return value  # the assignment itself reports it
+    extra = value.ndim - len(target)
+    if extra > 0 and all(s == 1 for s in value.shape[:extra]):
+        return reshape(value, value.shape[extra:])
+    return value
+
+
+class Overwrite(Function):
+    """y = v, replacing a (an in-place fill or copy);  dL/da = 0, dL/dv = g."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, v):
+        ctx.vshape = v.shape
+        return np.broadcast_to(v, a.shape).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        needs = ctx.needs_input_grad
+        ga = Tensor._wrap(np.zeros(g.shape, g.dtype)) if needs[0] else None
+        gv = g.sum_to(ctx.vshape) if needs[1] else None
+        return ga, gv
+
+
+def overwrite(a: Tensor, v: Tensor) -> Tensor:
+    """A new value ``v`` (broadcast to ``a``'s shape) that replaces ``a`` in the
+    graph: ``a`` gets a zero gradient (Note [In-place ops] in ``tensor.py``)."""
+    return Overwrite.apply(a, v)
 
 
 class Clone(Function):
@@ -441,6 +600,7 @@ class Clone(Function):
 
 
 def clone(a: Tensor) -> Tensor:
+    """A copy of ``a`` in new memory; the gradient passes through."""
     return Clone.apply(a)
 
 
@@ -460,6 +620,14 @@ class ToDtype(Function):
 
 
 def to_dtype(a: Tensor, dtype: Any) -> Tensor:
+    """``a`` cast to ``dtype`` (``a`` itself when it already has it); the gradient
+    is cast back. A cast to int64 or bool ends the graph.
+
+    Raises
+    ------
+    TypeError
+        An unsupported dtype.
+    """
     from minigrad.dtypes import canonical_dtype
 
     d = canonical_dtype(dtype, "to")

@@ -1,0 +1,170 @@
+"""Activation forward+backward on 1e6 float32 elements: minigrad's fused kernels
+against numpy's composed expressions and PyTorch's own kernels (not a test).
+
+Throughput counts the bytes each pass must move: forward reads x and writes y,
+backward reads the saved operand and grad_out and writes grad_in (5 arrays).
+PyTorch runs with torch.set_num_threads matched to minigrad's.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from common import Row, interleaved, try_import
+
+from minigrad._C import _act
+
+N = 1_000_000
+PARAMS = {"leaky_relu": (0.01, 0.0), "softplus": (1.0, 20.0)}
+
+
+def _numpy_fns(x, g):
+    """numpy's composed forward+backward per op (what a numpy user writes)."""
+    import math as m
+
+    erf = np.vectorize(m.erf, otypes=[np.float32])
+
+    def sig(v):
+        e = np.exp(-np.abs(v))
+        return np.where(v >= 0, 1 / (1 + e), e / (1 + e))
+
+    def relu():
+        y = np.maximum(x, 0)
+        return y, g * (x > 0)
+
+    def leaky():
+        y = np.where(x > 0, x, 0.01 * x)
+        return y, np.where(x > 0, g, 0.01 * g)
+
+    def sigmoid():
+        y = sig(x)
+        return y, g * y * (1 - y)
+
+    def tanh():
+        y = np.tanh(x)
+        return y, g * (1 - y * y)
+
+    def gelu_tanh():
+        k0, k1 = math.sqrt(2 / math.pi), 0.044715
+        t = np.tanh(k0 * (x + k1 * x**3))
+        y = 0.5 * x * (1 + t)
+        return y, g * (
+            0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k0 * (1 + 3 * k1 * x * x)
+        )
+
+    def silu():
+        s = sig(x)
+        return x * s, g * s * (1 + x * (1 - s))
+
+    def softplus():
+        y = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        return y, g * sig(x)
+
+    fns = {
+        "relu": relu,
+        "leaky_relu": leaky,
+        "sigmoid": sigmoid,
+        "tanh": tanh,
+        "gelu_tanh": gelu_tanh,
+        "silu": silu,
+        "softplus": softplus,
+    }
+    if N <= 100_000:  # numpy has no vectorised erf: np.vectorize is very slow
+        fns["erf"] = lambda: erf(x)
+    return fns
+
+
+def _torch_fns(torch, x, g):
+    from torch.ops import aten
+
+    F = torch.nn.functional
+    xt, gt = torch.from_numpy(x), torch.from_numpy(g)
+    return {
+        "relu": lambda: aten.threshold_backward(gt, torch.relu(xt), 0),
+        "leaky_relu": lambda: (
+            aten.leaky_relu_backward(gt, xt, 0.01, False)
+            if F.leaky_relu(xt, 0.01) is not None
+            else None
+        ),
+        "sigmoid": lambda: aten.sigmoid_backward(gt, torch.sigmoid(xt)),
+        "tanh": lambda: aten.tanh_backward(gt, torch.tanh(xt)),
+        "gelu": lambda: (F.gelu(xt), aten.gelu_backward(gt, xt)),
+        "gelu_tanh": lambda: (
+            F.gelu(xt, approximate="tanh"),
+            aten.gelu_backward(gt, xt, approximate="tanh"),
+        ),
+        "silu": lambda: (F.silu(xt), aten.silu_backward(gt, xt)),
+        "softplus": lambda: (F.softplus(xt), aten.softplus_backward(gt, xt, 1.0, 20.0)),
+        "erf": lambda: torch.erf(xt),
+    }
+
+
+def _minigrad_fn(op, x, g, y, gx, nt):
+    p0, p1 = PARAMS.get(op, (0.0, 0.0))
+    from_out = op in _act.BACKWARD_FROM_OUTPUT
+
+    def run():
+        yy = _act.forward(op, x, p0=p0, p1=p1, out=y, nthreads=nt)
+        if op != "erf":  # erf: forward only, as the peers
+            _act.backward(
+                op, yy if from_out else x, g, p0=p0, p1=p1, out=gx, nthreads=nt
+            )
+
+    return run
+
+
+def run(quick: bool) -> list[Row]:
+    torch = try_import("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(N).astype(np.float32)
+    g = rng.standard_normal(N).astype(np.float32)
+    y, gx = np.empty_like(x), np.empty_like(x)
+    rows = []
+    rounds = 3 if quick else 5
+    for nt in (1, 2):
+        if torch is not None:
+            torch.set_num_threads(nt)
+        nfns = _numpy_fns(x, g)
+        tfns = _torch_fns(torch, x, g) if torch is not None else {}
+        for op in _act.OPS:
+            nbytes = (2 if op == "erf" else 5) * N * 4
+            fns = {"minigrad": _minigrad_fn(op, x, g, y, gx, nt)}
+            if op in nfns and nt == 1:
+                fns["numpy"] = nfns[op]
+            if op in tfns:
+                fns["torch"] = tfns[op]
+            t = interleaved(fns, rounds=rounds)
+            gbs = {k: nbytes / v / 1e9 for k, v in t.items()}
+            extra = {f"{k}_us": v * 1e6 for k, v in t.items()}
+            extra["load_avg"] = os.getloadavg()
+            if "numpy" in gbs:
+                rows.append(
+                    Row(
+                        "act",
+                        f"{op} fwd+bwd 1e6 f32 {nt}T",
+                        "GB/s",
+                        gbs["minigrad"],
+                        "numpy",
+                        gbs["numpy"],
+                        True,
+                        ">= 2x",
+                        extra,
+                    )
+                )
+            if "torch" in gbs:
+                rows.append(
+                    Row(
+                        "act",
+                        f"{op} fwd+bwd 1e6 f32 {nt}T",
+                        "GB/s",
+                        gbs["minigrad"],
+                        "torch",
+                        gbs["torch"],
+                        True,
+                        ">= 1x",
+                        extra,
+                    )
+                )
+    return rows

@@ -1,0 +1,223 @@
+"""Training-step time beside PyTorch CPU (the issue's three workloads), plus the
+parts this family owns: the optimizer step and the DataLoader.
+
+    python benchmarks/run.py training [--quick]
+
+Each minigrad/PyTorch pair is measured interleaved in the same run (medians),
+with the same weights, data and thread count on both sides:
+
+- MLP 784-128-64-10, ReLU, cross-entropy, Adam, batch 64, 1 thread;
+- XOR 2-2-1, sigmoid, BCE, SGD, full batch (4 rows), 1 thread;
+- MLP 784-1024-1024-10, ReLU, cross-entropy, Adam, batch 256, 2 threads.
+
+A step is ``zero_grad(); loss_fn(model(x), y).backward(); opt.step()`` on one
+fixed batch (no data loading). ``extra`` holds the losses of the first three
+steps on both sides (same weights and data, so they agree to float32 tolerance).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+from common import Row, interleaved, try_import
+
+import minigrad as mg
+from minigrad import nn, optim
+from minigrad.data import DataLoader, TensorDataset
+
+FAMILY = "training"
+
+
+def _mg_mlp(sizes: list[int], act: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU() if act == "relu" else nn.Sigmoid())
+    if act == "sigmoid":
+        layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+def _torch_twin(torch: Any, model: nn.Sequential) -> Any:
+    """The same network in torch, with minigrad's initial weights copied in."""
+    layers = []
+    for m in model:
+        if isinstance(m, nn.Linear):
+            lin = torch.nn.Linear(m.in_features, m.out_features)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(m.weight.data))
+                lin.bias.copy_(torch.from_numpy(m.bias.data))
+            layers.append(lin)
+        elif isinstance(m, nn.ReLU):
+            layers.append(torch.nn.ReLU())
+        else:
+            layers.append(torch.nn.Sigmoid())
+    return torch.nn.Sequential(*layers)
+
+
+def _steps(model: Any, loss_fn: Any, opt: Any, x: Any, y: Any) -> Any:
+    def step() -> Any:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def _case(
+    torch: Any,
+    name: str,
+    sizes: list[int],
+    act: str,
+    batch: int,
+    threads: int,
+    make_opt: str,
+    target: str,
+    quick: bool,
+) -> list[Row]:
+    rng = np.random.default_rng(0)
+    mg.manual_seed(0)
+    model = _mg_mlp(sizes, act)
+    if act == "sigmoid":  # XOR: the four rows of the truth table
+        x_np = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+        y_np = np.array([[0], [1], [1], [0]], np.float32)
+        loss_fn, t_loss_fn = nn.BCELoss(), (torch.nn.BCELoss() if torch else None)
+    else:
+        x_np = rng.random((batch, sizes[0]), dtype=np.float32)
+        y_np = rng.integers(0, sizes[-1], batch)
+        loss_fn = nn.CrossEntropyLoss()
+        t_loss_fn = torch.nn.CrossEntropyLoss() if torch else None
+    if make_opt == "adam":
+        opt = optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = optim.SGD(model.parameters(), lr=0.5)
+    fns = {"minigrad": _steps(model, loss_fn, opt, mg.tensor(x_np), mg.tensor(y_np))}
+    mg.set_num_threads(threads)
+    opt_fns: dict[str, Any] = {"minigrad": opt.step}
+    if torch is not None:
+        torch.set_num_threads(threads)
+        tmodel = _torch_twin(torch, model)
+        if make_opt == "adam":
+            topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+        else:
+            topt = torch.optim.SGD(tmodel.parameters(), lr=0.5)
+        tx, ty = torch.from_numpy(x_np), torch.from_numpy(y_np)
+        fns["torch"] = _steps(tmodel, t_loss_fn, topt, tx, ty)
+        opt_fns["torch"] = topt.step
+    # Same weights and data on both sides: the first losses should agree.
+    extra: dict[str, Any] = {"threads": threads}
+    for k, fn in fns.items():
+        extra[f"first_losses_{k}"] = [round(float(fn().item()), 6) for _ in range(3)]
+    kw = {"rounds": 3 if quick else 5, "min_time": 0.03 if quick else 0.1}
+    res = interleaved(fns, **kw)
+    # The optimizer step alone (the gradients from the last timed step stay put).
+    ores = interleaved(opt_fns, **kw)
+    rows = []
+    n_params = sum(p.numel() for p in model.parameters())
+    scale, unit = (1e6, "us/step") if act == "sigmoid" else (1e3, "ms/step")
+    peer = res.get("torch")
+    rows.append(
+        Row(
+            FAMILY,
+            name,
+            unit,
+            res["minigrad"] * scale,
+            "torch",
+            None if peer is None else peer * scale,
+            False,
+            target,
+            extra,
+        )
+    )
+    opeer = ores.get("torch")
+    rows.append(
+        Row(
+            FAMILY,
+            f"  optimizer.step only ({n_params:,} params)",
+            "us/step",
+            ores["minigrad"] * 1e6,
+            "torch.optim",
+            None if opeer is None else opeer * 1e6,
+            False,
+            "",
+        )
+    )
+    return rows
+
+
+def _loader_rows(torch: Any, quick: bool) -> list[Row]:
+    """One shuffled pass of batch 64 over 10000 rows of 784 float32 (MNIST-sized)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((10000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 10000)
+    mg_loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
+    fns = {"minigrad": lambda: sum(1 for _ in mg_loader)}
+    if torch is not None:
+        tds = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+        t_loader = torch.utils.data.DataLoader(tds, batch_size=64, shuffle=True)
+        fns["torch"] = lambda: sum(1 for _ in t_loader)
+    res = interleaved(fns, rounds=3 if quick else 5, min_time=0.03 if quick else 0.1)
+    peer = res.get("torch")
+    return [
+        Row(
+            FAMILY,
+            "DataLoader pass, 10000x784 f32, batch 64, shuffle",
+            "ms/pass",
+            res["minigrad"] * 1e3,
+            "torch",
+            None if peer is None else peer * 1e3,
+            False,
+            "",
+        )
+    ]
+
+
+def run(quick: bool) -> list[Row]:
+    torch = try_import("torch")
+    threads_before = mg.get_num_threads()
+    try:
+        rows = _case(
+            torch,
+            "MLP 784-128-64-10 Adam b64 step, 1 thr",
+            [784, 128, 64, 10],
+            "relu",
+            64,
+            1,
+            "adam",
+            "<= 1.0x",
+            quick,
+        )
+        rows += _case(
+            torch,
+            "XOR 2-2-1 sigmoid BCE SGD step, 1 thr",
+            [2, 2, 1],
+            "sigmoid",
+            4,
+            1,
+            "sgd",
+            "<= 0.5x",
+            quick,
+        )
+        rows += _case(
+            torch,
+            "MLP 784-1024-1024-10 Adam b256 step, 2 thr",
+            [784, 1024, 1024, 10],
+            "relu",
+            256,
+            2,
+            "adam",
+            "<= 1.2x",
+            quick,
+        )
+        if torch is not None:
+            torch.set_num_threads(1)
+        mg.set_num_threads(1)
+        rows += _loader_rows(torch, quick)
+    finally:
+        mg.set_num_threads(threads_before)
+    return rows

@@ -1,0 +1,103 @@
+// Softmax, log_softmax, fused softmax-cross-entropy and binary cross-entropy
+// with logits, forward and backward, float32 and float64.
+//
+// Shapes: softmax works on a C-contiguous array viewed as (outer, dim, inner)
+// and normalises over `dim` (so any axis of any array: outer is the product
+// of the sizes before the axis, inner of those after). Cross-entropy works on
+// contiguous logits (n, c), one row per sample. Every kernel takes the sizes
+// first, then the operands, then `nthreads` (OpenMP threads; small problems
+// stay on the calling thread whatever it says).
+//
+// Contract shared by every function:
+// - a zero size is a no-op; no pointer is read.
+// - outputs never alias inputs, except where stated.
+// - return 0, or a negative status described per function (nothing is
+//   guaranteed written then).
+// - numerically stable: the row max is subtracted before exp (softmax stays
+//   finite and sums to 1 for |x| ~ 1e3 and beyond); log-sum-exp is
+//   max + log Σ exp(x - max); softplus(-x) = max(-x, 0) + log1p(e^-|x|).
+#ifndef MG_SOFTMAX_H
+#define MG_SOFTMAX_H
+
+#include <stdint.h>
+
+#include "mg_common.h"
+
+// Below this many elements a kernel runs on one thread.
+#define MG_SOFTMAX_PAR_MIN 32768
+
+// y = softmax(x) over dim (log_softmax when `log` != 0). y may equal x (in
+// place). A row holding NaN or +inf gives a NaN row, as in PyTorch.
+int mg_softmax_fwd_f32(mg_index_t outer, mg_index_t dim, mg_index_t inner,
+                       const float *x, float *y, int log, int nthreads);
+int mg_softmax_fwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
+                       const double *x, double *y, int log, int nthreads);
+
+// From the forward output y and the upstream gradient gy (same layout):
+//   softmax:     gx = y·(gy - Σ_dim gy·y)
+//   log_softmax: gx = gy - exp(y)·Σ_dim gy
+// gx may equal gy (in place).
+int mg_softmax_bwd_f32(mg_index_t outer, mg_index_t dim, mg_index_t inner,
+                       const float *y, const float *gy, float *gx, int log,
+                       int nthreads);
+int mg_softmax_bwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
+                       const double *y, const double *gy, double *gx, int log,
+                       int nthreads);
+
+// Cross-entropy of logits x (n, c) with class indices target (n):
+//   loss[i] = (1 - eps)·w[t]·(lse_i - x[i, t]) + eps/c·Σ_j w[j]·(lse_i - x[i, j])
+// with lse_i = log Σ_j exp(x[i, j]), w = weight (c) or all ones when NULL,
+// eps = label smoothing; loss[i] = 0 (and lse[i] still set) where
+// target[i] == ignore_index. lse (n) is what the backward needs.
+// Returns -1 if a target is neither ignore_index nor in [0, c).
+int mg_xent_fwd_f32(mg_index_t n, mg_index_t c, const float *x,
+                    const int64_t *target, const float *weight,
+                    int64_t ignore_index, double eps, float *loss, float *lse,
+                    int nthreads);
+int mg_xent_fwd_f64(mg_index_t n, mg_index_t c, const double *x,
+                    const int64_t *target, const double *weight,
+                    int64_t ignore_index, double eps, double *loss,
+                    double *lse, int nthreads);
+
+// The gradient of Σ_i scale[i]·loss[i] with respect to x, in one pass:
+//   gx[i, j] = scale[i]·(p_ij·((1 - eps)·w[t] + eps·W/c) - (1 - eps)·w[t]·[j = t]
+//              - eps·w[j]/c),   p = softmax(x) = exp(x - lse), W = Σ w,
+// i.e. scale·(softmax - onehot) without weight or smoothing; rows with
+// target == ignore_index get 0. scale has stride inc_scale (0: one value for
+// every row, as after a 'mean' or 'sum' reduction). Returns -1 on a bad
+// target, as the forward.
+int mg_xent_bwd_f32(mg_index_t n, mg_index_t c, const float *x,
+                    const float *lse, const int64_t *target,
+                    const float *weight, int64_t ignore_index, double eps,
+                    const float *scale, mg_index_t inc_scale, float *gx,
+                    int nthreads);
+int mg_xent_bwd_f64(mg_index_t n, mg_index_t c, const double *x,
+                    const double *lse, const int64_t *target,
+                    const double *weight, int64_t ignore_index, double eps,
+                    const double *scale, mg_index_t inc_scale, double *gx,
+                    int nthreads);
+
+// Binary cross-entropy with logits, elementwise over n contiguous values:
+//   loss = w·((1 - t)·x + (1 + (pw - 1)·t)·softplus(-x))
+// w (weight) and pw (pos_weight) are n values each, or NULL for all ones.
+// Finite for every finite x (no exp of a positive number is taken).
+int mg_bce_logits_fwd_f32(mg_index_t n, const float *x, const float *t,
+                          const float *w, const float *pw, float *loss,
+                          int nthreads);
+int mg_bce_logits_fwd_f64(mg_index_t n, const double *x, const double *t,
+                          const double *w, const double *pw, double *loss,
+                          int nthreads);
+
+// Its gradients, scaled by g (stride inc_g; 0 for a scalar):
+//   gx = g·w·((1 - t) - (1 + (pw - 1)·t)·sigmoid(-x))
+//   gt = g·w·((pw - 1)·softplus(-x) - x)          (skipped when gt is NULL)
+int mg_bce_logits_bwd_f32(mg_index_t n, const float *x, const float *t,
+                          const float *w, const float *pw, const float *g,
+                          mg_index_t inc_g, float *gx, float *gt,
+                          int nthreads);
+int mg_bce_logits_bwd_f64(mg_index_t n, const double *x, const double *t,
+                          const double *w, const double *pw, const double *g,
+                          mg_index_t inc_g, double *gx, double *gt,
+                          int nthreads);
+
+#endif

@@ -1,0 +1,76 @@
+"""minigrad.nn: Module, Parameter, layers, losses, init and the functional forms.
+
+Layer: nn. Sits on the tensor engine (``minigrad.tensor``, ``minigrad.ops``,
+``minigrad.autograd``) and imports nothing above it (not optim, data or train).
+Names, signatures, weight layouts and state_dict keys follow PyTorch's, so a
+state_dict moves between the two as numpy arrays.
+"""
+
+from minigrad.nn import functional, init, utils
+from minigrad.nn.activation import (
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from minigrad.nn.container import ModuleDict, ModuleList, Sequential
+from minigrad.nn.dropout import Dropout, Flatten
+from minigrad.nn.embedding import Embedding
+from minigrad.nn.linear import Identity, Linear
+from minigrad.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from minigrad.nn.module import IncompatibleKeys, Module, StateDictError
+from minigrad.nn.normalization import BatchNorm1d, LayerNorm
+from minigrad.nn.parameter import Parameter
+from minigrad.nn.summary import ModelSummary
+
+__all__ = [
+    "GELU",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "HuberLoss",
+    "Identity",
+    "IncompatibleKeys",
+    "L1Loss",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "ModelSummary",
+    "Module",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
+    "StateDictError",
+    "Tanh",
+    "functional",
+    "init",
+    "utils",
+]

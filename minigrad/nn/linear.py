@@ -1,0 +1,104 @@
+"""Linear and Identity layers. Layer: nn.
+
+``Linear`` stores ``weight`` as (out_features, in_features), PyTorch's layout,
+and calls the fused ``linear`` op.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad.dtypes import canonical_dtype
+from minigrad.nn import functional as F
+from minigrad.nn import init
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
+from minigrad.tensor import Tensor
+
+__all__ = ["Identity", "Linear"]
+
+
+def _float_dtype(dtype: Any, op: str) -> np.dtype:
+    d = np.dtype(np.float32) if dtype is None else canonical_dtype(dtype, op)
+    if d.kind != "f":
+        raise TypeError(f"{op}: dtype must be float32 or float64, got {d}")
+    return d
+
+
+class Identity(Module):
+    """Returns its input unchanged (arguments to the constructor are ignored)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, input: Any) -> Any:
+        return input
+
+
+class Linear(Module):
+    """y = x @ weightᵀ + bias.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+        Whether to learn an additive bias.
+    dtype : float32 (default) or float64
+
+    Attributes
+    ----------
+    weight : Parameter, shape (out_features, in_features), initialized with
+        kaiming_uniform_(a=√5), i.e. U(-1/√in, 1/√in) (PyTorch's default)
+    bias : Parameter, shape (out_features,), U(-1/√in, 1/√in), or None
+
+    Shapes: input (*, in_features) -> output (*, out_features).
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        if in_features < 0 or out_features < 0:
+            raise ValueError(
+                f"Linear: sizes must be non-negative, got in_features={in_features}, "
+                f"out_features={out_features}"
+            )
+        d = _float_dtype(dtype, "Linear")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(np.empty((out_features, in_features), d))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, d))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: kaiming_uniform_(a=√5) for weight, U(±1/√fan_in) for
+        bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        # The registry read directly: cheaper than two __getattr__ fallbacks, and
+        # this is the hottest layer of a small MLP.
+        params = self._parameters
+        if not isinstance(input, Tensor):
+            raise TypeError(f"Linear: expected a Tensor, got {type(input).__name__}")
+        if input.ndim == 0 or input.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear: input of shape {input.shape} does not end with "
+                f"in_features={self.in_features}"
+            )
+        return F.linear(input, params["weight"], params["bias"])
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

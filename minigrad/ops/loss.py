@@ -1,0 +1,755 @@
+"""Classification losses: cross_entropy, nll_loss, binary_cross_entropy and
+binary_cross_entropy_with_logits, with PyTorch's semantics.
+
+Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd``, the other ops
+modules and ``minigrad._C``. ``nn.functional`` and the loss modules call these.
+
+Each loss has a fused path (one Function whose forward runs a C kernel) and a
+``*_composite`` twin built only from primitive Tensor ops; tests compare the two.
+
+# Note [Cross-entropy layout]
+Input is (N, C, d1, ...) or (C,) for one unbatched sample; the class dim is 1
+(0 when unbatched). The kernels see it as the contiguous (N, C, K) view with
+K = d1·d2···, and the target as (N, K). The loss of one element is
+
+    l = (1 - ε)·w[t]·(-log p[t]) + (ε / C)·Σ_c w[c]·(-log p[c])
+
+(p = softmax over C, ε = label_smoothing, w = weight or ones), 0 where
+t == ignore_index. 'mean' divides Σ l by Σ w[t] over the targets not ignored
+(PyTorch's weighted mean, NaN when every target is ignored), 'sum' is Σ l and
+'none' keeps the (N, d1, ...) map. Its gradient is
+
+    dl/dx[c] = p[c]·((1 - ε)·w[t] + ε·Σw / C) - (1 - ε)·w[t]·[c = t] - ε·w[c] / C.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad._C import _softmax
+from minigrad.autograd.function import Function
+from minigrad.autograd.grad_mode import STATE
+from minigrad.ops.activation import log_softmax, sigmoid, softmax, softplus
+from minigrad.ops.elementwise import clamp, log
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_composite",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_composite",
+    "cross_entropy",
+    "cross_entropy_composite",
+    "nll_loss",
+    "nll_loss_composite",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+class TargetOutOfRangeError(IndexError, ValueError):
+    """A class index outside [0, C) that is not ``ignore_index``.
+
+    An IndexError, as PyTorch raises, and a ValueError, as a bad value is.
+    """
+
+
+# -- validation -------------------------------------------------------------
+
+
+def _check_input(x: Any, op: str, name: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be a floating tensor, got {x.dtype}")
+    return x
+
+
+def _check_reduction(reduction: Any, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
+
+
+def _as_tensor(t: Any, op: str, name: str) -> Tensor:
+    if isinstance(t, Tensor):
+        return t
+    if isinstance(t, (np.ndarray, list, tuple, int, float)):
+        return Tensor._wrap(np.asarray(t))
+    raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+
+
+def _class_weight(weight: Any, c: int, dtype: np.dtype, op: str) -> np.ndarray | None:
+    """The per-class weight as a constant array of shape (C,), or None."""
+    if weight is None:
+        return None
+    w = _as_tensor(weight, op, "weight").data
+    if w.dtype.kind != "f":
+        raise TypeError(f"{op}: weight must be a floating tensor, got {w.dtype}")
+    if w.shape != (c,):
+        raise ValueError(
+            f"{op}: weight must have shape ({c},) (one per class), got {w.shape}"
+        )
+    return w.astype(dtype, copy=False)
+
+
+def _class_targets(
+    x: Tensor, target: Tensor, ignore_index: int, op: str
+) -> tuple[np.ndarray, int]:
+    """Validates integer class targets against input (N, C, d...) or (C,).
+
+    Returns the targets as an int64 array of shape (N, K) and C.
+    """
+    t = target.data
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: target must hold integer class indices (int64), got {t.dtype}"
+        )
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have at least 1 dim, got shape ()")
+    if x.ndim == 1:
+        want: tuple[int, ...] = ()
+    else:
+        want = (x.shape[0], *x.shape[2:])
+    if t.shape != want:
+        raise ValueError(
+            f"{op}: target shape {t.shape} does not match input shape {x.shape} "
+            f"(expected target shape {want})"
+        )
+    c = x.shape[0] if x.ndim == 1 else x.shape[1]
+    t = t.astype(np.int64, copy=False)
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    if bad.any():
+        raise TargetOutOfRangeError(
+            f"{op}: target {int(t[bad].flat[0])} is out of bounds for {c} classes "
+            f"(input shape {x.shape}, ignore_index={ignore_index})"
+        )
+    n = 1 if x.ndim == 1 else x.shape[0]
+    k = int(np.prod(x.shape[2:], dtype=np.int64)) if x.ndim > 2 else 1
+    return t.reshape(n, k), c
+
+
+def _to_nck(x: Tensor) -> Tensor:
+    """The (N, C, K) view of input (N, C, d...) or (C,); see Note [Cross-entropy
+    layout]."""
+    if x.ndim == 1:
+        return x.reshape(1, x.shape[0], 1)
+    k = int(np.prod(x.shape[2:], dtype=np.int64)) if x.ndim > 2 else 1
+    return x.reshape(x.shape[0], x.shape[1], k)
+
+
+def _unreduced_shape(x: Tensor) -> tuple[int, ...]:
+    return () if x.ndim == 1 else (x.shape[0], *x.shape[2:])
+
+
+def _reduce(loss: Tensor, reduction: str, denom: Tensor | float | None) -> Tensor:
+    if reduction == "none":
+        return loss
+    s = loss.sum()
+    if reduction == "sum":
+        return s
+    if denom is None:
+        return s / float(loss.numel())
+    return s / denom
+
+
+def _mean_denominator(
+    tk: np.ndarray, w: np.ndarray | None, ignore_index: int, dtype: np.dtype
+) -> np.ndarray:
+    """Σ w[t] over the targets not ignored (their count without weight)."""
+    valid = tk != ignore_index
+    if w is None:
+        return np.asarray(valid.sum(), dtype=dtype)
+    return np.asarray(w[np.where(valid, tk, 0)][valid].sum(), dtype=dtype)
+
+
+# -- composites: primitive Tensor ops only ----------------------------------
+
+
+def nll_loss_composite(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """:func:`nll_loss` built from primitive ops (indexing, mul, sum): the
+    reference the fused path is tested against."""
+    op = "nll_loss"
+    x = _check_input(input, op)
+    _check_reduction(reduction, op)
+    tk, c = _class_targets(x, _as_tensor(target, op, "target"), ignore_index, op)
+    w = _class_weight(weight, c, x.data.dtype, op)
+    n, k = tk.shape
+    valid = tk != ignore_index
+    safe = np.where(valid, tk, 0)
+    coef = valid.astype(x.data.dtype)
+    if w is not None:
+        coef = coef * w[safe]
+    x3 = _to_nck(x)
+    picked = x3[np.arange(n)[:, None], safe, np.arange(k)[None, :]]
+    loss = -(picked * Tensor._wrap(coef))
+    loss = loss.reshape(_unreduced_shape(x))
+    denom = _mean_denominator(tk, w, ignore_index, x.data.dtype)
+    return _reduce(loss, reduction, Tensor._wrap(denom))
+
+
+def cross_entropy_composite(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """:func:`cross_entropy` as log_softmax followed by nll_loss and the label
+    smoothing term, from primitive ops: the fused path's reference."""
+    op = "cross_entropy"
+    x = _check_input(input, op)
+    _check_reduction(reduction, op)
+    eps = _check_smoothing(label_smoothing, op)
+    target = _as_tensor(target, op, "target")
+    if _is_prob_target(x, target):
+        return _cross_entropy_prob(x, target, weight, ignore_index, reduction, eps)
+    cdim = 0 if x.ndim == 1 else 1
+    logp = log_softmax(x, dim=cdim)
+    nll = nll_loss_composite(logp, target, weight, ignore_index, reduction)
+    if eps == 0.0:
+        return nll
+    tk, c = _class_targets(x, target, ignore_index, op)
+    w = _class_weight(weight, c, x.data.dtype, op)
+    lp3 = _to_nck(logp)
+    if w is not None:
+        lp3 = lp3 * Tensor._wrap(w.reshape(1, c, 1))
+    valid = (tk != ignore_index).astype(x.data.dtype)
+    smooth = -(lp3.sum(1) * Tensor._wrap(valid))
+    smooth = smooth.reshape(_unreduced_shape(x))
+    denom = _mean_denominator(tk, w, ignore_index, x.data.dtype)
+    smooth = _reduce(smooth, reduction, Tensor._wrap(denom))
+    return nll * (1.0 - eps) + smooth * (eps / c)
+
+
+def _check_smoothing(label_smoothing: Any, op: str) -> float:
+    ls = float(label_smoothing)
+    if not 0.0 <= ls <= 1.0:
+        raise ValueError(
+            f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}"
+        )
+    return ls
+
+
+def _is_prob_target(x: Tensor, target: Tensor) -> bool:
+    """PyTorch reads a floating target of the input's shape as class
+    probabilities."""
+    return target.data.dtype.kind == "f" and target.shape == x.shape
+
+
+def _cross_entropy_prob(
+    x: Tensor,
+    target: Tensor,
+    weight: Any,
+    ignore_index: int,
+    reduction: str,
+    eps: float,
+) -> Tensor:
+    """Cross-entropy against class probabilities (differentiable in both)."""
+    op = "cross_entropy"
+    if ignore_index >= 0:
+        raise ValueError(
+            f"{op}: ignore_index is not supported with class-probability targets "
+            f"(got ignore_index={ignore_index})"
+        )
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have at least 1 dim, got shape ()")
+    cdim = 0 if x.ndim == 1 else 1
+    c = x.shape[cdim]
+    if target.data.dtype != x.data.dtype:
+        target = target.to(x.data.dtype)
+    q = target * (1.0 - eps) + eps / c if eps > 0 else target
+    prod = log_softmax(x, dim=cdim) * q
+    w = _class_weight(weight, c, x.data.dtype, op)
+    if w is not None:
+        shape = [1] * x.ndim
+        shape[cdim] = c
+        prod = prod * Tensor._wrap(w.reshape(shape))
+    loss = -prod.sum(cdim)
+    if reduction == "mean":
+        return loss.sum() / float(max(x.numel() // c, 1) if c else 0)
+    return _reduce(loss, reduction, None)
+
+
+def _bce_operands(
+    input: Any, target: Any, weight: Any, op: str
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    x = _check_input(input, op)
+    t = _as_tensor(target, op, "target")
+    if t.data.dtype.kind != "f":
+        raise TypeError(f"{op}: target must be a floating tensor, got {t.dtype}")
+    if t.shape != x.shape:
+        raise ValueError(
+            f"{op}: target shape {t.shape} must equal input shape {x.shape}"
+        )
+    if t.data.dtype != x.data.dtype:
+        t = t.to(x.data.dtype)
+    w = None
+    if weight is not None:
+        w = _as_tensor(weight, op, "weight")
+        if w.data.dtype.kind != "f":
+            raise TypeError(f"{op}: weight must be a floating tensor, got {w.dtype}")
+        try:
+            if np.broadcast_shapes(w.shape, x.shape) != x.shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{op}: weight shape {w.shape} does not broadcast to input shape "
+                f"{x.shape}"
+            ) from None
+        w = Tensor._wrap(w.data.astype(x.data.dtype, copy=False))
+    return x, t, w
+
+
+def _check_probabilities(x: Tensor, op: str) -> None:
+    d = x.data
+    if d.size and not ((d >= 0) & (d <= 1)).all():
+        raise ValueError(
+            f"{op}: all elements of input should be between 0 and 1 (input shape "
+            f"{x.shape})"
+        )
+
+
+def binary_cross_entropy_composite(
+    input: Tensor, target: Any, weight: Any = None, reduction: str = "mean"
+) -> Tensor:
+    """:func:`binary_cross_entropy` from primitive ops (log, clamp, mul).
+
+    NOTE: its gradient is that of the clamped logs, which differs from
+    PyTorch's (x - t) / max(x·(1 - x), 1e-12) only where x is 0 or 1."""
+    op = "binary_cross_entropy"
+    _check_reduction(reduction, op)
+    x, t, w = _bce_operands(input, target, weight, op)
+    _check_probabilities(x, op)
+    log_x = clamp(log(x), min=-100.0)
+    log_1mx = clamp(log(1.0 - x), min=-100.0)
+    loss = -(t * log_x + (1.0 - t) * log_1mx)
+    if w is not None:
+        loss = loss * w
+    return _reduce(loss, reduction, None)
+
+
+def _pos_weight(pos_weight: Any, x: Tensor, op: str) -> Tensor | None:
+    if pos_weight is None:
+        return None
+    pw = _as_tensor(pos_weight, op, "pos_weight")
+    if pw.data.dtype.kind != "f":
+        raise TypeError(f"{op}: pos_weight must be a floating tensor, got {pw.dtype}")
+    try:
+        if np.broadcast_shapes(pw.shape, x.shape) != x.shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{op}: pos_weight shape {pw.shape} does not broadcast to input shape "
+            f"{x.shape}"
+        ) from None
+    return Tensor._wrap(pw.data.astype(x.data.dtype, copy=False))
+
+
+def binary_cross_entropy_with_logits_composite(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """:func:`binary_cross_entropy_with_logits` from primitive ops:
+    (1 - t)·x + (1 + (pw - 1)·t)·softplus(-x), stable for any x."""
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, op)
+    x, t, w = _bce_operands(input, target, weight, op)
+    pw = _pos_weight(pos_weight, x, op)
+    sp = softplus(-x, 1.0, math.inf)
+    if pw is None:
+        loss = (1.0 - t) * x + sp
+    else:
+        loss = (1.0 - t) * x + ((pw - 1.0) * t + 1.0) * sp
+    if w is not None:
+        loss = loss * w
+    return _reduce(loss, reduction, None)
+
+
+# -- fused paths: one kernel pass forward, one backward ------------------------
+
+
+def _rows(x: Any, n: int, c: int, k: int) -> Any:
+    """(N, C, d...) -> (N·K, C): one row of C logits per sample and position
+    (an array or a Tensor; a copy only when K > 1)."""
+    if k == 1:
+        return x.reshape(n, c)
+    x3 = x.reshape(n, c, k)
+    if isinstance(x3, Tensor):
+        return x3.permute(0, 2, 1).reshape(n * k, c)
+    return np.ascontiguousarray(x3.transpose(0, 2, 1)).reshape(n * k, c)
+
+
+def _unrows(g: Any, n: int, c: int, k: int, shape: tuple[int, ...]) -> Any:
+    """The inverse of :func:`_rows`."""
+    if k == 1:
+        return g.reshape(shape)
+    g3 = g.reshape(n, k, c)
+    g3 = g3.permute(0, 2, 1) if isinstance(g3, Tensor) else g3.transpose(0, 2, 1)
+    return g3.reshape(shape)
+
+
+def _reduced(loss: np.ndarray, reduction: str, denom: Any, shape: Any) -> Any:
+    if reduction == "none":
+        return loss.reshape(shape)
+    total = loss.sum(dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(total / denom, dtype=loss.dtype)
+
+
+def _row_scale(g: Tensor, reduction: str, denom: Any, rows: int) -> Tensor:
+    """The factor each row's loss gets in the reduced output, times g."""
+    if reduction == "none":
+        return g.reshape(rows)
+    if reduction == "sum":
+        return g
+    return g / Tensor._wrap(np.asarray(denom, dtype=g.dtype))
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy with class-index targets, fused (Note
+    [Cross-entropy layout]): loss = reduce((1 - ε)·w[t]·(lse - x[t]) +
+    ε/C·Σ w·(lse - x));  dL/dx = scale·(p·((1 - ε)·w[t] + ε·W/C) - (1 - ε)·w[t]
+    ·onehot(t) - ε·w/C), one kernel pass each way."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, *, target, weight, ignore_index, eps, reduction, denom):
+        n, k = target.shape
+        c = x.shape[0] if x.ndim == 1 else x.shape[1]
+        x2 = _rows(x, n, c, k)
+        t = target.reshape(-1)
+        loss, lse = _softmax.xent_fwd(
+            x2, t, weight, ignore_index=ignore_index, label_smoothing=eps
+        )
+        ctx.save_for_backward(x)
+        ctx.x2, ctx.lse, ctx.t, ctx.w = x2, lse, t, weight
+        ctx.meta = (n, c, k, x.shape, ignore_index, eps, reduction, denom)
+        shape = () if x.ndim == 1 else (n, *x.shape[2:])
+        return _reduced(loss, reduction, denom, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        n, c, k, shape, ignore_index, eps, reduction, denom = ctx.meta
+        scale = _row_scale(g, reduction, denom, n * k)
+        if STATE.grad_enabled:  # Note [Kernel backward, Tensor-op double backward]
+            a, b = _xent_grad_terms(ctx.t, ctx.w, ignore_index, eps, c, x.dtype)
+            p = softmax(_rows(x, n, c, k), dim=1)
+            sc = scale.reshape(n * k, 1) if reduction == "none" else scale
+            gx2 = sc * (p * Tensor._wrap(a) - Tensor._wrap(b))
+            return _unrows(gx2, n, c, k, shape)
+        gx2 = _softmax.xent_bwd(
+            ctx.x2,
+            ctx.lse,
+            ctx.t,
+            scale.data.astype(x.dtype, copy=False),
+            ctx.w,
+            ignore_index=ignore_index,
+            label_smoothing=eps,
+        )
+        return Tensor._wrap(_unrows(gx2, n, c, k, shape))
+
+
+def _xent_grad_terms(
+    t: np.ndarray,
+    w: np.ndarray | None,
+    ignore_index: int,
+    eps: float,
+    c: int,
+    dtype: np.dtype,
+) -> tuple[np.ndarray, np.ndarray]:
+    """a (rows, 1) and b (rows, C) with dl/dx = p·a - b per row (0 if ignored)."""
+    valid = t != ignore_index
+    safe = np.where(valid, t, 0)
+    wv = np.ones(c, dtype) if w is None else w
+    wt = wv[safe] * valid
+    a = ((1.0 - eps) * wt + eps * wv.sum() / c * valid).astype(dtype)
+    b = np.zeros((t.shape[0], c), dtype)
+    b[np.arange(t.shape[0]), safe] = (1.0 - eps) * wt
+    b += (eps / c) * valid[:, None] * wv[None, :]
+    return a[:, None], b
+
+
+class NllLoss(Function):
+    """loss = reduce(-w[t]·x[t]) over the class dim;  dL/dx = -scale·w[t] at
+    the target, 0 elsewhere (and for ignored targets)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, *, target, weight, ignore_index, reduction, denom):
+        n, k = target.shape
+        c = x.shape[0] if x.ndim == 1 else x.shape[1]
+        valid = target != ignore_index
+        safe = np.where(valid, target, 0)
+        coef = valid.astype(x.dtype)
+        if weight is not None:
+            coef = coef * weight[safe]
+        x3 = x.reshape(n, c, k)
+        picked = np.take_along_axis(x3, safe[:, None, :], axis=1)[:, 0, :]
+        loss = -(picked * coef)
+        ctx.meta = (n, c, k, x.shape, safe, coef, reduction, denom)
+        shape = () if x.ndim == 1 else (n, *x.shape[2:])
+        return _reduced(loss, reduction, denom, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        n, c, k, shape, safe, coef, reduction, denom = ctx.meta
+        onehot = np.zeros((n, c, k), coef.dtype)
+        np.put_along_axis(onehot, safe[:, None, :], -coef[:, None, :], axis=1)
+        scale = _row_scale(g, reduction, denom, n * k)
+        if reduction == "none":
+            scale = scale.reshape(n, 1, k)
+        return (Tensor._wrap(onehot) * scale).reshape(shape)
+
+
+class BinaryCrossEntropy(Function):
+    """l = -w·(t·max(log x, -100) + (1 - t)·max(log(1 - x), -100)), elementwise;
+    dL/dx = g·w·(x - t) / max(x·(1 - x), 1e-12) (PyTorch's),
+    dL/dt = -g·w·logit(x) = g·w·(log(1 - x) - log x) (unclamped, as PyTorch)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, t, *, weight):
+        with np.errstate(divide="ignore"):
+            lx = np.maximum(np.log(x), -100.0)
+            l1 = np.maximum(np.log(1.0 - x), -100.0)
+        loss = -(t * lx + (1.0 - t) * l1)
+        if weight is not None:
+            loss = loss * weight
+        ctx.save_for_backward(x, t)
+        ctx.w = weight
+        return loss.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gw = g if ctx.w is None else g * Tensor._wrap(ctx.w)
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = gw * (x - t) / clamp(x * (1.0 - x), min=1e-12)
+        if ctx.needs_input_grad[1]:
+            # PyTorch's: -logit(x), unclamped (±inf at x = 0 or 1).
+            gt = gw * (log(1.0 - x) - log(x))
+        return gx, gt
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = w·((1 - t)·x + (1 + (pw - 1)·t)·softplus(-x)), elementwise, stable;
+    dL/dx = g·w·((1 - t) - (1 + (pw - 1)·t)·sigmoid(-x)),
+    dL/dt = g·w·((pw - 1)·softplus(-x) - x)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, t, *, weight, pos_weight):
+        ctx.save_for_backward(x, t)
+        ctx.w, ctx.pw = weight, pos_weight
+        return _softmax.bce_logits_fwd(x, t, weight, pos_weight)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if not STATE.grad_enabled:
+            gx, gt = _softmax.bce_logits_bwd(
+                x.data,
+                t.data,
+                g.data.astype(x.dtype, copy=False),
+                ctx.w,
+                ctx.pw,
+                target_grad=need_t,
+            )
+            return (
+                Tensor._wrap(gx) if need_x else None,
+                Tensor._wrap(gt) if need_t else None,
+            )
+        gw = g if ctx.w is None else g * Tensor._wrap(ctx.w)
+        pm1 = None if ctx.pw is None else Tensor._wrap(ctx.pw - 1.0)
+        gx = gt = None
+        if need_x:
+            lw = 1.0 if pm1 is None else pm1 * t + 1.0
+            gx = gw * ((1.0 - t) - lw * sigmoid(-x))
+        if need_t:
+            gt = gw * (-x if pm1 is None else pm1 * softplus(-x, 1.0, math.inf) - x)
+        return gx, gt
+
+
+def _full(a: Tensor | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    return None if a is None else np.ascontiguousarray(np.broadcast_to(a.data, shape))
+
+
+# -- public API ---------------------------------------------------------------
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between logits and class targets (PyTorch's semantics).
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C), (N, C, d1, ...) or (C,)
+        Unnormalised logits; the class dim is 1 (0 for a 1-D input).
+    target : Tensor
+        int64 class indices of shape (N,) / (N, d1, ...) / () , or class
+        probabilities of the input's shape and a floating dtype.
+    weight : Tensor, shape (C,), optional
+        Per-class rescaling weight (a constant: it gets no gradient).
+    ignore_index : int
+        Targets equal to this contribute nothing, neither to the weighted mean.
+    reduction : {'mean', 'sum', 'none'}
+    label_smoothing : float in [0, 1]
+        Mixes the target with the uniform distribution over the C classes.
+
+    Returns
+    -------
+    Tensor : a scalar, or shape (N, d1, ...) for reduction='none'.
+
+    Raises
+    ------
+    TypeError : input not floating, or target neither integer nor floating.
+    ValueError : shapes disagree, bad reduction / label_smoothing.
+    IndexError : a class index out of range (also a ValueError).
+    """
+    op = "cross_entropy"
+    x = _check_input(input, op)
+    _check_reduction(reduction, op)
+    eps = _check_smoothing(label_smoothing, op)
+    target = _as_tensor(target, op, "target")
+    if _is_prob_target(x, target):
+        return _cross_entropy_prob(x, target, weight, ignore_index, reduction, eps)
+    tk, c = _class_targets(x, target, ignore_index, op)
+    w = _class_weight(weight, c, x.data.dtype, op)
+    denom = (
+        _mean_denominator(tk, w, ignore_index, x.data.dtype)
+        if reduction == "mean"
+        else None
+    )
+    return CrossEntropy.apply(
+        x,
+        target=tk,
+        weight=w,
+        ignore_index=int(ignore_index),
+        eps=eps,
+        reduction=reduction,
+        denom=denom,
+    )
+
+
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class targets given log-probabilities.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C), (N, C, d1, ...) or (C,)
+        Log-probabilities (e.g. from log_softmax over dim 1).
+    target : Tensor, int64, shape (N,) / (N, d1, ...) / ()
+    weight, ignore_index, reduction : as in :func:`cross_entropy`.
+
+    Returns
+    -------
+    Tensor : a scalar, or shape (N, d1, ...) for reduction='none'.
+    """
+    op = "nll_loss"
+    x = _check_input(input, op)
+    _check_reduction(reduction, op)
+    tk, c = _class_targets(x, _as_tensor(target, op, "target"), ignore_index, op)
+    w = _class_weight(weight, c, x.data.dtype, op)
+    denom = (
+        _mean_denominator(tk, w, ignore_index, x.data.dtype)
+        if reduction == "mean"
+        else None
+    )
+    return NllLoss.apply(
+        x,
+        target=tk,
+        weight=w,
+        ignore_index=int(ignore_index),
+        reduction=reduction,
+        denom=denom,
+    )
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Any, weight: Any = None, reduction: str = "mean"
+) -> Tensor:
+    """Binary cross-entropy of probabilities: -w·(t·log x + (1 - t)·log(1 - x)),
+    each log clamped at -100 as PyTorch does.
+
+    Parameters
+    ----------
+    input : Tensor, any shape, values in [0, 1]
+    target : Tensor, the input's shape, floating (differentiable)
+    weight : Tensor broadcastable to the input's shape, optional (a constant)
+    reduction : {'mean', 'sum', 'none'}
+
+    Raises
+    ------
+    ValueError : shapes differ, or input has values outside [0, 1].
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(reduction, op)
+    x, t, w = _bce_operands(input, target, weight, op)
+    _check_probabilities(x, op)
+    loss = BinaryCrossEntropy.apply(x, t, weight=_full(w, x.shape))
+    return _reduce(loss, reduction, None)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """Sigmoid followed by binary cross-entropy, in one stable formula:
+    (1 - t)·x + (1 + (pw - 1)·t)·softplus(-x), finite for any logit x.
+
+    Parameters
+    ----------
+    input : Tensor, any shape (logits)
+    target : Tensor, the input's shape, floating (differentiable)
+    weight : Tensor broadcastable to the input's shape, optional (a constant)
+    reduction : {'mean', 'sum', 'none'}
+    pos_weight : Tensor broadcastable to the input (e.g. shape (C,)), optional
+        Weight of the positive term (a constant).
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, op)
+    x, t, w = _bce_operands(input, target, weight, op)
+    pw = _pos_weight(pos_weight, x, op)
+    loss = BinaryCrossEntropyWithLogits.apply(
+        x, t, weight=_full(w, x.shape), pos_weight=_full(pw, x.shape)
+    )
+    return _reduce(loss, reduction, None)

@@ -1,0 +1,126 @@
+"""Adagrad (Duchi, Hazan & Singer, 2011). Layer: optim.
+
+Imports ``minigrad.optim.optimizer`` only. Updates follow Note [Optimizer updates].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.optim.optimizer import Optimizer, ParamsT
+from minigrad.tensor import Tensor
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad with PyTorch's update rule.
+
+    The accumulator starts at ``initial_accumulator_value``. For each parameter
+    :math:`\theta` with gradient :math:`g` at step :math:`t` (counting from 1)::
+
+        g <- -g                                         if maximize
+        g <- g + weight_decay * theta                   if weight_decay != 0
+        lr_t = lr / (1 + (t - 1) * lr_decay)
+        s <- s + g**2
+        theta <- theta - lr_t * g / (sqrt(s) + eps)
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or parameter groups.
+    lr : float
+        Learning rate (>= 0).
+    lr_decay : float
+        Learning rate decay per step (>= 0).
+    weight_decay : float
+        L2 penalty added to the gradient (>= 0).
+    initial_accumulator_value : float
+        Starting value of the sum of squared gradients (>= 0).
+    eps : float
+        Added to the denominator for numerical stability (>= 0).
+    maximize : bool
+        Ascend the objective instead of descending.
+
+    Raises
+    ------
+    ValueError
+        A negative option.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "eps": eps,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_options(self, group: dict[str, Any]) -> None:
+        for key in (
+            "lr",
+            "lr_decay",
+            "weight_decay",
+            "initial_accumulator_value",
+            "eps",
+        ):
+            if group[key] < 0.0:
+                raise ValueError(
+                    f"Adagrad: invalid {key} {group[key]!r} (must be >= 0)"
+                )
+
+    def _init_group_state(self, group: dict[str, Any]) -> None:
+        # As PyTorch: the accumulator exists from construction, so a state_dict
+        # taken before the first step already holds it.
+        init = group["initial_accumulator_value"]
+        for p in group["params"]:
+            self.state[p] = {
+                "step": 0,
+                "sum": Tensor._wrap(np.full_like(p.data, init)),
+            }
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        lr_decay = group["lr_decay"]
+        wd = group["weight_decay"]
+        eps = group["eps"]
+        maximize = group["maximize"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            x = p.data
+            g = p.grad.data
+            state = self.state[p]
+            if not state:  # e.g. after loading a state dict without this parameter
+                self._init_group_state({**group, "params": [p]})
+                state = self.state[p]
+            state["step"] = t = state["step"] + 1
+            if maximize:
+                g = np.negative(g)
+            if wd != 0:
+                g = g + wd * x
+            clr = lr / (1 + (t - 1) * lr_decay)
+            s = state["sum"].data
+            tmp = np.multiply(g, g, dtype=x.dtype)
+            s += tmp
+            np.sqrt(s, out=tmp)
+            tmp += eps
+            np.divide(g, tmp, out=tmp)
+            tmp *= clr
+            x -= tmp
+            p._version[0] += 1

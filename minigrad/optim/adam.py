@@ -1,0 +1,175 @@
+"""Adam and AdamW (decoupled weight decay). Layer: optim.
+
+Imports ``minigrad.optim.optimizer`` only. Updates follow Note [Optimizer updates].
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad.optim.optimizer import Optimizer, ParamsT
+from minigrad.tensor import Tensor
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015) with PyTorch's update rule.
+
+    For each parameter :math:`\theta` with gradient :math:`g` at step :math:`t`
+    (counting from 1)::
+
+        g <- -g                                         if maximize
+        g <- g + weight_decay * theta                   if weight_decay != 0
+        m <- beta1 * m + (1 - beta1) * g
+        v <- beta2 * v + (1 - beta2) * g**2
+        v_max <- max(v_max, v);  v' = v_max if amsgrad else v
+        theta <- theta - lr / (1 - beta1**t) * m / (sqrt(v') / sqrt(1 - beta2**t) + eps)
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or parameter groups.
+    lr : float
+        Learning rate (>= 0).
+    betas : (float, float)
+        Decay rates of the first and second moment averages, each in [0, 1).
+    eps : float
+        Added to the denominator for numerical stability (>= 0).
+    weight_decay : float
+        L2 penalty added to the gradient (>= 0). See :class:`AdamW` for the
+        decoupled form.
+    amsgrad : bool
+        Use the running maximum of the second moment (Reddi et al., 2018).
+    maximize : bool
+        Ascend the objective instead of descending.
+
+    Raises
+    ------
+    ValueError
+        An option out of its range.
+    """
+
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_options(self, group: dict[str, Any]) -> None:
+        name = type(self).__name__
+        for key in ("lr", "eps", "weight_decay"):
+            if group[key] < 0.0:
+                raise ValueError(f"{name}: invalid {key} {group[key]!r} (must be >= 0)")
+        betas = group["betas"] = tuple(group["betas"])
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(
+                f"{name}: invalid betas {betas!r} (two values, each in [0, 1))"
+            )
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        wd = group["weight_decay"]
+        amsgrad = group["amsgrad"]
+        maximize = group["maximize"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            x = p.data
+            g = p.grad.data
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = Tensor._wrap(np.zeros_like(x))
+                state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(x))
+            state["step"] = t = state["step"] + 1
+            if maximize:
+                g = np.negative(g)
+            if wd != 0:
+                if self._decoupled:
+                    x *= 1 - lr * wd
+                else:
+                    g = g + wd * x
+            m = state["exp_avg"].data
+            v = state["exp_avg_sq"].data
+            tmp = np.multiply(g, 1 - beta1, dtype=x.dtype)
+            m *= beta1
+            m += tmp
+            np.square(g, out=tmp)
+            tmp *= 1 - beta2
+            v *= beta2
+            v += tmp
+            if amsgrad:
+                vmax_t = state.get("max_exp_avg_sq")
+                if vmax_t is None:
+                    vmax_t = state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(x))
+                vmax = vmax_t.data
+                np.maximum(vmax, v, out=vmax)
+                v = vmax
+            if lr == 0:
+                continue  # moments updated, parameter unchanged (as PyTorch)
+            # x -= step_size * m / (sqrt(v) / sqrt(bc2) + eps), with the scalar
+            # factors folded into the denominator to save two passes over memory.
+            step_size = lr / (1 - beta1**t)
+            np.sqrt(v, out=tmp)
+            tmp *= 1 / (math.sqrt(1 - beta2**t) * step_size)
+            tmp += eps / step_size
+            np.divide(m, tmp, out=tmp)
+            x -= tmp
+            p._version[0] += 1
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Same as :class:`Adam` except that weight decay shrinks the parameter
+    directly, ``theta <- theta * (1 - lr * weight_decay)``, before the Adam
+    update, instead of being added to the gradient. The default
+    ``weight_decay`` is 0.01, as in PyTorch.
+
+    Parameters
+    ----------
+    params, lr, betas, eps, amsgrad, maximize
+        As for :class:`Adam`.
+    weight_decay : float
+        Decoupled weight decay coefficient (>= 0).
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize
+        )

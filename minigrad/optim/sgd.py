@@ -1,0 +1,116 @@
+"""Stochastic gradient descent with momentum and Nesterov momentum. Layer: optim.
+
+Imports ``minigrad.optim.optimizer`` only. Updates follow Note [Optimizer updates].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.optim.optimizer import Optimizer, ParamsT
+from minigrad.tensor import Tensor
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with PyTorch's update rule.
+
+    For each parameter :math:`\theta` with gradient :math:`g` at step :math:`t`::
+
+        g <- -g                                    if maximize
+        g <- g + weight_decay * theta              if weight_decay != 0
+        if momentum != 0:
+            b <- g                                 at the first step
+            b <- momentum * b + (1 - dampening) * g   afterwards
+            g <- g + momentum * b   if nesterov    else   g <- b
+        theta <- theta - lr * g
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or parameter groups.
+    lr : float
+        Learning rate (>= 0).
+    momentum : float
+        Momentum factor (>= 0); 0 disables the momentum buffer.
+    dampening : float
+        Dampening of the momentum's gradient term.
+    weight_decay : float
+        L2 penalty added to the gradient (>= 0).
+    nesterov : bool
+        Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
+    maximize : bool
+        Ascend the objective instead of descending.
+
+    Raises
+    ------
+    ValueError
+        A negative option, or ``nesterov`` without momentum or with dampening.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_options(self, group: dict[str, Any]) -> None:
+        for key in ("lr", "momentum", "weight_decay"):
+            if group[key] < 0.0:
+                raise ValueError(f"SGD: invalid {key} {group[key]!r} (must be >= 0)")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "SGD: nesterov momentum requires a momentum > 0 and zero dampening, "
+                f"got momentum={group['momentum']!r}, dampening={group['dampening']!r}"
+            )
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        momentum = group["momentum"]
+        dampening = group["dampening"]
+        wd = group["weight_decay"]
+        nesterov = group["nesterov"]
+        maximize = group["maximize"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            x = p.data
+            g = p.grad.data
+            if maximize:
+                g = np.negative(g)
+            if wd != 0:
+                g = g + wd * x  # a new array: never write into p.grad
+            if momentum != 0:
+                state = self.state[p]
+                buf_t = state.get("momentum_buffer")
+                if buf_t is None:
+                    buf = np.array(g, dtype=x.dtype)
+                    state["momentum_buffer"] = Tensor._wrap(buf)
+                else:
+                    buf = buf_t.data
+                    buf *= momentum
+                    if dampening == 0:
+                        buf += g
+                    else:
+                        buf += (1 - dampening) * g
+                g = g + momentum * buf if nesterov else buf
+            x -= lr * g
+            p._version[0] += 1

@@ -1,0 +1,371 @@
+"""A small training loop: fit, evaluate and the History they record.
+Layer: top; imports ``nn`` (to read the loss type), ``metrics``, ``autograd``,
+and tqdm when it is installed.
+
+``fit`` runs the loop every PyTorch user writes by hand (forward, loss,
+``zero_grad``, ``backward``, ``step``), once per batch, with a progress bar,
+and records per-epoch loss and metrics for the training and validation sets.
+
+# Note [Metrics from outputs]
+Metrics named by a string ("accuracy", "precision", "recall", "f1") are computed
+over the whole epoch from the model's outputs turned into class labels: the
+argmax of a multi-column output; for a single-column output, ``output > 0`` after
+``BCEWithLogitsLoss`` (logits) and ``output > 0.5`` otherwise (probabilities).
+precision, recall and f1 use ``average="binary"`` for a single-column output and
+``"macro"`` otherwise. A callable metric gets the epoch's raw outputs and targets
+as Tensors and returns a float.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from minigrad import metrics as _metrics
+from minigrad.autograd.grad_mode import no_grad
+from minigrad.nn.loss import BCEWithLogitsLoss
+from minigrad.tensor import Tensor
+
+__all__ = ["History", "evaluate", "fit", "predict_labels"]
+
+MetricFn = Callable[[Tensor, Tensor], float]
+MetricsArg = Sequence[str | MetricFn] | Mapping[str, str | MetricFn] | None
+
+_NAMED = ("accuracy", "precision", "recall", "f1")
+
+
+@dataclass
+class History:
+    """Per-epoch records of a :func:`fit` run.
+
+    Attributes
+    ----------
+    train : dict of str to list of float
+        ``"loss"`` and each metric, one value per epoch, on the training set
+        (measured on the fly while the weights change, as Keras does).
+    val : dict of str to list of float
+        The same on the validation set, measured after each epoch; empty
+        without a ``val_loader``.
+    lr : list of float
+        The first parameter group's learning rate during each epoch.
+    """
+
+    train: dict[str, list[float]] = field(default_factory=dict)
+    val: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs recorded."""
+        return len(self.train.get("loss", []))
+
+    def __getitem__(self, key: str) -> list[float]:
+        """``h["loss"]`` is ``h.train["loss"]``; ``h["val_loss"]`` is
+        ``h.val["loss"]``."""
+        if key.startswith("val_"):
+            return self.val[key[4:]]
+        return self.train[key]
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """Flat Keras-style dict: ``loss``, ``accuracy``, ``val_loss``..."""
+        out = {k: list(v) for k, v in self.train.items()}
+        out.update({f"val_{k}": list(v) for k, v in self.val.items()})
+        return out
+
+    def _record(
+        self, part: dict[str, list[float]], values: Mapping[str, float]
+    ) -> None:
+        for k, v in values.items():
+            part.setdefault(k, []).append(float(v))
+
+
+def predict_labels(output: Any, loss_fn: Any = None) -> np.ndarray:
+    """Class labels from a model's output (see Note [Metrics from outputs]).
+
+    Parameters
+    ----------
+    output : Tensor or array, shape (N, C), (N, 1) or (N,)
+    loss_fn : the loss the model is trained with, optional
+        With :class:`~minigrad.nn.BCEWithLogitsLoss` a single-column output is
+        read as logits (threshold 0), otherwise as probabilities (threshold 0.5).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (N,)
+    """
+    out = np.asarray(output.data if isinstance(output, Tensor) else output)
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(axis=1)
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim != 1:
+        raise ValueError(
+            f"predict_labels: expected output of shape (N, C), (N, 1) or (N,), "
+            f"got {out.shape}"
+        )
+    threshold = 0.0 if isinstance(loss_fn, BCEWithLogitsLoss) else 0.5
+    return (out > threshold).astype(np.int64)
+
+
+def _metric_table(metrics: MetricsArg) -> dict[str, str | MetricFn]:
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if isinstance(metrics, Mapping):
+        table = dict(metrics)
+    else:
+        table = {}
+        for m in metrics:
+            name = m if isinstance(m, str) else getattr(m, "__name__", repr(m))
+            table[name] = m
+    for name, m in table.items():
+        if name == "loss":
+            raise ValueError("metrics: 'loss' is always recorded; pick another name")
+        if isinstance(m, str) and m not in _NAMED:
+            raise ValueError(
+                f"metrics: unknown metric {m!r}; use one of {list(_NAMED)} or a "
+                "callable (output, target) -> float"
+            )
+        if not isinstance(m, str) and not callable(m):
+            raise TypeError(f"metrics: {name!r} is neither a name nor a callable")
+    return table
+
+
+def _compute(
+    table: dict[str, str | MetricFn],
+    outputs: list[np.ndarray],
+    targets: list[np.ndarray],
+    loss_fn: Any,
+) -> dict[str, float]:
+    if not table or not outputs:
+        return {}
+    out = np.concatenate(outputs)
+    tgt = np.concatenate(targets)
+    single = out.ndim == 1 or out.shape[1] == 1
+    average = "binary" if single else "macro"
+    labels: np.ndarray | None = None
+    res = {}
+    for name, m in table.items():
+        if isinstance(m, str):
+            if labels is None:
+                labels = predict_labels(out, loss_fn)
+            if m == "accuracy":
+                res[name] = _metrics.accuracy(tgt, labels)
+            else:
+                fn = {
+                    "precision": _metrics.precision,
+                    "recall": _metrics.recall,
+                    "f1": _metrics.f1_score,
+                }[m]
+                res[name] = fn(tgt, labels, average=average)
+        else:
+            res[name] = float(m(Tensor._wrap(out), Tensor._wrap(tgt)))
+    return res
+
+
+def _split(batch: Any, where: str) -> tuple[Any, Any]:
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise ValueError(
+            f"{where}: each batch must be a pair (inputs, targets), got "
+            f"{type(batch).__name__}"
+            + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        )
+    return batch[0], batch[1]
+
+
+def _set_mode(model: Any, training: bool) -> None:
+    if hasattr(model, "train"):
+        model.train(training)
+
+
+def evaluate(
+    model: Callable[[Any], Tensor],
+    loader: Iterable[Any],
+    loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    metrics: MetricsArg = None,
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` over ``loader``, in eval mode, without grad.
+
+    Parameters
+    ----------
+    model : Module or callable
+        Put in eval mode for the pass and returned to its previous mode after.
+    loader : iterable of (inputs, targets)
+        Usually a :class:`~minigrad.data.DataLoader`.
+    loss_fn : callable, optional
+        A loss with ``reduction="mean"``; the result's ``"loss"`` is its mean over
+        all samples (batch means weighted by batch size).
+    metrics : list of names/callables, or dict of name to name/callable
+        See Note [Metrics from outputs].
+
+    Returns
+    -------
+    dict of str to float
+        ``"loss"`` (when ``loss_fn`` is given) and one entry per metric.
+    """
+    table = _metric_table(metrics)
+    was_training = getattr(model, "training", None)
+    _set_mode(model, False)
+    total, n = 0.0, 0
+    outputs: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y = _split(batch, "evaluate")
+                out = model(x)
+                b = len(y)
+                if loss_fn is not None:
+                    total += float(loss_fn(out, y).item()) * b
+                n += b
+                if table:
+                    outputs.append(out.data)
+                    targets.append(np.asarray(y.data if isinstance(y, Tensor) else y))
+    finally:
+        if was_training is not None:
+            _set_mode(model, was_training)
+    if n == 0:
+        raise ValueError("evaluate: the loader yielded no samples")
+    res = {"loss": total / n} if loss_fn is not None else {}
+    res.update(_compute(table, outputs, targets, loss_fn))
+    return res
+
+
+def fit(
+    model: Callable[[Any], Tensor],
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    optimizer: Any,
+    train_loader: Iterable[Any],
+    epochs: int,
+    val_loader: Iterable[Any] | None = None,
+    metrics: MetricsArg = None,
+    scheduler: Any = None,
+    verbose: bool = True,
+) -> History:
+    """Trains ``model`` for ``epochs`` passes over ``train_loader``.
+
+    Each batch runs ``optimizer.zero_grad()``, ``loss_fn(model(x), y)``,
+    ``backward()`` and ``optimizer.step()``; after each epoch ``scheduler.step()``
+    (if given) and an :func:`evaluate` pass over ``val_loader`` (if given).
+
+    Parameters
+    ----------
+    model : Module or callable
+        Put in training mode for each epoch.
+    loss_fn : callable
+        ``loss_fn(output, target)`` returning a scalar Tensor (mean reduction).
+    optimizer : Optimizer
+    train_loader : iterable of (inputs, targets)
+        Usually a :class:`~minigrad.data.DataLoader`; iterated once per epoch.
+    epochs : int
+        Number of passes (>= 1).
+    val_loader : iterable of (inputs, targets), optional
+    metrics : list of names/callables, or dict of name to name/callable
+        ``"accuracy"``, ``"precision"``, ``"recall"``, ``"f1"`` or callables
+        ``(output, target) -> float``; see Note [Metrics from outputs].
+    scheduler : LRScheduler, optional
+        Stepped once per epoch.
+    verbose : bool
+        Show a progress bar (tqdm, on stderr) with the latest epoch's figures; if
+        tqdm is not installed, print a line every tenth of the run instead.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    ValueError
+        ``epochs < 1``, a batch that is not an (inputs, targets) pair, an empty
+        loader, or an unknown metric name.
+    """
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    table = _metric_table(metrics)
+    history = History()
+    bar = _progress(verbose, epochs, train_loader)
+    try:
+        for epoch in range(1, epochs + 1):
+            history.lr.append(float(optimizer.param_groups[0]["lr"]))
+            train = _train_epoch(model, loss_fn, optimizer, train_loader, table, bar)
+            history._record(history.train, train)
+            if scheduler is not None:
+                scheduler.step()
+            if val_loader is not None:
+                history._record(
+                    history.val, evaluate(model, val_loader, loss_fn, metrics)
+                )
+            _report(bar, verbose, epoch, epochs, history)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _train_epoch(
+    model: Any,
+    loss_fn: Any,
+    optimizer: Any,
+    loader: Iterable[Any],
+    table: dict[str, str | MetricFn],
+    bar: Any,
+) -> dict[str, float]:
+    _set_mode(model, True)
+    total, n = 0.0, 0
+    outputs: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    for batch in loader:
+        x, y = _split(batch, "fit")
+        optimizer.zero_grad()
+        out = model(x)
+        loss = loss_fn(out, y)
+        loss.backward()
+        optimizer.step()
+        b = len(y)
+        total += float(loss.item()) * b
+        n += b
+        if table:
+            outputs.append(out.data)
+            targets.append(np.asarray(y.data if isinstance(y, Tensor) else y))
+        if bar is not None:
+            bar.update(1)
+    if n == 0:
+        raise ValueError("fit: the training loader yielded no samples")
+    res = {"loss": total / n}
+    res.update(_compute(table, outputs, targets, loss_fn))
+    return res
+
+
+def _progress(verbose: bool, epochs: int, loader: Any) -> Any:
+    if not verbose:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    try:
+        total = epochs * len(loader)
+    except TypeError:
+        total = None
+    return tqdm(total=total, unit="batch", dynamic_ncols=True, leave=True)
+
+
+def _summary(history: History) -> str:
+    parts = [f"{k} {v[-1]:.4g}" for k, v in history.train.items()]
+    parts += [f"val_{k} {v[-1]:.4g}" for k, v in history.val.items()]
+    return "  ".join(parts)
+
+
+def _report(bar: Any, verbose: bool, epoch: int, epochs: int, history: History) -> None:
+    if bar is not None:
+        bar.set_description(f"epoch {epoch}/{epochs}", refresh=False)
+        bar.set_postfix_str(_summary(history), refresh=False)
+    elif verbose:
+        every = max(1, math.ceil(epochs / 10))
+        if epoch % every == 0 or epoch == epochs:
+            print(f"epoch {epoch}/{epochs}  {_summary(history)}")

@@ -1,0 +1,643 @@
+"""The backward engine: graph recording, backward, accumulation, freeing, double
+backward, autograd.grad, grad modes, hooks, custom Functions, version counters and
+anomaly detection."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.autograd import Function
+
+
+def leaf(values, dtype=mg.float64):
+    return mg.tensor(values, dtype=dtype, requires_grad=True)
+
+
+# -- the graph -----------------------------------------------------------------
+
+
+def test_graph_leaf_and_grad_fn_propagation():
+    x = leaf([1.0, 2.0])
+    c = mg.tensor([3.0, 4.0])
+    y = x * c
+    assert x.is_leaf
+    assert x.requires_grad
+    assert x.grad_fn is None
+    assert c.is_leaf
+    assert not c.requires_grad
+    assert not y.is_leaf
+    assert y.requires_grad
+    assert y.grad_fn.name() == "MulBackward"
+    z = c * 2.0
+    assert z.is_leaf
+    assert not z.requires_grad
+    assert z.grad_fn is None
+
+
+def test_graph_next_functions_follow_input_order():
+    x, w = leaf([1.0]), leaf([2.0])
+    y = x * 3.0
+    z = y + w
+    (first, i0), (second, i1) = z.grad_fn.next_functions
+    assert first is y.grad_fn
+    assert i0 == 0
+    assert second is w  # a leaf stands for its accumulator
+    assert i1 == 0
+
+
+def test_backward_values_of_a_small_graph():
+    x = leaf([1.0, -2.0, 3.0])
+    w = leaf([0.5, 0.25, 2.0])
+    loss = ((x * w + x) * x).sum()
+    loss.backward()
+    xv, wv = x.data, w.data
+    np.testing.assert_allclose(x.grad.data, 2 * xv * wv + 2 * xv)
+    np.testing.assert_allclose(w.grad.data, xv * xv)
+    assert isinstance(x.grad, mg.Tensor)
+    assert x.grad.dtype == x.dtype
+    assert not x.grad.requires_grad
+
+
+def test_backward_shared_subexpression_gets_every_path():
+    x = leaf([3.0])
+    y = x * x
+    z = y + y * y  # dz/dx = 2x + 4x^3
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2 * 3.0 + 4 * 27.0])
+
+
+def test_backward_deep_diamond_runs_each_node_once():
+    x = leaf([1.5])
+    y = x
+    for _ in range(50):
+        y = y * 0.5 + y * 0.5  # identity, but a diamond at every level
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0])
+
+
+def test_backward_accumulates_across_calls():
+    x = leaf([1.0, 2.0])
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * 2 * x.data)
+
+
+def test_backward_grad_dtype_follows_leaf_under_promotion():
+    x32 = mg.tensor([1.0, 2.0], requires_grad=True)
+    x64 = leaf([3.0, 4.0])
+    (x32 * x64).sum().backward()
+    assert x32.grad.dtype == mg.float32
+    assert x64.grad.dtype == mg.float64
+    np.testing.assert_allclose(x32.grad.data, [3.0, 4.0])
+
+
+def test_backward_grad_buffer_is_owned_by_the_leaf():
+    # Add returns the same upstream gradient for both inputs: in-place updates of
+    # one leaf's .grad must not leak into the other.
+    a, b = leaf([1.0]), leaf([2.0])
+    (a + b).sum().backward()
+    with mg.no_grad():
+        a.grad.add_(10.0)
+    assert b.grad.item() == 1.0
+
+
+def test_backward_twice_through_freed_graph_raises():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_backward_retain_graph_allows_a_second_pass():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * first)
+
+
+def test_backward_non_scalar_needs_a_gradient():
+    x = leaf(np.ones((2, 3)))
+    y = x * 2.0
+    with pytest.raises(RuntimeError, match=r"\(2, 3\)"):
+        y.backward()
+    y.backward(mg.ones(2, 3, dtype=mg.float64))
+    np.testing.assert_allclose(x.grad.data, np.full((2, 3), 2.0))
+
+
+def test_backward_gradient_of_wrong_shape_raises():
+    x = leaf(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match=r"\(3,\).*\(2, 3\)"):
+        (x * 2.0).backward(mg.ones(3, dtype=mg.float64))
+
+
+def test_backward_of_tensor_without_graph_raises():
+    x = mg.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        x.sum().backward()
+
+
+def test_backward_inputs_restricts_accumulation():
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (x * w).sum().backward(inputs=[w])
+    assert x.grad is None
+    np.testing.assert_allclose(w.grad.data, x.data)
+
+
+def test_backward_without_recursion_on_a_million_op_chain():
+    x = mg.tensor(0.5, requires_grad=True)
+    y = x
+    t0 = time.perf_counter()
+    for _ in range(1_000_000):
+        y = y + 1.0
+    y.backward()
+    elapsed = time.perf_counter() - t0
+    assert x.grad.item() == 1.0
+    assert y.item() == pytest.approx(1_000_000.5)
+    assert elapsed < 60  # generous: only a runaway regression trips this
+
+
+# -- create_graph: gradients of gradients --------------------------------------
+
+
+def test_create_graph_hessian_vector_product_matches_analytic():
+    # f(x) = sum(x^3 * w + exp(x)): H = diag(6 x w + exp(x)).
+    rng = np.random.default_rng(0)
+    xv, wv, vv = rng.standard_normal((3, 5))
+    x, w = leaf(xv), mg.tensor(wv)
+    f = (x**3 * w + x.exp()).sum()
+    (g,) = mg.autograd.grad(f, x, create_graph=True)
+    assert g.requires_grad
+    assert g.grad_fn is not None
+    np.testing.assert_allclose(g.data, 3 * xv**2 * wv + np.exp(xv))
+    (hv,) = mg.autograd.grad((g * mg.tensor(vv)).sum(), x)
+    np.testing.assert_allclose(hv.data, (6 * xv * wv + np.exp(xv)) * vv)
+
+
+def test_create_graph_backward_records_grad():
+    x = leaf([2.0])
+    (x**3).sum().backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad
+    np.testing.assert_allclose(g.data, [12.0])
+    x.grad = None
+    g.sum().backward()  # d/dx 3x^2 = 6x
+    np.testing.assert_allclose(x.grad.data, [12.0])
+
+
+def test_create_graph_false_gives_constant_grads():
+    x = leaf([2.0])
+    (g,) = mg.autograd.grad((x**3).sum(), x)
+    assert not g.requires_grad
+    assert g.grad_fn is None
+
+
+# -- autograd.grad -------------------------------------------------------------
+
+
+def test_grad_returns_without_touching_dot_grad():
+    x = leaf([1.0, 2.0])
+    (g,) = mg.autograd.grad((x * x).sum(), x)
+    np.testing.assert_allclose(g.data, [2.0, 4.0])
+    assert x.grad is None
+
+
+def test_grad_allow_unused():
+    x, u = leaf([1.0]), leaf([2.0])
+    y = (x * 3.0).sum()
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        mg.autograd.grad(y, [x, u], retain_graph=True)
+    gx, gu = mg.autograd.grad(y, [x, u], allow_unused=True)
+    assert gu is None
+    np.testing.assert_allclose(gx.data, [3.0])
+
+
+def test_grad_with_respect_to_a_non_leaf():
+    x = leaf([1.0, 2.0])
+    h = x * 3.0
+    y = (h * h).sum()
+    gh, gx = mg.autograd.grad(y, [h, x])
+    np.testing.assert_allclose(gh.data, 2 * h.data)
+    np.testing.assert_allclose(gx.data, 18 * x.data)
+
+
+def test_grad_several_outputs_and_grad_outputs():
+    x = leaf([1.0, 2.0])
+    a, b = x * 2.0, x * x
+    (g,) = mg.autograd.grad(
+        [a, b],
+        x,
+        [mg.tensor([1.0, 10.0], dtype=mg.float64), mg.ones(2, dtype=mg.float64)],
+    )
+    np.testing.assert_allclose(g.data, [2.0 + 2.0, 20.0 + 4.0])
+
+
+def test_grad_input_not_requiring_grad_raises():
+    x = leaf([1.0])
+    c = mg.tensor([1.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.autograd.grad((x * c).sum(), c)
+
+
+# -- grad modes ----------------------------------------------------------------
+
+
+def test_no_grad_records_nothing_and_restores():
+    x = leaf([1.0])
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = x * 2.0
+    assert mg.is_grad_enabled()
+    assert not y.requires_grad
+    assert y.grad_fn is None
+
+
+def test_no_grad_restores_after_exception():
+    with pytest.raises(ValueError, match="boom"), mg.no_grad():
+        raise ValueError("boom")
+    assert mg.is_grad_enabled()
+
+
+def test_no_grad_as_decorator_with_and_without_parentheses():
+    x = leaf([1.0])
+
+    @mg.no_grad()
+    def f(t):
+        return t * 2.0
+
+    @mg.no_grad
+    def g(t):
+        return t * 2.0
+
+    assert not f(x).requires_grad
+    assert not g(x).requires_grad
+    assert f.__name__ == "f"
+    assert g.__name__ == "g"
+    assert mg.is_grad_enabled()
+
+
+def test_enable_grad_inside_no_grad():
+    x = leaf([1.0])
+    with mg.no_grad():
+        with mg.enable_grad():
+            y = x * 2.0
+        z = x * 2.0
+    assert y.requires_grad
+    assert not z.requires_grad
+
+    @mg.enable_grad()
+    def f(t):
+        return t * 2.0
+
+    with mg.no_grad():
+        assert f(x).requires_grad
+
+
+def test_set_grad_enabled_as_call_context_and_decorator():
+    x = leaf([1.0])
+    mg.set_grad_enabled(False)
+    try:
+        assert not (x * 2.0).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    assert (x * 2.0).requires_grad
+    with mg.set_grad_enabled(False):
+        assert not (x * 2.0).requires_grad
+    assert mg.is_grad_enabled()
+
+    @mg.set_grad_enabled(False)
+    def f(t):
+        return t * 2.0
+
+    assert mg.is_grad_enabled()  # decorating does not switch the mode
+    assert not f(x).requires_grad
+    assert mg.is_grad_enabled()
+
+
+# -- detach, retain_grad, hooks ------------------------------------------------
+
+
+def test_detach_shares_memory_and_cuts_the_graph():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    d = y.detach()
+    assert not d.requires_grad
+    assert d.grad_fn is None
+    assert d.is_leaf
+    assert np.shares_memory(d.data, y.data)
+    (y * d).sum().backward()  # d is a constant: dL/dx = 3 * d
+    np.testing.assert_allclose(x.grad.data, 3 * d.data)
+
+
+def test_retain_grad_keeps_non_leaf_grad_and_accumulates():
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    z = x * 3.0
+    y.retain_grad()
+    loss = (y * y + z).sum()
+    loss.backward(retain_graph=True)
+    np.testing.assert_allclose(y.grad.data, 2 * y.data)
+    assert z.grad is None
+    loss.backward()
+    np.testing.assert_allclose(y.grad.data, 4 * y.data)
+
+
+def test_register_hook_on_leaf_modifies_grad():
+    x = leaf([1.0, 2.0])
+    seen = []
+
+    def hook(g):
+        seen.append(g.data.copy())
+        return g * 10.0
+
+    handle = x.register_hook(hook)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(seen[0], [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.data, [20.0, 40.0])
+    handle.remove()
+    x.grad = None
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    assert len(seen) == 1
+
+
+def test_register_hook_on_non_leaf_changes_what_flows_on():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    y.retain_grad()
+    handle = y.register_hook(lambda g: g * 0.5)
+    (y * 1.0).sum().backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad.data, [1.5, 1.5])
+    np.testing.assert_allclose(y.grad.data, [0.5, 0.5])  # .grad sees the hooked value
+    handle.remove()
+    x.grad = None
+    (y * 1.0).sum().backward()  # the hook is gone; the first graph was freed
+    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+
+
+def test_register_hook_observer_returning_none_keeps_grad():
+    x = leaf([1.0])
+    calls = []
+    x.register_hook(lambda g: calls.append(g.item()))
+    (x * 4.0).sum().backward()
+    assert calls == [4.0]
+    assert x.grad.item() == 4.0
+
+
+def test_register_hook_must_return_tensor_or_none():
+    x = leaf([1.0, 2.0])
+    x.register_hook(lambda g: "nope")
+    with pytest.raises(TypeError, match="must return a Tensor or None"):
+        (x * 2.0).sum().backward()
+    y = leaf([1.0, 2.0])
+    y.register_hook(lambda g: mg.zeros(3, dtype=mg.float64))
+    with pytest.raises(RuntimeError, match=r"shape \(3,\).*\(2,\)"):
+        (y * 2.0).sum().backward()
+
+
+def test_register_hook_needs_requires_grad():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).register_hook(lambda g: g)
+
+
+# -- user-defined Functions ----------------------------------------------------
+
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * 3.0 * x * x
+
+
+class ScaledMul(Function):
+    """y = a * b * k with a non-tensor argument k."""
+
+    @staticmethod
+    def forward(ctx, a, b, k):
+        ctx.save_for_backward(a, b)
+        ctx.k = k
+        return a * b * k
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        ga = grad_out * b * ctx.k if ctx.needs_input_grad[0] else None
+        gb = grad_out * a * ctx.k if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+class ExpOut(Function):
+    """Saves its output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x.exp()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * y
+
+
+class SortWithIndices(Function):
+    @staticmethod
+    def forward(ctx, x):
+        idx = np.argsort(x.data)
+        ctx.idx = idx
+        ind = mg.tensor(idx)
+        ctx.mark_non_differentiable(ind)
+        return mg.tensor(x.data[idx], dtype=x.dtype), ind
+
+    @staticmethod
+    def backward(ctx, g_values, g_indices):
+        out = np.zeros(g_values.shape, g_values.dtype)
+        out[ctx.idx] = g_values.data
+        return mg.Tensor(out)
+
+
+def test_function_custom_forward_backward():
+    x = leaf([1.0, -2.0])
+    y = Cube.apply(x)
+    assert y.grad_fn.name() == "CubeBackward"
+    np.testing.assert_allclose(y.data, x.data**3)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 3 * x.data**2)
+
+
+def test_function_forward_runs_without_recording():
+    seen = []
+
+    class Probe(Function):
+        @staticmethod
+        def forward(ctx, x):
+            seen.append(mg.is_grad_enabled())
+            y = x * 2.0
+            seen.append(y.requires_grad)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0
+
+    assert Probe.apply(leaf([1.0])).requires_grad
+    assert seen == [False, False]
+
+
+def test_function_needs_input_grad_and_non_tensor_args():
+    a, b = leaf([2.0]), mg.tensor([5.0], dtype=mg.float64)
+    seen = {}
+
+    class Spy(ScaledMul):
+        @staticmethod
+        def backward(ctx, grad_out):
+            seen["needs"] = ctx.needs_input_grad
+            return ScaledMul.backward(ctx, grad_out)
+
+    Spy.apply(a, b, 3.0).sum().backward()
+    assert seen["needs"] == (True, False, False)
+    np.testing.assert_allclose(a.grad.data, [15.0])
+    assert mg.autograd.gradcheck(
+        lambda a, b: ScaledMul.apply(a, b, 3.0), (a, leaf([5.0]))
+    )
+
+
+def test_function_saved_output_supports_double_backward():
+    x = leaf([0.5, 1.0])
+    assert mg.autograd.gradcheck(ExpOut.apply, (x,))
+    assert mg.autograd.gradgradcheck(ExpOut.apply, (x,))
+
+
+def test_function_mark_non_differentiable():
+    x = leaf([3.0, 1.0, 2.0])
+    values, indices = SortWithIndices.apply(x)
+    assert values.requires_grad
+    assert not indices.requires_grad
+    assert indices.dtype == mg.int64
+    (values * mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 1.0, 2.0])
+
+
+def test_function_wrong_number_of_grads_raises():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    y = Bad.apply(leaf([1.0]), leaf([2.0]))
+    with pytest.raises(RuntimeError, match=r"BadBackward.*1 gradients.*2 inputs"):
+        y.sum().backward()
+
+
+def test_function_wrong_grad_shape_raises():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return mg.ones(5, dtype=mg.float64)
+
+    y = Bad.apply(leaf(np.ones((2, 3))))
+    with pytest.raises(RuntimeError, match=r"BadBackward.*\(5,\).*\(2, 3\)"):
+        y.sum().backward()
+
+
+def test_function_forward_must_return_tensors():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return "nope"
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(TypeError, match=r"Bad.forward"):
+        Bad.apply(leaf([1.0]))
+
+
+# -- version counters ----------------------------------------------------------
+
+
+def test_version_counter_catches_modified_saved_output():
+    x = leaf([1.0, 2.0])
+    y = x.exp()  # Exp saves its output
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"ExpBackward.*modified by an in-place"):
+        y.sum().backward()
+
+
+def test_version_counter_catches_modified_saved_input():
+    x = leaf([1.0, 2.0])
+    a = x * 1.0
+    b = a * a  # Mul saves a
+    a.mul_(2.0)
+    with pytest.raises(RuntimeError, match="MulBackward"):
+        b.sum().backward()
+
+
+def test_version_counter_catches_setitem_and_views():
+    x = leaf([1.0, 2.0, 3.0])
+    a = x * 1.0
+    b = a.log()  # Log saves its input
+    a[0] = 5.0
+    with pytest.raises(RuntimeError, match="LogBackward"):
+        b.sum().backward()
+    c = x * 1.0
+    d = c.log()
+    view = c[1:]
+    with mg.no_grad():
+        view.mul_(2.0)  # an in-place op on a view bumps the base's version
+    with pytest.raises(RuntimeError, match="LogBackward"):
+        d.sum().backward()
+
+
+def test_version_counter_increments_on_in_place_ops():
+    t = mg.zeros(3)
+    v0 = t._version[0]
+    t.add_(1.0)
+    t[0] = 2.0
+    t.zero_()
+    assert t._version[0] == v0 + 3
+
+
+# -- anomaly detection ---------------------------------------------------------
+
+
+def test_detect_anomaly_names_the_op_producing_nan():
+    x = leaf([0.0, 1.0])
+    with mg.autograd.detect_anomaly():
+        y = x.sqrt()  # d sqrt / dx at 0 is inf
+        with pytest.raises(RuntimeError, match=r"SqrtBackward.*inf") as info:
+            y.sum().backward()
+    assert "test_autograd.py" in str(info.value)  # the forward trace
+    x2 = leaf([-1.0, 1.0])
+    with mg.autograd.detect_anomaly():
+        y2 = (x2 * 2.0).pow(0.5).sum()  # nan where x2 < 0
+        with pytest.raises(RuntimeError, match=r"PowScalarBackward.*nan"):
+            y2.backward()
+
+
+def test_without_detect_anomaly_nan_flows():
+    x = leaf([0.0, 1.0])
+    x.sqrt().sum().backward()
+    assert np.isinf(x.grad.data[0])
