@@ -1,9 +1,15 @@
 """Activation forward+backward on 1e6 float32 elements: minigrad's fused kernels
 against numpy's composed expressions and PyTorch's own kernels (not a test).
 
+    python benchmarks/run.py act          # 1 and 2 threads, table + JSON
+
 Throughput counts the bytes each pass must move: forward reads x and writes y,
 backward reads the saved operand and grad_out and writes grad_in (5 arrays).
-PyTorch runs with torch.set_num_threads matched to minigrad's.
+PyTorch runs with torch.set_num_threads matched to minigrad's; numpy is single
+threaded at either count (its rows at 2 threads show what the threads buy).
+numpy has no erf: the exact GELU and erf peers use scipy.special.erf, a
+compiled ufunc, when scipy is installed (else they have no numpy row).
+Targets (issue 3): >= 2x numpy and >= 1x PyTorch, medians in the same run.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ PARAMS = {"leaky_relu": (0.01, 0.0), "softplus": (1.0, 20.0)}
 
 def _numpy_fns(x, g):
     """numpy's composed forward+backward per op (what a numpy user writes)."""
-    import math as m
-
-    erf = np.vectorize(m.erf, otypes=[np.float32])
+    try:
+        from scipy import special
+    except ImportError:
+        special = None
 
     def sig(v):
         e = np.exp(-np.abs(v))
@@ -71,8 +78,15 @@ def _numpy_fns(x, g):
         "silu": silu,
         "softplus": softplus,
     }
-    if N <= 100_000:  # numpy has no vectorised erf: np.vectorize is very slow
-        fns["erf"] = lambda: erf(x)
+    if special is not None:
+
+        def gelu():
+            cdf = 0.5 * (1 + special.erf(x * (1 / math.sqrt(2))))
+            pdf = np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+            return x * cdf, g * (cdf + x * pdf)
+
+        fns["gelu"] = gelu
+        fns["erf"] = lambda: special.erf(x)
     return fns
 
 
@@ -131,7 +145,7 @@ def run(quick: bool) -> list[Row]:
         for op in _act.OPS:
             nbytes = (2 if op == "erf" else 5) * N * 4
             fns = {"minigrad": _minigrad_fn(op, x, g, y, gx, nt)}
-            if op in nfns and nt == 1:
+            if op in nfns:
                 fns["numpy"] = nfns[op]
             if op in tfns:
                 fns["torch"] = tfns[op]

@@ -2,8 +2,8 @@
 //
 // Every kernel takes the element count first, then each operand as a pointer
 // plus its stride in elements, then the op's parameters, then `nthreads` (the
-// OpenMP thread count; 1 keeps the call on the calling thread, and calls below
-// MG_ACT_PAR_MIN elements stay there whatever it says) and `isa` (an MG_ISA_*
+// OpenMP thread count; 1 keeps the call on the calling thread, and small
+// calls stay there whatever it says: see MG_ACT_PAR_MIN) and `isa` (an MG_ISA_*
 // value from mg_cpu.h; MG_ISA_AUTO picks the best this CPU has).
 //
 // Contract shared by every function below:
@@ -13,7 +13,18 @@
 // - The return value is 0, or -1 when `isa` names an instruction set this CPU
 //   lacks (nothing is written then).
 // - NaN propagates as in PyTorch; every formula is finite for finite input of
-//   any magnitude (sigmoid(-1000) == 0, sigmoid(1000) == 1 exactly).
+//   any magnitude (sigmoid(-1000) == 0, sigmoid(1000) == 1 exactly), and ±inf
+//   give the limits, never inf·0 = NaN (gelu(-inf) == 0, gelu'(+inf) == 1,
+//   silu(-inf) == -0; PyTorch gives NaN for these).
+// - Accuracy (float32, tests/test_act_kernels.py): within 3 ulp of the exact
+//   value for sigmoid and silu, 8 for gelu (whose tail x << 0 keeps its
+//   relative accuracy: gelu(-10) is ~1e-22, not 0 as with 1 + erf), 4 for
+//   tanh and erf (glibc's vector functions); results under ~1e-30 in
+//   magnitude are only accurate to ~1e-38 absolute (denormal intermediates
+//   are flushed: a denormal operation costs a ~150-cycle assist per vector).
+// - The result for an element does not depend on the array's alignment, on
+//   the thread count, or on its position (every element of a call with n >= 32
+//   goes through the same vector code), so in place == out of place bitwise.
 //
 // Forward: y = f(x). Backward: gx = gy * f'(.), where the saved operand `s`
 // is the forward input x, except for sigmoid and tanh whose backward reads the
@@ -23,9 +34,13 @@
 
 #include "mg_common.h"
 
-// Below this many elements a kernel runs on one thread: spawning the team
-// costs more than it saves (measured in benchmarks/bench_act.py).
-#define MG_ACT_PAR_MIN 32768
+// Below this many elements a relu runs on one thread, whatever `nthreads`
+// says: waking and joining a passive OpenMP thread costs 4-10 us, which a
+// second thread only repays once the one-thread time is about 40 us (~100k
+// relu elements). Costlier ops go parallel proportionally sooner (gelu from
+// ~56k float32 elements, softplus from ~32k; float64 at half the count):
+// act.c weights each op by its measured cost.
+#define MG_ACT_PAR_MIN 98304
 
 #define MG_ACT_DECL_FWD(OP, T, SUF)                                           \
     int mg_##OP##_fwd_##SUF(mg_index_t n, const T *x, mg_index_t inc_x, T *y, \
@@ -52,7 +67,9 @@ MG_ACT_DECL(sigmoid)
 MG_ACT_DECL(tanh)
 // gelu:        y = x·Φ(x), Φ the normal CDF;  gx = gy·(Φ(x) + x·φ(x))
 MG_ACT_DECL(gelu)
-// gelu_tanh:   y = x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))  and its derivative
+// gelu_tanh:   y = x/2·(1 + tanh(√(2/π)(x + 0.044715x³))), computed as
+//              x·σ(2u), u the tanh argument (no cancellation for x << 0);
+//              and its derivative
 MG_ACT_DECL(gelu_tanh)
 // silu:        y = x·σ(x);                    gx = gy·σ(x)(1 + x(1 - σ(x)))
 MG_ACT_DECL(silu)

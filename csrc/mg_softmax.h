@@ -1,5 +1,5 @@
-// Softmax, log_softmax, fused softmax-cross-entropy and binary cross-entropy
-// with logits, forward and backward, float32 and float64.
+// Softmax, log_softmax, fused softmax-cross-entropy, binary cross-entropy of
+// probabilities and with logits, forward and backward, float32 and float64.
 //
 // Shapes: softmax works on a C-contiguous array viewed as (outer, dim, inner)
 // and normalises over `dim` (so any axis of any array: outer is the product
@@ -23,8 +23,16 @@
 
 #include "mg_common.h"
 
-// Below this many elements a kernel runs on one thread.
-#define MG_SOFTMAX_PAR_MIN 32768
+// Below this many elements a kernel runs on one thread: a float32 element
+// costs ~1 ns, and waking a passive OpenMP worker and joining it costs
+// several microseconds (backend.py, Note [Passive OpenMP threads]), so a
+// second thread pays from a few tens of microseconds of work.
+#define MG_SOFTMAX_PAR_MIN 65536
+
+// Reductions of a loss over its rows / elements.
+#define MG_REDUCE_NONE 0
+#define MG_REDUCE_MEAN 1
+#define MG_REDUCE_SUM 2
 
 // y = softmax(x) over dim (log_softmax when `log` != 0). y may equal x (in
 // place). A row holding NaN or +inf gives a NaN row, as in PyTorch.
@@ -59,13 +67,33 @@ int mg_xent_fwd_f64(mg_index_t n, mg_index_t c, const double *x,
                     int64_t ignore_index, double eps, double *loss,
                     double *lse, int nthreads);
 
+// The forward above, and in the same pass (gx != NULL) the gradient of the
+// reduced loss (upstream gradient 1) with respect to x: the backward below
+// with scale[i] = 1/D for 'mean' (D = Σ w[t] over the targets not ignored),
+// 1 for 'sum' and for 'none' (then gx[i] is the gradient of loss[i] alone).
+// loss and lse (n) are always written; *total (when total != NULL) gets
+// Σ loss for 'sum', Σ loss / D for 'mean' (NaN when D = 0) and 0 for 'none',
+// summed in double in a fixed order. Every target is checked before
+// anything is written: returns -1 if one is neither ignore_index nor in
+// [0, c), or on a bad reduction.
+int mg_xent_fwd_grad_f32(mg_index_t n, mg_index_t c, const float *x,
+                         const int64_t *target, const float *weight,
+                         int64_t ignore_index, double eps, int reduction,
+                         float *loss, float *lse, double *total, float *gx,
+                         int nthreads);
+int mg_xent_fwd_grad_f64(mg_index_t n, mg_index_t c, const double *x,
+                         const int64_t *target, const double *weight,
+                         int64_t ignore_index, double eps, int reduction,
+                         double *loss, double *lse, double *total,
+                         double *gx, int nthreads);
+
 // The gradient of Σ_i scale[i]·loss[i] with respect to x, in one pass:
 //   gx[i, j] = scale[i]·(p_ij·((1 - eps)·w[t] + eps·W/c) - (1 - eps)·w[t]·[j = t]
 //              - eps·w[j]/c),   p = softmax(x) = exp(x - lse), W = Σ w,
 // i.e. scale·(softmax - onehot) without weight or smoothing; rows with
 // target == ignore_index get 0. scale has stride inc_scale (0: one value for
-// every row, as after a 'mean' or 'sum' reduction). Returns -1 on a bad
-// target, as the forward.
+// every row, as after a 'mean' or 'sum' reduction). lse must be the one the
+// forward gave for these x. Returns -1 on a bad target, as the forward.
 int mg_xent_bwd_f32(mg_index_t n, mg_index_t c, const float *x,
                     const float *lse, const int64_t *target,
                     const float *weight, int64_t ignore_index, double eps,
@@ -76,6 +104,27 @@ int mg_xent_bwd_f64(mg_index_t n, mg_index_t c, const double *x,
                     const double *weight, int64_t ignore_index, double eps,
                     const double *scale, mg_index_t inc_scale, double *gx,
                     int nthreads);
+
+// Binary cross-entropy of probabilities x in [0, 1], elementwise over n
+// contiguous values, with PyTorch's clamp of each log at -100 (finite at x = 0
+// and x = 1):
+//   loss = -w·(t·max(log x, -100) + (1 - t)·max(log(1 - x), -100))
+// w is n values or NULL for all ones. Returns -1 if some x is outside [0, 1]
+// or NaN (loss is then written but meaningless).
+int mg_bce_fwd_f32(mg_index_t n, const float *x, const float *t,
+                   const float *w, float *loss, int nthreads);
+int mg_bce_fwd_f64(mg_index_t n, const double *x, const double *t,
+                   const double *w, double *loss, int nthreads);
+
+// Its gradients, scaled by g (stride inc_g; 0 for a scalar), as PyTorch's:
+//   gx = g·w·(x - t) / max(x·(1 - x), 1e-12)     (skipped when gx is NULL)
+//   gt = g·w·(log(1 - x) - log x)                 (skipped when gt is NULL)
+int mg_bce_bwd_f32(mg_index_t n, const float *x, const float *t,
+                   const float *w, const float *g, mg_index_t inc_g,
+                   float *gx, float *gt, int nthreads);
+int mg_bce_bwd_f64(mg_index_t n, const double *x, const double *t,
+                   const double *w, const double *g, mg_index_t inc_g,
+                   double *gx, double *gt, int nthreads);
 
 // Binary cross-entropy with logits, elementwise over n contiguous values:
 //   loss = w·((1 - t)·x + (1 + (pw - 1)·t)·softplus(-x))
@@ -89,7 +138,7 @@ int mg_bce_logits_fwd_f64(mg_index_t n, const double *x, const double *t,
                           int nthreads);
 
 // Its gradients, scaled by g (stride inc_g; 0 for a scalar):
-//   gx = g·w·((1 - t) - (1 + (pw - 1)·t)·sigmoid(-x))
+//   gx = g·w·((1 - t) - (1 + (pw - 1)·t)·sigmoid(-x))   (skipped when NULL)
 //   gt = g·w·((pw - 1)·softplus(-x) - x)          (skipped when gt is NULL)
 int mg_bce_logits_bwd_f32(mg_index_t n, const float *x, const float *t,
                           const float *w, const float *pw, const float *g,

@@ -213,11 +213,17 @@ class Tensor:
         inputs: Any = None,
     ) -> None:
         """Accumulates d(self)/d(leaf) · gradient into every leaf's ``.grad``."""
-        from minigrad.autograd.engine import _roots_and_seeds, run_backward
-
-        roots, seeds = _roots_and_seeds([self], [gradient], "backward")
+        engine = _engine or _load_engine()
         if retain_graph is None:
             retain_graph = create_graph
+        if (
+            gradient is None
+            and inputs is None
+            and engine.backward_scalar(self, retain_graph, create_graph)
+        ):
+            return
+        _roots_and_seeds, run_backward = engine._roots_and_seeds, engine.run_backward
+        roots, seeds = _roots_and_seeds([self], [gradient], "backward")
         if inputs is not None:
             ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             grads = run_backward(roots, seeds, retain_graph, create_graph, inputs=ins)
@@ -709,6 +715,18 @@ def _wrap(arr: np.ndarray) -> Tensor:
     t._hooks = None
     t._base = None
     return t
+
+
+# The backward engine, imported on first use (it imports this module).
+_engine: Any = None
+
+
+def _load_engine() -> Any:
+    global _engine
+    from minigrad.autograd import engine
+
+    _engine = engine
+    return engine
 
 
 class _HookHandle:

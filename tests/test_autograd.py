@@ -5,6 +5,7 @@ anomaly detection."""
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -103,6 +104,56 @@ def test_backward_grad_buffer_is_owned_by_the_leaf():
     with mg.no_grad():
         a.grad.add_(10.0)
     assert b.grad.item() == 1.0
+
+
+class _Fresh(mg.autograd.Function):
+    """y = 2x (+ 2z); backward returns a new array, kept in ``kept`` if asked,
+    and the same array for both inputs when there are two."""
+
+    kept: ClassVar[list] = []
+    keep = False
+
+    @staticmethod
+    def forward(ctx, x, z=None):
+        ctx.two = z is not None
+        return 2 * x.data + (0 if z is None else 2 * z.data)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = 2 * np.asarray(g.data)
+        _Fresh.made_at = out.__array_interface__["data"][0]  # not a reference
+        if _Fresh.keep:
+            _Fresh.kept.append(out)
+        return (out, out) if ctx.two else out
+
+
+def test_fresh_leaf_gradient_is_taken_without_a_copy():
+    # Note [Taking the gradient buffer]: an array only the engine can see
+    # becomes .grad as it is. If this fails, the refcount constants in
+    # engine.py no longer match the interpreter (gradients are then copied).
+    x = leaf([1.0, 2.0, 3.0])
+    _Fresh.apply(x).backward(mg.ones(3, dtype=mg.float64))
+    assert x.grad.data.__array_interface__["data"][0] == _Fresh.made_at
+
+
+def test_gradient_buffer_still_seen_elsewhere_is_copied(monkeypatch):
+    monkeypatch.setattr(_Fresh, "keep", True)
+    x = leaf([1.0, 2.0, 3.0])
+    _Fresh.apply(x).backward(mg.ones(3, dtype=mg.float64))
+    assert not np.shares_memory(x.grad.data, _Fresh.kept[-1])
+    # One array for two leaves: each .grad gets its own buffer.
+    monkeypatch.setattr(_Fresh, "keep", False)
+    a, b = leaf([1.0]), leaf([2.0])
+    _Fresh.apply(a, b).backward(mg.ones(1, dtype=mg.float64))
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    # A hook that keeps the gradient it saw.
+    seen = []
+    c = leaf([1.0, 2.0])
+    c.register_hook(seen.append)
+    _Fresh.apply(c).backward(mg.ones(2, dtype=mg.float64))
+    with mg.no_grad():
+        c.grad.add_(10.0)
+    np.testing.assert_allclose(seen[0].data, [2.0, 2.0])
 
 
 def test_backward_twice_through_freed_graph_raises():
@@ -641,3 +692,60 @@ def test_without_detect_anomaly_nan_flows():
     x = leaf([0.0, 1.0])
     x.sqrt().sum().backward()
     assert np.isinf(x.grad.data[0])
+
+
+# -- scalar-root fast path (engine.backward_scalar) ---------------------------
+
+
+def test_scalar_backward_fast_path_semantics():
+    x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()  # retained: a second pass accumulates
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0, 12.0])
+    assert x.grad.dtype == np.float64
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()  # the graph is freed now
+    # a 1-element root that is not 0-d, and a leaf root
+    z = mg.tensor([[2.0]], requires_grad=True)
+    (z * 3.0).backward()
+    np.testing.assert_array_equal(z.grad.numpy(), [[3.0]])
+    z.grad = None
+    z.backward()
+    np.testing.assert_array_equal(z.grad.numpy(), [[1.0]])
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        (x * 2.0).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor(1.0).backward()
+
+
+def test_scalar_backward_fast_path_hooks_retain_grad_and_create_graph():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    y = (x * x).sum()
+    seen = []
+    y.register_hook(lambda g: seen.append(g.item()) or g * 10.0)
+    y.retain_grad()
+    y.backward(create_graph=True)
+    assert seen == [1.0]
+    assert y.grad.item() == 10.0  # retained after the hooks ran
+    np.testing.assert_array_equal(x.grad.numpy(), [20.0, 40.0])
+    assert x.grad.requires_grad  # create_graph recorded the backward
+    (gg,) = mg.autograd.grad(x.grad.sum(), x)
+    np.testing.assert_array_equal(gg.numpy(), [20.0, 20.0])
+
+
+def test_scalar_backward_of_one_output_of_a_multi_output_op():
+    class TwoOut(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0, x * 3.0
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga * 2.0 + gb * 3.0
+
+    x = mg.tensor([1.5], requires_grad=True)
+    a, b = TwoOut.apply(x)
+    assert a.grad_fn is b.grad_fn
+    b.backward()  # one element, from a two-output node: the general path
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0])

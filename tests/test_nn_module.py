@@ -678,3 +678,123 @@ def test_summary_rejects_bad_input():
         nn.Linear(2, 2).summary("x")
     with pytest.raises(ValueError, match="negative"):
         nn.Linear(2, 2).summary((-1, 2))
+
+
+# -- Sequential fusion (Note [Sequential fusion] in container.py) --------------------
+
+ACT_MODULES = [nn.Sigmoid, nn.Tanh, nn.ReLU]
+
+
+def _unfused(seq, x):
+    """The children called one by one, as Sequential did before fusing."""
+    for m in seq:
+        x = m(x)
+    return x
+
+
+def _grads(seq, out, g):
+    for p in seq.parameters():
+        p.grad = None
+    out.backward(g)
+    return [p.grad.numpy().copy() for p in seq.parameters()]
+
+
+@pytest.mark.parametrize("act", ACT_MODULES)
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_sequential_fused_linear_activation_matches_unfused(act, dtype):
+    mg.manual_seed(3)
+    seq = nn.Sequential(
+        nn.Linear(3, 5, dtype=dtype), act(), nn.Linear(5, 2, dtype=dtype), act()
+    )
+    x = mg.randn(4, 3, dtype=dtype, requires_grad=True)
+    g = mg.randn(4, 2, dtype=dtype)
+    fused = seq(x)
+    # one fused node per Linear+activation pair
+    assert fused.grad_fn.name() == "LinearBackward"
+    ref = _unfused(seq, x)
+    assert ref.grad_fn.name() != "LinearBackward"
+    tol = 1e-6 if dtype == mg.float32 else 1e-12
+    np.testing.assert_allclose(fused.numpy(), ref.numpy(), rtol=tol, atol=tol)
+    got = _grads(seq, fused, g)
+    gx = x.grad.numpy().copy()
+    x.grad = None
+    want = _grads(seq, ref, g)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=tol * 10, atol=tol * 10)
+    np.testing.assert_allclose(gx, x.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+
+
+def test_sequential_fused_path_supports_double_backward():
+    mg.manual_seed(4)
+    seq = nn.Sequential(nn.Linear(2, 3, dtype=mg.float64), nn.Tanh())
+    x = mg.randn(2, 2, dtype=mg.float64, requires_grad=True)
+    assert mg.autograd.gradgradcheck(seq, (x,))
+    (gx,) = mg.autograd.grad(seq(x).sum(), x, create_graph=True)
+    (gx_ref,) = mg.autograd.grad(_unfused(seq, x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(gx.numpy(), gx_ref.numpy(), rtol=1e-12)
+    assert gx.requires_grad
+
+
+@pytest.mark.parametrize("where", ["linear", "act"])
+@pytest.mark.parametrize("kind", ["forward", "pre"])
+def test_sequential_does_not_fuse_when_a_hook_is_registered(where, kind):
+    seq = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid())
+    seen = []
+    target = seq[0] if where == "linear" else seq[1]
+    if kind == "forward":
+        h = target.register_forward_hook(lambda m, a, out: seen.append(out))
+    else:
+        h = target.register_forward_pre_hook(lambda m, a: seen.append(a[0]))
+    out = seq(mg.randn(4, 2))
+    assert out.grad_fn.name() == "SigmoidBackward"
+    assert len(seen) == 1
+    if where == "act" and kind == "pre":  # the hook saw the Linear's output
+        assert seen[0].grad_fn.name() == "LinearBackward"
+    h.remove()
+    assert seq(mg.randn(4, 2)).grad_fn.name() == "LinearBackward"
+
+
+def test_sequential_does_not_fuse_inplace_relu_subclasses_or_patched_forward():
+    class MyLinear(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    class MySigmoid(nn.Sigmoid):
+        pass
+
+    x = mg.randn(4, 2)
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(inplace=True))
+    assert seq(x).grad_fn.name() != "LinearBackward"
+    lin = MyLinear(2, 3)
+    out = nn.Sequential(lin, nn.Sigmoid())(x)
+    np.testing.assert_allclose(
+        out.numpy(), (lin(x)).sigmoid().numpy(), rtol=1e-6, atol=1e-7
+    )
+    assert nn.Sequential(nn.Linear(2, 3), MySigmoid())(x).grad_fn.name() == (
+        "SigmoidBackward"
+    )
+    with pytest.MonkeyPatch.context() as mp:  # so is a class-level one
+        mp.setattr(nn.Tanh, "forward", lambda self, t: t * 0)
+        out = nn.Sequential(nn.Linear(2, 3), nn.Tanh())(x)
+        np.testing.assert_array_equal(out.numpy(), np.zeros((4, 3)))
+    sig = nn.Sigmoid()
+    sig.forward = lambda t: t * 0  # an instance-level replacement is honoured
+    np.testing.assert_array_equal(
+        nn.Sequential(nn.Linear(2, 3), sig)(x).numpy(), np.zeros((4, 3))
+    )
+
+
+def test_sequential_fusion_same_in_train_and_eval_and_with_non_fusable_neighbours():
+    mg.manual_seed(5)
+    seq = nn.Sequential(
+        nn.Linear(3, 4), nn.Linear(4, 4), nn.ReLU(), nn.Dropout(0.0), nn.Linear(4, 2)
+    )
+    x = mg.randn(5, 3)
+    for mode in ("train", "eval"):
+        getattr(seq, mode)()
+        np.testing.assert_allclose(
+            seq(x).numpy(), _unfused(seq, x).numpy(), rtol=1e-6, atol=1e-7
+        )
+    # errors of a fused Linear are the Linear's own
+    with pytest.raises(ValueError, match="in_features=3"):
+        nn.Sequential(nn.Linear(3, 4), nn.Tanh())(mg.randn(5, 2))

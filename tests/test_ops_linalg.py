@@ -225,3 +225,73 @@ def test_linear_matches_torch(act):
     assert_close(y, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     for t, tt in ((x, tx), (w, tw), (b, tb)):
         assert_close(t.grad, tt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---- linear's backward without create_graph (array path) -------------------
+
+
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize(
+    ("n", "k", "m"), [(4, 2, 2), (70, 300, 130)], ids=["tiny-numpy", "large-gemm"]
+)
+@pytest.mark.parametrize("x_grad", [True, False])
+def test_linear_backward_array_path_matches_recorded_path(act, n, k, m, x_grad):
+    # A plain backward runs Linear's backward on arrays; with create_graph it is
+    # built from ops. Both must give the same gradients, for tiny products
+    # (numpy's dot) and large ones (the GEMM kernel).
+    rng = np.random.default_rng(11)
+    x, w, b = _linear_inputs(rng, (n, k), m, np.float32)
+    x.requires_grad = x_grad
+    ins = (x, w, b) if x_grad else (w, b)
+    g = mg.tensor(rng.standard_normal((n, m)).astype(np.float32))
+    y = linear(x, w, b, activation=act)
+    fast = mg.autograd.grad(y, ins, g)
+    y = linear(x, w, b, activation=act)
+    slow = mg.autograd.grad(y, ins, g, create_graph=True)
+    for f, s in zip(fast, slow):
+        assert f.dtype == np.float32
+        assert not f.requires_grad
+        assert_close(f, s.detach().numpy(), rtol=1e-4, atol=1e-4)
+    # and the leaves' .grad through Tensor.backward take the same route
+    linear(x, w, b, activation=act).backward(g)
+    assert_close(w.grad, slow[-2].detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_linear_backward_array_path_checks_saved_versions():
+    x, w, b = _linear_inputs(np.random.default_rng(12), (4, 2), 3)
+    y = linear(x, w, b, activation="sigmoid").sum()
+    with mg.no_grad():
+        w.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_linear_backward_array_path_second_backward_raises():
+    x, w, b = _linear_inputs(np.random.default_rng(13), (4, 2), 3)
+    y = linear(x, w, b, activation="tanh").sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+@pytest.mark.parametrize(("shape_a", "shape_b"), [((4, 2), (2, 2)), ((1, 1), (1, 3))])
+def test_small_matmul_matches_float64_and_keeps_dtype(shape_a, shape_b):
+    rng = np.random.default_rng(14)
+    for dtype in (np.float32, np.float64):
+        a = rng.standard_normal(shape_a).astype(dtype)
+        b = rng.standard_normal(shape_b).astype(dtype)
+        y = matmul(mg.tensor(a), mg.tensor(b))
+        assert y.dtype == dtype
+        assert_close(y, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_under_no_grad_records_nothing():
+    x, w, b = _linear_inputs(np.random.default_rng(15), (4, 2), 3)
+    with mg.no_grad():
+        y = linear(x, w, b, activation="relu")
+    assert y.grad_fn is None
+    assert not y.requires_grad
+    assert_close(y, np.maximum(x.numpy() @ w.numpy().T + b.numpy(), 0))
+    y2 = linear(x.detach(), w.detach(), b.detach())  # no input requires grad
+    assert y2.grad_fn is None
+    assert not y2.requires_grad

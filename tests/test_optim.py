@@ -593,3 +593,24 @@ def test_state_dict_survives_save_and_load(tmp_path):
     for a, b in zip(rest, cont):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)
+
+
+def test_plain_sgd_path_skips_gradless_params_and_bumps_every_version():
+    # momentum, weight_decay and maximize all off: the short update loop
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0], requires_grad=True)
+    c = Tensor._wrap(np.array([5.0], np.float32))  # lazily created version counter
+    c.requires_grad = True
+    a.grad, c.grad = mg.tensor([1.0, -1.0]), mg.tensor([2.0])
+    va = a._version[0]
+    opt = optim.SGD([a, b, c], lr=0.5)
+    opt.step()
+    np.testing.assert_array_equal(a.data, [0.5, 2.5])
+    np.testing.assert_array_equal(b.data, [3.0])
+    np.testing.assert_array_equal(c.data, [4.0])
+    assert a.dtype == np.float32
+    assert c.dtype == np.float32
+    assert a._version[0] == va + 1
+    assert c._version[0] == 1
+    assert b.grad is None
+    assert not opt.state

@@ -218,3 +218,133 @@ def test_softmax_kernels_validation():
         S.bce_logits_fwd(x, np.ones((2, 2), np.float32))
     with pytest.raises(ValueError, match=r"grad_out has shape \(2,\)"):
         S.bce_logits_bwd(x, x, np.ones(2, np.float32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.sampled_from([0, 1, 7, 63, 64, 65, 129, 300]),
+    c=st.sampled_from([1, 2, 10, 31, 32, 33, 97]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    weighted=st.booleans(),
+    eps=st.sampled_from([0.0, 0.2]),
+    reduction=st.sampled_from([0, 1, 2]),
+    threads=st.sampled_from([1, 2]),
+    seed=st.integers(0, 2**16),
+)
+def test_xent_fused_matches_reference(
+    n, c, dtype, weighted, eps, reduction, threads, seed
+):
+    # One call: loss, reduction and the gradient of the reduced loss; blocks
+    # of short rows (c < 32) end at 64 rows, so n crosses block edges.
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, c)) * 4).astype(dtype)
+    t = rng.integers(0, c, n)
+    if n > 1:
+        t[rng.integers(0, n)] = -100
+    w = (rng.random(c) + 0.1).astype(dtype) if weighted else None
+    out, lse, gx = S.xent_fused(
+        x, t, w, label_smoothing=eps, reduction=reduction, grad=True, nthreads=threads
+    )
+    rl, rg = ref_xent(x, t, w, -100, eps)
+    valid = t != -100
+    denom = (w[t[valid]].sum() if w is not None else valid.sum()) if n else 0.0
+    tol = TOL[dtype]
+    if reduction == 0:
+        np.testing.assert_allclose(out, rl, **tol)
+        np.testing.assert_allclose(gx, rg, **tol)
+    else:
+        scale = 1 / denom if reduction == 1 and denom else 1.0
+        assert out.shape == ()
+        assert out.dtype == dtype
+        if n == 0 and reduction == 1:
+            assert np.isnan(out)
+        else:
+            np.testing.assert_allclose(out, rl.sum() * scale, **tol)
+        np.testing.assert_allclose(gx, rg * scale, **tol)
+    xd = x.astype(np.float64)
+    np.testing.assert_allclose(lse, np.log(np.exp(xd).sum(1)), **tol)
+    no_grad = S.xent_fused(x, t, w, label_smoothing=eps, reduction=reduction)
+    assert no_grad[2] is None
+    np.testing.assert_array_equal(no_grad[0], out)
+
+
+def test_xent_fused_edges_and_errors():
+    # NaN / +inf in a row gives a NaN row, others stay exact; -inf is a 0.
+    for c in (5, 40):
+        x = np.zeros((3, c), np.float32)
+        x[0, 1], x[1, 2], x[2, 0] = np.nan, np.inf, -np.inf
+        loss, _, gx = S.xent_fused(x, np.array([0, 0, 1]), reduction=0, grad=True)
+        assert np.isnan(loss[:2]).all()
+        assert np.isnan(gx[:2]).all()
+        np.testing.assert_allclose(loss[2], np.log(c - 1), rtol=1e-6)
+        assert gx[2, 0] == 0
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(IndexError, match=r"out of range \[0, 3\)"):
+        S.xent_fused(x, np.array([0, 3]), grad=True)
+    with pytest.raises(IndexError):
+        S.xent_fused(x, np.array([-1, 0]))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        S.xent_fused(np.zeros((2, 3), np.int64), np.array([0, 0]))
+    with pytest.raises(TypeError, match="target has dtype int32"):
+        S.xent_fused(x, np.array([0, 0], np.int32))
+    with pytest.raises(ValueError, match="reduction code"):
+        S.xent_fused(x, np.array([0, 0]), reduction=3)
+    with pytest.raises(ValueError, match="2-D"):
+        S.xent_fused(np.zeros(3, np.float32), np.array([0]))
+    with pytest.raises(ValueError, match=r"weight has shape \(2,\)"):
+        S.xent_fused(x, np.array([0, 0]), np.ones(2, np.float32))
+
+
+def ref_bce_prob(x, t, w):
+    x, t = x.astype(np.float64), t.astype(np.float64)
+    with np.errstate(divide="ignore"):
+        lx, l1 = np.log(x), np.log1p(-x)
+    loss = -w * (t * np.maximum(lx, -100) + (1 - t) * np.maximum(l1, -100))
+    gx = w * (x - t) / np.maximum(x * (1 - x), 1e-12)
+    return loss, gx, w * (l1 - lx)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 4, 17, 5000, 70001])
+def test_bce_kernels_match_reference(dtype, n):
+    rng = np.random.default_rng(n)
+    x = rng.random(n).astype(dtype)
+    if n >= 4:
+        x[:4] = [0.0, 1.0, 1e-30, 1 - 1e-7]  # saturated: finite loss and gx
+    t = rng.random(n).astype(dtype)
+    w = rng.random(n).astype(dtype)
+    rl, rgx, rgt = ref_bce_prob(x, t, w)
+    tol = TOL[dtype]
+    np.testing.assert_allclose(S.bce_fwd(x, t, w, nthreads=2), rl, **tol)
+    g = rng.standard_normal(n).astype(dtype)
+    gx, gt = S.bce_bwd(x, t, g, w, target_grad=True)
+    np.testing.assert_allclose(gx, g * rgx, rtol=tol["rtol"] * 10)
+    finite = np.isfinite(rgt)
+    np.testing.assert_allclose(gt[finite], (g * rgt)[finite], **tol)
+    assert np.isinf(gt[~finite]).all()
+    for red, scale in ((1, 1 / max(n, 1)), (2, 1.0)):
+        out, fx, ft = S.bce_fused(x, t, w, red, True, True)
+        if n:
+            np.testing.assert_allclose(out, rl.sum() * scale, rtol=1e-6)
+        np.testing.assert_allclose(fx, rgx * scale, rtol=tol["rtol"] * 10)
+        np.testing.assert_allclose(ft[finite], (rgt * scale)[finite], **tol)
+    out, lx, lt = S.bce_logits_fused(x * 8 - 4, t, w, None, 0, True, False)
+    np.testing.assert_allclose(out, S.bce_logits_fwd(x * 8 - 4, t, w), **tol)
+    assert lt is None
+    assert lx.shape == x.shape
+
+
+def test_bce_kernel_validation():
+    x = np.array([0.5, 1.5], np.float32)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        S.bce_fwd(x, np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        S.bce_fused(np.array([np.nan], np.float32), np.ones(1, np.float32))
+    with pytest.raises(ValueError, match="target has shape"):
+        S.bce_fused(x, np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="target has dtype float64"):
+        S.bce_fused(x, np.ones(2))
+    with pytest.raises(ValueError, match="grad_out has shape"):
+        S.bce_bwd(
+            np.full(2, 0.5, np.float32), np.ones(2, np.float32), np.ones(3, np.float32)
+        )

@@ -6,18 +6,30 @@
 // formulas (exp, tanh, erfc, log1p) are declared with GCC's `simd` attribute
 // so that, on glibc >= 2.35, the vectoriser calls glibc's libmvec variants
 // (_ZGVeN16v_expf and friends, <= 4 ulp) instead of one scalar call per
-// element. Elsewhere the same code calls the scalar C library.
+// element. Elsewhere the same code calls the scalar C library. In float32,
+// sigmoid, silu, gelu and gelu_tanh use the inline kernels of act/vmath.h
+// instead (no call per vector, and accurate where the textbook formulas
+// cancel); GELU's AVX2 and AVX-512 loops are written with intrinsics
+// (act/vmath_avx2.h, act/vmath_avx512.h).
 // NOTE: FP exception flags are never read here, so the kernels may evaluate
 // both arms of a select: without this, -ftrapping-math keeps a multiply or a
 // division that sits in one arm of `?:` from being executed speculatively,
 // and such a loop stays scalar and branchy (4.5 ns/element instead of 0.1 for
 // leaky_relu on AVX2). It changes no result.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math", "no-tree-sink")
+// fp-contract=fast lets the AVX2/AVX-512 loops fuse a*b + c into one FMA
+// (-std=c11 turns contraction off); it only removes roundings.
+// no-thread-jumps: the float32 formulas clamp x and later test it again
+// (e.g. `x < -87 ? 0 : e`); jump threading turns each such pair into
+// separate paths, which the vectoriser then evaluates all of (the portable
+// GELU loop had ~130 instructions per vector with it, ~70 without).
+#pragma GCC optimize("no-trapping-math", "no-tree-sink", "fp-contract=fast",  \
+                     "no-thread-jumps")
 #endif
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mg_act.h"
 #include "mg_cpu.h"
@@ -27,6 +39,8 @@
 #endif
 
 #include "act/vmath.h"
+#include "act/vmath_avx2.h"
+#include "act/vmath_avx512.h"
 
 #ifndef _OPENMP
 static int omp_get_thread_num(void) { return 0; }
@@ -45,8 +59,10 @@ static int omp_get_num_threads(void) { return 1; }
         T r = (T)1 / ((T)1 + e);                                              \
         return x >= 0 ? r : e * r;                                            \
     }
-MG_DEF_SIGMOID(float, f32, mg_vexpf, fabsf)
 MG_DEF_SIGMOID(double, f64, mg_vexp, fabs)
+// float32: the inline exp of vmath.h saturates to 0 / +inf, so the direct
+// 1 / (1 + e^-x) is stable and needs no select.
+static inline float el_sigmoid_f32(float x) { return mg_sigmoid_f32(x); }
 
 #define EL_SELECT(c, a, b) ((c) ? (a) : (b))
 
@@ -61,33 +77,112 @@ MG_DEF_SIGMOID(double, f64, mg_vexp, fabs)
 #define B_TANH(s, g) ((g) * ((T)1 - (s) * (s)))
 // Φ(x) = erfc(-x/√2)/2 rather than (1 + erf(x/√2))/2: no cancellation for
 // x << 0, where the erf form loses every digit of x·Φ(x).
-#define F_GELU(x) ((x) * (T)0.5 * ERFC(-(x) * (T)MG_SQRT1_2))
-#define B_GELU(s, g)                                                          \
-    ((g) * ((T)0.5 * ERFC(-(s) * (T)MG_SQRT1_2) +                              \
-            (s) * (T)MG_INV_SQRT_2PI *                         \
-                EXP((T)-0.5 * (s) * (s))))
+// max(c, x) and min(c, x) that keep NaN (a comparison with NaN is false).
+// Inputs are clamped where a formula has reached its limit, so that ±inf
+// give the limit (gelu(-inf) = 0, gelu'(+inf) = 1, ...) instead of inf·0 =
+// NaN as in PyTorch.
+#define MG_LO(x, c) ((T)(c) > (x) ? (T)(c) : (x))
+#define MG_HI(x, c) ((T)(c) < (x) ? (T)(c) : (x))
+#define MG_CLAMP(x, c) MG_HI(MG_LO(x, -(c)), c)
+#define F_GELU(x) el_gelu(MG_LO(x, -40))
+#define B_GELU(s, g) el_gelu_bwd(MG_CLAMP(s, 40), g)
 // tanh approximation (PyTorch's approximate='tanh'); k0 = √(2/π).
 #define GT_K0 ((T)MG_SQRT_2_PI)
 #define GT_K1 ((T)0.044715)
-#define F_GELU_TANH(x)                                                        \
-    ((T)0.5 * (x) * ((T)1 + TANH(GT_K0 * ((x) + GT_K1 * (x) * (x) * (x)))))
-#define B_GELU_TANH(s, g) el_gelu_tanh_bwd(s, g)
-#define F_SILU(x) ((x) * el_sigmoid(x))
-#define B_SILU(s, g) el_silu_bwd(s, g)
+#define F_GELU_TANH(x) el_gelu_tanh(MG_LO(x, -40))
+#define B_GELU_TANH(s, g) el_gelu_tanh_bwd(MG_CLAMP(s, 40), g)
+#define F_SILU(x) el_silu(MG_LO(x, -800))
+#define B_SILU(s, g) el_silu_bwd(MG_CLAMP(s, 800), g)
 #define F_SOFTPLUS(x) el_softplus(x, P0, P1)
 #define B_SOFTPLUS(s, g) el_softplus_bwd(s, g, P0, P1)
 #define F_ERF(x) ERF(x)
 #define B_ERF(s, g) ((g) * (T)MG_2_SQRTPI * EXP(-(s) * (s)))
 
-#define MG_DEF_HELPERS(T, SUF, EXP, TANH, LOG1P, ABS)                         \
-    static inline T el_gelu_tanh_bwd_##SUF(T s, T g) {                        \
-        T t = TANH(GT_K0 * (s + GT_K1 * s * s * s));                          \
-        T du = GT_K0 * ((T)1 + (T)3 * GT_K1 * s * s);                         \
-        return g * ((T)0.5 * ((T)1 + t) + (T)0.5 * s * ((T)1 - t * t) * du);  \
+// float32 GELU and SiLU on the inline kernels of vmath.h (the GELU loops for
+// AVX2 and AVX-512 are in vmath_avx2.h / vmath_avx512.h, same method). x is clamped where
+// the value has reached its limit, so ±inf give the limits (gelu(-inf) = 0,
+// gelu'(±inf) = 0 / 1, silu(-inf) = -0, silu'(±inf) = 0 / 1).
+// x·Φ(x) = max(x, 0) - |x|·Φ(-|x|) for either sign of x: no branch on the
+// sign, and beyond ±20, where Φ(-|x|) = 0, it is max(x, 0).
+static inline float el_gelu_fast_f32(float x) {
+    float xe = -20.0f > x ? -20.0f : x;
+    xe = 20.0f < xe ? 20.0f : xe;
+    mg_ndist_f32 nd = mg_ndist_f32_of(xe);
+    return (0.0f > x ? 0.0f : x) - fabsf(xe) * nd.h;
+}
+static inline float el_gelu_fast_bwd_f32(float x, float g) {
+    float xc = -20.0f > x ? -20.0f : x;
+    xc = 20.0f < xc ? 20.0f : xc;
+    mg_ndist_f32 nd = mg_ndist_f32_of(xc);
+    float cdf = xc < 0.0f ? nd.h : 1.0f - nd.h;
+    return g * (cdf + xc * (nd.e * (float)MG_INV_SQRT_2PI));
+}
+static inline float el_silu_fast_f32(float x) {
+    float xc = -100.0f > x ? -100.0f : x;
+    return xc * mg_sigmoid_f32(xc);
+}
+// σ and 1 - σ = e^-x·σ come from one exponential: 1 - σ formed by subtraction
+// has no correct digit once σ rounds to 1 (x > 17), and x·(1 - σ) would carry
+// an error up to x·ulp(1). x is clamped to ±87, where e^-x stays finite and
+// normal; the derivative is 1 in float32 above 87, and below -87 (where it
+// is under 2e-36 in magnitude) it is set to 0.
+static inline float el_silu_fast_bwd_f32(float x, float g) {
+    float xc = -87.0f > x ? -87.0f : x;
+    xc = 87.0f < xc ? 87.0f : xc;
+    float e = mg_exp_core_f32(-xc, 0.0f);
+    float sg = 1.0f / (1.0f + e);
+    float d = sg * (1.0f + xc * (e * sg));
+    return g * (-87.0f > x ? 0.0f : d);
+}
+
+// GELU, tanh approximation: x/2·(1 + tanh u) = x·σ(2u), u = k0·(x + k1·x³),
+// which does not cancel for x << 0 as 1 + tanh u does; the derivative is
+// σ(2u) + x·σ(2u)·σ(-2u)·2u', with σ(-2u) = e^-2u·σ(2u) as for SiLU.
+#define GT2_K0 ((float)(2 * MG_SQRT_2_PI))
+#define GT_K1F 0.044715f
+static inline float el_gelu_tanh_fast_f32(float x) {
+    float xc = -20.0f > x ? -20.0f : x;
+    return xc * mg_sigmoid_f32(GT2_K0 * (xc + GT_K1F * (xc * xc) * xc));
+}
+static inline float el_gelu_tanh_fast_bwd_f32(float x, float g) {
+    float xc = -20.0f > x ? -20.0f : x;
+    xc = 20.0f < xc ? 20.0f : xc;
+    float x2 = xc * xc;
+    float v = GT2_K0 * (xc + GT_K1F * x2 * xc);
+    float vc = -87.0f > v ? -87.0f : v;
+    vc = 87.0f < vc ? 87.0f : vc;
+    float e = mg_exp_core_f32(-vc, 0.0f);
+    float sg = 1.0f / (1.0f + e);
+    float dv = GT2_K0 * (1.0f + (3.0f * GT_K1F) * x2);
+    float d = sg + xc * ((sg * (e * sg)) * dv);
+    return g * (-87.0f > v ? 0.0f : d);
+}
+
+// Double-precision GELU and SiLU use the C library (float32 has its own, in
+// vmath.h); the callers above clamp x.
+#define MG_DEF_HELPERS(T, SUF, EXP, TANH, LOG1P, ABS, ERFC)                   \
+    static inline T el_gelu_##SUF(T x) {                                      \
+        return x * (T)0.5 * ERFC(-x * (T)MG_SQRT1_2);                         \
     }                                                                         \
+    static inline T el_gelu_bwd_##SUF(T s, T g) {                             \
+        return g * ((T)0.5 * ERFC(-s * (T)MG_SQRT1_2) +                       \
+                    s * (T)MG_INV_SQRT_2PI * EXP((T)-0.5 * s * s));           \
+    }                                                                         \
+    /* (1 + tanh(u))/2 = σ(2u): no cancellation for x << 0 */                 \
+    static inline T el_gelu_tanh_##SUF(T x) {                                 \
+        return x * el_sigmoid_##SUF((T)2 * GT_K0 * (x + GT_K1 * x * x * x));  \
+    }                                                                         \
+    static inline T el_silu_##SUF(T x) { return x * el_sigmoid_##SUF(x); }    \
+    static inline T el_gelu_tanh_bwd_##SUF(T s, T g) {                        \
+        T v = (T)2 * GT_K0 * (s + GT_K1 * s * s * s);                         \
+        T dv = (T)2 * GT_K0 * ((T)1 + (T)3 * GT_K1 * s * s);                  \
+        T sg = el_sigmoid_##SUF(v);                                           \
+        return g * (sg + s * sg * el_sigmoid_##SUF(-v) * dv);                 \
+    }                                                                         \
+    /* 1 - σ(s) as σ(-s): no cancellation once σ(s) rounds to 1 */            \
     static inline T el_silu_bwd_##SUF(T s, T g) {                             \
         T sg = el_sigmoid_##SUF(s);                                           \
-        return g * sg * ((T)1 + s * ((T)1 - sg));                             \
+        return g * sg * ((T)1 + s * el_sigmoid_##SUF(-s));                    \
     }                                                                         \
     static inline T el_softplus_bwd_##SUF(T s, T g, T beta, T threshold) {    \
         T z = s * beta;                                                       \
@@ -103,13 +198,13 @@ MG_DEF_SIGMOID(double, f64, mg_vexp, fabs)
     }
 
 #define T float
-MG_DEF_HELPERS(float, f32, mg_vexpf, mg_vtanhf, mg_vlog1pf, fabsf)
+MG_DEF_HELPERS(float, f32, mg_vexpf, mg_vtanhf, mg_vlog1pf, fabsf, mg_verfcf)
 #undef T
 #define T double
-MG_DEF_HELPERS(double, f64, mg_vexp, mg_vtanh, mg_vlog1p, fabs)
+MG_DEF_HELPERS(double, f64, mg_vexp, mg_vtanh, mg_vlog1p, fabs, mg_verfc)
 #undef T
 
-// -- loops, one per ISA --------------------------------------------------------
+// -- loops, one per ISA ------------------------------------------------------
 
 // The body of a forward (y = F(x)) and backward (gx = B(s, gy)) loop over
 // contiguous operands; the `#pragma omp simd` is what lets the vectoriser use
@@ -134,15 +229,15 @@ typedef void (*bwd_f32_t)(mg_index_t, const float *, const float *, float *,
 typedef void (*bwd_f64_t)(mg_index_t, const double *, const double *,
                           double *, double, double);
 
-#define MG_LOOPS_ONE(OP, FX, BX, T_, SUF, ISA, ATTR)                         \
-    ATTR static void OP##_fwd_##SUF##_##ISA(mg_index_t n, const T_ *x,       \
+#define MG_LOOPS_ONE(OP, FX, BX, T_, SUF, ISA, ATTR)                          \
+    ATTR static void OP##_fwd_##SUF##_##ISA(mg_index_t n, const T_ *x,        \
                                             T_ *y, double p0, double p1) {    \
         const T_ P0 = (T_)p0, P1 = (T_)p1;                                    \
         (void)P0;                                                             \
         (void)P1;                                                             \
         MG_FWD_BODY(FX)                                                       \
     }                                                                         \
-    ATTR static void OP##_bwd_##SUF##_##ISA(mg_index_t n, const T_ *s,       \
+    ATTR static void OP##_bwd_##SUF##_##ISA(mg_index_t n, const T_ *s,        \
                                             const T_ *gy, T_ *gx, double p0,  \
                                             double p1) {                      \
         const T_ P0 = (T_)p0, P1 = (T_)p1;                                    \
@@ -160,13 +255,18 @@ typedef void (*bwd_f64_t)(mg_index_t, const double *, const double *,
     ((isa) == MG_ISA_AVX512 ? OP##_##DIR##_##SUF##_avx512                     \
      : (isa) == MG_ISA_AVX2 ? OP##_##DIR##_##SUF##_avx2                       \
                             : OP##_##DIR##_##SUF##_generic)
+// For an op whose AVX2 and AVX-512 loops are written by hand
+// (act/vmath_avx2.h, act/vmath_avx512.h).
+#define MG_LOOPS_X86(OP, FX, BX, T_, SUF)                                     \
+    MG_LOOPS_ONE(OP, FX, BX, T_, SUF, generic, )
 #else
 #define MG_LOOPS_ISA(OP, FX, BX, T_, SUF)                                     \
     MG_LOOPS_ONE(OP, FX, BX, T_, SUF, generic, )
+#define MG_LOOPS_X86 MG_LOOPS_ISA
 #define MG_PICK(OP, DIR, SUF, isa) OP##_##DIR##_##SUF##_generic
 #endif
 
-// -- threading and strides -----------------------------------------------------
+// -- threading and strides ---------------------------------------------------
 
 // Resolves `isa` (MG_ISA_AUTO -> best); -1 when the CPU cannot run it.
 static int resolve_isa(int isa) {
@@ -187,15 +287,96 @@ static void block_of(mg_index_t n, int t, int nt, mg_index_t *lo,
     *len = b > *lo ? b - *lo : 0;
 }
 
-static int use_threads(mg_index_t n, int nthreads) {
+// Whether a call of n elements of an op of relative cost `weight` (in
+// quarters of a relu element, see MG_ALL) is worth a second thread: waking a
+// passive OpenMP thread and joining it costs 4-10 us here, so a call goes
+// parallel when its one-thread time is roughly 40 us or more (mg_act.h).
+static int use_threads(mg_index_t n, int nthreads, int weight) {
 #ifdef _OPENMP
-    return nthreads > 1 && n >= MG_ACT_PAR_MIN;
+    return nthreads > 1 && n * weight >= (mg_index_t)MG_ACT_PAR_MIN * 4;
 #else
     (void)n;
     (void)nthreads;
+    (void)weight;
     return 0;
 #endif
 }
+
+// Elements before `p` reaches a 64-byte boundary.
+static mg_index_t head_to_line(const void *p, size_t elsize, mg_index_t n) {
+    size_t mis = (size_t)((uintptr_t)p & 63);
+    mg_index_t h = mis ? (mg_index_t)((64 - mis) / elsize) : 0;
+    return h < n ? h : n;
+}
+
+// Runs an ISA loop over n contiguous elements so that (1) the output is
+// stored in whole cache lines: numpy's large arrays start 16 bytes past a
+// line, and every 64-byte vector store would otherwise straddle two lines
+// (as would the loads of inputs with the same offset, the usual case); and
+// (2) every element goes through the loop's full-width vector body, whatever
+// the alignment or the thread split: the head before the first line and the
+// tail after the last whole block of MG_ACT_BLOCK are run through a zero-
+// padded block on the stack. The vector body and the compiler's remainder
+// loop may differ in the last bit (the remainder calls the scalar C library),
+// so without (2) a value would depend on where the array starts.
+// MG_ACT_BLOCK is a multiple of every loop's vector length (16 floats or 8
+// doubles for AVX-512, fewer elsewhere). Below 2 blocks the call is direct.
+#define MG_ACT_BLOCK 16
+#define MG_DEF_RUN(T_, SUF)                                                   \
+    static void run_fwd_##SUF(fwd_##SUF##_t fn, mg_index_t n, const T_ *x,    \
+                              T_ *y, double p0, double p1) {                  \
+        if (n < 2 * MG_ACT_BLOCK) {                                           \
+            fn(n, x, y, p0, p1);                                              \
+            return;                                                           \
+        }                                                                     \
+        T_ bx[MG_ACT_BLOCK], by[MG_ACT_BLOCK];                                \
+        mg_index_t h = head_to_line(y, sizeof *y, n);                         \
+        mg_index_t m = (n - h) / MG_ACT_BLOCK * MG_ACT_BLOCK;                 \
+        mg_index_t t = n - h - m;                                             \
+        if (h > 0) {                                                          \
+            memset(bx, 0, sizeof bx);                                         \
+            memcpy(bx, x, (size_t)h * sizeof *x);                             \
+            fn(MG_ACT_BLOCK, bx, by, p0, p1);                                 \
+            memcpy(y, by, (size_t)h * sizeof *y);                             \
+        }                                                                     \
+        fn(m, x + h, y + h, p0, p1);                                          \
+        if (t > 0) {                                                          \
+            memset(bx, 0, sizeof bx);                                         \
+            memcpy(bx, x + h + m, (size_t)t * sizeof *x);                     \
+            fn(MG_ACT_BLOCK, bx, by, p0, p1);                                 \
+            memcpy(y + h + m, by, (size_t)t * sizeof *y);                     \
+        }                                                                     \
+    }                                                                         \
+    static void run_bwd_##SUF(bwd_##SUF##_t fn, mg_index_t n, const T_ *s,    \
+                              const T_ *gy, T_ *gx, double p0, double p1) {   \
+        if (n < 2 * MG_ACT_BLOCK) {                                           \
+            fn(n, s, gy, gx, p0, p1);                                         \
+            return;                                                           \
+        }                                                                     \
+        T_ bs[MG_ACT_BLOCK], bg[MG_ACT_BLOCK], bx[MG_ACT_BLOCK];              \
+        mg_index_t h = head_to_line(gx, sizeof *gx, n);                       \
+        mg_index_t m = (n - h) / MG_ACT_BLOCK * MG_ACT_BLOCK;                 \
+        mg_index_t t = n - h - m;                                             \
+        if (h > 0) {                                                          \
+            memset(bs, 0, sizeof bs);                                         \
+            memset(bg, 0, sizeof bg);                                         \
+            memcpy(bs, s, (size_t)h * sizeof *s);                             \
+            memcpy(bg, gy, (size_t)h * sizeof *gy);                           \
+            fn(MG_ACT_BLOCK, bs, bg, bx, p0, p1);                             \
+            memcpy(gx, bx, (size_t)h * sizeof *gx);                           \
+        }                                                                     \
+        fn(m, s + h, gy + h, gx + h, p0, p1);                                 \
+        if (t > 0) {                                                          \
+            memset(bs, 0, sizeof bs);                                         \
+            memset(bg, 0, sizeof bg);                                         \
+            memcpy(bs, s + h + m, (size_t)t * sizeof *s);                     \
+            memcpy(bg, gy + h + m, (size_t)t * sizeof *gy);                   \
+            fn(MG_ACT_BLOCK, bs, bg, bx, p0, p1);                             \
+            memcpy(gx + h + m, bx, (size_t)t * sizeof *gx);                   \
+        }                                                                     \
+    }
+MG_DEF_RUN(float, f32)
+MG_DEF_RUN(double, f64)
 
 #define MG_OMP_STRIDED                                                        \
     _Pragma("omp parallel for if (par) num_threads(nthreads) schedule(static)")
@@ -203,7 +384,7 @@ static int use_threads(mg_index_t n, int nthreads) {
 // The exported entry points. Contiguous operands run the ISA loop on one
 // block per thread; strided ones run the same formula element by element
 // (the portable loop body, with strides) on the baseline target.
-#define MG_ENTRY(OP, FX, BX, T_, SUF)                                         \
+#define MG_ENTRY(OP, FX, BX, T_, SUF, W)                                      \
     int mg_##OP##_fwd_##SUF(mg_index_t n, const T_ *x, mg_index_t inc_x,      \
                             T_ *y, mg_index_t inc_y, double p0, double p1,    \
                             int nthreads, int isa) {                          \
@@ -216,7 +397,7 @@ static int use_threads(mg_index_t n, int nthreads) {
             const T_ P0 = (T_)p0, P1 = (T_)p1;                                \
             (void)P0;                                                         \
             (void)P1;                                                         \
-            int par = use_threads(n, nthreads);                               \
+            int par = use_threads(n, nthreads, W);                            \
             MG_OMP_STRIDED                                                    \
             for (mg_index_t i = 0; i < n; i++) {                              \
                 T_ xv = x[i * inc_x];                                         \
@@ -225,8 +406,8 @@ static int use_threads(mg_index_t n, int nthreads) {
             return 0;                                                         \
         }                                                                     \
         fwd_##SUF##_t fn = MG_PICK(OP, fwd, SUF, use);                        \
-        if (!use_threads(n, nthreads)) {                                      \
-            fn(n, x, y, p0, p1);                                              \
+        if (!use_threads(n, nthreads, W)) {                                   \
+            run_fwd_##SUF(fn, n, x, y, p0, p1);                               \
             return 0;                                                         \
         }                                                                     \
         _Pragma("omp parallel num_threads(nthreads)") {                       \
@@ -234,7 +415,7 @@ static int use_threads(mg_index_t n, int nthreads) {
             block_of(n, omp_get_thread_num(), omp_get_num_threads(), &lo,     \
                      &len);                                                   \
             if (len > 0)                                                      \
-                fn(len, x + lo, y + lo, p0, p1);                              \
+                run_fwd_##SUF(fn, len, x + lo, y + lo, p0, p1);               \
         }                                                                     \
         return 0;                                                             \
     }                                                                         \
@@ -251,7 +432,7 @@ static int use_threads(mg_index_t n, int nthreads) {
             const T_ P0 = (T_)p0, P1 = (T_)p1;                                \
             (void)P0;                                                         \
             (void)P1;                                                         \
-            int par = use_threads(n, nthreads);                               \
+            int par = use_threads(n, nthreads, W);                            \
             MG_OMP_STRIDED                                                    \
             for (mg_index_t i = 0; i < n; i++) {                              \
                 T_ sv = s[i * inc_s];                                         \
@@ -261,8 +442,8 @@ static int use_threads(mg_index_t n, int nthreads) {
             return 0;                                                         \
         }                                                                     \
         bwd_##SUF##_t fn = MG_PICK(OP, bwd, SUF, use);                        \
-        if (!use_threads(n, nthreads)) {                                      \
-            fn(n, s, gy, gx, p0, p1);                                         \
+        if (!use_threads(n, nthreads, W)) {                                   \
+            run_bwd_##SUF(fn, n, s, gy, gx, p0, p1);                          \
             return 0;                                                         \
         }                                                                     \
         _Pragma("omp parallel num_threads(nthreads)") {                       \
@@ -270,19 +451,26 @@ static int use_threads(mg_index_t n, int nthreads) {
             block_of(n, omp_get_thread_num(), omp_get_num_threads(), &lo,     \
                      &len);                                                   \
             if (len > 0)                                                      \
-                fn(len, s + lo, gy + lo, gx + lo, p0, p1);                    \
+                run_bwd_##SUF(fn, len, s + lo, gy + lo, gx + lo, p0, p1);     \
         }                                                                     \
         return 0;                                                             \
     }
 
 // Binds the dtype-generic names used by the F_* / B_* formulas.
-#define MG_ALL(OP, FX, BX)                                                    \
+// W: the op's cost per element relative to relu, in quarters (one-thread
+// fwd+bwd time at 1e6 float32, AVX-512), which scales the thread threshold.
+#define MG_ALL(OP, FX, BX, W)                                                 \
     MG_LOOPS_ISA(OP, FX, BX, float, f32)                                      \
-    MG_ENTRY(OP, FX, BX, float, f32)
+    MG_ENTRY(OP, FX, BX, float, f32, W)
 
-#define MG_ALL64(OP, FX, BX)                                                  \
+#define MG_ALL_X86(OP, FX, BX, W)                                             \
+    MG_LOOPS_X86(OP, FX, BX, float, f32)                                      \
+    MG_ENTRY(OP, FX, BX, float, f32, W)
+
+// float64: twice the bytes per element, so twice the weight.
+#define MG_ALL64(OP, FX, BX, W)                                               \
     MG_LOOPS_ISA(OP, FX, BX, double, f64)                                     \
-    MG_ENTRY(OP, FX, BX, double, f64)
+    MG_ENTRY(OP, FX, BX, double, f64, 2 * (W))
 
 #define T float
 #define el_sigmoid el_sigmoid_f32
@@ -290,25 +478,33 @@ static int use_threads(mg_index_t n, int nthreads) {
 #define el_softplus_bwd el_softplus_bwd_f32
 #define el_gelu_tanh_bwd el_gelu_tanh_bwd_f32
 #define el_silu_bwd el_silu_bwd_f32
+#define el_silu el_silu_f32
+#define el_gelu el_gelu_f32
+#define el_gelu_bwd el_gelu_bwd_f32
+#define el_gelu_tanh el_gelu_tanh_f32
 #define EXP mg_vexpf
 #define TANH mg_vtanhf
 #define ERF mg_verff
 #define ERFC mg_verfcf
-MG_ALL(relu, F_RELU, B_RELU)
-MG_ALL(leaky_relu, F_LEAKY, B_LEAKY)
-MG_ALL(sigmoid, F_SIGMOID, B_SIGMOID)
-MG_ALL(tanh, F_TANH, B_TANH)
-MG_ALL(gelu, F_GELU, B_GELU)
-MG_ALL(gelu_tanh, F_GELU_TANH, B_GELU_TANH)
-MG_ALL(silu, F_SILU, B_SILU)
-MG_ALL(softplus, F_SOFTPLUS, B_SOFTPLUS)
-MG_ALL(erf, F_ERF, B_ERF)
+MG_ALL(relu, F_RELU, B_RELU, 4)
+MG_ALL(leaky_relu, F_LEAKY, B_LEAKY, 4)
+MG_ALL(sigmoid, F_SIGMOID, B_SIGMOID, 5)
+MG_ALL(tanh, F_TANH, B_TANH, 5)
+MG_ALL_X86(gelu, el_gelu_fast_f32, el_gelu_fast_bwd_f32, 7)
+MG_ALL(gelu_tanh, el_gelu_tanh_fast_f32, el_gelu_tanh_fast_bwd_f32, 6)
+MG_ALL(silu, el_silu_fast_f32, el_silu_fast_bwd_f32, 6)
+MG_ALL(softplus, F_SOFTPLUS, B_SOFTPLUS, 12)
+MG_ALL(erf, F_ERF, B_ERF, 6)
 #undef T
 #undef el_sigmoid
 #undef el_softplus
 #undef el_softplus_bwd
 #undef el_gelu_tanh_bwd
 #undef el_silu_bwd
+#undef el_silu
+#undef el_gelu
+#undef el_gelu_bwd
+#undef el_gelu_tanh
 #undef EXP
 #undef TANH
 #undef ERF
@@ -320,16 +516,20 @@ MG_ALL(erf, F_ERF, B_ERF)
 #define el_softplus_bwd el_softplus_bwd_f64
 #define el_gelu_tanh_bwd el_gelu_tanh_bwd_f64
 #define el_silu_bwd el_silu_bwd_f64
+#define el_silu el_silu_f64
+#define el_gelu el_gelu_f64
+#define el_gelu_bwd el_gelu_bwd_f64
+#define el_gelu_tanh el_gelu_tanh_f64
 #define EXP mg_vexp
 #define TANH mg_vtanh
 #define ERF mg_verf
 #define ERFC mg_verfc
-MG_ALL64(relu, F_RELU, B_RELU)
-MG_ALL64(leaky_relu, F_LEAKY, B_LEAKY)
-MG_ALL64(sigmoid, F_SIGMOID, B_SIGMOID)
-MG_ALL64(tanh, F_TANH, B_TANH)
-MG_ALL64(gelu, F_GELU, B_GELU)
-MG_ALL64(gelu_tanh, F_GELU_TANH, B_GELU_TANH)
-MG_ALL64(silu, F_SILU, B_SILU)
-MG_ALL64(softplus, F_SOFTPLUS, B_SOFTPLUS)
-MG_ALL64(erf, F_ERF, B_ERF)
+MG_ALL64(relu, F_RELU, B_RELU, 4)
+MG_ALL64(leaky_relu, F_LEAKY, B_LEAKY, 4)
+MG_ALL64(sigmoid, F_SIGMOID, B_SIGMOID, 5)
+MG_ALL64(tanh, F_TANH, B_TANH, 5)
+MG_ALL64(gelu, F_GELU, B_GELU, 7)
+MG_ALL64(gelu_tanh, F_GELU_TANH, B_GELU_TANH, 7)
+MG_ALL64(silu, F_SILU, B_SILU, 6)
+MG_ALL64(softplus, F_SOFTPLUS, B_SOFTPLUS, 12)
+MG_ALL64(erf, F_ERF, B_ERF, 6)

@@ -66,4 +66,102 @@ MG_VDECL(double, mg_verfc, "erfc")
 #define mg_verfc erfc
 #endif
 
+// -- inline float32 kernels ---------------------------------------------------
+// Branch-free scalar code that GCC vectorises inside an `omp simd` loop, for
+// whatever target the loop is compiled for (AVX-512, AVX2+FMA, baseline), so
+// the activations need no call per vector and no special-case path. Inputs of
+// any value are handled by clamping and selects; NaN passes every clamp (a
+// comparison with NaN is false) and so propagates.
+#include <stdint.h>
+#include <string.h>
+
+static inline int32_t mg_f32_bits(float x) {
+    int32_t i;
+    memcpy(&i, &x, sizeof i);
+    return i;
+}
+static inline float mg_f32_from_bits(int32_t i) {
+    float x;
+    memcpy(&x, &i, sizeof x);
+    return x;
+}
+
+// e^(x + lo) for x in [-87.3, 88.3] (the caller clamps; NaN propagates) and
+// |lo| << 1 a correction to x, e.g. its rounding error. Cody-Waite reduction
+// x = n·ln2 + r with ln2 split in a 9-bit head (n·head is exact) and a tail,
+// then e^r = 1 + r + r²·Q(r), Q a degree-4 fit of relative error 3e-9 on
+// |r| <= ln2/2, and 2^n built in the exponent field (tests/test_act_kernels.py
+// bounds the ulp error of the activations built on it). The range keeps 2^n
+// normal: a denormal operand or result costs a microcode assist (~150
+// cycles) per vector. Also used by csrc/softmax: keep the interface.
+static inline float mg_exp_core_f32(float x, float lo) {
+    const float shift = 12582912.0f; // 1.5·2^23: adding it rounds to integer
+    float k = x * 1.44269504088896341f + shift;
+    float n = k - shift;
+    int32_t ni = mg_f32_bits(k) - mg_f32_bits(shift);
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440054690583e-4f;
+    r = r + lo;
+    float q = 1.38146096e-3f;
+    q = q * r + 8.36871e-3f;
+    q = q * r + 4.166839e-2f;
+    q = q * r + 1.6666521e-1f;
+    q = q * r + 4.9999993e-1f;
+    float p = 1.0f + (r + (r * r) * q);
+    return p * mg_f32_from_bits((ni + 127) << 23);
+}
+
+// 1 / (1 + e^-x). e^-x is taken on -x clamped to [-87, 88] and replaced by
+// +inf above 88, so the result is exactly 1 for x >= 87 and exactly 0 for
+// x < -88 (sigmoid(±1000) = 1 / 0), never NaN; a few ulp elsewhere. The
+// clamps are written `c > v ? c : v` so that NaN passes them and propagates.
+static inline float mg_sigmoid_f32(float x) {
+    float u = -x;
+    float uc = -87.0f > u ? -87.0f : u;
+    uc = 88.0f < uc ? 88.0f : uc;
+    float e = mg_exp_core_f32(uc, 0.0f);
+    e = u > 88.0f ? (float)INFINITY : e;
+    return 1.0f / (1.0f + e);
+}
+
+// The standard normal distribution at x: h = Φ(-|x|) = erfc(a)/2 with
+// a = |x|/√2, and e = e^(-x²/2) (so φ(x) = e/√(2π)); Φ(x) is h for x < 0 and
+// 1 - h for x >= 0, so no value is formed by cancellation.
+// erfc(a) = e^(-a²)·erfcx(a); with d = 1/(a + 2) and t = (a - 2)·d in
+// [-1, 0.65], erfcx(a)·(a + 2)/2 is a degree-8 polynomial P(t), fitted to
+// 4.2e-8 relative error for a in [0, 9.4] (6e-8 with the coefficients
+// rounded to float32; beyond 9.4, e^(-a²) is 0 in float32), so h = e·P·d.
+// e^(-x²/2) takes x² split exactly: x = xh + xl, xh keeping 12 significant
+// bits so -xh²/2 is exact and the rest, -xl·(xh + xl/2), rides as the small
+// correction. Results under 1.6e-38 are flushed to 0 (see mg_exp_core_f32).
+// ±inf give h = 0, e = 0; NaN gives NaN.
+typedef struct {
+    float h;
+    float e;
+} mg_ndist_f32;
+
+static inline mg_ndist_f32 mg_ndist_f32_of(float x) {
+    float xh = mg_f32_from_bits(mg_f32_bits(x) & (int32_t)0xFFFFF000);
+    float xl = x - xh;
+    float hi = -0.5f * (xh * xh);
+    float hc = -87.0f > hi ? -87.0f : hi;
+    float e = mg_exp_core_f32(hc, -(xl * (xh + 0.5f * xl)));
+    e = hi < -87.0f ? 0.0f : e;
+    float a = fabsf(x) * 0.707106781186547524f;
+    a = 9.4f < a ? 9.4f : a;
+    float d = 1.0f / (a + 2.0f);
+    float t = 1.0f - 4.0f * d; // (a - 2)/(a + 2)
+    float p = -2.2987133147e-04f;
+    p = p * t - 3.7577488260e-04f;
+    p = p * t + 1.4896888142e-03f;
+    p = p * t + 3.2177297590e-03f;
+    p = p * t - 1.0742071813e-02f;
+    p = p * t - 1.8217444419e-02f;
+    p = p * t + 1.3973485955e-01f;
+    p = p * t - 3.4358049258e-01f;
+    p = p * t + 5.1079137064e-01f;
+    mg_ndist_f32 r = {(e * p) * d, e};
+    return r;
+}
+
 #endif

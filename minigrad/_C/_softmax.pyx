@@ -1,5 +1,5 @@
 """Cython wrappers for csrc/softmax: softmax / log_softmax over an axis, fused
-softmax-cross-entropy and binary cross-entropy with logits.
+softmax-cross-entropy, binary cross-entropy of probabilities and with logits.
 
 Layer: _C. Knows nothing of autograd. Every function validates its operands
 while holding the GIL (TypeError for a type or dtype, ValueError for a shape or
@@ -35,6 +35,24 @@ cdef extern from "mg_softmax.h" nogil:
     int mg_xent_bwd_f64(mg_index_t, mg_index_t, const double *, const double *,
                         const int64_t *, const double *, int64_t, double,
                         const double *, mg_index_t, double *, int) noexcept
+    int MG_SOFTMAX_PAR_MIN
+    int mg_xent_fwd_grad_f32(mg_index_t, mg_index_t, const float *,
+                             const int64_t *, const float *, int64_t, double,
+                             int, float *, float *, double *, float *,
+                             int) noexcept
+    int mg_xent_fwd_grad_f64(mg_index_t, mg_index_t, const double *,
+                             const int64_t *, const double *, int64_t, double,
+                             int, double *, double *, double *, double *,
+                             int) noexcept
+    int mg_bce_fwd_f32(mg_index_t, const float *, const float *, const float *,
+                       float *, int) noexcept
+    int mg_bce_fwd_f64(mg_index_t, const double *, const double *,
+                       const double *, double *, int) noexcept
+    int mg_bce_bwd_f32(mg_index_t, const float *, const float *, const float *,
+                       const float *, mg_index_t, float *, float *, int) noexcept
+    int mg_bce_bwd_f64(mg_index_t, const double *, const double *,
+                       const double *, const double *, mg_index_t, double *,
+                       double *, int) noexcept
     int mg_bce_logits_fwd_f32(mg_index_t, const float *, const float *,
                               const float *, const float *, float *,
                               int) noexcept
@@ -53,10 +71,26 @@ _F64 = np.dtype(np.float64)
 _I64 = np.dtype(np.int64)
 
 
-cdef int _threads(str op, object nthreads) except -1:
+cdef object _kernel_threads = None
+
+
+cdef int _auto_threads(Py_ssize_t work) except -1:
+    """Threads for a kernel doing ``work`` elements: 1 below the kernels' own
+    threshold (without asking the backend: that costs more than the work),
+    else the backend's count less the cores busy elsewhere (backend.py, Note
+    [Sharing cores]; 1 in a forked child, Note [OpenMP and fork])."""
+    global _kernel_threads
+    if work < MG_SOFTMAX_PAR_MIN:
+        return 1
+    if _kernel_threads is None:
+        from minigrad.backend import _kernel_threads as kt
+        _kernel_threads = kt
+    return _kernel_threads()
+
+
+cdef int _threads(str op, object nthreads, Py_ssize_t work) except -1:
     if nthreads is None:
-        from minigrad.backend import get_num_threads
-        return get_num_threads()
+        return _auto_threads(work)
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
         raise ValueError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
     return nthreads
@@ -148,7 +182,7 @@ def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None):
     cdef mg_index_t outer, size, inner
     outer, size, inner = _axis_view(op, x, dim)
     y = _out(op, out, x.shape, x.dtype, (x,), True)
-    cdef int nt = _threads(op, nthreads)
+    cdef int nt = _threads(op, nthreads, x.size)
     if x.size == 0:
         return y
     cdef void *px = cnp.PyArray_DATA(x)
@@ -176,7 +210,7 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None):
     gx = _out(op, out, y.shape, y.dtype, (y, g), False)
     if out is not None and np.shares_memory(gx, grad_out):
         raise ValueError(f"{op}: out overlaps an input")
-    cdef int nt = _threads(op, nthreads)
+    cdef int nt = _threads(op, nthreads, y.size)
     if y.size == 0:
         return gx
     cdef void *py = cnp.PyArray_DATA(y)
@@ -217,7 +251,7 @@ def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
-    cdef int nt = _threads(op, nthreads)
+    cdef int nt = _threads(op, nthreads, x.size)
     loss = np.empty((n,), dtype=x.dtype)
     lse = np.empty((n,), dtype=x.dtype)
     if n == 0:
@@ -268,7 +302,7 @@ def xent_bwd(x, lse, target, scale, weight=None, *, long ignore_index=-100,
     cdef mg_index_t inc_sc = 0 if sc.shape == () else 1
     w = _class_weight(op, weight, c, x.dtype)
     gx = _out(op, out, x.shape, x.dtype, (x, s, sc, w), False)
-    cdef int nt = _threads(op, nthreads)
+    cdef int nt = _threads(op, nthreads, x.size)
     if x.size == 0:
         return gx
     cdef void *px = cnp.PyArray_DATA(x)
@@ -312,7 +346,7 @@ def bce_logits_fwd(x, target, weight=None, pos_weight=None, *, nthreads=None):
         raise TypeError(f"{op}: target must be a numpy array, got None")
     w = _same(op, "weight", weight, x)
     pw = _same(op, "pos_weight", pos_weight, x)
-    cdef int nt = _threads(op, nthreads)
+    cdef int nt = _threads(op, nthreads, x.size)
     loss = np.empty(x.shape, dtype=x.dtype)
     if x.size == 0:
         return loss
@@ -353,7 +387,7 @@ def bce_logits_bwd(x, target, grad_out, weight=None, pos_weight=None, *,
     cdef mg_index_t inc_g = 0 if g.shape == () else 1
     w = _same(op, "weight", weight, x)
     pw = _same(op, "pos_weight", pos_weight, x)
-    cdef int nt = _threads(op, nthreads)
+    cdef int nt = _threads(op, nthreads, x.size)
     gx = np.empty(x.shape, dtype=x.dtype)
     gt = np.empty(x.shape, dtype=x.dtype) if target_grad else None
     if x.size == 0:
@@ -378,4 +412,345 @@ def bce_logits_bwd(x, target, grad_out, weight=None, pos_weight=None, *,
                                   <const double *>pwp, <const double *>ppw,
                                   <const double *>pg, inc_g, <double *>pgx,
                                   <double *>pgt, nt)
+    return gx, gt
+
+
+# -- fused loss + gradient entry points (the ops' hot path) --------------------
+# Note [Fused loss calls]: on small problems (XOR's (4, 1), MNIST-like 64x10)
+# the Python work per call, not the kernel, is the cost, so these take the
+# whole loss in ONE call: validation with the C-API (no attribute lookups),
+# the forward, the reduction and, when asked, the gradient of the reduced
+# loss for an upstream gradient of 1, which the op's backward then only
+# rescales. Reductions: 0 'none', 1 'mean', 2 'sum' (MG_REDUCE_*).
+
+cdef int _REDUCE_NONE = 0
+cdef int _REDUCE_MEAN = 1
+cdef int _REDUCE_SUM = 2
+
+
+cdef inline bint _is_float(object a, int typenum):
+    return (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum)
+
+
+cdef cnp.ndarray _operand(str op, str name, object a, int typenum):
+    """a as an aligned C-contiguous array of dtype typenum, or TypeError."""
+    if not cnp.PyArray_Check(a):
+        raise TypeError(f"{op}: {name} must be a numpy array, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError(f"{op}: {name} has dtype {arr.dtype}, expected "
+                        f"{np.dtype(cnp.PyArray_TypeObjectFromType(typenum))}")
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISALIGNED(arr)):
+        arr = np.ascontiguousarray(arr)
+    return arr
+
+
+cdef object _scalar(double v, int typenum):
+    """A 0-d array of dtype typenum holding v."""
+    cdef cnp.ndarray a = cnp.PyArray_EMPTY(0, NULL, typenum, 0)
+    if typenum == cnp.NPY_FLOAT32:
+        (<float *>cnp.PyArray_DATA(a))[0] = <float>v
+    else:
+        (<double *>cnp.PyArray_DATA(a))[0] = v
+    return a
+
+
+cdef int _check_reduction(str op, int reduction) except -1:
+    if reduction < _REDUCE_NONE or reduction > _REDUCE_SUM:
+        raise ValueError(f"{op}: reduction code must be 0, 1 or 2, got {reduction}")
+    return 0
+
+
+def xent_fused(x, target, weight=None, long ignore_index=-100,
+               double label_smoothing=0.0, int reduction=1, bint grad=False,
+               nthreads=None):
+    """Softmax cross-entropy of logits x (n, c) and int64 targets (n,), reduced
+    ('none' 0, 'mean' 1, 'sum' 2), with its gradient in the same pass.
+
+    Returns (out, lse, gx): out is the loss of each row (n,) for 'none', else
+    a 0-d array (the weighted mean / sum, computed in double); lse (n,) is
+    what :func:`xent_bwd` needs; gx (n, c) is the gradient of the reduced
+    loss w.r.t. x (of each row's own loss for 'none') when grad is true,
+    else None. Raises IndexError when a target is neither ignore_index nor
+    in [0, c), before anything is computed.
+    """
+    op = "cross_entropy"
+    if not (_is_float(x, cnp.NPY_FLOAT32) or _is_float(x, cnp.NPY_FLOAT64)):
+        return _xent_fused_slow(x)
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    cdef cnp.ndarray xa = _operand(op, "input", x, tn)
+    if cnp.PyArray_NDIM(xa) != 2:
+        raise ValueError(f"{op}: input must be 2-D (n, c), got shape {np.shape(xa)}")
+    cdef mg_index_t n = cnp.PyArray_DIM(xa, 0), c = cnp.PyArray_DIM(xa, 1)
+    cdef cnp.ndarray ta = _operand(op, "target", target, cnp.NPY_INT64)
+    if cnp.PyArray_NDIM(ta) != 1 or cnp.PyArray_DIM(ta, 0) != n:
+        raise ValueError(f"{op}: target has shape {np.shape(ta)}, expected ({n},)")
+    cdef cnp.ndarray wa = None
+    if weight is not None:
+        wa = _operand(op, "weight", weight, tn)
+        if cnp.PyArray_NDIM(wa) != 1 or cnp.PyArray_DIM(wa, 0) != c:
+            raise ValueError(f"{op}: weight has shape {np.shape(wa)}, expected ({c},)")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    _check_reduction(op, reduction)
+    if n > 0 and c == 0:
+        raise ValueError(f"{op}: input has no classes (shape {np.shape(xa)})")
+    cdef int nt = _threads(op, nthreads, n * c)
+    cdef cnp.npy_intp dims[2]
+    dims[0] = 2
+    dims[1] = n
+    cdef cnp.ndarray rows = cnp.PyArray_EMPTY(2, dims, tn, 0)  # loss, lse
+    cdef cnp.ndarray gx = None
+    if grad:
+        gx = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(xa), tn, 0)
+    cdef void *px = cnp.PyArray_DATA(xa)
+    cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(ta)
+    cdef void *pw = NULL if wa is None else cnp.PyArray_DATA(wa)
+    cdef char *pr = <char *>cnp.PyArray_DATA(rows)
+    cdef void *pg = NULL if gx is None else cnp.PyArray_DATA(gx)
+    cdef double total = 0.0
+    cdef int rc
+    cdef int64_t ig = ignore_index
+    if tn == cnp.NPY_FLOAT32:
+        with nogil:
+            rc = mg_xent_fwd_grad_f32(n, c, <const float *>px, pt,
+                                      <const float *>pw, ig, label_smoothing,
+                                      reduction, <float *>pr,
+                                      <float *>pr + n, &total, <float *>pg, nt)
+    else:
+        with nogil:
+            rc = mg_xent_fwd_grad_f64(n, c, <const double *>px, pt,
+                                      <const double *>pw, ig, label_smoothing,
+                                      reduction, <double *>pr,
+                                      <double *>pr + n, &total, <double *>pg,
+                                      nt)
+    if rc != 0:
+        raise IndexError(f"{op}: a target is out of range [0, {c}) and not "
+                         f"ignore_index ({ignore_index})")
+    if reduction == _REDUCE_NONE:
+        out = rows[0]
+    elif n == 0 and reduction == _REDUCE_MEAN:
+        out = _scalar(float("nan"), tn)
+    else:
+        out = _scalar(total, tn)
+    return out, rows[1], gx
+
+
+def _xent_fused_slow(x):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"cross_entropy: input must be a numpy array, got "
+                        f"{type(x).__name__}")
+    raise TypeError(f"cross_entropy: input must be float32 or float64, got {x.dtype}")
+
+
+cdef tuple _bce_operands(str op, object x, object t, object w, object pw):
+    if not (_is_float(x, cnp.NPY_FLOAT32) or _is_float(x, cnp.NPY_FLOAT64)):
+        _floats(op, "input", x)  # raises the right TypeError
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    cdef cnp.ndarray xa = _operand(op, "input", x, tn)
+    cdef cnp.ndarray ta = _operand(op, "target", t, tn)
+    cdef cnp.ndarray wa = None, pwa = None
+    if not cnp.PyArray_SAMESHAPE(xa, ta):
+        raise ValueError(f"{op}: target has shape {np.shape(ta)}, expected "
+                         f"{np.shape(xa)}")
+    if w is not None:
+        wa = _operand(op, "weight", w, tn)
+        if not cnp.PyArray_SAMESHAPE(xa, wa):
+            raise ValueError(f"{op}: weight has shape {np.shape(wa)}, expected "
+                             f"{np.shape(xa)}")
+    if pw is not None:
+        pwa = _operand(op, "pos_weight", pw, tn)
+        if not cnp.PyArray_SAMESHAPE(xa, pwa):
+            raise ValueError(f"{op}: pos_weight has shape {np.shape(pwa)}, expected "
+                             f"{np.shape(xa)}")
+    return xa, ta, wa, pwa
+
+
+cdef object _reduce_elems(cnp.ndarray loss, int reduction, int tn):
+    """The loss array itself ('none'), or its sum / mean as a 0-d array,
+    summed in double in order."""
+    if reduction == _REDUCE_NONE:
+        return loss
+    cdef mg_index_t i, n = cnp.PyArray_SIZE(loss)
+    cdef double acc = 0.0
+    cdef const float *pf
+    cdef const double *pd
+    if tn == cnp.NPY_FLOAT32:
+        pf = <const float *>cnp.PyArray_DATA(loss)
+        for i in range(n):
+            acc += pf[i]
+    else:
+        pd = <const double *>cnp.PyArray_DATA(loss)
+        for i in range(n):
+            acc += pd[i]
+    if reduction == _REDUCE_MEAN:
+        acc = acc / <double>n  # NaN for no elements, as PyTorch's mean
+    return _scalar(acc, tn)
+
+
+def bce_fused(x, target, weight=None, int reduction=1, bint input_grad=False,
+              bint target_grad=False, nthreads=None):
+    """Binary cross-entropy of probabilities x (any shape) and target (x's
+    shape and dtype), each log clamped at -100; weight, when given, has x's
+    shape. Returns (out, gx, gt): the loss ('none': elementwise; else a 0-d
+    sum or mean) and, when asked, the gradients of it for an upstream
+    gradient of 1 (elementwise for 'none'), else None. Raises ValueError when
+    an element of x is outside [0, 1] or NaN.
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(op, reduction)
+    xa, ta, wa, _ = _bce_operands(op, x, target, weight, None)
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>xa)
+    cdef mg_index_t n = cnp.PyArray_SIZE(<cnp.ndarray>xa)
+    cdef int nt = _threads(op, nthreads, n)
+    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>xa),
+                                              cnp.PyArray_DIMS(<cnp.ndarray>xa),
+                                              tn, 0)
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>xa)
+    cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>ta)
+    cdef void *pw = NULL if wa is None else cnp.PyArray_DATA(<cnp.ndarray>wa)
+    cdef void *pl = cnp.PyArray_DATA(loss)
+    cdef int rc
+    if tn == cnp.NPY_FLOAT32:
+        with nogil:
+            rc = mg_bce_fwd_f32(n, <const float *>px, <const float *>pt,
+                                <const float *>pw, <float *>pl, nt)
+    else:
+        with nogil:
+            rc = mg_bce_fwd_f64(n, <const double *>px, <const double *>pt,
+                                <const double *>pw, <double *>pl, nt)
+    if rc != 0:
+        raise ValueError(f"{op}: all elements of input should be between 0 and 1 "
+                         f"(input shape {np.shape(xa)})")
+    out = _reduce_elems(loss, reduction, tn)
+    if not (input_grad or target_grad):
+        return out, None, None
+    gx, gt = _bce_grads(xa, ta, wa, None, reduction, input_grad, target_grad,
+                        nt, False)
+    return out, gx, gt
+
+
+cdef tuple _bce_grads(cnp.ndarray xa, cnp.ndarray ta, cnp.ndarray wa,
+                      cnp.ndarray pwa, int reduction, bint input_grad,
+                      bint target_grad, int nt, bint logits):
+    """The unit-upstream gradients of a (reduced) elementwise BCE."""
+    cdef int tn = cnp.PyArray_TYPE(xa)
+    cdef mg_index_t n = cnp.PyArray_SIZE(xa)
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
+    gx = cnp.PyArray_EMPTY(nd, dims, tn, 0) if input_grad else None
+    gt = cnp.PyArray_EMPTY(nd, dims, tn, 0) if target_grad else None
+    cdef double s = 1.0 / <double>n if reduction == _REDUCE_MEAN and n else 1.0
+    cdef float sf = <float>s
+    cdef void *px = cnp.PyArray_DATA(xa)
+    cdef void *pt = cnp.PyArray_DATA(ta)
+    cdef void *pw = NULL if wa is None else cnp.PyArray_DATA(wa)
+    cdef void *ppw = NULL if pwa is None else cnp.PyArray_DATA(pwa)
+    cdef void *pgx = NULL if gx is None else cnp.PyArray_DATA(<cnp.ndarray>gx)
+    cdef void *pgt = NULL if gt is None else cnp.PyArray_DATA(<cnp.ndarray>gt)
+    if tn == cnp.NPY_FLOAT32:
+        with nogil:
+            if logits:
+                mg_bce_logits_bwd_f32(n, <const float *>px, <const float *>pt,
+                                      <const float *>pw, <const float *>ppw,
+                                      &sf, 0, <float *>pgx, <float *>pgt, nt)
+            else:
+                mg_bce_bwd_f32(n, <const float *>px, <const float *>pt,
+                               <const float *>pw, &sf, 0, <float *>pgx,
+                               <float *>pgt, nt)
+    else:
+        with nogil:
+            if logits:
+                mg_bce_logits_bwd_f64(n, <const double *>px, <const double *>pt,
+                                      <const double *>pw, <const double *>ppw,
+                                      &s, 0, <double *>pgx, <double *>pgt, nt)
+            else:
+                mg_bce_bwd_f64(n, <const double *>px, <const double *>pt,
+                               <const double *>pw, &s, 0, <double *>pgx,
+                               <double *>pgt, nt)
+    return gx, gt
+
+
+def bce_logits_fused(x, target, weight=None, pos_weight=None,
+                     int reduction=1, bint input_grad=False,
+                     bint target_grad=False, nthreads=None):
+    """Binary cross-entropy with logits, as :func:`bce_fused` (weight and
+    pos_weight, when given, have x's shape). Returns (out, gx, gt)."""
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
+    xa, ta, wa, pwa = _bce_operands(op, x, target, weight, pos_weight)
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>xa)
+    cdef mg_index_t n = cnp.PyArray_SIZE(<cnp.ndarray>xa)
+    cdef int nt = _threads(op, nthreads, n)
+    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>xa),
+                                              cnp.PyArray_DIMS(<cnp.ndarray>xa),
+                                              tn, 0)
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>xa)
+    cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>ta)
+    cdef void *pw = NULL if wa is None else cnp.PyArray_DATA(<cnp.ndarray>wa)
+    cdef void *ppw = NULL if pwa is None else cnp.PyArray_DATA(<cnp.ndarray>pwa)
+    cdef void *pl = cnp.PyArray_DATA(loss)
+    if tn == cnp.NPY_FLOAT32:
+        with nogil:
+            mg_bce_logits_fwd_f32(n, <const float *>px, <const float *>pt,
+                                  <const float *>pw, <const float *>ppw,
+                                  <float *>pl, nt)
+    else:
+        with nogil:
+            mg_bce_logits_fwd_f64(n, <const double *>px, <const double *>pt,
+                                  <const double *>pw, <const double *>ppw,
+                                  <double *>pl, nt)
+    out = _reduce_elems(loss, reduction, tn)
+    if not (input_grad or target_grad):
+        return out, None, None
+    gx, gt = _bce_grads(xa, ta, wa, pwa, reduction, input_grad, target_grad,
+                        nt, True)
+    return out, gx, gt
+
+
+def bce_fwd(x, target, weight=None, *, nthreads=None):
+    """Elementwise binary cross-entropy of probabilities (logs clamped at
+    -100); weight, when given, has x's shape. ValueError if an element of x
+    is outside [0, 1]."""
+    out, _, _ = bce_fused(x, target, weight, reduction=_REDUCE_NONE,
+                          nthreads=nthreads)
+    return out
+
+
+def bce_bwd(x, target, grad_out, weight=None, *, bint input_grad=True,
+            bint target_grad=False, nthreads=None):
+    """Gradients of binary cross-entropy of probabilities: (grad_input or
+    None, grad_target or None). grad_out has x's shape, or shape () for one
+    value for every element."""
+    op = "binary_cross_entropy_backward"
+    xa, ta, wa, _ = _bce_operands(op, x, target, weight, None)
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>xa)
+    g = <object>_operand(op, "grad_out", grad_out, tn)
+    if g.ndim != 0 and g.shape != xa.shape:
+        raise ValueError(f"{op}: grad_out has shape {g.shape}, expected () or "
+                         f"{xa.shape}")
+    cdef mg_index_t inc_g = 0 if g.ndim == 0 else 1
+    cdef mg_index_t n = cnp.PyArray_SIZE(<cnp.ndarray>xa)
+    cdef int nt = _threads(op, nthreads, n)
+    gx = np.empty(xa.shape, dtype=xa.dtype) if input_grad else None
+    gt = np.empty(xa.shape, dtype=xa.dtype) if target_grad else None
+    if n == 0:
+        return gx, gt
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>xa)
+    cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>ta)
+    cdef void *pw = NULL if wa is None else cnp.PyArray_DATA(<cnp.ndarray>wa)
+    cdef void *pg = cnp.PyArray_DATA(<cnp.ndarray>g)
+    cdef void *pgx = NULL if gx is None else cnp.PyArray_DATA(<cnp.ndarray>gx)
+    cdef void *pgt = NULL if gt is None else cnp.PyArray_DATA(<cnp.ndarray>gt)
+    if tn == cnp.NPY_FLOAT32:
+        with nogil:
+            mg_bce_bwd_f32(n, <const float *>px, <const float *>pt,
+                           <const float *>pw, <const float *>pg, inc_g,
+                           <float *>pgx, <float *>pgt, nt)
+    else:
+        with nogil:
+            mg_bce_bwd_f64(n, <const double *>px, <const double *>pt,
+                           <const double *>pw, <const double *>pg, inc_g,
+                           <double *>pgx, <double *>pgt, nt)
     return gx, gt

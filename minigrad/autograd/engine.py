@@ -16,11 +16,22 @@ no pre-pass over the graph, so a chain a million ops deep backprops in one loop
 
 Gradients meant for leaves are summed over the whole pass and delivered at the
 end: each leaf's hooks see, and its ``.grad`` receives, the total once.
+
+# Note [Taking the gradient buffer]
+A leaf's ``.grad`` must own its buffer: optimizers update it in place, and one
+array may be returned for several inputs (Add) or still be held by a node
+(a fused loss that computed its gradient in forward and kept it for a second
+backward). So the first gradient a leaf receives is copied, unless nobody else
+can see it: an array that owns its memory, whose only references are this
+engine's own (counted with ``sys.getrefcount``, as PyTorch's engine checks
+``use_count``), wrapped by a Tensor only the engine holds. Any extra reference,
+a view of it, or a hook on the leaf makes it a copy.
 """
 
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,6 +89,30 @@ def run_backward(
     for t, g in leaves.items():
         _accumulate(t, g, create_graph)
     return None
+
+
+def backward_scalar(root: Any, retain_graph: bool, create_graph: bool) -> bool:
+    """``root.backward()`` for the common case: a one-element non-leaf ``root``
+    of a single-output node, seeded with 1. Returns False, doing nothing, when
+    that is not the case (the caller takes the general path)."""
+    node = root.grad_fn
+    data = root.data
+    if node is None or node._n_out != 1 or data.size != 1:
+        return False
+    seed = np.array(1, data.dtype)  # np.ones, without its Python-level wrapper
+    if data.ndim:
+        seed = seed.reshape(data.shape)
+    buffers = {node: _wrap(seed)}
+    leaves: dict[Any, Any] = {}
+    prev_mode = STATE.grad_enabled
+    STATE.grad_enabled = create_graph
+    try:
+        _loop(buffers, [(-node._seq, node)], leaves, retain_graph, None, [])
+    finally:
+        STATE.grad_enabled = prev_mode
+    for t, g in leaves.items():
+        _accumulate(t, g, create_graph)
+    return True
 
 
 def _push(
@@ -194,7 +229,7 @@ def _run_special(
         assert node._out_meta is not None
         for idx, (shape, dtype) in enumerate(node._out_meta):
             if grads[idx] is None:
-                grads[idx] = Tensor._wrap(np.zeros(shape, dtype))
+                grads[idx] = _wrap(np.zeros(shape, dtype))
     res = node._fn.backward(node, *grads)
     if type(res) is not tuple:
         res = (res,)
@@ -266,7 +301,7 @@ def _check_grads(node: Any, res: tuple[Any, ...]) -> tuple[Any, ...]:
             out.append(None)
             continue
         if not isinstance(g, Tensor):
-            g = Tensor._wrap(np.asarray(g))
+            g = _wrap(np.asarray(g))
         shape, dtype = node._in_meta[i]
         if g.shape != shape:
             if not _broadcastable(shape, g.shape):
@@ -299,11 +334,32 @@ def _accumulate(t: Any, g: Any, create_graph: bool) -> None:
     if t.grad is None:
         # Own the buffer: one array may be returned for several inputs (Add), and
         # optimizers update .grad in place.
-        t.grad = g if create_graph else Tensor._wrap(g.data.copy())
+        t.grad = g if create_graph or _unshared(g) else _wrap(g.data.copy())
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
     else:
         np.add(t.grad.data, g.data, out=t.grad.data, casting="unsafe")
+
+
+# The references to a gradient's Tensor and array that only the engine holds when
+# _unshared runs (Note [Taking the gradient buffer]). Tensor: the ``leaves``
+# dict, its items() tuple, the loop variable, _accumulate's and _unshared's
+# parameters, getrefcount's argument. Array: the Tensor's attribute, the
+# ``data`` locals of _accumulate and _unshared, getrefcount's argument.
+# tests/test_autograd.py checks that the plain case is taken without a copy.
+_ENGINE_REFS_TENSOR = 6
+_ENGINE_REFS_ARRAY = 4
+
+
+def _unshared(g: Any) -> bool:
+    data = g.data
+    return (
+        data.base is None
+        and data.flags.owndata
+        and data.flags.writeable
+        and sys.getrefcount(g) <= _ENGINE_REFS_TENSOR
+        and sys.getrefcount(data) <= _ENGINE_REFS_ARRAY
+    )
 
 
 def _conform(t: Any, g: Any) -> Any:
@@ -406,19 +462,20 @@ def _roots_and_seeds(outs: list[Any], gos: list[Any], op: str) -> tuple[list, li
                     f"{op}: grad can be implicitly created only for scalar outputs; "
                     f"got an output of shape {o.shape}: pass a gradient"
                 )
-            g = Tensor._wrap(np.ones(o.shape, o.dtype))
+            g = _wrap(np.ones(o.shape, o.dtype))
         elif not isinstance(g, Tensor):
-            g = Tensor._wrap(np.asarray(g, dtype=o.dtype))
+            g = _wrap(np.asarray(g, dtype=o.dtype))
         if g.shape != o.shape:
             raise RuntimeError(
                 f"{op}: gradient of shape {g.shape} does not match output shape "
                 f"{o.shape}"
             )
         if g.dtype != o.dtype:
-            g = Tensor._wrap(g.data.astype(o.dtype))
+            g = _wrap(g.data.astype(o.dtype))
         roots.append(o)
         seeds.append(g)
     return roots, seeds
 
 
-from minigrad.tensor import Tensor  # noqa: E402  (tensor imports ops, ops import us)
+# Bound last: tensor imports ops, ops import us.
+from minigrad.tensor import Tensor, _wrap  # noqa: E402

@@ -144,6 +144,29 @@ class Context:
                 out.append(val)
         return tuple(out)
 
+    def _saved_arrays(self) -> list[Any]:
+        """What forward saved, as arrays, after the checks of ``saved_tensors``:
+        for a built-in backward that does not record (no ``create_graph``) and
+        so needs no Tensor bound to this node."""
+        saved = self._saved
+        if saved is None or saved is _FREED:
+            return [_array_of(t) for t in self.saved_tensors]
+        out = []
+        for kind, val, ver in saved:
+            if kind == _SAVED_INPUT:
+                vc = val._vc
+                if vc is not None and vc[0] != ver:
+                    self._raise_modified(val.data.shape, vc[0], ver)
+                out.append(val.data)
+            elif kind == _SAVED_OUTPUT:
+                arr, _idx, vc = val
+                if vc[0] != ver:
+                    self._raise_modified(arr.shape, vc[0], ver)
+                out.append(arr)
+            else:
+                out.append(_array_of(val))
+        return out
+
     def _raise_modified(self, shape: tuple[int, ...], now: int, then: int) -> None:
         raise RuntimeError(
             f"{self.name()}: one of the tensors it saved for backward (shape "
@@ -343,18 +366,63 @@ def _version_of(t: Any) -> int:
 
 
 def _apply_arrays(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> Any:
-    """``cls.apply`` for a built-in op of any arity."""
+    """``cls.apply`` for a built-in op of any arity (Note [Per-op overhead]): the
+    one-array result of a recorded op is bound here, as in ``apply2``; anything
+    else goes through ``_finish_general``."""
     ctx = cls._Node()
-    raw = [a.data if isinstance(a, Tensor) else a for a in args]
-    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-    rec = STATE.grad_enabled and True in needs
+    raw = []
+    needs = []
+    edges = []
+    grad_on = STATE.grad_enabled
+    rec = False
+    for a in args:
+        if isinstance(a, Tensor):
+            raw.append(a.data)
+            if a.requires_grad and grad_on:
+                rec = True
+                needs.append(True)
+                edges.append(_edge(a))
+                continue
+        else:
+            raw.append(a)
+        needs.append(False)
+        edges.append(None)
     if rec:
-        ctx.needs_input_grad = needs
-        ctx._edges = tuple(_edge(a) if n else None for a, n in zip(args, needs))
-    out = cls.forward(ctx, *raw, **kwargs)
-    if isinstance(out, np.generic):
-        out = np.asarray(out)
-    return _finish_general(cls, ctx, args, out, rec)
+        ctx.needs_input_grad = tuple(needs)
+        ctx._edges = tuple(edges)
+    out = cls.forward(ctx, *raw, **kwargs) if kwargs else cls.forward(ctx, *raw)
+    if type(out) is _ndarray and not cls._view and not rec:
+        return _wrap(out)  # not recorded (no_grad, eval): nothing to bind
+    if type(out) is not _ndarray or not rec or cls._view:
+        if isinstance(out, np.generic):
+            out = np.asarray(out)
+        return _finish_general(cls, ctx, args, out, rec)
+    t = _wrap(out)
+    if out.dtype.kind == "f" and not ctx._non_diff:
+        t.requires_grad = True
+        t.grad_fn = ctx
+        ctx._seq = _next_seq()
+        items = ctx._to_save
+        if items:
+            saved = []
+            for it in items:
+                for a, d in zip(args, raw):
+                    if it is d and isinstance(a, Tensor):
+                        vc = a._vc
+                        saved.append((_SAVED_INPUT, a, 0 if vc is None else vc[0]))
+                        break
+                else:
+                    if it is out:
+                        saved.append(_saved_output(t, 0))
+                    else:
+                        saved.append(_saved_entry(it, args, (out,), (t,)))
+            ctx._saved = tuple(saved)
+            ctx._to_save = ()
+        if STATE.anomaly:
+            ctx._trace = traceback.format_stack()[:-2]
+    elif ctx._non_diff:
+        return _finish_general(cls, ctx, args, out, rec)
+    return t
 
 
 def _finish_general(
@@ -458,6 +526,10 @@ def _record_outputs(
         ctx._trace = traceback.format_stack()[:-3]
 
 
+def _array_of(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
@@ -508,6 +580,6 @@ def _saved_output(t: Any, j: int) -> tuple[int, Any, int]:
     return (_SAVED_OUTPUT, (t.data, j, vc), vc[0])
 
 
-from minigrad.tensor import Tensor  # noqa: E402  (tensor imports ops, ops import us)
-
-_wrap = Tensor._wrap
+# Bound last: tensor imports ops, ops import us. ``_wrap`` is Tensor._wrap
+# without the classmethod call.
+from minigrad.tensor import Tensor, _wrap  # noqa: E402

@@ -10,6 +10,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
+from minigrad.nn.activation import ReLU, Sigmoid, Tanh
+from minigrad.nn.linear import Linear
 from minigrad.nn.module import Module
 
 __all__ = ["ModuleDict", "ModuleList", "Sequential"]
@@ -21,6 +23,16 @@ def _index(idx: int, n: int, cls: str) -> int:
     if not -n <= idx < n:
         raise IndexError(f"{cls} index {idx} is out of range for length {n}")
     return idx % n
+
+
+# Fusable activation classes: their op name and the forward that fusing stands
+# for (a class whose forward was since replaced is not fused).
+_FUSABLE = {
+    Sigmoid: ("sigmoid", Sigmoid.forward),
+    Tanh: ("tanh", Tanh.forward),
+    ReLU: ("relu", ReLU.forward),
+}
+_LINEAR_FORWARD = Linear.forward
 
 
 class _IndexedModules(Module):
@@ -111,8 +123,45 @@ class Sequential(_IndexedModules):
                 self.add_module(str(i), m)
 
     def forward(self, input: Any) -> Any:
+        # Note [Sequential fusion]
+        # A Linear directly followed by a Sigmoid, Tanh or (not in-place) ReLU
+        # runs as one fused linear+activation op: one graph node and one pass
+        # over the output instead of two. Same values and gradients; the
+        # intermediate (pre-activation) tensor is simply never materialized. Only
+        # exact classes whose forward is not replaced, and only when neither
+        # module has a forward hook or pre-hook (a hook would see that tensor),
+        # so what a user can observe is unchanged. Neither module depends on
+        # train/eval mode.
+        pending = None  # a fusable Linear waiting for its successor
         for m in self._modules.values():
+            if pending is not None:
+                cls = type(m)
+                fusable = _FUSABLE.get(cls)
+                if (
+                    fusable is not None
+                    and not m._forward_hooks
+                    and not m._forward_pre_hooks
+                    and cls.forward is fusable[1]
+                    and "forward" not in m.__dict__
+                    and not (cls is ReLU and m.inplace)
+                ):
+                    input = pending._forward_act(input, fusable[0])
+                    pending = None
+                    continue
+                input = pending.forward(input)
+                pending = None
+            if (
+                type(m) is Linear
+                and not m._forward_hooks
+                and not m._forward_pre_hooks
+                and Linear.forward is _LINEAR_FORWARD
+                and "forward" not in m.__dict__
+            ):
+                pending = m
+                continue
             input = m(input)
+        if pending is not None:
+            input = pending.forward(input)
         return input
 
     def __getitem__(self, idx: Any) -> Any:

@@ -85,17 +85,24 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
+        return self._forward_act(input, None)
+
+    def _forward_act(self, input: Tensor, activation: str | None) -> Tensor:
+        """``forward`` followed by ``activation`` ("relu", "sigmoid", "tanh" or
+        None) in one fused op: what Sequential runs for a Linear followed by that
+        activation module (Note [Sequential fusion] in ``container.py``)."""
         # The registry read directly: cheaper than two __getattr__ fallbacks, and
         # this is the hottest layer of a small MLP.
         params = self._parameters
         if not isinstance(input, Tensor):
             raise TypeError(f"Linear: expected a Tensor, got {type(input).__name__}")
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
+        d = input.data
+        if d.ndim == 0 or d.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear: input of shape {input.shape} does not end with "
                 f"in_features={self.in_features}"
             )
-        return F.linear(input, params["weight"], params["bias"])
+        return F.linear(input, params["weight"], params["bias"], activation)
 
     def extra_repr(self) -> str:
         return (

@@ -9,18 +9,32 @@ kernel (threads and ISA from :mod:`minigrad.backend`); integer dtypes use numpy.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from minigrad import backend
 from minigrad._C import _gemm
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, _apply_arrays
+from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import result_type
 from minigrad.tensor import Tensor
+from minigrad.tensor import _wrap as wrap
 
 __all__ = ["linear", "matmul"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ACTIVATIONS = (None, "relu", "sigmoid", "tanh")
+
+
+# Note [Tiny products]
+# In Linear's unrecorded backward, a product below this many multiply-adds
+# (m·k·n) runs on numpy's ``dot``: the arithmetic is a few nanoseconds and the
+# GEMM call's argument checks and thread/ISA lookup would be most of its cost
+# (the 4x2 @ 2x2 products of a tiny network). numpy's BLAS runs products this
+# small on the calling thread. Forward products always run on the kernel, so
+# the thread and ISA settings (and MINIGRAD_ISA errors) apply as before.
+_TINY = 4096
 
 
 def _gemm_kw() -> dict[str, object]:
@@ -183,6 +197,10 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not STATE.grad_enabled:
+            # Not recording (no create_graph): plain array arithmetic, no
+            # per-op graph machinery for the products and sums below.
+            return _linear_backward_arrays(ctx, g.data, *ctx._saved_arrays())
         x, w, *rest = ctx.saved_tensors
         act = ctx.activation
         if act == "relu":
@@ -200,6 +218,39 @@ class Linear(Function):
         if len(ctx.needs_input_grad) == 2:  # no bias
             return gx, gw
         return gx, gw, gz.sum(0) if ctx.needs_input_grad[2] else None
+
+
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 2-D float arrays of one dtype (views of any strides)."""
+    if a.shape[0] * a.shape[1] * b.shape[1] <= _TINY:
+        return a.dot(b)  # Note [Tiny products]
+    return _gemm.gemm(a, b, **_gemm_kw())
+
+
+def _linear_backward_arrays(
+    ctx: Any, g: np.ndarray, x: np.ndarray, w: np.ndarray, y: Any = None
+) -> tuple[Any, ...]:
+    """``Linear.backward`` on arrays, for a backward that is not recorded
+    (``y``, the output, is saved for sigmoid and tanh only)."""
+    act = ctx.activation
+    if act == "relu":
+        gz = g * ctx.mask
+    elif act == "sigmoid":
+        gz = 1 - y  # g·y·(1 - y), one new array
+        gz *= y
+        gz *= g
+    elif act == "tanh":
+        gz = y * y
+        np.subtract(1, gz, out=gz)
+        gz *= g
+    else:
+        gz = g
+    needs = ctx.needs_input_grad
+    gx = wrap(_mm(gz, w)) if needs[0] else None
+    gw = wrap(_mm(gz.T, x)) if needs[1] else None
+    if len(needs) == 2:  # no bias
+        return gx, gw
+    return gx, gw, wrap(np.add.reduce(gz, axis=0)) if needs[2] else None
 
 
 def _check_linear(
@@ -277,6 +328,27 @@ def linear(
     ValueError
         Shapes that do not agree, or an unknown activation.
     """
+    if isinstance(x, Tensor) and isinstance(weight, Tensor):
+        # The common case, checked in a few comparisons: 2-D x, one float dtype.
+        xd, wd = x.data, weight.data
+        dt = xd.dtype
+        if (
+            xd.ndim == 2
+            and wd.ndim == 2
+            and xd.shape[1] == wd.shape[1]
+            and dt == wd.dtype
+            and dt in _FLOATS
+            and activation in _ACTIVATIONS
+        ):
+            kw = {"activation": activation}
+            if bias is None:
+                return _apply_arrays(Linear, (x, weight), kw)
+            if (
+                isinstance(bias, Tensor)
+                and bias.data.dtype == dt
+                and bias.data.shape == (wd.shape[0],)
+            ):
+                return _apply_arrays(Linear, (x, weight, bias), kw)
     _check_linear(x, weight, bias, activation)
     ts = [x, weight] + ([bias] if bias is not None else [])
     dt = ts[0].dtype

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _softmax
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, apply1, apply2
 from minigrad.autograd.grad_mode import STATE
 from minigrad.ops.activation import log_softmax, sigmoid, softmax, softplus
-from minigrad.ops.elementwise import clamp, log
+from minigrad.ops.elementwise import clamp, log, where
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -98,9 +98,11 @@ def _class_weight(weight: Any, c: int, dtype: np.dtype, op: str) -> np.ndarray |
 
 
 def _class_targets(
-    x: Tensor, target: Tensor, ignore_index: int, op: str
+    x: Tensor, target: Tensor, ignore_index: int, op: str, check_range: bool = True
 ) -> tuple[np.ndarray, int]:
-    """Validates integer class targets against input (N, C, d...) or (C,).
+    """Validates integer class targets against input (N, C, d...) or (C,); the
+    range of each class index only with ``check_range`` (the fused kernel
+    checks it itself).
 
     Returns the targets as an int64 array of shape (N, K) and C.
     """
@@ -122,8 +124,8 @@ def _class_targets(
         )
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
     t = t.astype(np.int64, copy=False)
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bad.any():
+    bad = (t != ignore_index) & ((t < 0) | (t >= c)) if check_range else None
+    if bad is not None and bad.any():
         raise TargetOutOfRangeError(
             f"{op}: target {int(t[bad].flat[0])} is out of bounds for {c} classes "
             f"(input shape {x.shape}, ignore_index={ignore_index})"
@@ -321,19 +323,31 @@ def _check_probabilities(x: Tensor, op: str) -> None:
         )
 
 
+def _log_clamped(x: Tensor) -> Tensor:
+    """max(log x, -100) from primitive ops, with a finite gradient (0) where
+    x is exactly 0: log is taken of x with its zeros replaced by 1, and those
+    positions set to -100 after. Without this, log's backward gives 0/0 = NaN
+    there, and the clamp's zero gradient does not mask a NaN."""
+    zero = x.data == 0
+    if not zero.any():
+        return clamp(log(x), min=-100.0)
+    return where(zero, -100.0, clamp(log(where(zero, 1.0, x)), min=-100.0))
+
+
 def binary_cross_entropy_composite(
     input: Tensor, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Tensor:
-    """:func:`binary_cross_entropy` from primitive ops (log, clamp, mul).
+    """:func:`binary_cross_entropy` from primitive ops (log, clamp, where, mul).
 
     NOTE: its gradient is that of the clamped logs, which differs from
-    PyTorch's (x - t) / max(x·(1 - x), 1e-12) only where x is 0 or 1."""
+    PyTorch's (x - t) / max(x·(1 - x), 1e-12) only where x is 0 or 1 (0 there,
+    finite, where PyTorch's is ±1e12 for a target that disagrees)."""
     op = "binary_cross_entropy"
     _check_reduction(reduction, op)
     x, t, w = _bce_operands(input, target, weight, op)
     _check_probabilities(x, op)
-    log_x = clamp(log(x), min=-100.0)
-    log_1mx = clamp(log(1.0 - x), min=-100.0)
+    log_x = _log_clamped(x)
+    log_1mx = _log_clamped(1.0 - x)
     loss = -(t * log_x + (1.0 - t) * log_1mx)
     if w is not None:
         loss = loss * w
@@ -380,7 +394,27 @@ def binary_cross_entropy_with_logits_composite(
     return _reduce(loss, reduction, None)
 
 
-# -- fused paths: one kernel pass forward, one backward ------------------------
+# -- fused paths: one kernel call forward, a rescale backward -------------------
+#
+# Note [Gradient in the forward]
+# CrossEntropy, BinaryCrossEntropy and BinaryCrossEntropyWithLogits are each ONE
+# graph node, reduction included, and their forward is one kernel call
+# (Note [Fused loss calls] in _softmax.pyx). When the input needs a gradient,
+# that call also writes the gradient of the loss for an upstream gradient of 1:
+# the exp it needs is the one the forward already takes, so forward+backward
+# cost one pass over the logits instead of two. The loss is linear in the
+# upstream gradient g, so backward only rescales it (nothing to do for a
+# scalar g == 1, the usual `loss.backward()`) and hands the buffer over; a
+# second backward (retain_graph=True) finds it gone and recomputes. Double
+# backward (create_graph=True) uses Tensor ops instead, so that it is recorded.
+# The price: a forward that needs a gradient but never gets a backward (a
+# validation loss computed outside no_grad) pays for the gradient too.
+
+_REDUCTION_CODE = {"none": 0, "mean": 1, "sum": 2}
+_R_NONE, _R_MEAN = 0, 1
+_I64 = np.dtype(np.int64)
+_xent_fused = _softmax.xent_fused
+_wrap = Tensor._wrap
 
 
 def _rows(x: Any, n: int, c: int, k: int) -> Any:
@@ -422,46 +456,90 @@ def _row_scale(g: Tensor, reduction: str, denom: Any, rows: int) -> Tensor:
     return g / Tensor._wrap(np.asarray(denom, dtype=g.dtype))
 
 
+def _rescaled(gx: np.ndarray, g: np.ndarray, red: int) -> np.ndarray:
+    """gx (our own buffer, the gradient of an elementwise loss for an upstream
+    gradient of 1) times the upstream gradient g, in place (Note [Gradient in
+    the forward]); g has gx's shape for 'none', else one value."""
+    if red == _R_NONE or g.item() != 1.0:
+        gx *= g
+    return gx
+
+
+def _bad_target(x: np.ndarray, t: np.ndarray, ignore_index: int) -> None:
+    """Raises the detailed error for the out-of-range target the kernel found."""
+    c = x.shape[0] if x.ndim == 1 else x.shape[1]
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    first = int(t[bad].flat[0]) if bad.any() else None
+    raise TargetOutOfRangeError(
+        f"cross_entropy: target {first} is out of bounds for {c} classes "
+        f"(input shape {x.shape}, ignore_index={ignore_index})"
+    )
+
+
 class CrossEntropy(Function):
-    """Softmax cross-entropy with class-index targets, fused (Note
-    [Cross-entropy layout]): loss = reduce((1 - ε)·w[t]·(lse - x[t]) +
-    ε/C·Σ w·(lse - x));  dL/dx = scale·(p·((1 - ε)·w[t] + ε·W/C) - (1 - ε)·w[t]
-    ·onehot(t) - ε·w/C), one kernel pass each way."""
+    """Softmax cross-entropy with class-index targets, fused, reduction included
+    (Note [Cross-entropy layout], Note [Gradient in the forward]):
+    loss = reduce((1 - ε)·w[t]·(lse - x[t]) + ε/C·Σ w·(lse - x));
+    dL/dx = scale·(p·((1 - ε)·w[t] + ε·W/C) - (1 - ε)·w[t]·onehot(t) - ε·w/C).
+
+    ``target`` is the int64 (N·K,) row targets; ``red`` a reduction code."""
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, *, target, weight, ignore_index, eps, reduction, denom):
-        n, k = target.shape
-        c = x.shape[0] if x.ndim == 1 else x.shape[1]
-        x2 = _rows(x, n, c, k)
-        t = target.reshape(-1)
-        loss, lse = _softmax.xent_fwd(
-            x2, t, weight, ignore_index=ignore_index, label_smoothing=eps
-        )
+    def forward(ctx, x, *, target, k, weight, ignore_index, eps, red):
+        nd = x.ndim
+        if nd == 2:
+            n, c = x.shape
+            x2 = x
+        else:
+            c = x.shape[0] if nd == 1 else x.shape[1]
+            n = target.shape[0] // k
+            x2 = _rows(x, n, c, k)
+        try:
+            out, lse, gx = _xent_fused(
+                x2, target, weight, ignore_index, eps, red, bool(ctx.needs_input_grad)
+            )
+        except IndexError:
+            _bad_target(x, target, ignore_index)
         ctx.save_for_backward(x)
-        ctx.x2, ctx.lse, ctx.t, ctx.w = x2, lse, t, weight
-        ctx.meta = (n, c, k, x.shape, ignore_index, eps, reduction, denom)
-        shape = () if x.ndim == 1 else (n, *x.shape[2:])
-        return _reduced(loss, reduction, denom, shape)
+        ctx.x2, ctx.lse, ctx.gx = x2, lse, gx
+        ctx.meta = (n, c, k, target, weight, ignore_index, eps, red)
+        if red == _R_NONE and nd != 2:
+            return out.reshape(() if nd == 1 else (n, *x.shape[2:]))
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        n, c, k, shape, ignore_index, eps, reduction, denom = ctx.meta
+        (x,) = ctx.saved_tensors  # raises if x was modified in place since
+        n, c, k, t, w, ignore_index, eps, red = ctx.meta
+        shape = x.shape
+        gx = ctx.gx
+        if gx is not None and not STATE.grad_enabled:
+            ctx.gx = None
+            gd = g.data
+            if red == _R_NONE:
+                gx *= gd.reshape(n * k, 1)
+            elif gd.item() != 1.0:
+                gx *= gd
+            return _wrap(gx if len(shape) == 2 else _unrows(gx, n, c, k, shape))
+        reduction = ("none", "mean", "sum")[red]
+        denom = (
+            _mean_denominator(t, w, ignore_index, x.dtype) if red == _R_MEAN else None
+        )
         scale = _row_scale(g, reduction, denom, n * k)
         if STATE.grad_enabled:  # Note [Kernel backward, Tensor-op double backward]
-            a, b = _xent_grad_terms(ctx.t, ctx.w, ignore_index, eps, c, x.dtype)
+            a, b = _xent_grad_terms(t, w, ignore_index, eps, c, x.dtype)
             p = softmax(_rows(x, n, c, k), dim=1)
-            sc = scale.reshape(n * k, 1) if reduction == "none" else scale
+            sc = scale.reshape(n * k, 1) if red == _R_NONE else scale
             gx2 = sc * (p * Tensor._wrap(a) - Tensor._wrap(b))
             return _unrows(gx2, n, c, k, shape)
         gx2 = _softmax.xent_bwd(
             ctx.x2,
             ctx.lse,
-            ctx.t,
+            t,
             scale.data.astype(x.dtype, copy=False),
-            ctx.w,
+            w,
             ignore_index=ignore_index,
             label_smoothing=eps,
         )
@@ -521,69 +599,108 @@ class NllLoss(Function):
         return (Tensor._wrap(onehot) * scale).reshape(shape)
 
 
+def _needs(ctx: Any) -> tuple[bool, bool]:
+    """(input needs a gradient, target needs one) of a two-input loss."""
+    need = ctx.needs_input_grad
+    return (need[0], need[1]) if need else (False, False)
+
+
+def _elem_scale(g: Tensor, red: int, n: int) -> Tensor:
+    """The upstream gradient of each element of a reduced elementwise loss."""
+    return g * (1.0 / n) if red == _R_MEAN and n else g
+
+
 class BinaryCrossEntropy(Function):
-    """l = -w·(t·max(log x, -100) + (1 - t)·max(log(1 - x), -100)), elementwise;
-    dL/dx = g·w·(x - t) / max(x·(1 - x), 1e-12) (PyTorch's),
-    dL/dt = -g·w·logit(x) = g·w·(log(1 - x) - log x) (unclamped, as PyTorch)."""
+    """l = -w·(t·max(log x, -100) + (1 - t)·max(log(1 - x), -100)), elementwise,
+    then reduced (code ``red``); dl/dx = w·(x - t) / max(x·(1 - x), 1e-12)
+    (PyTorch's), dl/dt = -w·logit(x) = w·(log(1 - x) - log x) (unclamped, as
+    PyTorch). Note [Gradient in the forward]."""
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, t, *, weight):
-        with np.errstate(divide="ignore"):
-            lx = np.maximum(np.log(x), -100.0)
-            l1 = np.maximum(np.log(1.0 - x), -100.0)
-        loss = -(t * lx + (1.0 - t) * l1)
-        if weight is not None:
-            loss = loss * weight
+    def forward(ctx, x, t, *, weight, red):
+        need_x, need_t = _needs(ctx)
+        out, gx, gt = _softmax.bce_fused(
+            x, t, weight, reduction=red, input_grad=need_x, target_grad=need_t
+        )
         ctx.save_for_backward(x, t)
-        ctx.w = weight
-        return loss.astype(x.dtype, copy=False)
+        ctx.w, ctx.red, ctx.gx, ctx.gt = weight, red, gx, gt
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
-        gw = g if ctx.w is None else g * Tensor._wrap(ctx.w)
+        red = ctx.red
+        need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if not STATE.grad_enabled and (ctx.gx is not None or ctx.gt is not None):
+            gx, gt, gd = ctx.gx, ctx.gt, g.data
+            ctx.gx = ctx.gt = None
+            return (
+                _wrap(_rescaled(gx, gd, red)) if need_x else None,
+                _wrap(_rescaled(gt, gd, red)) if need_t else None,
+            )
+        gs = _elem_scale(g, red, x.data.size)
+        gw = gs if ctx.w is None else gs * Tensor._wrap(ctx.w)
         gx = gt = None
-        if ctx.needs_input_grad[0]:
+        if need_x:
             gx = gw * (x - t) / clamp(x * (1.0 - x), min=1e-12)
-        if ctx.needs_input_grad[1]:
+        if need_t:
             # PyTorch's: -logit(x), unclamped (±inf at x = 0 or 1).
             gt = gw * (log(1.0 - x) - log(x))
         return gx, gt
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """l = w·((1 - t)·x + (1 + (pw - 1)·t)·softplus(-x)), elementwise, stable;
-    dL/dx = g·w·((1 - t) - (1 + (pw - 1)·t)·sigmoid(-x)),
-    dL/dt = g·w·((pw - 1)·softplus(-x) - x)."""
+    """l = w·((1 - t)·x + (1 + (pw - 1)·t)·softplus(-x)), elementwise, stable,
+    then reduced (code ``red``); dl/dx = w·((1 - t) - (1 + (pw - 1)·t)·
+    sigmoid(-x)), dl/dt = w·((pw - 1)·softplus(-x) - x). Note [Gradient in
+    the forward]."""
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, t, *, weight, pos_weight):
+    def forward(ctx, x, t, *, weight, pos_weight, red):
+        need_x, need_t = _needs(ctx)
+        out, gx, gt = _softmax.bce_logits_fused(
+            x,
+            t,
+            weight,
+            pos_weight,
+            reduction=red,
+            input_grad=need_x,
+            target_grad=need_t,
+        )
         ctx.save_for_backward(x, t)
-        ctx.w, ctx.pw = weight, pos_weight
-        return _softmax.bce_logits_fwd(x, t, weight, pos_weight)
+        ctx.w, ctx.pw, ctx.red, ctx.gx, ctx.gt = weight, pos_weight, red, gx, gt
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
+        red = ctx.red
         need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not STATE.grad_enabled:
-            gx, gt = _softmax.bce_logits_bwd(
-                x.data,
-                t.data,
-                g.data.astype(x.dtype, copy=False),
-                ctx.w,
-                ctx.pw,
-                target_grad=need_t,
-            )
+            gx, gt, gd = ctx.gx, ctx.gt, g.data
+            ctx.gx = ctx.gt = None
+            if (need_x and gx is None) or (need_t and gt is None):
+                # A second backward: recompute (Note [Gradient in the forward]).
+                gd = np.asarray(_elem_scale(g, red, x.data.size).data, x.dtype)
+                gx, gt = _softmax.bce_logits_bwd(
+                    x.data,
+                    t.data,
+                    np.ascontiguousarray(np.broadcast_to(gd, x.shape)),
+                    ctx.w,
+                    ctx.pw,
+                    target_grad=need_t,
+                )
+                red, gd = _R_MEAN, np.ones((), x.dtype)
             return (
-                Tensor._wrap(gx) if need_x else None,
-                Tensor._wrap(gt) if need_t else None,
+                _wrap(_rescaled(gx, gd, red)) if need_x else None,
+                _wrap(_rescaled(gt, gd, red)) if need_t else None,
             )
-        gw = g if ctx.w is None else g * Tensor._wrap(ctx.w)
+        gs = _elem_scale(g, red, x.data.size)
+        gw = gs if ctx.w is None else gs * Tensor._wrap(ctx.w)
         pm1 = None if ctx.pw is None else Tensor._wrap(ctx.pw - 1.0)
         gx = gt = None
         if need_x:
@@ -596,6 +713,13 @@ class BinaryCrossEntropyWithLogits(Function):
 
 def _full(a: Tensor | None, shape: tuple[int, ...]) -> np.ndarray | None:
     return None if a is None else np.ascontiguousarray(np.broadcast_to(a.data, shape))
+
+
+def _reduction_code(reduction: Any, op: str) -> int:
+    code = _REDUCTION_CODE.get(reduction) if type(reduction) is str else None
+    if code is None:
+        _check_reduction(reduction, op)
+    return code  # type: ignore[return-value]
 
 
 # -- public API ---------------------------------------------------------------
@@ -637,27 +761,38 @@ def cross_entropy(
     IndexError : a class index out of range (also a ValueError).
     """
     op = "cross_entropy"
-    x = _check_input(input, op)
-    _check_reduction(reduction, op)
-    eps = _check_smoothing(label_smoothing, op)
-    target = _as_tensor(target, op, "target")
-    if _is_prob_target(x, target):
+    # Note [Fused loss calls] in _softmax.pyx: this path is written for few
+    # Python operations; the kernel checks the class indices.
+    x = input if type(input) is Tensor else _check_input(input, op)
+    xd = x.data
+    if xd.dtype.kind != "f":
+        _check_input(x, op)
+    red = _REDUCTION_CODE.get(reduction) if type(reduction) is str else None
+    if red is None:
+        _check_reduction(reduction, op)
+    eps = 0.0 if label_smoothing == 0.0 else _check_smoothing(label_smoothing, op)
+    if type(target) is not Tensor:
+        target = _as_tensor(target, op, "target")
+    td = target.data
+    if td.dtype.kind == "f" and td.shape == xd.shape:  # _is_prob_target
         return _cross_entropy_prob(x, target, weight, ignore_index, reduction, eps)
-    tk, c = _class_targets(x, target, ignore_index, op)
-    w = _class_weight(weight, c, x.data.dtype, op)
-    denom = (
-        _mean_denominator(tk, w, ignore_index, x.data.dtype)
-        if reduction == "mean"
-        else None
-    )
-    return CrossEntropy.apply(
+    if xd.ndim == 2 and td.dtype is _I64 and td.shape == xd.shape[:1]:
+        k, c = 1, xd.shape[1]
+    else:
+        tk, c = _class_targets(x, target, ignore_index, op, check_range=False)
+        td, k = tk.reshape(-1), tk.shape[1]
+    w = None if weight is None else _class_weight(weight, c, xd.dtype, op)
+    return apply1(
+        CrossEntropy,
         x,
-        target=tk,
-        weight=w,
-        ignore_index=int(ignore_index),
-        eps=eps,
-        reduction=reduction,
-        denom=denom,
+        {
+            "target": td,
+            "k": k,
+            "weight": w,
+            "ignore_index": int(ignore_index),
+            "eps": eps,
+            "red": red,
+        },
     )
 
 
@@ -701,11 +836,29 @@ def nll_loss(
     )
 
 
+def _bce_fast_operands(
+    input: Any, target: Any, weight: Any, op: str
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """_bce_operands, skipped when input and target are already Tensors of one
+    float dtype and shape and there is no weight (the common case)."""
+    if (
+        weight is None
+        and type(input) is Tensor
+        and type(target) is Tensor
+        and input.data.dtype is target.data.dtype
+        and input.data.dtype.kind == "f"
+        and input.data.shape == target.data.shape
+    ):
+        return input, target, None
+    return _bce_operands(input, target, weight, op)
+
+
 def binary_cross_entropy(
     input: Tensor, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Tensor:
     """Binary cross-entropy of probabilities: -w·(t·log x + (1 - t)·log(1 - x)),
-    each log clamped at -100 as PyTorch does.
+    each log clamped at -100 as PyTorch does (finite, and with finite
+    gradients, where a float32 sigmoid saturated to exactly 0 or 1).
 
     Parameters
     ----------
@@ -719,11 +872,14 @@ def binary_cross_entropy(
     ValueError : shapes differ, or input has values outside [0, 1].
     """
     op = "binary_cross_entropy"
-    _check_reduction(reduction, op)
-    x, t, w = _bce_operands(input, target, weight, op)
-    _check_probabilities(x, op)
-    loss = BinaryCrossEntropy.apply(x, t, weight=_full(w, x.shape))
-    return _reduce(loss, reduction, None)
+    red = _reduction_code(reduction, op)
+    x, t, w = _bce_fast_operands(input, target, weight, op)
+    return apply2(
+        BinaryCrossEntropy,
+        x,
+        t,
+        {"weight": None if w is None else _full(w, x.shape), "red": red},
+    )
 
 
 def binary_cross_entropy_with_logits(
@@ -746,10 +902,16 @@ def binary_cross_entropy_with_logits(
         Weight of the positive term (a constant).
     """
     op = "binary_cross_entropy_with_logits"
-    _check_reduction(reduction, op)
-    x, t, w = _bce_operands(input, target, weight, op)
-    pw = _pos_weight(pos_weight, x, op)
-    loss = BinaryCrossEntropyWithLogits.apply(
-        x, t, weight=_full(w, x.shape), pos_weight=_full(pw, x.shape)
+    red = _reduction_code(reduction, op)
+    x, t, w = _bce_fast_operands(input, target, weight, op)
+    pw = None if pos_weight is None else _pos_weight(pos_weight, x, op)
+    return apply2(
+        BinaryCrossEntropyWithLogits,
+        x,
+        t,
+        {
+            "weight": None if w is None else _full(w, x.shape),
+            "pos_weight": None if pw is None else _full(pw, x.shape),
+            "red": red,
+        },
     )
-    return _reduce(loss, reduction, None)

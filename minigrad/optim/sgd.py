@@ -89,6 +89,9 @@ class SGD(Optimizer):
         wd = group["weight_decay"]
         nesterov = group["nesterov"]
         maximize = group["maximize"]
+        if not (maximize or wd or momentum):
+            _plain_sgd(group["params"], lr)
+            return
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -114,3 +117,20 @@ class SGD(Optimizer):
                 g = g + momentum * buf if nesterov else buf
             x -= lr * g
             p._version[0] += 1
+
+
+def _plain_sgd(params: list[Tensor], lr: float) -> None:
+    """theta <- theta - lr * g: the update without momentum, weight decay or
+    maximize, with the fewest operations per parameter (it is most of the step
+    of a small network)."""
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        x = p.data
+        x -= lr * g.data
+        vc = p._vc
+        if vc is None:
+            p._vc = [1]
+        else:
+            vc[0] += 1
