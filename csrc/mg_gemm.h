@@ -51,8 +51,10 @@ typedef struct mg_gemm_opts {
 } mg_gemm_opts;
 
 // Register blocks (MR x NR micro-tile) and cache blocks, per ISA and dtype.
-// This machine class (Zen 4/5, Skylake-X, Haswell) has a 32-48 KiB L1d and a
-// 1-2 MiB L2 per core:
+// This machine class (Zen 4/5, Skylake-X, Sapphire Rapids, Haswell) has a
+// 32-48 KiB L1d and a 1-2 MiB L2 per core, so fixed sizes chosen for the
+// common case do (on a 48 KiB / 2 MiB Sapphire Rapids, MC/KC/NC from 192/256
+// to 480/512 and NC down to 1020 all measured within 3% at n = 1024-2048):
 //   KC: a KC x NR micro-panel of B stays in L1 (<= ~half of 48 KiB) while
 //       the MR x KC micro-panels of A stream past it;
 //   MC: the MC x KC block of A fits in about half of the per-core L2;
@@ -101,8 +103,10 @@ typedef struct mg_gemm_opts {
 // ~1e6 FMAs (n = 96: 0.78x) and win above (n = 112: 1.07x, 128: 1.13x).
 #define MG_GEMM_MIN_FMA_PER_THREAD 655360
 // With several threads, C is cut into work items of at least this many
-// multiply-adds (up to 4 per thread): each item repacks its A and B slices.
-#define MG_GEMM_ITEM_FMA 4194304
+// multiply-adds (up to 4 per thread, row groups of at least MC rows) when
+// extra items cost no repacking (B read in place), so that a thread slowed by
+// another process leaves part of its share to the others.
+#define MG_GEMM_ITEM_FMA 1048576
 // At or below this many multiply-adds, or for a matrix-vector product, the
 // direct loops beat packing.
 #define MG_GEMM_DIRECT_MAX_FMA 4096

@@ -354,3 +354,82 @@ def test_gemm_info_functions():
     assert _gemm.compiler()
     with pytest.raises(TypeError, match="float32 or float64"):
         _gemm.blocking("generic", np.int32)
+
+
+# ---- paths chosen by layout and shape (csrc/gemm/gemm_tmpl.h) --------------
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", [None, "relu", "sigmoid"])
+def test_gemm_edge_panels_use_narrow_kernels(isa, dtype, act):
+    # For a row-major C the kernel computes C^T, so C's row count m is cut
+    # into NR-column panels. m = NR / 3 and 2 * NR / 3 past a multiple of NR
+    # end on a panel the narrow kernels fill exactly (written in place, with
+    # the epilogue); the other remainders go through the scratch tile. Both
+    # must give the same as the full path.
+    mr, nr = _gemm.blocking(isa, dtype)[:2]
+    rng = np.random.default_rng(4)
+    for m in (nr // 3, 2 * nr // 3, nr + nr // 3, nr + 2 * nr // 3, nr + 1, 2 * nr - 1):
+        n, k = 2 * mr, 29
+        a, b = _rand(rng, (m, k), dtype), _rand(rng, (k, n), dtype)
+        bias, c0 = _rand(rng, (n,), dtype), _rand(rng, (m, n), dtype)
+        want = _expected(a, b, 0.5, -1.5, c0, bias, act)
+        for order in ("C", "F"):
+            out = np.array(c0, order=order)
+            _gemm.gemm(a, b, out=out, alpha=0.5, beta=-1.5, bias=bias,
+                       activation=act, isa=isa, path="packed")  # fmt: skip
+            np.testing.assert_allclose(out, want, **_tol(dtype, k))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gemm_b_read_in_place_and_packed(isa, dtype, threads):
+    # For a row-major C the kernel computes C^T = B^T A^T and reads a
+    # row-major A in place as its B (no transposing copy): rows k apart, a
+    # slice with longer rows; rows 4 KiB apart (2 KiB for float64) are packed
+    # (a transpose) instead, and 2 KiB apart in float32 read in place. An
+    # F-ordered A is packed (a straight copy). Small blocks put KC and MC
+    # edges inside.
+    rng = np.random.default_rng(5)
+    kk = 2048 // np.dtype(dtype).itemsize
+    for k in (kk, 2 * kk, kk - 1, kk + 3):
+        a, b = _rand(rng, (70, k), dtype), _rand(rng, (k, 45), dtype)
+        want = _expected(a, b)
+        wide = np.zeros((70, k + 5), dtype)
+        wide[:, :k] = a
+        for aa in (a, wide[:, :k], np.asfortranarray(a)):
+            for blocks in (None, (64, 100, 24)):
+                got = _gemm.gemm(aa, b, isa=isa, num_threads=threads,
+                                 path="packed", blocks=blocks)  # fmt: skip
+                np.testing.assert_allclose(got, want, **_tol(dtype, k))
+        # Column-major C: B itself is the one read in place when its columns
+        # are contiguous.
+        out = np.full((45, 70), np.nan, dtype).T
+        _gemm.gemm(a, np.asfortranarray(b), out=out, isa=isa, num_threads=threads)
+        np.testing.assert_allclose(out, want, **_tol(dtype, k))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("x_order", ["C", "F"])
+@pytest.mark.parametrize(
+    ("m", "k", "n"),
+    # the MLP shapes of the benchmark, n scaled down where the tests would be
+    # slow
+    [(64, 784, 128), (256, 784, 200), (96, 512, 300)],
+)
+def test_gemm_threads_split_mlp_shapes_identically(isa, x_order, m, k, n):
+    # Two threads cut C into work items (row groups of W with x read in
+    # place; with x F-ordered, and so packed, fewer and wider items) that one
+    # thread does not, but each tile is still summed in the same order:
+    # bit-identical.
+    rng = np.random.default_rng(6)
+    x = np.array(_rand(rng, (m, k), np.float32), order=x_order)
+    w, bias = _rand(rng, (k, n), np.float32), _rand(rng, (n,), np.float32)
+    one = _gemm.gemm(x, w, bias=bias, activation="relu", isa=isa, num_threads=1)
+    two = _gemm.gemm(x, w, bias=bias, activation="relu", isa=isa, num_threads=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_allclose(
+        one, _expected(x, w, bias=bias, act="relu"), **_tol(np.float32, k)
+    )

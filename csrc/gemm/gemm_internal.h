@@ -6,29 +6,49 @@
 #include "mg_gemm.h"
 
 // A micro-kernel computes one MR x NR tile of C from a packed micro-panel of A
-// (MR x k, column after column: a[p * MR + i]) and one of B (k x NR, row after
-// row: b[p * NR + j]), then writes
+// (MR x k, column after column: a[p * MR + i]) and a micro-panel of B (k x NR)
+// that is either packed (ldb == 0: row after row, b[p * NR + j], 64-byte
+// aligned) or read in place from a source whose panel columns run along unit
+// stride (ldb > 0: b[j * ldb + p]; a row-major A read as the B of C^T = B^T
+// A^T needs no transposing copy). It then writes
 //
 //   C[i, j] = relu?(alpha * AB[i, j] + beta * C[i, j] + bias_r[i] + bias_c[j])
 //
 // at c[i + j * cs_c]: the tile's columns are contiguous (rs_c == 1).
 // Assumes: the tile is full (the driver sends edge tiles to a scratch tile);
-// a and b are aligned to 64 bytes; bias_r (MR values) and bias_c (NR values)
-// may each be NULL; beta == 0 means C is not read. k may be 0.
+// a is aligned to 64 bytes; every b[j * ldb + p] for j < (the columns the
+// kernel computes) and p < k is readable; bias_r (MR values) and bias_c
+// (NR values) may each be NULL; beta == 0 means C is not read. k may be 0.
 typedef void (*mg_ukr_f32)(mg_index_t k, const float *a, const float *b,
-                           float alpha, float beta, float *c, mg_index_t cs_c,
-                           const float *bias_r, const float *bias_c, int relu);
+                           mg_index_t ldb, float alpha, float beta, float *c,
+                           mg_index_t cs_c, const float *bias_r,
+                           const float *bias_c, int relu);
 typedef void (*mg_ukr_f64)(mg_index_t k, const double *a, const double *b,
-                           double alpha, double beta, double *c,
-                           mg_index_t cs_c, const double *bias_r,
+                           mg_index_t ldb, double alpha, double beta,
+                           double *c, mg_index_t cs_c, const double *bias_r,
                            const double *bias_c, int relu);
 
-// Packing one micro-panel of width W (W is the kernel's MR or NR) from kc
-// steps of a source whose r-th row (r < r_eff) starts at src + r * ld:
-//   pack_n:  dst[p * W + r] = src[p * ld + r]   (source rows run along p)
-//   pack_t:  dst[p * W + r] = src[r * ld + p]   (a transpose)
-// and dst[p * W + r] = 0 for r_eff <= r < W. NULL means the portable
-// versions in the driver. Assumes: 0 < r_eff <= W; dst 64-byte aligned.
+// Packing micro-panels of width W (W is the kernel's MR or NR). Two shapes:
+//
+//   pack_n: a whole block of `rows` rows (any count >= 1) whose element
+//           (r, p) is src[p * ld + r] (rows run along unit stride) into
+//           ceil(rows / W) panels, panel q at dst + q * W * kc holding
+//           dst[q * W * kc + p * W + r'] = element (q * W + r', p).
+//           A whole block at once, p outer: each source row segment is read
+//           as one sequential run. Panel by panel it would be read as
+//           W-element pieces of kc rows ld apart (a new page for every 128
+//           bytes, which the hardware prefetchers do not follow): measured
+//           a fifth of the time of a 256x784x1024 product.
+//   pack_t: one panel whose element (r, p) is src[r * ld + p] (r < r_eff),
+//           a transpose: dst[p * W + r] = src[r * ld + p]. Assumes
+//           0 < r_eff <= W.
+//
+// Rows past the last real one are zero. NULL means the portable versions in
+// the driver. Assumes: dst 64-byte aligned.
+typedef void (*mg_packn_f32)(int W, mg_index_t rows, mg_index_t kc,
+                             const float *src, mg_index_t ld, float *dst);
+typedef void (*mg_packn_f64)(int W, mg_index_t rows, mg_index_t kc,
+                             const double *src, mg_index_t ld, double *dst);
 typedef void (*mg_pack_f32)(int W, int r_eff, mg_index_t kc, const float *src,
                             mg_index_t ld, float *dst);
 typedef void (*mg_pack_f64)(int W, int r_eff, mg_index_t kc,
@@ -43,7 +63,12 @@ typedef struct {
     int mr, nr;
     mg_index_t mc, kc, nc;
     mg_ukr_f32 ukr;
-    mg_pack_f32 pack_n, pack_t;
+    // Narrow kernels for edge panels: ukr_part[i] computes only the first
+    // (i + 1) * nr / 3 columns of the tile (B panels still NR wide); NULL
+    // when absent.
+    mg_ukr_f32 ukr_part[2];
+    mg_packn_f32 pack_n;
+    mg_pack_f32 pack_t;
     mg_act_f32 act;
 } mg_gemm_kernel_f32;
 
@@ -51,7 +76,12 @@ typedef struct {
     int mr, nr;
     mg_index_t mc, kc, nc;
     mg_ukr_f64 ukr;
-    mg_pack_f64 pack_n, pack_t;
+    // Narrow kernels for edge panels: ukr_part[i] computes only the first
+    // (i + 1) * nr / 3 columns of the tile (B panels still NR wide); NULL
+    // when absent.
+    mg_ukr_f64 ukr_part[2];
+    mg_packn_f64 pack_n;
+    mg_pack_f64 pack_t;
     mg_act_f64 act;
 } mg_gemm_kernel_f64;
 
@@ -59,11 +89,11 @@ typedef struct {
 #define MG_GEMM_MAX_TILE (32 * 12)
 
 // The AVX-512 packing routines (pack_avx512.c; x86 builds only).
-void mg_gemm_avx512_pack_n_f32(int W, int r_eff, mg_index_t kc,
+void mg_gemm_avx512_pack_n_f32(int W, mg_index_t rows, mg_index_t kc,
                                const float *src, mg_index_t ld, float *dst);
 void mg_gemm_avx512_pack_t_f32(int W, int r_eff, mg_index_t kc,
                                const float *src, mg_index_t ld, float *dst);
-void mg_gemm_avx512_pack_n_f64(int W, int r_eff, mg_index_t kc,
+void mg_gemm_avx512_pack_n_f64(int W, mg_index_t rows, mg_index_t kc,
                                const double *src, mg_index_t ld, double *dst);
 void mg_gemm_avx512_pack_t_f64(int W, int r_eff, mg_index_t kc,
                                const double *src, mg_index_t ld, double *dst);

@@ -190,34 +190,40 @@ static void FN(gemm_direct_)(const KERNEL *kr, mg_index_t m, mg_index_t n,
 
 // ---------------------------------------------------------------------------
 // The packed path (BLIS loops, reorganised for threads that never wait on
-// each other). C is cut into work items: an MC-row block times a chunk of
-// columns (a run of NR-panels, at most NC wide). An item runs the whole K
-// loop on its own:
+// each other). C is cut into work items: a group of rows (one group for one
+// thread) times a chunk of columns (a run of NR-panels, at most NC wide). An
+// item runs the whole K loop on its own, in BLIS order:
 //
-//   item (ic, jc) -> pc (KC) -> [pack B chunk, pack A block] -> jr (NR)
-//                 -> ir (MR) -> micro-kernel
+//   item (rows, jc) -> pc (KC) -> [pack B chunk] -> ic (MC) -> [pack A block]
+//                   -> jr (NR) -> ir (MR) -> micro-kernel
 //
 // Every thread packs into its own buffers, and items are handed out
 // dynamically, so there is no barrier inside a call: a thread that is
 // descheduled (another process holds its core) just takes fewer items, and
-// the others finish the work. The price is that B is packed once per MC block
-// instead of once: (m / MC) * k * n element moves against m * n * k FMAs.
+// the others finish the work. The price is that each item packs its own B
+// chunk; FN(plan_) chooses the cut, and a B whose columns are contiguous
+// (a row-major x in x @ W) is not packed at all but read in place.
 //
 // Packed A block: micro-panels of MR rows, each kc x MR, column after column
 // (zero-padded past the last row). Packed B chunk: micro-panels of NR
 // columns, each kc x NR, row after row (zero-padded past the last column).
 
-// Portable packing (contracts: mg_pack_f32 in gemm_internal.h). The
-// compiler turns the unit-stride inner loops into vector moves.
-static void FN(pack_n_)(int W, int r_eff, mg_index_t kc, const T *src,
+// Portable packing (contracts: mg_packn_f32 / mg_pack_f32 in
+// gemm_internal.h). The compiler turns the unit-stride inner loops into
+// vector moves.
+static void FN(pack_n_)(int W, mg_index_t rows, mg_index_t kc, const T *src,
                         mg_index_t ld, T *MG_RESTRICT dst) {
+    const mg_index_t panel = (mg_index_t)W * kc;
     for (mg_index_t p = 0; p < kc; ++p) {
         const T *s = src + p * ld;
-        T *d = dst + p * W;
-        for (int r = 0; r < r_eff; ++r)
-            d[r] = s[r];
-        for (int r = r_eff; r < W; ++r)
-            d[r] = 0;
+        for (mg_index_t r0 = 0; r0 < rows; r0 += W) {
+            const int r_eff = rows - r0 < W ? (int)(rows - r0) : W;
+            T *d = dst + r0 / W * panel + p * W;
+            for (int r = 0; r < r_eff; ++r)
+                d[r] = s[r0 + r];
+            for (int r = r_eff; r < W; ++r)
+                d[r] = 0;
+        }
     }
 }
 
@@ -246,29 +252,24 @@ static void FN(pack_g_)(int W, int r_eff, mg_index_t kc, const T *src,
     }
 }
 
-// Packs one micro-panel of width W: r_eff rows r (stride rs) by kc steps p
-// (stride cs), choosing the routine by which stride is 1.
-static void FN(pack_panel_)(const KERNEL *kr, int W, int r_eff, mg_index_t kc,
-                            const T *src, mg_index_t rs, mg_index_t cs,
-                            T *dst) {
-    if (rs == 1)
-        (kr->pack_n ? kr->pack_n : FN(pack_n_))(W, r_eff, kc, src, cs, dst);
-    else if (cs == 1)
-        (kr->pack_t ? kr->pack_t : FN(pack_t_))(W, r_eff, kc, src, rs, dst);
-    else
-        FN(pack_g_)(W, r_eff, kc, src, rs, cs, dst);
-}
-
-// Packs rows [0, mc) x steps [0, kc) of A (already offset to the block) as
-// micro-panels of MR rows.
-static void FN(pack_a_)(const KERNEL *kr, mg_index_t mc, mg_index_t kc,
-                        const T *a, mg_index_t rs_a, mg_index_t cs_a,
-                        T *dst) {
-    const int MR = kr->mr;
-    for (mg_index_t ir = 0; ir < mc; ir += MR) {
-        const int mr = mc - ir < MR ? (int)(mc - ir) : MR;
-        FN(pack_panel_)(kr, MR, mr, kc, a + ir * rs_a, rs_a, cs_a,
-                        dst + ir * kc);
+// Packs `rows` rows r (stride rs) by kc steps p (stride cs) as micro-panels
+// of width W, panel q at dst + q * W * kc, choosing the routine by which
+// stride is 1.
+static void FN(pack_block_)(const KERNEL *kr, int W, mg_index_t rows,
+                            mg_index_t kc, const T *src, mg_index_t rs,
+                            mg_index_t cs, T *dst) {
+    if (rs == 1) {
+        (kr->pack_n ? kr->pack_n : FN(pack_n_))(W, rows, kc, src, cs, dst);
+        return;
+    }
+    for (mg_index_t r0 = 0; r0 < rows; r0 += W) {
+        const int r_eff = rows - r0 < W ? (int)(rows - r0) : W;
+        const T *s = src + r0 * rs;
+        T *d = dst + r0 * kc;
+        if (cs == 1)
+            (kr->pack_t ? kr->pack_t : FN(pack_t_))(W, r_eff, kc, s, rs, d);
+        else
+            FN(pack_g_)(W, r_eff, kc, s, rs, cs, d);
     }
 }
 
@@ -302,12 +303,17 @@ typedef struct {
     const T *bias_r; // bias per row of C (padded, contiguous) or NULL
     const T *bias_c; // bias per column, offset to column jc, or NULL
     int act;         // applied only on the last pc step (else MG_ACT_NONE)
+    // B read in place (see FN(b_in_place_)): column j of the chunk, from
+    // step pc, at b_in + j * ldb, or NULL when B is packed.
+    const T *b_in;
+    mg_index_t ldb;
 } FN(sweep_);
 
-// Rows [ic, ic + mc_cur) of C times the packed chunk: every micro-tile.
+// Rows [ic, ic + mc_cur) of C times the B chunk (packed in bpack, or read in
+// place through s->b_in): every micro-tile.
 static void FN(macro_kernel_)(const FN(sweep_) * s, mg_index_t ic,
                               mg_index_t mc_cur, const T *apack,
-                              const T *bpack) {
+                              T *bpack) {
     const KERNEL *kr = s->kr;
     const int MR = kr->mr, NR = kr->nr;
     const mg_index_t kc = s->kc;
@@ -316,25 +322,48 @@ static void FN(macro_kernel_)(const FN(sweep_) * s, mg_index_t ic,
     _Alignas(64) T tile[MG_GEMM_MAX_TILE];
     for (mg_index_t jr = 0; jr < s->n_cur; jr += NR) {
         const int nr = s->n_cur - jr < NR ? (int)(s->n_cur - jr) : NR;
-        const T *bp = bpack + jr * kc;
         const T *bc = s->bias_c ? s->bias_c + jr : 0;
+        // An edge panel takes the narrowest kernel that covers its nr
+        // columns: the full one would multiply up to 2 / 3 padding (n = 64
+        // is 5 * 12 + 4 columns, 11% more FMAs).
+        FN(mg_ukr_) ukr = kr->ukr;
+        int w = NR;
+        for (int q = 0; q < 2 && nr < NR; ++q)
+            if (kr->ukr_part[q] && (q + 1) * NR / 3 >= nr) {
+                ukr = kr->ukr_part[q], w = (q + 1) * NR / 3;
+                break;
+            }
+        const T *bp = bpack + jr * kc;
+        mg_index_t ldb = 0;
+        if (s->b_in) {
+            bp = s->b_in + jr * s->ldb, ldb = s->ldb;
+            if (nr < w) {
+                // The kernel reads w columns: copy the nr real ones and zero
+                // the rest (bpack is free when B is read in place).
+                T *e = bpack;
+                for (int j = 0; j < w; ++j)
+                    for (mg_index_t p = 0; p < kc; ++p)
+                        e[j * kc + p] = j < nr ? bp[j * ldb + p] : (T)0;
+                bp = e, ldb = kc;
+            }
+        }
         for (mg_index_t ir = 0; ir < mc_cur; ir += MR) {
             const int mr = mc_cur - ir < MR ? (int)(mc_cur - ir) : MR;
             const T *ap = apack + ir * kc;
             const T *br = s->bias_r ? s->bias_r + ic + ir : 0;
             T *cij = s->c + (ic + ir) * s->rs_c + jr * s->cs_c;
-            if (mr == MR && nr == NR && s->rs_c == 1) {
-                kr->ukr(kc, ap, bp, s->alpha, s->beta, cij, s->cs_c, br, bc,
-                        relu);
+            if (mr == MR && nr == w && s->rs_c == 1) {
+                ukr(kc, ap, bp, ldb, s->alpha, s->beta, cij, s->cs_c, br, bc,
+                    relu);
                 if (slow_act)
-                    for (int j = 0; j < NR; ++j)
+                    for (int j = 0; j < w; ++j)
                         FN(act_n_)(kr, s->act, MR, cij + j * s->cs_c);
             } else {
                 // Edge or strided tile: through a scratch tile, with the
                 // vector activation afterwards when C's columns are
                 // contiguous.
                 const int vec_act = slow_act && s->rs_c == 1;
-                kr->ukr(kc, ap, bp, 1, 0, tile, MR, 0, 0, 0);
+                ukr(kc, ap, bp, ldb, 1, 0, tile, MR, 0, 0, 0);
                 FN(store_tile_)(mr, nr, tile, MR, s->alpha, s->beta, cij,
                                 s->rs_c, s->cs_c, br, bc,
                                 vec_act ? MG_ACT_NONE : s->act);
@@ -357,7 +386,10 @@ static mg_index_t FN(round_up_)(mg_index_t x, mg_index_t y) {
 // The whole problem, shared read-only by the threads.
 typedef struct {
     const KERNEL *kr;
-    mg_index_t m, n, k, mc, nc, kc, nj;
+    mg_index_t m, n, k;
+    mg_index_t mi, nc; // a work item: mi rows by nc columns of C
+    mg_index_t mc, kc; // blocks of A within an item
+    mg_index_t nj;     // items across the columns
     T alpha, beta;
     const T *a, *b;
     mg_index_t rs_a, cs_a, rs_b, cs_b;
@@ -365,27 +397,41 @@ typedef struct {
     mg_index_t rs_c, cs_c;
     const T *bias; // padded, contiguous copy or NULL
     int bias_rows, act;
+    int b_in_place; // the micro-kernels read B where it is (no B packing)
 } FN(job_);
 
-// Work item `it`: rows [ic, ic + mc) x columns [jc, jc + nc) of C, all of K.
+// Whether the micro-kernels read B in place instead of from a packed copy.
+// They can when each column of B runs along unit stride (rs_b == 1: the
+// A^T of a row-major A, once C^T = B^T A^T is computed for a row-major C);
+// packing such a B would be a transpose, the dearest copy, and would be
+// repeated by every work item that shares the columns. Except when the
+// columns are a multiple of 4 KiB apart (2 KiB for float64): the panel's
+// columns then share L1 sets and evict each other. Measured, in place
+// against packed: float32 k = 1024 (4 KiB) 0.89-0.96 on 2 threads (n = 1024)
+// and k = 512 0.98-1.02; float64 k = 256, 512, 1024 0.94-0.95 on 1 thread;
+// other k (1000) 1.03-1.05.
+static int FN(b_in_place_)(mg_index_t rs_b, mg_index_t cs_b) {
+    const mg_index_t period = sizeof(T) == 8 ? 2048 : 4096;
+    return rs_b == 1 && cs_b > 1 &&
+           cs_b * (mg_index_t)sizeof(T) % period != 0;
+}
+
+// Work item `it`: rows [i0, i0 + mi) x columns [jc, jc + nc) of C, all of K,
+// in BLIS order: each KC slice of the item's B chunk is packed once and
+// swept by every MC block of the item's rows.
 static void FN(run_item_)(const FN(job_) * J, mg_index_t it, T *apack,
                           T *bpack) {
     const KERNEL *kr = J->kr;
-    const int NR = kr->nr;
-    const mg_index_t ic = it / J->nj * J->mc, jc = it % J->nj * J->nc;
-    const mg_index_t mc_cur = J->m - ic < J->mc ? J->m - ic : J->mc;
+    const mg_index_t i0 = it / J->nj * J->mi, jc = it % J->nj * J->nc;
+    const mg_index_t i1 = J->m - i0 < J->mi ? J->m : i0 + J->mi;
     const mg_index_t n_cur = J->n - jc < J->nc ? J->n - jc : J->nc;
     for (mg_index_t pc = 0; pc < J->k; pc += J->kc) {
         const mg_index_t kc = J->k - pc < J->kc ? J->k - pc : J->kc;
         const int last = pc + kc == J->k;
         const T *bsrc = J->b + pc * J->rs_b + jc * J->cs_b;
-        for (mg_index_t jr = 0; jr < n_cur; jr += NR) {
-            const int nr = n_cur - jr < NR ? (int)(n_cur - jr) : NR;
-            FN(pack_panel_)(kr, NR, nr, kc, bsrc + jr * J->cs_b, J->cs_b,
-                            J->rs_b, bpack + jr * kc);
-        }
-        FN(pack_a_)(kr, mc_cur, kc, J->a + ic * J->rs_a + pc * J->cs_a,
-                    J->rs_a, J->cs_a, apack);
+        if (!J->b_in_place)
+            FN(pack_block_)(kr, kr->nr, n_cur, kc, bsrc, J->cs_b, J->rs_b,
+                            bpack);
         const FN(sweep_) s = {
             .kr = kr,
             .kc = kc,
@@ -398,36 +444,69 @@ static void FN(run_item_)(const FN(job_) * J, mg_index_t it, T *apack,
             .bias_r = last && J->bias && J->bias_rows ? J->bias : 0,
             .bias_c = last && J->bias && !J->bias_rows ? J->bias + jc : 0,
             .act = last ? J->act : MG_ACT_NONE,
+            .b_in = J->b_in_place ? bsrc : 0,
+            .ldb = J->cs_b,
         };
-        FN(macro_kernel_)(&s, ic, mc_cur, apack, bpack);
+        for (mg_index_t ic = i0; ic < i1; ic += J->mc) {
+            const mg_index_t mc_cur = i1 - ic < J->mc ? i1 - ic : J->mc;
+            FN(pack_block_)(kr, kr->mr, mc_cur, kc,
+                            J->a + ic * J->rs_a + pc * J->cs_a, J->rs_a,
+                            J->cs_a, apack);
+            FN(macro_kernel_)(&s, ic, mc_cur, apack, bpack);
+        }
     }
 }
 
-// Chooses how many row blocks (*mb, of at most mc0 rows) and column chunks
-// (*nj, of at most nc0 columns) to cut C into. One thread takes the cache
-// sizes as they are. With more, every item repacks its slices of A and B, so
-// small products get one item per thread, and larger ones up to four per
-// thread (MG_GEMM_ITEM_FMA each at least), which lets the dynamic schedule
-// even out threads that run at different speeds. Among the cuts that give
-// as many items, take the one that repacks least (one more row block
-// repacks B, k * n; one more chunk repacks A, k * m).
+// The relative cost per element of packing a panel whose rows run along
+// stride rs and steps along cs (pack_block_): a straight copy, a transpose,
+// or a gather.
+static double FN(pack_weight_)(mg_index_t rs, mg_index_t cs) {
+    return rs == 1 ? 1 : cs == 1 ? 2 : 4;
+}
+
+// Chooses how many row groups (*mg) and column chunks (*nj, of at most nc0
+// columns) to cut C into, one work item each. One thread takes one row group
+// and the chunks NC gives. With more threads, every item packs its own B
+// chunk and A rows (threads share no buffers and never wait on each other),
+// so an extra row group repacks B (k * n moves, weight wb; 0 when B is read
+// in place) and an extra chunk repacks A (k * m, weight wa). Among the cuts
+// that give enough items, take the one that repacks least: for the MLP
+// shapes (x of 64 or 256 rows against a wide W, C = x W computed as
+// C^T = W^T x^T) that cuts W into row groups and reads x in place.
+// Enough items: one per thread when B is packed (each extra item would
+// repack a whole B chunk, which costs more than the balance gains on a quiet
+// machine: measured 5-15% more CPU time at 256x1024x1024 on 2 threads).
+// When B is read in place an extra row group costs no packing, so larger
+// products get up to four items per thread (MG_GEMM_ITEM_FMA each at least),
+// which lets the dynamic schedule even out threads that run at different
+// speeds (another process on one core).
 static void FN(plan_)(mg_index_t m, mg_index_t n, mg_index_t k, int MR,
                       int NR, mg_index_t mc0, mg_index_t nc0, int nt,
-                      mg_index_t *mb, mg_index_t *nj) {
+                      double wa, double wb, mg_index_t *mg, mg_index_t *nj) {
     const mg_index_t tm = FN(ceil_div_)(m, MR), tn = FN(ceil_div_)(n, NR);
-    const mg_index_t mb0 = FN(ceil_div_)(m, mc0), nj0 = FN(ceil_div_)(n, nc0);
-    *mb = mb0, *nj = nj0;
+    const mg_index_t nj0 = FN(ceil_div_)(n, nc0);
+    *mg = 1, *nj = nj0;
     if (nt == 1)
         return;
-    const double per_thread =
-        (double)m * (double)n * (double)k / nt / MG_GEMM_ITEM_FMA;
-    const mg_index_t want =
-        nt * (per_thread >= 4 ? 4 : per_thread >= 1 ? (mg_index_t)per_thread
-                                                    : 1);
+    mg_index_t want = nt;
+    if (wb == 0) {
+        const double per_thread =
+            (double)m * (double)n * (double)k / nt / MG_GEMM_ITEM_FMA;
+        want *= per_thread >= 4 ? 4 : per_thread >= 1 ? (mg_index_t)per_thread
+                                                       : 1;
+        // Only row groups are free, and only down to MC rows: every MC block
+        // sweeps the whole B chunk from L2 or L3, so smaller groups would
+        // read B more often. No extra chunks just to reach the count, and a
+        // multiple of nt items (7 equal items on 2 threads would leave one
+        // idle for an eighth of the time).
+        const mg_index_t groups = FN(ceil_div_)(m, mc0) * nj0 / nt * nt;
+        if (want > groups)
+            want = groups > nt ? groups : nt;
+    }
     double best_cost = 0;
     mg_index_t best_items = 0;
-    for (mg_index_t i = mb0; i <= tm && i < mb0 + want; ++i) {
-        // Blocks of whole micro-tiles: the count actually obtained.
+    for (mg_index_t i = 1; i <= tm && i <= want; ++i) {
+        // Groups of whole micro-tiles: the count actually obtained.
         const mg_index_t bi = FN(ceil_div_)(tm, FN(ceil_div_)(tm, i));
         if (bi != i)
             continue;
@@ -436,13 +515,14 @@ static void FN(plan_)(mg_index_t m, mg_index_t n, mg_index_t k, int MR,
             if (bj != j)
                 continue;
             const mg_index_t items = i * j;
-            const double cost = (double)i * (double)n + (double)j * (double)m;
+            const double cost = wb * (double)i * (double)n +
+                                wa * (double)j * (double)m;
             const int enough = items >= want, best_enough = best_items >= want;
             if (best_items == 0 || (enough && !best_enough) ||
                 (enough == best_enough &&
                  (enough ? cost < best_cost : items > best_items))) {
                 best_items = items, best_cost = cost;
-                *mb = i, *nj = j;
+                *mg = i, *nj = j;
             }
         }
     }
@@ -458,14 +538,18 @@ static int FN(gemm_packed_)(const KERNEL *kr, mg_index_t m, mg_index_t n,
                             mg_index_t inc_bj, int act, int nt,
                             mg_index_t mc0, mg_index_t kc0, mg_index_t nc0) {
     const int MR = kr->mr, NR = kr->nr;
-    mg_index_t mb, nj;
-    FN(plan_)(m, n, k, MR, NR, mc0, nc0, nt, &mb, &nj);
-    // Equal blocks of whole micro-tiles; K in equal slices so the last one
-    // is not a sliver.
-    const mg_index_t mc = FN(ceil_div_)(FN(ceil_div_)(m, MR), mb) * MR;
+    mg_index_t mg, nj;
+    const int b_in_place = FN(b_in_place_)(rs_b, cs_b);
+    FN(plan_)(m, n, k, MR, NR, mc0, nc0, nt, FN(pack_weight_)(rs_a, cs_a),
+              b_in_place ? 0 : FN(pack_weight_)(cs_b, rs_b), &mg, &nj);
+    // Equal groups, blocks and chunks of whole micro-tiles; K in equal slices
+    // so the last one is not a sliver.
+    const mg_index_t mi = FN(ceil_div_)(FN(ceil_div_)(m, MR), mg) * MR;
+    const mg_index_t mc =
+        FN(ceil_div_)(mi / MR, FN(ceil_div_)(mi, mc0)) * MR;
     const mg_index_t nc = FN(ceil_div_)(FN(ceil_div_)(n, NR), nj) * NR;
     const mg_index_t kc = FN(ceil_div_)(k, FN(ceil_div_)(k, kc0));
-    const mg_index_t items = FN(ceil_div_)(m, mc) * FN(ceil_div_)(n, nc);
+    const mg_index_t items = FN(ceil_div_)(m, mi) * FN(ceil_div_)(n, nc);
     if (nt > items)
         nt = (int)items;
 
@@ -500,8 +584,9 @@ static int FN(gemm_packed_)(const KERNEL *kr, mg_index_t m, mg_index_t n,
         .m = m,
         .n = n,
         .k = k,
-        .mc = mc,
+        .mi = mi,
         .nc = nc,
+        .mc = mc,
         .kc = kc,
         .nj = FN(ceil_div_)(n, nc),
         .alpha = alpha,
@@ -518,6 +603,7 @@ static int FN(gemm_packed_)(const KERNEL *kr, mg_index_t m, mg_index_t n,
         .bias = bias ? bias_buf : 0,
         .bias_rows = bias_rows,
         .act = act,
+        .b_in_place = b_in_place,
     };
     if (nt == 1) {
         // No parallel region at all: nothing of OpenMP's runs (see the fork

@@ -97,14 +97,49 @@ MG_AVX512 void mg_gemm_avx512_pack_t_f32(int W, int r_eff, mg_index_t kc,
     }
 }
 
-MG_AVX512 void mg_gemm_avx512_pack_n_f32(int W, int r_eff, mg_index_t kc,
-                                 const float *src, mg_index_t ld, float *dst) {
+// Rows ahead of the one being copied whose segment is prefetched: the block's
+// source rows are ld apart, usually on different pages, where the hardware
+// prefetchers do not follow.
+#define MG_PACK_AHEAD 4
+
+// Copies w <= 16 values from s to d with lanes [n_real, w) zeroed: one
+// panel-row piece (n_real = w for a full piece).
+MG_AVX512 static inline void copy16_f32(const float *s, float *d, int n_real,
+                                        int w) {
+    _mm512_mask_storeu_ps(d, mask16(w),
+                          _mm512_maskz_loadu_ps(mask16(n_real), s));
+}
+
+MG_AVX512 void mg_gemm_avx512_pack_n_f32(int W, mg_index_t rows,
+                                         mg_index_t kc, const float *src,
+                                         mg_index_t ld, float *dst) {
+    const mg_index_t full = rows / W, panel = (mg_index_t)W * kc;
+    const int rem = (int)(rows - full * W);
     for (mg_index_t p = 0; p < kc; ++p) {
-        for (int r0 = 0; r0 < W; r0 += 16) {
+        const float *s = src + p * ld;
+        float *d = dst + p * W;
+        if (p + MG_PACK_AHEAD < kc) {
+            const char *ahead = (const char *)(s + MG_PACK_AHEAD * ld);
+            for (mg_index_t off = 0; off < rows * 4; off += 64)
+                _mm_prefetch(ahead + off, _MM_HINT_T0);
+        }
+        if (W == 32) {
+            for (mg_index_t q = 0; q < full; ++q) {
+                _mm512_store_ps(d + q * panel, _mm512_loadu_ps(s + q * 32));
+                _mm512_store_ps(d + q * panel + 16,
+                                _mm512_loadu_ps(s + q * 32 + 16));
+            }
+        } else {
+            for (mg_index_t q = 0; q < full; ++q)
+                for (int r0 = 0; r0 < W; r0 += 16) {
+                    const int w = W - r0 < 16 ? W - r0 : 16;
+                    copy16_f32(s + q * W + r0, d + q * panel + r0, w, w);
+                }
+        }
+        for (int r0 = 0; r0 < W && rem; r0 += 16) {
             const int w = W - r0 < 16 ? W - r0 : 16;
-            const __m512 v = _mm512_maskz_loadu_ps(
-                mask16(clamp_rows(r_eff, r0, w)), src + p * ld + r0);
-            _mm512_mask_storeu_ps(dst + p * W + r0, mask16(w), v);
+            copy16_f32(s + full * W + r0, d + full * panel + r0,
+                       clamp_rows(rem, r0, w), w);
         }
     }
 }
@@ -131,15 +166,43 @@ MG_AVX512 void mg_gemm_avx512_pack_t_f64(int W, int r_eff, mg_index_t kc,
     }
 }
 
-MG_AVX512 void mg_gemm_avx512_pack_n_f64(int W, int r_eff, mg_index_t kc,
-                                 const double *src, mg_index_t ld,
-                                 double *dst) {
+MG_AVX512 static inline void copy8_f64(const double *s, double *d,
+                                       int n_real, int w) {
+    _mm512_mask_storeu_pd(
+        d, (__mmask8)mask16(w),
+        _mm512_maskz_loadu_pd((__mmask8)mask16(n_real), s));
+}
+
+MG_AVX512 void mg_gemm_avx512_pack_n_f64(int W, mg_index_t rows,
+                                         mg_index_t kc, const double *src,
+                                         mg_index_t ld, double *dst) {
+    const mg_index_t full = rows / W, panel = (mg_index_t)W * kc;
+    const int rem = (int)(rows - full * W);
     for (mg_index_t p = 0; p < kc; ++p) {
-        for (int r0 = 0; r0 < W; r0 += 8) {
+        const double *s = src + p * ld;
+        double *d = dst + p * W;
+        if (p + MG_PACK_AHEAD < kc) {
+            const char *ahead = (const char *)(s + MG_PACK_AHEAD * ld);
+            for (mg_index_t off = 0; off < rows * 8; off += 64)
+                _mm_prefetch(ahead + off, _MM_HINT_T0);
+        }
+        if (W == 16) {
+            for (mg_index_t q = 0; q < full; ++q) {
+                _mm512_store_pd(d + q * panel, _mm512_loadu_pd(s + q * 16));
+                _mm512_store_pd(d + q * panel + 8,
+                                _mm512_loadu_pd(s + q * 16 + 8));
+            }
+        } else {
+            for (mg_index_t q = 0; q < full; ++q)
+                for (int r0 = 0; r0 < W; r0 += 8) {
+                    const int w = W - r0 < 8 ? W - r0 : 8;
+                    copy8_f64(s + q * W + r0, d + q * panel + r0, w, w);
+                }
+        }
+        for (int r0 = 0; r0 < W && rem; r0 += 8) {
             const int w = W - r0 < 8 ? W - r0 : 8;
-            const __m512d v = _mm512_maskz_loadu_pd(
-                (__mmask8)mask16(clamp_rows(r_eff, r0, w)), src + p * ld + r0);
-            _mm512_mask_storeu_pd(dst + p * W + r0, (__mmask8)mask16(w), v);
+            copy8_f64(s + full * W + r0, d + full * panel + r0,
+                      clamp_rows(rem, r0, w), w);
         }
     }
 }

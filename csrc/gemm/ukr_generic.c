@@ -23,9 +23,17 @@
 #undef NR
 
 const mg_gemm_kernel_f32 mg_gemm_generic_f32 = {
-    MG_GEMM_GENERIC_F32_MR, MG_GEMM_GENERIC_F32_NR, MG_GEMM_GENERIC_F32_MC,
-    MG_GEMM_GENERIC_F32_KC, MG_GEMM_GENERIC_F32_NC, ukr_generic_f32, 0, 0, 0};
+    .mr = MG_GEMM_GENERIC_F32_MR,
+    .nr = MG_GEMM_GENERIC_F32_NR,
+    .mc = MG_GEMM_GENERIC_F32_MC,
+    .kc = MG_GEMM_GENERIC_F32_KC,
+    .nc = MG_GEMM_GENERIC_F32_NC,
+    .ukr = ukr_generic_f32};
 
 const mg_gemm_kernel_f64 mg_gemm_generic_f64 = {
-    MG_GEMM_GENERIC_F64_MR, MG_GEMM_GENERIC_F64_NR, MG_GEMM_GENERIC_F64_MC,
-    MG_GEMM_GENERIC_F64_KC, MG_GEMM_GENERIC_F64_NC, ukr_generic_f64, 0, 0, 0};
+    .mr = MG_GEMM_GENERIC_F64_MR,
+    .nr = MG_GEMM_GENERIC_F64_NR,
+    .mc = MG_GEMM_GENERIC_F64_MC,
+    .kc = MG_GEMM_GENERIC_F64_KC,
+    .nc = MG_GEMM_GENERIC_F64_NC,
+    .ukr = ukr_generic_f64};

@@ -11,20 +11,22 @@
 #define UKR MG_CAT(ukr_generic_, SFX)
 
 static void UKR(mg_index_t k, const T *MG_RESTRICT a, const T *MG_RESTRICT b,
-                T alpha, T beta, T *c, mg_index_t cs_c, const T *bias_r,
-                const T *bias_c, int relu) {
+                mg_index_t ldb, T alpha, T beta, T *c, mg_index_t cs_c,
+                const T *bias_r, const T *bias_c, int relu) {
+    // Packed B (ldb == 0) steps NR along p and 1 along j; in place, 1 and ldb.
+    const mg_index_t bp = ldb ? 1 : NR, bj = ldb ? ldb : 1;
     T ab[NR][MR];
     for (int j = 0; j < NR; ++j)
         for (int i = 0; i < MR; ++i)
             ab[j][i] = 0;
     for (mg_index_t p = 0; p < k; ++p) {
         for (int j = 0; j < NR; ++j) {
-            const T bj = b[j];
+            const T bv = b[j * bj];
             for (int i = 0; i < MR; ++i)
-                ab[j][i] += a[i] * bj;
+                ab[j][i] += a[i] * bv;
         }
         a += MR;
-        b += NR;
+        b += bp;
     }
     for (int j = 0; j < NR; ++j) {
         T *cj = c + j * cs_c;

@@ -1,38 +1,67 @@
 // Template for the SIMD micro-kernels, included by ukr_x86.c once per ISA and
 // dtype. The includer defines:
 //   T, UKR (function name), TARGET (the __attribute__((target)) string),
-//   VEC (vector type), VL (lanes), NR, and the operations
+//   VEC (vector type), VL (lanes), NR (the packed B panel's width), NCOL
+//   (the columns this kernel computes: NR, or fewer for the narrow kernels
+//   that finish an edge panel without multiplying its zero padding), and the
+//   operations
 //   V_LOAD (aligned), V_LOADU, V_STOREU, V_SET1, V_ZERO,
 //   V_FMA(a, b, c) = a * b + c, V_MUL, V_ADD, V_MAX.
 //
-// The tile is MR = 2 * VL rows by NR columns. The 2 * NR accumulators stay in
-// registers: each step p loads the two A vectors (column p of the A
-// micro-panel) and broadcasts NR values of row p of the B micro-panel, so a
-// step is 2 * NR independent FMAs, enough to cover the FMA latency on two
-// pipes. Assumes: a is 64-byte aligned (packed by the driver), rs_c == 1.
+// The tile is MR = 2 * VL rows by NCOL columns. The 2 * NCOL accumulators
+// stay in registers: each step p loads the two A vectors (column p of the A
+// micro-panel) and broadcasts NCOL values of row p of B, so a step is
+// 2 * NCOL independent FMAs, enough to cover the FMA latency on two pipes for
+// NCOL >= 4 (the 2-column AVX2 edge kernels run at half rate, still better
+// than multiplying padding). B is packed (ldb == 0: b[p * NR + j]) or read
+// in place from a source whose panel columns run along p (b[j * ldb + p]).
+// Assumes: a is 64-byte aligned (packed by the driver), rs_c == 1.
 
 __attribute__((target(TARGET))) static void
-UKR(mg_index_t k, const T *MG_RESTRICT a, const T *MG_RESTRICT b, T alpha,
-    T beta, T *c, mg_index_t cs_c, const T *bias_r, const T *bias_c,
-    int relu) {
-    VEC acc0[NR], acc1[NR];
+UKR(mg_index_t k, const T *MG_RESTRICT a, const T *MG_RESTRICT b,
+    mg_index_t ldb, T alpha, T beta, T *c, mg_index_t cs_c, const T *bias_r,
+    const T *bias_c, int relu) {
+    VEC acc0[NCOL], acc1[NCOL];
 #pragma GCC unroll 16
-    for (int j = 0; j < NR; ++j) {
+    for (int j = 0; j < NCOL; ++j) {
         acc0[j] = V_ZERO();
         acc1[j] = V_ZERO();
     }
-    mg_index_t p = 0;
-    for (; p < k; ++p) {
-        const VEC a0 = V_LOAD(a);
-        const VEC a1 = V_LOAD(a + VL);
+    if (ldb == 0) {
+        for (mg_index_t p = 0; p < k; ++p) {
+            const VEC a0 = V_LOAD(a);
+            const VEC a1 = V_LOAD(a + VL);
 #pragma GCC unroll 16
-        for (int j = 0; j < NR; ++j) {
-            const VEC bj = V_SET1(b[j]);
-            acc0[j] = V_FMA(a0, bj, acc0[j]);
-            acc1[j] = V_FMA(a1, bj, acc1[j]);
+            for (int j = 0; j < NCOL; ++j) {
+                const VEC bj = V_SET1(b[j]);
+                acc0[j] = V_FMA(a0, bj, acc0[j]);
+                acc1[j] = V_FMA(a1, bj, acc1[j]);
+            }
+            a += 2 * VL;
+            b += NR;
         }
-        a += 2 * VL;
-        b += NR;
+    } else {
+        // Column j at bq[j / 3] + (j % 3) * ldb: up to four moving pointers
+        // and one stride register cover 12 columns in x86 addressing modes.
+        enum { NQ = (NCOL + 2) / 3 };
+        const T *bq[NQ];
+#pragma GCC unroll 4
+        for (int q = 0; q < NQ; ++q)
+            bq[q] = b + 3 * q * ldb;
+        for (mg_index_t p = 0; p < k; ++p) {
+            const VEC a0 = V_LOAD(a);
+            const VEC a1 = V_LOAD(a + VL);
+#pragma GCC unroll 16
+            for (int j = 0; j < NCOL; ++j) {
+                const VEC bj = V_SET1(bq[j / 3][(j % 3) * ldb]);
+                acc0[j] = V_FMA(a0, bj, acc0[j]);
+                acc1[j] = V_FMA(a1, bj, acc1[j]);
+            }
+            a += 2 * VL;
+#pragma GCC unroll 4
+            for (int q = 0; q < NQ; ++q)
+                bq[q] += 1;
+        }
     }
 
     // Adding a zero bias vector when there is none costs one add per column
@@ -41,7 +70,7 @@ UKR(mg_index_t k, const T *MG_RESTRICT a, const T *MG_RESTRICT b, T alpha,
     const VEC br0 = bias_r ? V_LOADU(bias_r) : zero;
     const VEC br1 = bias_r ? V_LOADU(bias_r + VL) : zero;
 #pragma GCC unroll 16
-    for (int j = 0; j < NR; ++j) {
+    for (int j = 0; j < NCOL; ++j) {
         T *cj = c + j * cs_c;
         VEC v0 = V_MUL(acc0[j], va), v1 = V_MUL(acc1[j], va);
         // NOTE: beta == 0 must not read C (it may hold NaN).

@@ -7,9 +7,8 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 
-// ---- AVX-512, float32: 32 x 12 ----
+// ---- avx512_f32: full width, then NR / 3 and 2 * NR / 3 columns ----
 #define T float
-#define UKR ukr_avx512_f32
 #define TARGET "avx512f"
 #define VEC __m512
 #define VL 16
@@ -23,9 +22,22 @@
 #define V_MUL _mm512_mul_ps
 #define V_ADD _mm512_add_ps
 #define V_MAX _mm512_max_ps
+#define UKR ukr_avx512_f32
+#define NCOL NR
 #include "ukr_simd_tmpl.h"
-#undef T
 #undef UKR
+#undef NCOL
+#define UKR ukr_avx512_f32_w1
+#define NCOL (NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#define UKR ukr_avx512_f32_w2
+#define NCOL (2 * NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#undef T
 #undef TARGET
 #undef VEC
 #undef VL
@@ -40,9 +52,8 @@
 #undef V_ADD
 #undef V_MAX
 
-// ---- AVX-512, float64: 16 x 12 ----
+// ---- avx512_f64: full width, then NR / 3 and 2 * NR / 3 columns ----
 #define T double
-#define UKR ukr_avx512_f64
 #define TARGET "avx512f"
 #define VEC __m512d
 #define VL 8
@@ -56,9 +67,22 @@
 #define V_MUL _mm512_mul_pd
 #define V_ADD _mm512_add_pd
 #define V_MAX _mm512_max_pd
+#define UKR ukr_avx512_f64
+#define NCOL NR
 #include "ukr_simd_tmpl.h"
-#undef T
 #undef UKR
+#undef NCOL
+#define UKR ukr_avx512_f64_w1
+#define NCOL (NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#define UKR ukr_avx512_f64_w2
+#define NCOL (2 * NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#undef T
 #undef TARGET
 #undef VEC
 #undef VL
@@ -73,9 +97,8 @@
 #undef V_ADD
 #undef V_MAX
 
-// ---- AVX2 + FMA, float32: 16 x 6 ----
+// ---- avx2_f32: full width, then NR / 3 and 2 * NR / 3 columns ----
 #define T float
-#define UKR ukr_avx2_f32
 #define TARGET "avx2,fma"
 #define VEC __m256
 #define VL 8
@@ -89,9 +112,22 @@
 #define V_MUL _mm256_mul_ps
 #define V_ADD _mm256_add_ps
 #define V_MAX _mm256_max_ps
+#define UKR ukr_avx2_f32
+#define NCOL NR
 #include "ukr_simd_tmpl.h"
-#undef T
 #undef UKR
+#undef NCOL
+#define UKR ukr_avx2_f32_w1
+#define NCOL (NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#define UKR ukr_avx2_f32_w2
+#define NCOL (2 * NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#undef T
 #undef TARGET
 #undef VEC
 #undef VL
@@ -106,9 +142,8 @@
 #undef V_ADD
 #undef V_MAX
 
-// ---- AVX2 + FMA, float64: 8 x 6 ----
+// ---- avx2_f64: full width, then NR / 3 and 2 * NR / 3 columns ----
 #define T double
-#define UKR ukr_avx2_f64
 #define TARGET "avx2,fma"
 #define VEC __m256d
 #define VL 4
@@ -122,9 +157,22 @@
 #define V_MUL _mm256_mul_pd
 #define V_ADD _mm256_add_pd
 #define V_MAX _mm256_max_pd
+#define UKR ukr_avx2_f64
+#define NCOL NR
 #include "ukr_simd_tmpl.h"
-#undef T
 #undef UKR
+#undef NCOL
+#define UKR ukr_avx2_f64_w1
+#define NCOL (NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#define UKR ukr_avx2_f64_w2
+#define NCOL (2 * NR / 3)
+#include "ukr_simd_tmpl.h"
+#undef UKR
+#undef NCOL
+#undef T
 #undef TARGET
 #undef VEC
 #undef VL
@@ -152,19 +200,46 @@ _Static_assert(2 * 8 == MG_GEMM_AVX512_F64_MR, "MR = two vectors");
 _Static_assert(2 * 8 == MG_GEMM_AVX2_F32_MR, "MR = two vectors");
 _Static_assert(2 * 4 == MG_GEMM_AVX2_F64_MR, "MR = two vectors");
 
+_Static_assert(MG_GEMM_AVX512_F32_NR % 3 == 0 &&
+                   MG_GEMM_AVX512_F64_NR % 3 == 0 &&
+                   MG_GEMM_AVX2_F32_NR % 3 == 0 && MG_GEMM_AVX2_F64_NR % 3 == 0,
+               "narrow kernels take thirds of NR");
+
 const mg_gemm_kernel_f32 mg_gemm_avx512_f32 = {
-    MG_GEMM_AVX512_F32_MR, MG_GEMM_AVX512_F32_NR, MG_GEMM_AVX512_F32_MC,
-    MG_GEMM_AVX512_F32_KC, MG_GEMM_AVX512_F32_NC, MG_UKR(ukr_avx512_f32),
-    MG_UKR(mg_gemm_avx512_pack_n_f32), MG_UKR(mg_gemm_avx512_pack_t_f32),
-    MG_UKR(mg_gemm_avx512_act_f32)};
+    .mr = MG_GEMM_AVX512_F32_MR,
+    .nr = MG_GEMM_AVX512_F32_NR,
+    .mc = MG_GEMM_AVX512_F32_MC,
+    .kc = MG_GEMM_AVX512_F32_KC,
+    .nc = MG_GEMM_AVX512_F32_NC,
+    .ukr = MG_UKR(ukr_avx512_f32),
+    .ukr_part = {MG_UKR(ukr_avx512_f32_w1), MG_UKR(ukr_avx512_f32_w2)},
+    .pack_n = MG_UKR(mg_gemm_avx512_pack_n_f32),
+    .pack_t = MG_UKR(mg_gemm_avx512_pack_t_f32),
+    .act = MG_UKR(mg_gemm_avx512_act_f32)};
 const mg_gemm_kernel_f64 mg_gemm_avx512_f64 = {
-    MG_GEMM_AVX512_F64_MR, MG_GEMM_AVX512_F64_NR, MG_GEMM_AVX512_F64_MC,
-    MG_GEMM_AVX512_F64_KC, MG_GEMM_AVX512_F64_NC, MG_UKR(ukr_avx512_f64),
-    MG_UKR(mg_gemm_avx512_pack_n_f64), MG_UKR(mg_gemm_avx512_pack_t_f64),
-    MG_UKR(mg_gemm_avx512_act_f64)};
+    .mr = MG_GEMM_AVX512_F64_MR,
+    .nr = MG_GEMM_AVX512_F64_NR,
+    .mc = MG_GEMM_AVX512_F64_MC,
+    .kc = MG_GEMM_AVX512_F64_KC,
+    .nc = MG_GEMM_AVX512_F64_NC,
+    .ukr = MG_UKR(ukr_avx512_f64),
+    .ukr_part = {MG_UKR(ukr_avx512_f64_w1), MG_UKR(ukr_avx512_f64_w2)},
+    .pack_n = MG_UKR(mg_gemm_avx512_pack_n_f64),
+    .pack_t = MG_UKR(mg_gemm_avx512_pack_t_f64),
+    .act = MG_UKR(mg_gemm_avx512_act_f64)};
 const mg_gemm_kernel_f32 mg_gemm_avx2_f32 = {
-    MG_GEMM_AVX2_F32_MR, MG_GEMM_AVX2_F32_NR, MG_GEMM_AVX2_F32_MC,
-    MG_GEMM_AVX2_F32_KC, MG_GEMM_AVX2_F32_NC, MG_UKR(ukr_avx2_f32), 0, 0, 0};
+    .mr = MG_GEMM_AVX2_F32_MR,
+    .nr = MG_GEMM_AVX2_F32_NR,
+    .mc = MG_GEMM_AVX2_F32_MC,
+    .kc = MG_GEMM_AVX2_F32_KC,
+    .nc = MG_GEMM_AVX2_F32_NC,
+    .ukr = MG_UKR(ukr_avx2_f32),
+    .ukr_part = {MG_UKR(ukr_avx2_f32_w1), MG_UKR(ukr_avx2_f32_w2)}};
 const mg_gemm_kernel_f64 mg_gemm_avx2_f64 = {
-    MG_GEMM_AVX2_F64_MR, MG_GEMM_AVX2_F64_NR, MG_GEMM_AVX2_F64_MC,
-    MG_GEMM_AVX2_F64_KC, MG_GEMM_AVX2_F64_NC, MG_UKR(ukr_avx2_f64), 0, 0, 0};
+    .mr = MG_GEMM_AVX2_F64_MR,
+    .nr = MG_GEMM_AVX2_F64_NR,
+    .mc = MG_GEMM_AVX2_F64_MC,
+    .kc = MG_GEMM_AVX2_F64_KC,
+    .nc = MG_GEMM_AVX2_F64_NC,
+    .ukr = MG_UKR(ukr_avx2_f64),
+    .ukr_part = {MG_UKR(ukr_avx2_f64_w1), MG_UKR(ukr_avx2_f64_w2)}};
