@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, ParamsT
+from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
 __all__ = ["Adagrad"]
@@ -71,18 +71,13 @@ class Adagrad(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_options(self, group: dict[str, Any]) -> None:
-        for key in (
-            "lr",
-            "lr_decay",
-            "weight_decay",
-            "initial_accumulator_value",
-            "eps",
-        ):
-            if group[key] < 0.0:
-                raise ValueError(
-                    f"Adagrad: invalid {key} {group[key]!r} (must be >= 0)"
-                )
+    _nonnegative = (
+        "lr",
+        "lr_decay",
+        "weight_decay",
+        "initial_accumulator_value",
+        "eps",
+    )
 
     def _init_group_state(self, group: dict[str, Any]) -> None:
         # As PyTorch: the accumulator exists from construction, so a state_dict
@@ -110,10 +105,7 @@ class Adagrad(Optimizer):
                 self._init_group_state({**group, "params": [p]})
                 state = self.state[p]
             state["step"] = t = state["step"] + 1
-            if maximize:
-                g = np.negative(g)
-            if wd != 0:
-                g = g + wd * x
+            g = _directed_grad(g, x, maximize, wd)
             clr = lr / (1 + (t - 1) * lr_decay)
             s = state["sum"].data
             tmp = np.multiply(g, g, dtype=x.dtype)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, ParamsT
+from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
 __all__ = ["Adam", "AdamW"]
@@ -76,11 +76,11 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
+    _nonnegative = ("lr", "eps", "weight_decay")
+
     def _check_options(self, group: dict[str, Any]) -> None:
+        super()._check_options(group)
         name = type(self).__name__
-        for key in ("lr", "eps", "weight_decay"):
-            if group[key] < 0.0:
-                raise ValueError(f"{name}: invalid {key} {group[key]!r} (must be >= 0)")
         betas = group["betas"] = tuple(group["betas"])
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(
@@ -105,13 +105,9 @@ class Adam(Optimizer):
                 state["exp_avg"] = Tensor._wrap(np.zeros_like(x))
                 state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(x))
             state["step"] = t = state["step"] + 1
-            if maximize:
-                g = np.negative(g)
-            if wd != 0:
-                if self._decoupled:
-                    x *= 1 - lr * wd
-                else:
-                    g = g + wd * x
+            if self._decoupled and wd != 0:
+                x *= 1 - lr * wd
+            g = _directed_grad(g, x, maximize, 0.0 if self._decoupled else wd)
             m = state["exp_avg"].data
             v = state["exp_avg_sq"].data
             tmp = np.multiply(g, 1 - beta1, dtype=x.dtype)

@@ -144,8 +144,17 @@ class Optimizer:
         self.param_groups.append(group)
         self._init_group_state(group)
 
+    # Options that must be >= 0; subclasses name theirs and add other checks.
+    _nonnegative: tuple[str, ...] = ()
+
     def _check_options(self, group: dict[str, Any]) -> None:
-        """Validates one group's options (subclasses raise ValueError)."""
+        """Validates one group's options (raises ValueError)."""
+        for key in self._nonnegative:
+            if group[key] < 0.0:
+                raise ValueError(
+                    f"{type(self).__name__}: invalid {key} {group[key]!r} "
+                    "(must be >= 0)"
+                )
 
     def _init_group_state(self, group: dict[str, Any]) -> None:
         """Creates state eagerly for a new group (Adagrad); most create it lazily."""
@@ -279,6 +288,17 @@ class Optimizer:
             lines.extend(f"    {k}: {group[k]}" for k in sorted(group) if k != "params")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _directed_grad(g: Any, x: Any, maximize: bool, weight_decay: float) -> Any:
+    """The gradient an update follows: negated to maximize, plus the L2 term
+    ``weight_decay * x``. A new array whenever it differs from ``g``: p.grad is
+    never written."""
+    if maximize:
+        g = np.negative(g)
+    if weight_decay != 0:
+        g = g + weight_decay * x
+    return g
 
 
 def _check_param(opt: str, p: Any) -> None:

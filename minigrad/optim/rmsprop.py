@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, ParamsT
+from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
 __all__ = ["RMSprop"]
@@ -77,12 +77,7 @@ class RMSprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_options(self, group: dict[str, Any]) -> None:
-        for key in ("lr", "alpha", "eps", "weight_decay", "momentum"):
-            if group[key] < 0.0:
-                raise ValueError(
-                    f"RMSprop: invalid {key} {group[key]!r} (must be >= 0)"
-                )
+    _nonnegative = ("lr", "alpha", "eps", "weight_decay", "momentum")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr = group["lr"]
@@ -102,10 +97,7 @@ class RMSprop(Optimizer):
                 state["step"] = 0
                 state["square_avg"] = Tensor._wrap(np.zeros_like(x))
             state["step"] += 1
-            if maximize:
-                g = np.negative(g)
-            if wd != 0:
-                g = g + wd * x
+            g = _directed_grad(g, x, maximize, wd)
             s = state["square_avg"].data
             s *= alpha
             tmp = np.multiply(g, g, dtype=x.dtype)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, ParamsT
+from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
 __all__ = ["SGD"]
@@ -72,10 +72,10 @@ class SGD(Optimizer):
         }
         super().__init__(params, defaults)
 
+    _nonnegative = ("lr", "momentum", "weight_decay")
+
     def _check_options(self, group: dict[str, Any]) -> None:
-        for key in ("lr", "momentum", "weight_decay"):
-            if group[key] < 0.0:
-                raise ValueError(f"SGD: invalid {key} {group[key]!r} (must be >= 0)")
+        super()._check_options(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "SGD: nesterov momentum requires a momentum > 0 and zero dampening, "
@@ -97,10 +97,7 @@ class SGD(Optimizer):
                 continue
             x = p.data
             g = p.grad.data
-            if maximize:
-                g = np.negative(g)
-            if wd != 0:
-                g = g + wd * x  # a new array: never write into p.grad
+            g = _directed_grad(g, x, maximize, wd)
             if momentum != 0:
                 state = self.state[p]
                 buf_t = state.get("momentum_buffer")
