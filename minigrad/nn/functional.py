@@ -52,8 +52,6 @@ __all__ = [
     "tanh",
 ]
 
-_REDUCTIONS = ("none", "mean", "sum")
-
 
 def _tensor(x: Any, op: str, name: str = "input") -> Tensor:
     if isinstance(x, Tensor):
@@ -68,14 +66,6 @@ def _floating(x: Any, op: str, name: str = "input") -> Tensor:
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: {name} must be floating point, got dtype {x.dtype}")
     return x
-
-
-def _check_reduction(reduction: str, op: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{op}: {reduction!r} is not a valid value for reduction "
-            "(expected 'none', 'mean' or 'sum')"
-        )
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -414,7 +404,7 @@ def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)², reduced by ``reduction`` ('mean' | 'sum' | 'none')."""
-    _check_reduction(reduction, "mse_loss")
+    _loss._check_reduction(reduction, "mse_loss")
     x, t = _pair(input, target, "mse_loss")
     d = x - t
     return _reduce(d * d, reduction)
@@ -422,7 +412,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced by ``reduction``."""
-    _check_reduction(reduction, "l1_loss")
+    _loss._check_reduction(reduction, "l1_loss")
     x, t = _pair(input, target, "l1_loss")
     return _reduce((x - t).abs(), reduction)
 
@@ -431,7 +421,7 @@ def smooth_l1_loss(
     input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
 ) -> Tensor:
     """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (d = input - target)."""
-    _check_reduction(reduction, "smooth_l1_loss")
+    _loss._check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     x, t = _pair(input, target, "smooth_l1_loss")
@@ -447,7 +437,7 @@ def huber_loss(
     input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
 ) -> Tensor:
     """0.5·d² where |d| <= delta, else delta·(|d| - 0.5·delta)."""
-    _check_reduction(reduction, "huber_loss")
+    _loss._check_reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     x, t = _pair(input, target, "huber_loss")

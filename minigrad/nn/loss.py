@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
+from minigrad.ops.loss import _check_reduction
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        F._check_reduction(reduction, type(self).__name__)
+        _check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
 

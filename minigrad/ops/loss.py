@@ -297,20 +297,7 @@ def _bce_operands(
         )
     if t.data.dtype != x.data.dtype:
         t = t.to(x.data.dtype)
-    w = None
-    if weight is not None:
-        w = _as_tensor(weight, op, "weight")
-        if w.data.dtype.kind != "f":
-            raise TypeError(f"{op}: weight must be a floating tensor, got {w.dtype}")
-        try:
-            if np.broadcast_shapes(w.shape, x.shape) != x.shape:
-                raise ValueError
-        except ValueError:
-            raise ValueError(
-                f"{op}: weight shape {w.shape} does not broadcast to input shape "
-                f"{x.shape}"
-            ) from None
-        w = Tensor._wrap(w.data.astype(x.data.dtype, copy=False))
+    w = None if weight is None else _weight_like(weight, x, op, "weight")
     return x, t, w
 
 
@@ -355,20 +342,23 @@ def binary_cross_entropy_composite(
 
 
 def _pos_weight(pos_weight: Any, x: Tensor, op: str) -> Tensor | None:
-    if pos_weight is None:
-        return None
-    pw = _as_tensor(pos_weight, op, "pos_weight")
-    if pw.data.dtype.kind != "f":
-        raise TypeError(f"{op}: pos_weight must be a floating tensor, got {pw.dtype}")
+    return None if pos_weight is None else _weight_like(pos_weight, x, op, "pos_weight")
+
+
+def _weight_like(weight: Any, x: Tensor, op: str, name: str) -> Tensor:
+    """``weight`` as a floating Tensor of x's dtype that broadcasts to x's shape
+    (a constant: no gradient flows to it)."""
+    w = _as_tensor(weight, op, name)
+    if w.data.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be a floating tensor, got {w.dtype}")
     try:
-        if np.broadcast_shapes(pw.shape, x.shape) != x.shape:
+        if np.broadcast_shapes(w.shape, x.shape) != x.shape:
             raise ValueError
     except ValueError:
         raise ValueError(
-            f"{op}: pos_weight shape {pw.shape} does not broadcast to input shape "
-            f"{x.shape}"
+            f"{op}: {name} shape {w.shape} does not broadcast to input shape {x.shape}"
         ) from None
-    return Tensor._wrap(pw.data.astype(x.data.dtype, copy=False))
+    return Tensor._wrap(w.data.astype(x.data.dtype, copy=False))
 
 
 def binary_cross_entropy_with_logits_composite(
