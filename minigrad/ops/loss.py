@@ -670,21 +670,9 @@ class BinaryCrossEntropyWithLogits(Function):
         x, t = ctx.saved_tensors
         red = ctx.red
         need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if not STATE.grad_enabled:
+        if not STATE.grad_enabled and (ctx.gx is not None or ctx.gt is not None):
             gx, gt, gd = ctx.gx, ctx.gt, g.data
             ctx.gx = ctx.gt = None
-            if (need_x and gx is None) or (need_t and gt is None):
-                # A second backward: recompute (Note [Gradient in the forward]).
-                gd = np.asarray(_elem_scale(g, red, x.data.size).data, x.dtype)
-                gx, gt = _softmax.bce_logits_bwd(
-                    x.data,
-                    t.data,
-                    np.ascontiguousarray(np.broadcast_to(gd, x.shape)),
-                    ctx.w,
-                    ctx.pw,
-                    target_grad=need_t,
-                )
-                red, gd = _R_MEAN, np.ones((), x.dtype)
             return (
                 _wrap(_rescaled(gx, gd, red)) if need_x else None,
                 _wrap(_rescaled(gt, gd, red)) if need_t else None,
