@@ -246,6 +246,25 @@ typedef struct {
     int smooth;
 } FN(xent_par);
 
+// The parameters for c classes; sc is 1 until the caller scales it.
+static FN(xent_par) FN(xent_par_of)(mg_index_t c, const T *weight,
+                                    int64_t ignore_index, double eps) {
+    FN(xent_par) P;
+    P.w = weight;
+    P.W = (T)c;
+    if (weight) {
+        P.W = 0;
+        for (mg_index_t j = 0; j < c; j++)
+            P.W += weight[j];
+    }
+    P.keep = (T)(1.0 - eps);
+    P.ec = (T)(eps / (double)c);
+    P.sc = 1;
+    P.smooth = eps > 0;
+    P.ignore = ignore_index;
+    return P;
+}
+
 // The loss of row xr from its log-sum-exp l, and (g != NULL) its gradient
 // from e = exp(x - m) already in g and s = Σ e.
 static inline T FN(xent_row_out)(mg_index_t c, const T *xr, int64_t t, T l,
@@ -406,18 +425,7 @@ int FN(mg_xent_fwd_grad)(mg_index_t n, mg_index_t c, const T *x,
             return -1;
         denom += weight ? (double)weight[t] : 1.0;
     }
-    FN(xent_par) P;
-    P.w = weight;
-    P.W = (T)c;
-    if (weight) {
-        P.W = 0;
-        for (mg_index_t j = 0; j < c; j++)
-            P.W += weight[j];
-    }
-    P.keep = (T)(1.0 - eps);
-    P.ec = (T)(eps / (double)c);
-    P.smooth = eps > 0;
-    P.ignore = ignore_index;
+    FN(xent_par) P = FN(xent_par_of)(c, weight, ignore_index, eps);
     // 0/0 = NaN when every target is ignored, as PyTorch's mean.
     P.sc = reduction == MG_REDUCE_MEAN ? (T)(1.0 / denom) : (T)1;
     int p = par(n * c, nthreads);
@@ -496,19 +504,7 @@ int FN(mg_xent_bwd)(mg_index_t n, mg_index_t c, const T *x, const T *lse,
         return 0;
     if (c <= 0 || bad_targets(n, c, target, ignore_index))
         return -1;
-    FN(xent_par) P;
-    P.w = weight;
-    P.W = (T)c;
-    if (weight) {
-        P.W = 0;
-        for (mg_index_t j = 0; j < c; j++)
-            P.W += weight[j];
-    }
-    P.keep = (T)(1.0 - eps);
-    P.ec = (T)(eps / (double)c);
-    P.smooth = eps > 0;
-    P.ignore = ignore_index;
-    P.sc = 1;
+    FN(xent_par) P = FN(xent_par_of)(c, weight, ignore_index, eps);
     int p = par(n * c, nthreads);
     mg_index_t rt = FN(rows_per_task)(c);
     mg_index_t nt = (n + rt - 1) / rt;
