@@ -22,35 +22,8 @@
 #define V_MUL _mm512_mul_ps
 #define V_ADD _mm512_add_ps
 #define V_MAX _mm512_max_ps
-#define UKR ukr_avx512_f32
-#define NCOL NR
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx512_f32_w1
-#define NCOL (NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx512_f32_w2
-#define NCOL (2 * NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#undef T
-#undef TARGET
-#undef VEC
-#undef VL
-#undef NR
-#undef V_LOAD
-#undef V_LOADU
-#undef V_STOREU
-#undef V_SET1
-#undef V_ZERO
-#undef V_FMA
-#undef V_MUL
-#undef V_ADD
-#undef V_MAX
+#define UKR_BASE ukr_avx512_f32
+#include "ukr_widths.h"
 
 // ---- avx512_f64: full width, then NR / 3 and 2 * NR / 3 columns ----
 #define T double
@@ -67,35 +40,8 @@
 #define V_MUL _mm512_mul_pd
 #define V_ADD _mm512_add_pd
 #define V_MAX _mm512_max_pd
-#define UKR ukr_avx512_f64
-#define NCOL NR
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx512_f64_w1
-#define NCOL (NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx512_f64_w2
-#define NCOL (2 * NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#undef T
-#undef TARGET
-#undef VEC
-#undef VL
-#undef NR
-#undef V_LOAD
-#undef V_LOADU
-#undef V_STOREU
-#undef V_SET1
-#undef V_ZERO
-#undef V_FMA
-#undef V_MUL
-#undef V_ADD
-#undef V_MAX
+#define UKR_BASE ukr_avx512_f64
+#include "ukr_widths.h"
 
 // ---- avx2_f32: full width, then NR / 3 and 2 * NR / 3 columns ----
 #define T float
@@ -112,35 +58,8 @@
 #define V_MUL _mm256_mul_ps
 #define V_ADD _mm256_add_ps
 #define V_MAX _mm256_max_ps
-#define UKR ukr_avx2_f32
-#define NCOL NR
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx2_f32_w1
-#define NCOL (NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx2_f32_w2
-#define NCOL (2 * NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#undef T
-#undef TARGET
-#undef VEC
-#undef VL
-#undef NR
-#undef V_LOAD
-#undef V_LOADU
-#undef V_STOREU
-#undef V_SET1
-#undef V_ZERO
-#undef V_FMA
-#undef V_MUL
-#undef V_ADD
-#undef V_MAX
+#define UKR_BASE ukr_avx2_f32
+#include "ukr_widths.h"
 
 // ---- avx2_f64: full width, then NR / 3 and 2 * NR / 3 columns ----
 #define T double
@@ -157,35 +76,8 @@
 #define V_MUL _mm256_mul_pd
 #define V_ADD _mm256_add_pd
 #define V_MAX _mm256_max_pd
-#define UKR ukr_avx2_f64
-#define NCOL NR
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx2_f64_w1
-#define NCOL (NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#define UKR ukr_avx2_f64_w2
-#define NCOL (2 * NR / 3)
-#include "ukr_simd_tmpl.h"
-#undef UKR
-#undef NCOL
-#undef T
-#undef TARGET
-#undef VEC
-#undef VL
-#undef NR
-#undef V_LOAD
-#undef V_LOADU
-#undef V_STOREU
-#undef V_SET1
-#undef V_ZERO
-#undef V_FMA
-#undef V_MUL
-#undef V_ADD
-#undef V_MAX
+#define UKR_BASE ukr_avx2_f64
+#include "ukr_widths.h"
 
 #define MG_UKR(name) name
 #else
