@@ -17,15 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="train small networks on built-in data")
     sub.add_parser("info", help="version and compiled backend")
-    ex = sub.add_parser(
-        "exercises", help="gradient-checking exercises (list/start/check)"
-    )
-    ex.add_argument("rest", nargs=argparse.REMAINDER)
+    # Listed for --help only: the command itself is routed above.
+    sub.add_parser("exercises", help="gradient-checking exercises (list/start/check)")
     args = parser.parse_args(argv)
-    if args.command == "exercises":
-        from minigrad.exercises.cli import main as exercises_main
-
-        return exercises_main(args.rest)
     if args.command == "demo":
         from minigrad.demo import run
 
