@@ -21,6 +21,9 @@ int mg_cpu_has_isa(int isa);
 // The most capable instruction set mg_cpu_has_isa accepts.
 int mg_cpu_best_isa(void);
 
+// `isa` if this CPU can run it, the best one for MG_ISA_AUTO, else -1.
+int mg_cpu_resolve_isa(int isa);
+
 // "generic", "avx2", "avx512", or NULL for an out-of-range value.
 const char *mg_isa_name(int isa);
 

@@ -6,13 +6,16 @@
 // of the sizes before the axis, inner of those after). Cross-entropy works on
 // contiguous logits (n, c), one row per sample. Every kernel takes the sizes
 // first, then the operands, then `nthreads` (OpenMP threads; small problems
-// stay on the calling thread whatever it says).
+// stay on the calling thread whatever it says) and `isa` (an MG_ISA_* of
+// mg_cpu.h: the instruction set of the loops; MG_ISA_AUTO for the best this
+// CPU runs).
 //
 // Contract shared by every function:
 // - a zero size is a no-op; no pointer is read.
 // - outputs never alias inputs, except where stated.
-// - return 0, or a negative status described per function (nothing is
-//   guaranteed written then).
+// - return 0, MG_SOFTMAX_EISA when this CPU cannot run `isa` (nothing is
+//   read or written then), or a negative status described per function
+//   (nothing is guaranteed written then).
 // - numerically stable: the row max is subtracted before exp (softmax stays
 //   finite and sums to 1 for |x| ~ 1e3 and beyond); log-sum-exp is
 //   max + log Σ exp(x - max); softplus(-x) = max(-x, 0) + log1p(e^-|x|).
@@ -29,6 +32,9 @@
 // second thread pays from a few tens of microseconds of work.
 #define MG_SOFTMAX_PAR_MIN 65536
 
+// The status of a call asking for an instruction set this CPU lacks.
+#define MG_SOFTMAX_EISA (-2)
+
 // Reductions of a loss over its rows / elements.
 #define MG_REDUCE_NONE 0
 #define MG_REDUCE_MEAN 1
@@ -37,9 +43,11 @@
 // y = softmax(x) over dim (log_softmax when `log` != 0). y may equal x (in
 // place). A row holding NaN or +inf gives a NaN row, as in PyTorch.
 int mg_softmax_fwd_f32(mg_index_t outer, mg_index_t dim, mg_index_t inner,
-                       const float *x, float *y, int log, int nthreads);
+                       const float *x, float *y, int log, int nthreads,
+                       int isa);
 int mg_softmax_fwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
-                       const double *x, double *y, int log, int nthreads);
+                       const double *x, double *y, int log, int nthreads,
+                       int isa);
 
 // From the forward output y and the upstream gradient gy (same layout):
 //   softmax:     gx = y·(gy - Σ_dim gy·y)
@@ -47,10 +55,10 @@ int mg_softmax_fwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
 // gx may equal gy (in place).
 int mg_softmax_bwd_f32(mg_index_t outer, mg_index_t dim, mg_index_t inner,
                        const float *y, const float *gy, float *gx, int log,
-                       int nthreads);
+                       int nthreads, int isa);
 int mg_softmax_bwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
                        const double *y, const double *gy, double *gx, int log,
-                       int nthreads);
+                       int nthreads, int isa);
 
 // Cross-entropy of logits x (n, c) with class indices target (n):
 //   loss[i] = (1 - eps)·w[t]·(lse_i - x[i, t]) + eps/c·Σ_j w[j]·(lse_i - x[i, j])
@@ -61,11 +69,11 @@ int mg_softmax_bwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
 int mg_xent_fwd_f32(mg_index_t n, mg_index_t c, const float *x,
                     const int64_t *target, const float *weight,
                     int64_t ignore_index, double eps, float *loss, float *lse,
-                    int nthreads);
+                    int nthreads, int isa);
 int mg_xent_fwd_f64(mg_index_t n, mg_index_t c, const double *x,
                     const int64_t *target, const double *weight,
                     int64_t ignore_index, double eps, double *loss,
-                    double *lse, int nthreads);
+                    double *lse, int nthreads, int isa);
 
 // The forward above, and in the same pass (gx != NULL) the gradient of the
 // reduced loss (upstream gradient 1) with respect to x: the backward below
@@ -80,12 +88,12 @@ int mg_xent_fwd_grad_f32(mg_index_t n, mg_index_t c, const float *x,
                          const int64_t *target, const float *weight,
                          int64_t ignore_index, double eps, int reduction,
                          float *loss, float *lse, double *total, float *gx,
-                         int nthreads);
+                         int nthreads, int isa);
 int mg_xent_fwd_grad_f64(mg_index_t n, mg_index_t c, const double *x,
                          const int64_t *target, const double *weight,
                          int64_t ignore_index, double eps, int reduction,
                          double *loss, double *lse, double *total,
-                         double *gx, int nthreads);
+                         double *gx, int nthreads, int isa);
 
 // The gradient of Σ_i scale[i]·loss[i] with respect to x, in one pass:
 //   gx[i, j] = scale[i]·(p_ij·((1 - eps)·w[t] + eps·W/c) - (1 - eps)·w[t]·[j = t]
@@ -98,12 +106,12 @@ int mg_xent_bwd_f32(mg_index_t n, mg_index_t c, const float *x,
                     const float *lse, const int64_t *target,
                     const float *weight, int64_t ignore_index, double eps,
                     const float *scale, mg_index_t inc_scale, float *gx,
-                    int nthreads);
+                    int nthreads, int isa);
 int mg_xent_bwd_f64(mg_index_t n, mg_index_t c, const double *x,
                     const double *lse, const int64_t *target,
                     const double *weight, int64_t ignore_index, double eps,
                     const double *scale, mg_index_t inc_scale, double *gx,
-                    int nthreads);
+                    int nthreads, int isa);
 
 // Binary cross-entropy of probabilities x in [0, 1], elementwise over n
 // contiguous values, with PyTorch's clamp of each log at -100 (finite at x = 0
@@ -112,19 +120,19 @@ int mg_xent_bwd_f64(mg_index_t n, mg_index_t c, const double *x,
 // w is n values or NULL for all ones. Returns -1 if some x is outside [0, 1]
 // or NaN (loss is then written but meaningless).
 int mg_bce_fwd_f32(mg_index_t n, const float *x, const float *t,
-                   const float *w, float *loss, int nthreads);
+                   const float *w, float *loss, int nthreads, int isa);
 int mg_bce_fwd_f64(mg_index_t n, const double *x, const double *t,
-                   const double *w, double *loss, int nthreads);
+                   const double *w, double *loss, int nthreads, int isa);
 
 // Its gradients, scaled by g (stride inc_g; 0 for a scalar), as PyTorch's:
 //   gx = g·w·(x - t) / max(x·(1 - x), 1e-12)     (skipped when gx is NULL)
 //   gt = g·w·(log(1 - x) - log x)                 (skipped when gt is NULL)
 int mg_bce_bwd_f32(mg_index_t n, const float *x, const float *t,
                    const float *w, const float *g, mg_index_t inc_g,
-                   float *gx, float *gt, int nthreads);
+                   float *gx, float *gt, int nthreads, int isa);
 int mg_bce_bwd_f64(mg_index_t n, const double *x, const double *t,
                    const double *w, const double *g, mg_index_t inc_g,
-                   double *gx, double *gt, int nthreads);
+                   double *gx, double *gt, int nthreads, int isa);
 
 // Binary cross-entropy with logits, elementwise over n contiguous values:
 //   loss = w·((1 - t)·x + (1 + (pw - 1)·t)·softplus(-x))
@@ -132,10 +140,10 @@ int mg_bce_bwd_f64(mg_index_t n, const double *x, const double *t,
 // Finite for every finite x (no exp of a positive number is taken).
 int mg_bce_logits_fwd_f32(mg_index_t n, const float *x, const float *t,
                           const float *w, const float *pw, float *loss,
-                          int nthreads);
+                          int nthreads, int isa);
 int mg_bce_logits_fwd_f64(mg_index_t n, const double *x, const double *t,
                           const double *w, const double *pw, double *loss,
-                          int nthreads);
+                          int nthreads, int isa);
 
 // Its gradients, scaled by g (stride inc_g; 0 for a scalar):
 //   gx = g·w·((1 - t) - (1 + (pw - 1)·t)·sigmoid(-x))   (skipped when NULL)
@@ -143,10 +151,10 @@ int mg_bce_logits_fwd_f64(mg_index_t n, const double *x, const double *t,
 int mg_bce_logits_bwd_f32(mg_index_t n, const float *x, const float *t,
                           const float *w, const float *pw, const float *g,
                           mg_index_t inc_g, float *gx, float *gt,
-                          int nthreads);
+                          int nthreads, int isa);
 int mg_bce_logits_bwd_f64(mg_index_t n, const double *x, const double *t,
                           const double *w, const double *pw, const double *g,
                           mg_index_t inc_g, double *gx, double *gt,
-                          int nthreads);
+                          int nthreads, int isa);
 
 #endif

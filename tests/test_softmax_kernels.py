@@ -1,5 +1,6 @@
 """The softmax-family kernels (minigrad._C._softmax) against numpy references:
-softmax / log_softmax over any axis, fused cross-entropy, BCE with logits."""
+softmax / log_softmax over any axis, fused cross-entropy, BCE with logits,
+each on every instruction set this CPU runs (the generic loops always)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minigrad._C import _act
 from minigrad._C import _softmax as S
 from tests.strategies import arrays, shapes
 
@@ -15,6 +17,9 @@ TOL = {
     np.float32: {"rtol": 2e-5, "atol": 2e-6},
     np.float64: {"rtol": 1e-12, "atol": 1e-13},
 }
+
+
+ISAS = [i for i in _act.ISAS if _act.has_isa(i)]
 
 
 def ref_softmax(x, dim, log):
@@ -31,25 +36,26 @@ def ref_softmax_bwd(y, g, dim, log):
     return y * (g - (g * y).sum(axis=dim, keepdims=True))
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @settings(max_examples=40, deadline=None)
 @given(
     data=st.data(),
     dtype=st.sampled_from([np.float32, np.float64]),
     log=st.booleans(),
 )
-def test_softmax_kernel_any_axis(data, dtype, log):
+def test_softmax_kernel_any_axis(isa, data, dtype, log):
     shape = data.draw(shapes(min_dims=1, max_dims=4, max_side=7))
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = data.draw(arrays(shape, dtype, -20, 20))
     g = data.draw(arrays(shape, dtype))
-    y = S.softmax_fwd(x, dim, log=log)
+    y = S.softmax_fwd(x, dim, log=log, isa=isa)
     assert y.shape == shape
     assert y.dtype == dtype
     if x.size == 0:
-        assert S.softmax_bwd(y, g, dim, log=log).shape == shape
+        assert S.softmax_bwd(y, g, dim, log=log, isa=isa).shape == shape
         return
     np.testing.assert_allclose(y, ref_softmax(x, dim, log), **TOL[dtype])
-    gx = S.softmax_bwd(y, g, dim, log=log)
+    gx = S.softmax_bwd(y, g, dim, log=log, isa=isa)
     np.testing.assert_allclose(gx, ref_softmax_bwd(y, g, dim, log), **TOL[dtype])
 
 
@@ -57,22 +63,24 @@ def test_softmax_kernel_any_axis(data, dtype, log):
     ("shape", "dim"), [((300, 1000), 1), ((40, 2000), 0), ((7, 130, 90), 1)]
 )
 @pytest.mark.parametrize("threads", [1, 2])
-def test_softmax_kernel_large_threaded(shape, dim, threads):
+@pytest.mark.parametrize("isa", ISAS)
+def test_softmax_kernel_large_threaded(shape, dim, threads, isa):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 5
-    y = S.softmax_fwd(x, dim, nthreads=threads)
+    y = S.softmax_fwd(x, dim, nthreads=threads, isa=isa)
     np.testing.assert_allclose(y, ref_softmax(x, dim, False), **TOL[np.float32])
     np.testing.assert_allclose(y.sum(axis=dim), 1.0, rtol=1e-5)
 
 
-def test_softmax_kernel_stability_and_nan():
+@pytest.mark.parametrize("isa", ISAS)
+def test_softmax_kernel_stability_and_nan(isa):
     x = np.array([[1000.0, -1000.0, 0.0], [np.nan, 1.0, 2.0], [-1e30, -1e30, -1e30]])
-    y = S.softmax_fwd(x, 1)
+    y = S.softmax_fwd(x, 1, isa=isa)
     np.testing.assert_array_equal(y[0], [1.0, 0.0, 0.0])
     assert np.all(np.isnan(y[1]))
     np.testing.assert_allclose(y[2], 1 / 3)
-    ly = S.softmax_fwd(x, 1, log=True)
+    ly = S.softmax_fwd(x, 1, log=True, isa=isa)
     np.testing.assert_array_equal(ly[0], [0.0, -2000.0, -1000.0])
-    yt = S.softmax_fwd(np.ascontiguousarray(x.T), 0)
+    yt = S.softmax_fwd(np.ascontiguousarray(x.T), 0, isa=isa)
     np.testing.assert_array_equal(yt.T[0], [1.0, 0.0, 0.0])
 
 
@@ -101,6 +109,7 @@ def ref_xent(x, t, w, ignore, eps):
     return loss * valid, grad * valid[:, None]
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(0, 9),
@@ -110,7 +119,7 @@ def ref_xent(x, t, w, ignore, eps):
     eps=st.sampled_from([0.0, 0.1, 1.0]),
     seed=st.integers(0, 2**16),
 )
-def test_xent_kernel_matches_reference(n, c, dtype, weighted, eps, seed):
+def test_xent_kernel_matches_reference(isa, n, c, dtype, weighted, eps, seed):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((n, c)) * 4).astype(dtype)
     t = rng.integers(0, c, n)
@@ -118,12 +127,13 @@ def test_xent_kernel_matches_reference(n, c, dtype, weighted, eps, seed):
         t[0] = -100
     w = (rng.random(c) + 0.1).astype(dtype) if weighted else None
     scale = rng.standard_normal(n).astype(dtype)
-    loss, lse = S.xent_fwd(x, t, w, label_smoothing=eps)
+    loss, lse = S.xent_fwd(x, t, w, label_smoothing=eps, isa=isa)
     rl, rg = ref_xent(x, t, w, -100, eps)
     np.testing.assert_allclose(loss, rl, **TOL[dtype])
-    gx = S.xent_bwd(x, lse, t, scale, w, label_smoothing=eps)
+    gx = S.xent_bwd(x, lse, t, scale, w, label_smoothing=eps, isa=isa)
     np.testing.assert_allclose(gx, rg * scale[:, None], **TOL[dtype])
-    g1 = S.xent_bwd(x, lse, t, np.asarray(2.0, dtype), w, label_smoothing=eps)
+    two = np.asarray(2.0, dtype)
+    g1 = S.xent_bwd(x, lse, t, two, w, label_smoothing=eps, isa=isa)
     np.testing.assert_allclose(g1, 2 * rg, **TOL[dtype])
 
 
@@ -149,29 +159,31 @@ def ref_bce(x, t, w, pw):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [0, 1, 17, 5000, 70_000])
-def test_bce_logits_kernel_matches_reference(dtype, n):
+@pytest.mark.parametrize("isa", ISAS)
+def test_bce_logits_kernel_matches_reference(dtype, n, isa):
     rng = np.random.default_rng(n)
     x = (rng.standard_normal(n) * 20).astype(dtype)
     t = rng.random(n).astype(dtype)
     w = rng.random(n).astype(dtype)
     pw = (rng.random(n) * 3).astype(dtype)
-    loss = S.bce_logits_fwd(x, t, w, pw, nthreads=2)
+    loss = S.bce_logits_fwd(x, t, w, pw, nthreads=2, isa=isa)
     rl, rgx, rgt = ref_bce(x, t, w, pw)
     np.testing.assert_allclose(loss, rl, **TOL[dtype])
     g = rng.standard_normal(n).astype(dtype)
-    gx, gt = S.bce_logits_bwd(x, t, g, w, pw, target_grad=True)
+    gx, gt = S.bce_logits_bwd(x, t, g, w, pw, target_grad=True, isa=isa)
     np.testing.assert_allclose(gx, g * rgx, **TOL[dtype])
     np.testing.assert_allclose(gt, g * rgt, **TOL[dtype])
-    loss1 = S.bce_logits_fwd(x, t)
+    loss1 = S.bce_logits_fwd(x, t, isa=isa)
     np.testing.assert_allclose(loss1, ref_bce(x, t, 1.0, 1.0)[0], **TOL[dtype])
 
 
-def test_bce_logits_kernel_extremes():
+@pytest.mark.parametrize("isa", ISAS)
+def test_bce_logits_kernel_extremes(isa):
     x = np.array([-1e4, -100.0, 100.0, 1e4], np.float32)
     t = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
-    loss = S.bce_logits_fwd(x, t)
+    loss = S.bce_logits_fwd(x, t, isa=isa)
     np.testing.assert_allclose(loss, [1e4, 0.0, 0.0, 1e4], atol=1e-30)
-    gx, _ = S.bce_logits_bwd(x, t, np.asarray(1.0, np.float32))
+    gx, _ = S.bce_logits_bwd(x, t, np.asarray(1.0, np.float32), isa=isa)
     np.testing.assert_allclose(gx, [-1.0, 0.0, 0.0, 1.0], atol=1e-30)
 
 
@@ -220,6 +232,7 @@ def test_softmax_kernels_validation():
         S.bce_logits_bwd(x, x, np.ones(2, np.float32))
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.sampled_from([0, 1, 7, 63, 64, 65, 129, 300]),
@@ -232,7 +245,7 @@ def test_softmax_kernels_validation():
     seed=st.integers(0, 2**16),
 )
 def test_xent_fused_matches_reference(
-    n, c, dtype, weighted, eps, reduction, threads, seed
+    isa, n, c, dtype, weighted, eps, reduction, threads, seed
 ):
     # One call: loss, reduction and the gradient of the reduced loss; blocks
     # of short rows (c < 32) end at 64 rows, so n crosses block edges.
@@ -243,7 +256,14 @@ def test_xent_fused_matches_reference(
         t[rng.integers(0, n)] = -100
     w = (rng.random(c) + 0.1).astype(dtype) if weighted else None
     out, lse, gx = S.xent_fused(
-        x, t, w, label_smoothing=eps, reduction=reduction, grad=True, nthreads=threads
+        x,
+        t,
+        w,
+        label_smoothing=eps,
+        reduction=reduction,
+        grad=True,
+        nthreads=threads,
+        isa=isa,
     )
     rl, rg = ref_xent(x, t, w, -100, eps)
     valid = t != -100
@@ -263,17 +283,19 @@ def test_xent_fused_matches_reference(
         np.testing.assert_allclose(gx, rg * scale, **tol)
     xd = x.astype(np.float64)
     np.testing.assert_allclose(lse, np.log(np.exp(xd).sum(1)), **tol)
-    no_grad = S.xent_fused(x, t, w, label_smoothing=eps, reduction=reduction)
+    no_grad = S.xent_fused(x, t, w, label_smoothing=eps, reduction=reduction, isa=isa)
     assert no_grad[2] is None
     np.testing.assert_array_equal(no_grad[0], out)
 
 
-def test_xent_fused_edges_and_errors():
+@pytest.mark.parametrize("isa", ISAS)
+def test_xent_fused_edges_and_errors(isa):
     # NaN / +inf in a row gives a NaN row, others stay exact; -inf is a 0.
     for c in (5, 40):
         x = np.zeros((3, c), np.float32)
         x[0, 1], x[1, 2], x[2, 0] = np.nan, np.inf, -np.inf
-        loss, _, gx = S.xent_fused(x, np.array([0, 0, 1]), reduction=0, grad=True)
+        t = np.array([0, 0, 1])
+        loss, _, gx = S.xent_fused(x, t, reduction=0, grad=True, isa=isa)
         assert np.isnan(loss[:2]).all()
         assert np.isnan(gx[:2]).all()
         np.testing.assert_allclose(loss[2], np.log(c - 1), rtol=1e-6)
@@ -306,7 +328,8 @@ def ref_bce_prob(x, t, w):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [0, 1, 4, 17, 5000, 70001])
-def test_bce_kernels_match_reference(dtype, n):
+@pytest.mark.parametrize("isa", ISAS)
+def test_bce_kernels_match_reference(dtype, n, isa):
     rng = np.random.default_rng(n)
     x = rng.random(n).astype(dtype)
     if n >= 4:
@@ -315,21 +338,22 @@ def test_bce_kernels_match_reference(dtype, n):
     w = rng.random(n).astype(dtype)
     rl, rgx, rgt = ref_bce_prob(x, t, w)
     tol = TOL[dtype]
-    np.testing.assert_allclose(S.bce_fwd(x, t, w, nthreads=2), rl, **tol)
+    np.testing.assert_allclose(S.bce_fwd(x, t, w, nthreads=2, isa=isa), rl, **tol)
     g = rng.standard_normal(n).astype(dtype)
-    gx, gt = S.bce_bwd(x, t, g, w, target_grad=True)
+    gx, gt = S.bce_bwd(x, t, g, w, target_grad=True, isa=isa)
     np.testing.assert_allclose(gx, g * rgx, rtol=tol["rtol"] * 10)
     finite = np.isfinite(rgt)
     np.testing.assert_allclose(gt[finite], (g * rgt)[finite], **tol)
     assert np.isinf(gt[~finite]).all()
     for red, scale in ((1, 1 / max(n, 1)), (2, 1.0)):
-        out, fx, ft = S.bce_fused(x, t, w, red, True, True)
+        out, fx, ft = S.bce_fused(x, t, w, red, True, True, isa=isa)
         if n:
             np.testing.assert_allclose(out, rl.sum() * scale, rtol=1e-6)
         np.testing.assert_allclose(fx, rgx * scale, rtol=tol["rtol"] * 10)
         np.testing.assert_allclose(ft[finite], (rgt * scale)[finite], **tol)
-    out, lx, lt = S.bce_logits_fused(x * 8 - 4, t, w, None, 0, True, False)
-    np.testing.assert_allclose(out, S.bce_logits_fwd(x * 8 - 4, t, w), **tol)
+    xl = x * 8 - 4
+    out, lx, lt = S.bce_logits_fused(xl, t, w, None, 0, True, False, isa=isa)
+    np.testing.assert_allclose(out, S.bce_logits_fwd(xl, t, w, isa=isa), **tol)
     assert lt is None
     assert lx.shape == x.shape
 
@@ -348,3 +372,30 @@ def test_bce_kernel_validation():
         S.bce_bwd(
             np.full(2, 0.5, np.float32), np.ones(2, np.float32), np.ones(3, np.float32)
         )
+
+
+def test_softmax_kernels_isa_argument():
+    x = np.ones((2, 3), np.float32)
+    t = np.array([0, 1])
+    calls = {
+        "softmax": lambda isa: S.softmax_fwd(x, 1, isa=isa),
+        "softmax_backward": lambda isa: S.softmax_bwd(x, x.copy(), 1, isa=isa),
+        "cross_entropy": lambda isa: S.xent_fused(x, t, isa=isa),
+        "binary_cross_entropy": lambda isa: S.bce_fused(x / 2, x, isa=isa),
+        "binary_cross_entropy_with_logits": lambda isa: S.bce_logits_fused(
+            x, x, isa=isa
+        ),
+    }
+    for op, call in calls.items():
+        with pytest.raises(ValueError, match=f"{op}: unknown instruction set 'sse9'"):
+            call("sse9")
+        # Every ISA gives the generic loops' values to rounding.
+        want = call("generic")
+        for isa in ISAS:
+            got = call(isa)
+            for a, b in zip(
+                got if isinstance(got, tuple) else (got,),
+                want if isinstance(want, tuple) else (want,),
+            ):
+                if a is not None:
+                    np.testing.assert_allclose(a, b, rtol=1e-6, err_msg=f"{op} {isa}")

@@ -268,13 +268,6 @@ typedef void (*bwd_f64_t)(mg_index_t, const double *, const double *,
 
 // -- threading and strides ---------------------------------------------------
 
-// Resolves `isa` (MG_ISA_AUTO -> best); -1 when the CPU cannot run it.
-static int resolve_isa(int isa) {
-    if (isa == MG_ISA_AUTO)
-        return mg_cpu_best_isa();
-    return mg_cpu_has_isa(isa) ? isa : -1;
-}
-
 // Splits [0, n) into one contiguous block per thread, each a multiple of 64
 // elements (whole cache lines, whole vectors) except the last.
 static void block_of(mg_index_t n, int t, int nt, mg_index_t *lo,
@@ -388,7 +381,7 @@ MG_DEF_RUN(double, f64)
     int mg_##OP##_fwd_##SUF(mg_index_t n, const T_ *x, mg_index_t inc_x,      \
                             T_ *y, mg_index_t inc_y, double p0, double p1,    \
                             int nthreads, int isa) {                          \
-        int use = resolve_isa(isa);                                           \
+        int use = mg_cpu_resolve_isa(isa);                                    \
         if (use < 0)                                                          \
             return -1;                                                        \
         if (n <= 0)                                                           \
@@ -423,7 +416,7 @@ MG_DEF_RUN(double, f64)
                             const T_ *gy, mg_index_t inc_gy, T_ *gx,          \
                             mg_index_t inc_gx, double p0, double p1,          \
                             int nthreads, int isa) {                          \
-        int use = resolve_isa(isa);                                           \
+        int use = mg_cpu_resolve_isa(isa);                                    \
         if (use < 0)                                                          \
             return -1;                                                        \
         if (n <= 0)                                                           \

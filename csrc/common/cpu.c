@@ -34,6 +34,12 @@ int mg_cpu_best_isa(void) {
     return MG_ISA_GENERIC;
 }
 
+int mg_cpu_resolve_isa(int isa) {
+    if (isa == MG_ISA_AUTO)
+        return mg_cpu_best_isa();
+    return mg_cpu_has_isa(isa) ? isa : -1;
+}
+
 const char *mg_isa_name(int isa) {
     static const char *const names[MG_ISA_COUNT] = {"generic", "avx2",
                                                     "avx512"};

@@ -2,16 +2,17 @@
 // mg_softmax.h for the contract).
 //
 // The kernels are written once, in softmax_impl.h, and included here for
-// float and double. The per-row work is in `static` functions built three
-// times by GCC's target_clones (AVX-512, AVX2, baseline) and picked once at
-// load time. float exp is act/vmath.h's inline polynomial (mg_sm_expf below);
-// double exp, and log and log1p, vectorise through glibc's libmvec as in
-// act.c. The exported functions split
-// rows across OpenMP threads when the work pays for a second thread.
+// float and double. The per-row work (softmax_rows.h) is compiled for each
+// instruction set (AVX-512, AVX2+FMA, baseline) and picked per call by the
+// `isa` argument, as the activations and the GEMM do. float exp is
+// act/vmath.h's inline polynomial (mg_sm_expf below); double exp, and log
+// and log1p, vectorise through glibc's libmvec as in act.c. The exported
+// functions split rows across OpenMP threads when the work pays for a
+// second thread.
 
 // NOTE: see act.c: FP exception flags are never read, so both arms of a
 // select may be evaluated, and computations are not sunk into one arm.
-// fp-contract=fast lets the AVX2 and AVX-512 clones fuse a·b + c into one
+// fp-contract=fast lets the AVX2 and AVX-512 kernels fuse a·b + c into one
 // FMA (-std=c11 turns contraction off): the exp polynomial is a chain of
 // them; results move by at most an ulp, towards the exact value.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "act/vmath.h"
+#include "mg_cpu.h"
 #include "mg_softmax.h"
 
 // float exp of x <= 0 (x - max, -|x|; x - lse may be a rounding above 0):
@@ -36,12 +38,6 @@ static inline float mg_sm_expf(float x) {
     float y = mg_exp_core_f32(xc, 0.0f);
     return x < -87.0f ? 0.0f : y;
 }
-
-#if defined(MG_VMATH_SIMD)
-#define MG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MG_CLONES
-#endif
 
 #define MG_CAT2(a, b) a##_##b
 #define MG_CAT(a, b) MG_CAT2(a, b)

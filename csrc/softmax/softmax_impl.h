@@ -4,6 +4,10 @@
 // and LOG1P defined. See mg_softmax.h for the contract of the exported
 // functions.
 //
+// The per-row work is in softmax_rows.h, compiled here once per instruction
+// set (a table of function pointers each); the exported functions below pick
+// a table by their `isa` argument, then split rows into tasks for OpenMP.
+//
 // Note [Short rows]: a loop over one row of 10 classes never reaches the
 // vector body (16 floats wide on AVX-512), so per-row loops leave every exp
 // scalar. Rows shorter than MG_SM_SHORT are therefore done a block of rows at
@@ -13,227 +17,6 @@
 // most MG_SM_BUF elements, so a block's passes stay in L1.
 
 #define FN(name) MG_CAT(name, SUF)
-
-// -- softmax / log_softmax over the last axis ----------------------------------
-
-// Rows [0, nr) of length d, all short (Note [Short rows]); buf holds nr·d.
-MG_CLONES static void FN(rows_fwd_short)(mg_index_t nr, mg_index_t d,
-                                         const T *x, T *y, int lg, T *buf) {
-    for (mg_index_t r = 0; r < nr; r++) {
-        const T *xr = x + r * d;
-        T mr = -(T)INFINITY;
-        for (mg_index_t j = 0; j < d; j++)
-            mr = xr[j] > mr ? xr[j] : mr;
-        for (mg_index_t j = 0; j < d; j++)
-            buf[r * d + j] = xr[j] - mr;
-    }
-    // x is consumed: y may alias it from here on.
-    mg_index_t k = nr * d;
-#pragma omp simd
-    for (mg_index_t q = 0; q < k; q++)
-        y[q] = EXP(buf[q]);
-    for (mg_index_t r = 0; r < nr; r++) {
-        T *yr = y + r * d;
-        const T *zr = buf + r * d;
-        T s = 0;
-        for (mg_index_t j = 0; j < d; j++)
-            s += yr[j];
-        if (lg) {
-            T off = LOG(s);
-            for (mg_index_t j = 0; j < d; j++)
-                yr[j] = zr[j] - off;
-        } else {
-            T inv = (T)1 / s;
-            for (mg_index_t j = 0; j < d; j++)
-                yr[j] *= inv;
-        }
-    }
-}
-
-// One long row. NaN never wins a `>`, but exp(NaN - m) is NaN, so a row
-// holding NaN (or +inf: inf - inf) still becomes NaN through the sum.
-MG_CLONES static void FN(row_fwd)(mg_index_t d, const T *x, T *y, int lg) {
-    T m = -(T)INFINITY;
-#pragma omp simd reduction(max : m)
-    for (mg_index_t j = 0; j < d; j++)
-        m = x[j] > m ? x[j] : m;
-    T s = 0;
-    if (lg) {
-#pragma omp simd reduction(+ : s)
-        for (mg_index_t j = 0; j < d; j++)
-            s += EXP(x[j] - m);
-        T off = m + LOG(s);
-#pragma omp simd
-        for (mg_index_t j = 0; j < d; j++)
-            y[j] = x[j] - off;
-    } else {
-#pragma omp simd reduction(+ : s)
-        for (mg_index_t j = 0; j < d; j++) {
-            T e = EXP(x[j] - m);
-            y[j] = e;
-            s += e;
-        }
-        T r = (T)1 / s;
-#pragma omp simd
-        for (mg_index_t j = 0; j < d; j++)
-            y[j] *= r;
-    }
-}
-
-// A block of b <= MG_BLK inner positions of one outer index; element (j, k)
-// is at x[j * inner + k]. Vectorised along k.
-MG_CLONES static void FN(blk_fwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
-                                  const T *x, T *y, int lg) {
-    T m[MG_BLK], s[MG_BLK];
-    for (mg_index_t k = 0; k < b; k++) {
-        m[k] = -(T)INFINITY;
-        s[k] = 0;
-    }
-    for (mg_index_t j = 0; j < d; j++) {
-        const T *xr = x + j * inner;
-#pragma omp simd
-        for (mg_index_t k = 0; k < b; k++) {
-            T v = xr[k];
-            m[k] = (v > m[k] || v != v) ? v : m[k];
-        }
-    }
-    for (mg_index_t j = 0; j < d; j++) {
-        const T *xr = x + j * inner;
-        T *yr = y + j * inner;
-#pragma omp simd
-        for (mg_index_t k = 0; k < b; k++) {
-            T e = EXP(xr[k] - m[k]);
-            if (!lg)
-                yr[k] = e;
-            s[k] += e;
-        }
-    }
-    for (mg_index_t k = 0; k < b; k++)
-        s[k] = lg ? m[k] + LOG(s[k]) : (T)1 / s[k];
-    for (mg_index_t j = 0; j < d; j++) {
-        const T *xr = x + j * inner;
-        T *yr = y + j * inner;
-        if (lg) {
-#pragma omp simd
-            for (mg_index_t k = 0; k < b; k++)
-                yr[k] = xr[k] - s[k];
-        } else {
-#pragma omp simd
-            for (mg_index_t k = 0; k < b; k++)
-                yr[k] *= s[k];
-        }
-    }
-}
-
-// Rows per task: whole blocks for short rows, else enough rows for ~BUF
-// elements, so a task is never tiny.
-static mg_index_t FN(rows_per_task)(mg_index_t d) {
-    mg_index_t r = MG_SM_BUF / d;
-    return r < 1 ? 1 : r;
-}
-
-int FN(mg_softmax_fwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
-                       const T *x, T *y, int log, int nthreads) {
-    if (outer <= 0 || dim <= 0 || inner <= 0)
-        return 0;
-    int p = par(outer * dim * inner, nthreads);
-    if (inner == 1) {
-        mg_index_t rt = FN(rows_per_task)(dim);
-        mg_index_t nt = (outer + rt - 1) / rt;
-        MG_OMP_TASKS
-        for (mg_index_t q = 0; q < nt; q++) {
-            mg_index_t i0 = q * rt, i1 = i0 + rt < outer ? i0 + rt : outer;
-            if (dim < MG_SM_SHORT) {
-                T buf[MG_SM_BUF];
-                FN(rows_fwd_short)(i1 - i0, dim, x + i0 * dim, y + i0 * dim,
-                                   log, buf);
-            } else {
-                for (mg_index_t i = i0; i < i1; i++)
-                    FN(row_fwd)(dim, x + i * dim, y + i * dim, log);
-            }
-        }
-        return 0;
-    }
-    mg_index_t nb = (inner + MG_BLK - 1) / MG_BLK;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < outer * nb; q++) {
-        mg_index_t o = q / nb, k0 = (q % nb) * MG_BLK;
-        mg_index_t b = inner - k0 < MG_BLK ? inner - k0 : MG_BLK;
-        mg_index_t off = o * dim * inner + k0;
-        FN(blk_fwd)(dim, inner, b, x + off, y + off, log);
-    }
-    return 0;
-}
-
-// Backward of one row: one dot product, then one elementwise pass.
-MG_CLONES static void FN(row_bwd)(mg_index_t d, const T *y, const T *gy,
-                                  T *gx, int lg) {
-    T s = 0;
-    if (lg) {
-#pragma omp simd reduction(+ : s)
-        for (mg_index_t j = 0; j < d; j++)
-            s += gy[j];
-#pragma omp simd
-        for (mg_index_t j = 0; j < d; j++)
-            gx[j] = gy[j] - EXP(y[j]) * s;
-    } else {
-#pragma omp simd reduction(+ : s)
-        for (mg_index_t j = 0; j < d; j++)
-            s += gy[j] * y[j];
-#pragma omp simd
-        for (mg_index_t j = 0; j < d; j++)
-            gx[j] = y[j] * (gy[j] - s);
-    }
-}
-
-MG_CLONES static void FN(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
-                                  const T *y, const T *gy, T *gx, int lg) {
-    T s[MG_BLK];
-    for (mg_index_t k = 0; k < b; k++)
-        s[k] = 0;
-    for (mg_index_t j = 0; j < d; j++) {
-        const T *yr = y + j * inner, *gr = gy + j * inner;
-#pragma omp simd
-        for (mg_index_t k = 0; k < b; k++)
-            s[k] += lg ? gr[k] : gr[k] * yr[k];
-    }
-    for (mg_index_t j = 0; j < d; j++) {
-        const T *yr = y + j * inner, *gr = gy + j * inner;
-        T *xr = gx + j * inner;
-#pragma omp simd
-        for (mg_index_t k = 0; k < b; k++)
-            xr[k] = lg ? gr[k] - EXP(yr[k]) * s[k] : yr[k] * (gr[k] - s[k]);
-    }
-}
-
-int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
-                       const T *y, const T *gy, T *gx, int log, int nthreads) {
-    if (outer <= 0 || dim <= 0 || inner <= 0)
-        return 0;
-    int p = par(outer * dim * inner, nthreads);
-    if (inner == 1) {
-        mg_index_t rt = FN(rows_per_task)(dim);
-        mg_index_t nt = (outer + rt - 1) / rt;
-        MG_OMP_TASKS
-        for (mg_index_t q = 0; q < nt; q++) {
-            mg_index_t i0 = q * rt, i1 = i0 + rt < outer ? i0 + rt : outer;
-            for (mg_index_t i = i0; i < i1; i++)
-                FN(row_bwd)(dim, y + i * dim, gy + i * dim, gx + i * dim, log);
-        }
-        return 0;
-    }
-    mg_index_t nb = (inner + MG_BLK - 1) / MG_BLK;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < outer * nb; q++) {
-        mg_index_t o = q / nb, k0 = (q % nb) * MG_BLK;
-        mg_index_t b = inner - k0 < MG_BLK ? inner - k0 : MG_BLK;
-        mg_index_t off = o * dim * inner + k0;
-        FN(blk_bwd)(dim, inner, b, y + off, gy + off, gx + off, log);
-    }
-    return 0;
-}
-
-// -- softmax cross-entropy ---------------------------------------------------
 
 // What one row's loss and gradient need besides its logits (see
 // mg_softmax.h): the class weights w (NULL: ones) and their sum W, keep =
@@ -265,149 +48,151 @@ static FN(xent_par) FN(xent_par_of)(mg_index_t c, const T *weight,
     return P;
 }
 
-// The loss of row xr from its log-sum-exp l, and (g != NULL) its gradient
-// from e = exp(x - m) already in g and s = Σ e.
-static inline T FN(xent_row_out)(mg_index_t c, const T *xr, int64_t t, T l,
-                                 T s, const FN(xent_par) * P, T *g) {
-    if (t == P->ignore) {
-        if (g)
-            for (mg_index_t j = 0; j < c; j++)
-                g[j] = 0;
+// The row kernels of one instruction set (softmax_rows.h).
+typedef struct {
+    void (*rows_fwd_short)(mg_index_t, mg_index_t, const T *, T *, int, T *);
+    void (*row_fwd)(mg_index_t, const T *, T *, int);
+    void (*blk_fwd)(mg_index_t, mg_index_t, mg_index_t, const T *, T *, int);
+    void (*row_bwd)(mg_index_t, const T *, const T *, T *, int);
+    void (*blk_bwd)(mg_index_t, mg_index_t, mg_index_t, const T *, const T *,
+                    T *, int);
+    void (*xent_rows_short)(mg_index_t, mg_index_t, const T *, const int64_t *,
+                            const FN(xent_par) *, T *, T *, T *);
+    void (*xent_row_long)(mg_index_t, const T *, int64_t, const FN(xent_par) *,
+                          T *, T *, T *);
+    void (*xent_bwd_rows)(mg_index_t, mg_index_t, const T *, const T *,
+                          const int64_t *, const FN(xent_par) *, const T *,
+                          mg_index_t, T *);
+    int (*bce_fwd_blk)(mg_index_t, const T *, const T *, const T *, T *);
+    void (*bce_bwd_blk)(mg_index_t, const T *, const T *, const T *, const T *,
+                        mg_index_t, T *, T *);
+    void (*bcel_fwd_blk)(mg_index_t, const T *, const T *, const T *, const T *,
+                         T *);
+    void (*bcel_bwd_blk)(mg_index_t, const T *, const T *, const T *, const T *,
+                         const T *, mg_index_t, T *, T *);
+} FN(sm_kern);
+
+#define ISA generic
+#define MG_ATTR
+#include "softmax/softmax_rows.h"
+#undef ISA
+#undef MG_ATTR
+#if MG_X86_TARGETS
+#define ISA avx2
+#define MG_ATTR MG_TGT_AVX2
+#include "softmax/softmax_rows.h"
+#undef ISA
+#undef MG_ATTR
+#define ISA avx512
+#define MG_ATTR MG_TGT_AVX512
+#include "softmax/softmax_rows.h"
+#undef ISA
+#undef MG_ATTR
+#endif
+
+// The row kernels for `isa` (MG_ISA_AUTO: the best this CPU runs), or NULL
+// when the CPU cannot run it.
+static const FN(sm_kern) * FN(kern_for)(int isa) {
+    switch (mg_cpu_resolve_isa(isa)) {
+#if MG_X86_TARGETS
+    case MG_ISA_AVX512:
+        return &MG_CAT(FN(kern), avx512);
+    case MG_ISA_AVX2:
+        return &MG_CAT(FN(kern), avx2);
+#endif
+    case MG_ISA_GENERIC:
+        return &MG_CAT(FN(kern), generic);
+    default:
+        return NULL;
+    }
+}
+
+// -- softmax / log_softmax over the last axis --------------------------------
+
+// Rows per task: whole blocks for short rows, else enough rows for ~BUF
+// elements, so a task is never tiny.
+static mg_index_t FN(rows_per_task)(mg_index_t d) {
+    mg_index_t r = MG_SM_BUF / d;
+    return r < 1 ? 1 : r;
+}
+
+int FN(mg_softmax_fwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
+                       const T *x, T *y, int log, int nthreads, int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
+    if (outer <= 0 || dim <= 0 || inner <= 0)
+        return 0;
+    int p = par(outer * dim * inner, nthreads);
+    if (inner == 1) {
+        mg_index_t rt = FN(rows_per_task)(dim);
+        mg_index_t nt = (outer + rt - 1) / rt;
+        MG_OMP_TASKS
+        for (mg_index_t q = 0; q < nt; q++) {
+            mg_index_t i0 = q * rt, i1 = i0 + rt < outer ? i0 + rt : outer;
+            if (dim < MG_SM_SHORT) {
+                T buf[MG_SM_BUF];
+                K->rows_fwd_short(i1 - i0, dim, x + i0 * dim, y + i0 * dim, log,
+                                  buf);
+            } else {
+                for (mg_index_t i = i0; i < i1; i++)
+                    K->row_fwd(dim, x + i * dim, y + i * dim, log);
+            }
+        }
         return 0;
     }
-    const T *w = P->w;
-    T wt = w ? w[t] : (T)1;
-    T v = P->keep * wt * (l - xr[t]);
-    if (P->smooth) {
-        T dot = 0;
-        if (w) {
-            for (mg_index_t j = 0; j < c; j++)
-                dot += w[j] * xr[j];
-        } else {
-            for (mg_index_t j = 0; j < c; j++)
-                dot += xr[j];
-        }
-        v += P->ec * (P->W * l - dot);
+    mg_index_t nb = (inner + MG_BLK - 1) / MG_BLK;
+    MG_OMP_TASKS
+    for (mg_index_t q = 0; q < outer * nb; q++) {
+        mg_index_t o = q / nb, k0 = (q % nb) * MG_BLK;
+        mg_index_t b = inner - k0 < MG_BLK ? inner - k0 : MG_BLK;
+        mg_index_t off = o * dim * inner + k0;
+        K->blk_fwd(dim, inner, b, x + off, y + off, log);
     }
-    if (g) {
-        // g_j = sc·(p_j·a - ec·w_j) - [j = t]·sc·keep·w_t, p_j = e_j / s.
-        T sc = P->sc;
-        T k = sc * (P->keep * wt + P->ec * P->W) / s;
-        T b = sc * P->ec;
-        if (w && P->smooth) {
-            for (mg_index_t j = 0; j < c; j++)
-                g[j] = g[j] * k - b * w[j];
-        } else {
-            for (mg_index_t j = 0; j < c; j++)
-                g[j] = g[j] * k - b;
-        }
-        g[t] -= sc * P->keep * wt;
-    }
-    return v;
+    return 0;
 }
 
-// Rows [0, nr) of logits x (nr, c), nr <= MG_SM_ROWS, short rows: the
-// block is transposed into e (column j of the block is e[j·nr ...]), so
-// that every per-row step below is a vector loop across rows rather than a
-// loop of c < MG_SM_SHORT elements (Note [Short rows]). gx (may be NULL)
-// receives the gradient rows.
-MG_CLONES static void FN(xent_rows_short)(mg_index_t nr, mg_index_t c,
-                                          const T *x, const int64_t *target,
-                                          const FN(xent_par) * P, T *loss,
-                                          T *lse, T *gx) {
-    T e[MG_SM_BUF];
-    T m[MG_SM_ROWS], s[MG_SM_ROWS], k[MG_SM_ROWS], b[MG_SM_ROWS];
-    const T *w = P->w;
-    for (mg_index_t j = 0; j < c; j++)
-        for (mg_index_t r = 0; r < nr; r++)
-            e[j * nr + r] = x[r * c + j];
-    for (mg_index_t r = 0; r < nr; r++) {
-        m[r] = -(T)INFINITY;
-        s[r] = 0;
-    }
-    for (mg_index_t j = 0; j < c; j++) {
-        const T *ej = e + j * nr;
-#pragma omp simd
-        for (mg_index_t r = 0; r < nr; r++)
-            m[r] = ej[r] > m[r] ? ej[r] : m[r];
-    }
-    for (mg_index_t j = 0; j < c; j++) {
-        T *ej = e + j * nr;
-#pragma omp simd
-        for (mg_index_t r = 0; r < nr; r++) {
-            T v = EXP(ej[r] - m[r]);
-            ej[r] = v;
-            s[r] += v;
+int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
+                       const T *y, const T *gy, T *gx, int log, int nthreads,
+                       int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
+    if (outer <= 0 || dim <= 0 || inner <= 0)
+        return 0;
+    int p = par(outer * dim * inner, nthreads);
+    if (inner == 1) {
+        mg_index_t rt = FN(rows_per_task)(dim);
+        mg_index_t nt = (outer + rt - 1) / rt;
+        MG_OMP_TASKS
+        for (mg_index_t q = 0; q < nt; q++) {
+            mg_index_t i0 = q * rt, i1 = i0 + rt < outer ? i0 + rt : outer;
+            for (mg_index_t i = i0; i < i1; i++)
+                K->row_bwd(dim, y + i * dim, gy + i * dim, gx + i * dim, log);
         }
+        return 0;
     }
-#pragma omp simd
-    for (mg_index_t r = 0; r < nr; r++)
-        lse[r] = m[r] + LOG(s[r]);
-    // Per row: the loss, and the gradient's factors k (of e) and b (of w).
-    for (mg_index_t r = 0; r < nr; r++) {
-        int64_t t = target[r];
-        const T *xr = x + r * c;
-        if (t == P->ignore) {
-            loss[r] = 0;
-            k[r] = b[r] = 0;
-            continue;
-        }
-        T l = lse[r], wt = w ? w[t] : (T)1;
-        T v = P->keep * wt * (l - xr[t]);
-        if (P->smooth) {
-            T dot = 0;
-            for (mg_index_t j = 0; j < c; j++)
-                dot += (w ? w[j] : (T)1) * xr[j];
-            v += P->ec * (P->W * l - dot);
-        }
-        loss[r] = v;
-        k[r] = P->sc * (P->keep * wt + P->ec * P->W) / s[r];
-        b[r] = P->sc * P->ec;
+    mg_index_t nb = (inner + MG_BLK - 1) / MG_BLK;
+    MG_OMP_TASKS
+    for (mg_index_t q = 0; q < outer * nb; q++) {
+        mg_index_t o = q / nb, k0 = (q % nb) * MG_BLK;
+        mg_index_t b = inner - k0 < MG_BLK ? inner - k0 : MG_BLK;
+        mg_index_t off = o * dim * inner + k0;
+        K->blk_bwd(dim, inner, b, y + off, gy + off, gx + off, log);
     }
-    if (!gx)
-        return;
-    // g_j = e_j·k - b·w_j, then the target's -sc·keep·w_t (see xent_row_out).
-    for (mg_index_t r = 0; r < nr; r++) {
-        T *g = gx + r * c;
-        T kr = k[r], br = b[r];
-        for (mg_index_t j = 0; j < c; j++)
-            g[j] = e[j * nr + r] * kr - br * (w ? w[j] : (T)1);
-        int64_t t = target[r];
-        if (t != P->ignore)
-            g[t] -= P->sc * P->keep * (w ? w[t] : (T)1);
-    }
+    return 0;
 }
 
-// One long row; g (may be NULL) receives the gradient.
-MG_CLONES static void FN(xent_row_long)(mg_index_t c, const T *x, int64_t t,
-                                        const FN(xent_par) * P, T *loss,
-                                        T *lse, T *g) {
-    T m = -(T)INFINITY, s = 0;
-#pragma omp simd reduction(max : m)
-    for (mg_index_t j = 0; j < c; j++)
-        m = x[j] > m ? x[j] : m;
-    if (g) {
-#pragma omp simd reduction(+ : s)
-        for (mg_index_t j = 0; j < c; j++) {
-            T v = EXP(x[j] - m);
-            g[j] = v;
-            s += v;
-        }
-    } else {
-#pragma omp simd reduction(+ : s)
-        for (mg_index_t j = 0; j < c; j++)
-            s += EXP(x[j] - m);
-    }
-    T l = m + LOG(s);
-    *lse = l;
-    *loss = FN(xent_row_out)(c, x, t, l, s, P, g);
-}
+// -- softmax cross-entropy ---------------------------------------------------
 
 int FN(mg_xent_fwd_grad)(mg_index_t n, mg_index_t c, const T *x,
                          const int64_t *target, const T *weight,
                          int64_t ignore_index, double eps, int reduction,
-                         T *loss, T *lse, double *total, T *gx,
-                         int nthreads) {
+                         T *loss, T *lse, double *total, T *gx, int nthreads,
+                         int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
     if (total)
         *total = 0;
     if (n <= 0)
@@ -435,12 +220,12 @@ int FN(mg_xent_fwd_grad)(mg_index_t n, mg_index_t c, const T *x,
     for (mg_index_t q = 0; q < nt; q++) {
         mg_index_t i0 = q * rt, i1 = i0 + rt < n ? i0 + rt : n;
         if (c < MG_SM_SHORT) {
-            FN(xent_rows_short)(i1 - i0, c, x + i0 * c, target + i0, &P,
-                                loss + i0, lse + i0, gx ? gx + i0 * c : NULL);
+            K->xent_rows_short(i1 - i0, c, x + i0 * c, target + i0, &P,
+                               loss + i0, lse + i0, gx ? gx + i0 * c : NULL);
         } else {
             for (mg_index_t i = i0; i < i1; i++)
-                FN(xent_row_long)(c, x + i * c, target[i], &P, loss + i,
-                                  lse + i, gx ? gx + i * c : NULL);
+                K->xent_row_long(c, x + i * c, target[i], &P, loss + i, lse + i,
+                                 gx ? gx + i * c : NULL);
         }
     }
     if (total && reduction != MG_REDUCE_NONE) {
@@ -456,50 +241,19 @@ int FN(mg_xent_fwd_grad)(mg_index_t n, mg_index_t c, const T *x,
 int FN(mg_xent_fwd)(mg_index_t n, mg_index_t c, const T *x,
                     const int64_t *target, const T *weight,
                     int64_t ignore_index, double eps, T *loss, T *lse,
-                    int nthreads) {
+                    int nthreads, int isa) {
     return FN(mg_xent_fwd_grad)(n, c, x, target, weight, ignore_index, eps,
-                                MG_REDUCE_NONE, loss, lse, NULL, NULL,
-                                nthreads);
-}
-
-// Backward from the saved lse: e = exp(x - lse) = p directly, so s = 1.
-MG_CLONES static void FN(xent_bwd_rows)(mg_index_t nr, mg_index_t c,
-                                        const T *x, const T *lse,
-                                        const int64_t *target,
-                                        const FN(xent_par) * P,
-                                        const T *scale, mg_index_t inc_scale,
-                                        T *gx) {
-    if (c < MG_SM_SHORT) {
-        for (mg_index_t r = 0; r < nr; r++)
-            for (mg_index_t j = 0; j < c; j++)
-                gx[r * c + j] = x[r * c + j] - lse[r];
-        mg_index_t k = nr * c;
-#pragma omp simd
-        for (mg_index_t q = 0; q < k; q++)
-            gx[q] = EXP(gx[q]);
-    } else {
-        for (mg_index_t r = 0; r < nr; r++) {
-            const T *xr = x + r * c;
-            T *g = gx + r * c, l = lse[r];
-#pragma omp simd
-            for (mg_index_t j = 0; j < c; j++)
-                g[j] = EXP(xr[j] - l);
-        }
-    }
-    FN(xent_par) Q = *P;
-    for (mg_index_t r = 0; r < nr; r++) {
-        Q.sc = scale[r * inc_scale];
-        // Only the gradient part of xent_row_out is wanted; its loss value
-        // is discarded (and costs O(1) without smoothing).
-        (void)FN(xent_row_out)(c, x + r * c, target[r], lse[r], (T)1, &Q,
-                               gx + r * c);
-    }
+                                MG_REDUCE_NONE, loss, lse, NULL, NULL, nthreads,
+                                isa);
 }
 
 int FN(mg_xent_bwd)(mg_index_t n, mg_index_t c, const T *x, const T *lse,
                     const int64_t *target, const T *weight,
                     int64_t ignore_index, double eps, const T *scale,
-                    mg_index_t inc_scale, T *gx, int nthreads) {
+                    mg_index_t inc_scale, T *gx, int nthreads, int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
     if (n <= 0)
         return 0;
     if (c <= 0 || bad_targets(n, c, target, ignore_index))
@@ -511,73 +265,37 @@ int FN(mg_xent_bwd)(mg_index_t n, mg_index_t c, const T *x, const T *lse,
     MG_OMP_TASKS
     for (mg_index_t q = 0; q < nt; q++) {
         mg_index_t i0 = q * rt, i1 = i0 + rt < n ? i0 + rt : n;
-        FN(xent_bwd_rows)(i1 - i0, c, x + i0 * c, lse + i0, target + i0, &P,
-                          scale + i0 * inc_scale, inc_scale, gx + i0 * c);
+        K->xent_bwd_rows(i1 - i0, c, x + i0 * c, lse + i0, target + i0, &P,
+                         scale + i0 * inc_scale, inc_scale, gx + i0 * c);
     }
     return 0;
 }
 
-// -- binary cross-entropy of probabilities -------------------------------------
-
-// PyTorch's: each log clamped at -100, so x = 0 or 1 gives a finite loss.
-// Returns whether some x is outside [0, 1] (or NaN).
-MG_CLONES static int FN(bce_fwd_blk)(mg_index_t n, const T *x, const T *t,
-                                     const T *w, T *loss) {
-    int bad = 0;
-#pragma omp simd reduction(| : bad)
-    for (mg_index_t i = 0; i < n; i++) {
-        T xv = x[i], tv = t[i];
-        bad |= !(xv >= 0 && xv <= 1);
-        T lx = LOG(xv), l1 = LOG((T)1 - xv);
-        lx = lx < (T)-100 ? (T)-100 : lx;
-        l1 = l1 < (T)-100 ? (T)-100 : l1;
-        T v = -(tv * lx + ((T)1 - tv) * l1);
-        loss[i] = w ? w[i] * v : v;
-    }
-    return bad;
-}
-
-// gx = g·w·(x - t) / max(x·(1 - x), 1e-12); gt = g·w·(log(1 - x) - log x).
-MG_CLONES static void FN(bce_bwd_blk)(mg_index_t n, const T *x, const T *t,
-                                      const T *w, const T *g,
-                                      mg_index_t inc_g, T *gx, T *gt) {
-    if (gx) {
-#pragma omp simd
-        for (mg_index_t i = 0; i < n; i++) {
-            T xv = x[i];
-            T d = xv * ((T)1 - xv);
-            d = d < (T)1e-12 ? (T)1e-12 : d;
-            T gw = g[i * inc_g] * (w ? w[i] : (T)1);
-            gx[i] = gw * (xv - t[i]) / d;
-        }
-    }
-    if (gt) {
-#pragma omp simd
-        for (mg_index_t i = 0; i < n; i++) {
-            T xv = x[i];
-            T gw = g[i * inc_g] * (w ? w[i] : (T)1);
-            gt[i] = gw * (LOG((T)1 - xv) - LOG(xv));
-        }
-    }
-}
+// -- binary cross-entropy of probabilities -----------------------------------
 
 int FN(mg_bce_fwd)(mg_index_t n, const T *x, const T *t, const T *w, T *loss,
-                   int nthreads) {
+                   int nthreads, int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
     if (n <= 0)
         return 0;
     int p = par(n, nthreads), bad = 0;
     mg_index_t nb = (n + 4095) / 4096;
-#pragma omp parallel for if (p) num_threads(nthreads) schedule(static)        \
+#pragma omp parallel for if (p) num_threads(nthreads) schedule(static)         \
     reduction(| : bad)
     for (mg_index_t q = 0; q < nb; q++) {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
-        bad |= FN(bce_fwd_blk)(len, x + o, t + o, w ? w + o : w, loss + o);
+        bad |= K->bce_fwd_blk(len, x + o, t + o, w ? w + o : w, loss + o);
     }
     return bad ? -1 : 0;
 }
 
-int FN(mg_bce_bwd)(mg_index_t n, const T *x, const T *t, const T *w,
-                   const T *g, mg_index_t inc_g, T *gx, T *gt, int nthreads) {
+int FN(mg_bce_bwd)(mg_index_t n, const T *x, const T *t, const T *w, const T *g,
+                   mg_index_t inc_g, T *gx, T *gt, int nthreads, int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
     if (n <= 0)
         return 0;
     int p = par(n, nthreads);
@@ -585,61 +303,19 @@ int FN(mg_bce_bwd)(mg_index_t n, const T *x, const T *t, const T *w,
     MG_OMP_TASKS
     for (mg_index_t q = 0; q < nb; q++) {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
-        FN(bce_bwd_blk)(len, x + o, t + o, w ? w + o : w, g + o * inc_g, inc_g,
-                        gx ? gx + o : gx, gt ? gt + o : gt);
+        K->bce_bwd_blk(len, x + o, t + o, w ? w + o : w, g + o * inc_g, inc_g,
+                       gx ? gx + o : gx, gt ? gt + o : gt);
     }
     return 0;
 }
 
-// -- binary cross-entropy with logits ------------------------------------------
-
-MG_CLONES static void FN(bcel_fwd_blk)(mg_index_t n, const T *x, const T *t,
-                                       const T *w, const T *pw, T *loss) {
-#pragma omp simd
-    for (mg_index_t i = 0; i < n; i++) {
-        T xv = x[i], tv = t[i];
-        T ax = xv < 0 ? -xv : xv;
-        T nx = xv < 0 ? -xv : (T)0;
-        T sp = nx + LOG1P(EXP(-ax)); // softplus(-x)
-        T lw = pw ? (T)1 + (pw[i] - (T)1) * tv : (T)1;
-        T v = ((T)1 - tv) * xv + lw * sp;
-        loss[i] = w ? w[i] * v : v;
-    }
-}
-
-MG_CLONES static void FN(bcel_bwd_blk)(mg_index_t n, const T *x, const T *t,
-                                       const T *w, const T *pw, const T *g,
-                                       mg_index_t inc_g, T *gx, T *gt) {
-    // Two loops: a store under `if` inside one would keep it scalar.
-    if (gx) {
-#pragma omp simd
-        for (mg_index_t i = 0; i < n; i++) {
-            T xv = x[i], tv = t[i];
-            T ax = xv < 0 ? -xv : xv;
-            T e = EXP(-ax);
-            T r = (T)1 / ((T)1 + e);
-            T sig_neg = xv < 0 ? r : e * r; // sigmoid(-x), stable
-            T lw = pw ? (T)1 + (pw[i] - (T)1) * tv : (T)1;
-            T gw = g[i * inc_g] * (w ? w[i] : (T)1);
-            gx[i] = gw * (((T)1 - tv) - lw * sig_neg);
-        }
-    }
-    if (gt) {
-#pragma omp simd
-        for (mg_index_t i = 0; i < n; i++) {
-            T xv = x[i];
-            T ax = xv < 0 ? -xv : xv;
-            T nx = xv < 0 ? -xv : (T)0;
-            T sp = nx + LOG1P(EXP(-ax));
-            T pm1 = pw ? pw[i] - (T)1 : (T)0;
-            T gw = g[i * inc_g] * (w ? w[i] : (T)1);
-            gt[i] = gw * (pm1 * sp - xv);
-        }
-    }
-}
+// -- binary cross-entropy with logits ----------------------------------------
 
 int FN(mg_bce_logits_fwd)(mg_index_t n, const T *x, const T *t, const T *w,
-                          const T *pw, T *loss, int nthreads) {
+                          const T *pw, T *loss, int nthreads, int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
     if (n <= 0)
         return 0;
     int p = par(n, nthreads);
@@ -647,15 +323,18 @@ int FN(mg_bce_logits_fwd)(mg_index_t n, const T *x, const T *t, const T *w,
     MG_OMP_TASKS
     for (mg_index_t q = 0; q < nb; q++) {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
-        FN(bcel_fwd_blk)(len, x + o, t + o, w ? w + o : w, pw ? pw + o : pw,
-                         loss + o);
+        K->bcel_fwd_blk(len, x + o, t + o, w ? w + o : w, pw ? pw + o : pw,
+                        loss + o);
     }
     return 0;
 }
 
 int FN(mg_bce_logits_bwd)(mg_index_t n, const T *x, const T *t, const T *w,
                           const T *pw, const T *g, mg_index_t inc_g, T *gx,
-                          T *gt, int nthreads) {
+                          T *gt, int nthreads, int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
     if (n <= 0)
         return 0;
     int p = par(n, nthreads);
@@ -663,9 +342,9 @@ int FN(mg_bce_logits_bwd)(mg_index_t n, const T *x, const T *t, const T *w,
     MG_OMP_TASKS
     for (mg_index_t q = 0; q < nb; q++) {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
-        FN(bcel_bwd_blk)(len, x + o, t + o, w ? w + o : w, pw ? pw + o : pw,
-                         g + o * inc_g, inc_g, gx ? gx + o : gx,
-                         gt ? gt + o : gt);
+        K->bcel_bwd_blk(len, x + o, t + o, w ? w + o : w, pw ? pw + o : pw,
+                        g + o * inc_g, inc_g, gx ? gx + o : gx,
+                        gt ? gt + o : gt);
     }
     return 0;
 }

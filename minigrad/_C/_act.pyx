@@ -165,6 +165,12 @@ def has_isa(str name):
     return bool(mg_cpu_has_isa(ISAS.index(name)))
 
 
+def isa_code(str op, object isa):
+    """The MG_ISA_* code of ``isa`` (None: -1, auto) for op ``op``; ValueError
+    for an unknown name or one this CPU cannot run (used by _softmax too)."""
+    return _isa_code(op, isa)
+
+
 cdef int _isa_code(str op, object isa) except -2:
     """-1 (auto) for None, else the index of a supported ISA name."""
     if isa is None:

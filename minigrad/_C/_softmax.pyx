@@ -3,7 +3,10 @@ softmax-cross-entropy, binary cross-entropy of probabilities and with logits.
 
 Layer: _C. Knows nothing of autograd. Every function validates its operands
 while holding the GIL (TypeError for a type or dtype, ValueError for a shape or
-value), returns early on empty input, and only then releases the GIL.
+value), returns early on empty input, and only then releases the GIL. Every
+function takes ``nthreads`` (None: by the size of the work and the backend's
+count) and ``isa`` ('generic', 'avx2' or 'avx512'; None: the best this CPU
+runs), the instruction set of the C loops.
 """
 
 import numpy as np
@@ -13,58 +16,62 @@ from libc.stdint cimport int64_t
 
 cnp.import_array()
 
+cdef extern from "mg_cpu.h" nogil:
+    int MG_ISA_AUTO
+
 cdef extern from "mg_softmax.h" nogil:
     ctypedef Py_ssize_t mg_index_t
     int mg_softmax_fwd_f32(mg_index_t, mg_index_t, mg_index_t, const float *,
-                           float *, int, int) noexcept
+                           float *, int, int, int) noexcept
     int mg_softmax_fwd_f64(mg_index_t, mg_index_t, mg_index_t, const double *,
-                           double *, int, int) noexcept
+                           double *, int, int, int) noexcept
     int mg_softmax_bwd_f32(mg_index_t, mg_index_t, mg_index_t, const float *,
-                           const float *, float *, int, int) noexcept
+                           const float *, float *, int, int, int) noexcept
     int mg_softmax_bwd_f64(mg_index_t, mg_index_t, mg_index_t, const double *,
-                           const double *, double *, int, int) noexcept
+                           const double *, double *, int, int, int) noexcept
     int mg_xent_fwd_f32(mg_index_t, mg_index_t, const float *, const int64_t *,
                         const float *, int64_t, double, float *, float *,
-                        int) noexcept
+                        int, int) noexcept
     int mg_xent_fwd_f64(mg_index_t, mg_index_t, const double *,
                         const int64_t *, const double *, int64_t, double,
-                        double *, double *, int) noexcept
+                        double *, double *, int, int) noexcept
     int mg_xent_bwd_f32(mg_index_t, mg_index_t, const float *, const float *,
                         const int64_t *, const float *, int64_t, double,
-                        const float *, mg_index_t, float *, int) noexcept
+                        const float *, mg_index_t, float *, int, int) noexcept
     int mg_xent_bwd_f64(mg_index_t, mg_index_t, const double *, const double *,
                         const int64_t *, const double *, int64_t, double,
-                        const double *, mg_index_t, double *, int) noexcept
+                        const double *, mg_index_t, double *, int, int) noexcept
     int MG_SOFTMAX_PAR_MIN
     int mg_xent_fwd_grad_f32(mg_index_t, mg_index_t, const float *,
                              const int64_t *, const float *, int64_t, double,
                              int, float *, float *, double *, float *,
-                             int) noexcept
+                             int, int) noexcept
     int mg_xent_fwd_grad_f64(mg_index_t, mg_index_t, const double *,
                              const int64_t *, const double *, int64_t, double,
                              int, double *, double *, double *, double *,
-                             int) noexcept
+                             int, int) noexcept
     int mg_bce_fwd_f32(mg_index_t, const float *, const float *, const float *,
-                       float *, int) noexcept
+                       float *, int, int) noexcept
     int mg_bce_fwd_f64(mg_index_t, const double *, const double *,
-                       const double *, double *, int) noexcept
+                       const double *, double *, int, int) noexcept
     int mg_bce_bwd_f32(mg_index_t, const float *, const float *, const float *,
-                       const float *, mg_index_t, float *, float *, int) noexcept
+                       const float *, mg_index_t, float *, float *, int,
+                       int) noexcept
     int mg_bce_bwd_f64(mg_index_t, const double *, const double *,
                        const double *, const double *, mg_index_t, double *,
-                       double *, int) noexcept
+                       double *, int, int) noexcept
     int mg_bce_logits_fwd_f32(mg_index_t, const float *, const float *,
                               const float *, const float *, float *,
-                              int) noexcept
+                              int, int) noexcept
     int mg_bce_logits_fwd_f64(mg_index_t, const double *, const double *,
                               const double *, const double *, double *,
-                              int) noexcept
+                              int, int) noexcept
     int mg_bce_logits_bwd_f32(mg_index_t, const float *, const float *,
                               const float *, const float *, const float *,
-                              mg_index_t, float *, float *, int) noexcept
+                              mg_index_t, float *, float *, int, int) noexcept
     int mg_bce_logits_bwd_f64(mg_index_t, const double *, const double *,
                               const double *, const double *, const double *,
-                              mg_index_t, double *, double *, int) noexcept
+                              mg_index_t, double *, double *, int, int) noexcept
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -94,6 +101,16 @@ cdef int _threads(str op, object nthreads, Py_ssize_t work) except -1:
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
         raise ValueError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
     return nthreads
+
+
+cdef int _isa_code(str op, object isa) except -2:
+    """MG_ISA_AUTO for None, else the code of the named instruction set;
+    ValueError for an unknown name or one this CPU cannot run (the check is
+    _act's: one list of names for every kernel family)."""
+    if isa is None:
+        return MG_ISA_AUTO
+    from minigrad._C._act import isa_code
+    return isa_code(op, isa)
 
 
 cdef object _floats(str op, str name, object a, object dtype=None):
@@ -171,7 +188,8 @@ cdef tuple _axis_view(str op, object x, object dim):
     return outer, shape[d], inner
 
 
-def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None):
+def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None,
+                isa=None):
     """softmax (or log_softmax with log=True) of x over axis ``dim``.
 
     x : ndarray, float32 or float64, any shape (copied if not C-contiguous)
@@ -183,6 +201,7 @@ def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None):
     outer, size, inner = _axis_view(op, x, dim)
     y = _out(op, out, x.shape, x.dtype, (x,), True)
     cdef int nt = _threads(op, nthreads, x.size)
+    cdef int code = _isa_code(op, isa)
     if x.size == 0:
         return y
     cdef void *px = cnp.PyArray_DATA(x)
@@ -190,15 +209,16 @@ def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None):
     if x.dtype == _F32:
         with nogil:
             mg_softmax_fwd_f32(outer, size, inner, <const float *>px,
-                               <float *>py, log, nt)
+                               <float *>py, log, nt, code)
     else:
         with nogil:
             mg_softmax_fwd_f64(outer, size, inner, <const double *>px,
-                               <double *>py, log, nt)
+                               <double *>py, log, nt, code)
     return y
 
 
-def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None):
+def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
+                isa=None):
     """Gradient of softmax (log_softmax with log=True) from its output ``y``
     and the upstream gradient (same shape and dtype as y)."""
     op = "log_softmax_backward" if log else "softmax_backward"
@@ -211,6 +231,7 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None):
     if out is not None and np.shares_memory(gx, grad_out):
         raise ValueError(f"{op}: out overlaps an input")
     cdef int nt = _threads(op, nthreads, y.size)
+    cdef int code = _isa_code(op, isa)
     if y.size == 0:
         return gx
     cdef void *py = cnp.PyArray_DATA(y)
@@ -219,11 +240,11 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None):
     if y.dtype == _F32:
         with nogil:
             mg_softmax_bwd_f32(outer, size, inner, <const float *>py,
-                               <const float *>pg, <float *>px, log, nt)
+                               <const float *>pg, <float *>px, log, nt, code)
     else:
         with nogil:
             mg_softmax_bwd_f64(outer, size, inner, <const double *>py,
-                               <const double *>pg, <double *>px, log, nt)
+                               <const double *>pg, <double *>px, log, nt, code)
     return gx
 
 
@@ -235,7 +256,7 @@ cdef object _class_weight(str op, object weight, mg_index_t c, object dtype):
 
 
 def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
-             double label_smoothing=0.0, nthreads=None):
+             double label_smoothing=0.0, nthreads=None, isa=None):
     """Per-row softmax cross-entropy of logits x (n, c) and int64 targets (n,).
 
     Returns (loss, lse), both (n,): the loss of each row (0 where target is
@@ -252,6 +273,7 @@ def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
     cdef int nt = _threads(op, nthreads, x.size)
+    cdef int code = _isa_code(op, isa)
     loss = np.empty((n,), dtype=x.dtype)
     lse = np.empty((n,), dtype=x.dtype)
     if n == 0:
@@ -269,12 +291,12 @@ def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
         with nogil:
             rc = mg_xent_fwd_f32(n, c, <const float *>px, pt, <const float *>pw,
                                  ig, label_smoothing, <float *>pl, <float *>ps,
-                                 nt)
+                                 nt, code)
     else:
         with nogil:
             rc = mg_xent_fwd_f64(n, c, <const double *>px, pt,
                                  <const double *>pw, ig, label_smoothing,
-                                 <double *>pl, <double *>ps, nt)
+                                 <double *>pl, <double *>ps, nt, code)
     if rc != 0:
         raise ValueError(f"{op}: a target is out of range [0, {c}) and not "
                          f"ignore_index ({ignore_index})")
@@ -282,7 +304,8 @@ def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
 
 
 def xent_bwd(x, lse, target, scale, weight=None, *, long ignore_index=-100,
-             double label_smoothing=0.0, out=None, nthreads=None):
+             double label_smoothing=0.0, out=None, nthreads=None,
+             isa=None):
     """Gradient of Σ_i scale[i]·loss[i] w.r.t. x (n, c): scale·(softmax -
     onehot) with weights and label smoothing folded in.
 
@@ -303,6 +326,7 @@ def xent_bwd(x, lse, target, scale, weight=None, *, long ignore_index=-100,
     w = _class_weight(op, weight, c, x.dtype)
     gx = _out(op, out, x.shape, x.dtype, (x, s, sc, w), False)
     cdef int nt = _threads(op, nthreads, x.size)
+    cdef int code = _isa_code(op, isa)
     if x.size == 0:
         return gx
     cdef void *px = cnp.PyArray_DATA(x)
@@ -317,12 +341,14 @@ def xent_bwd(x, lse, target, scale, weight=None, *, long ignore_index=-100,
         with nogil:
             rc = mg_xent_bwd_f32(n, c, <const float *>px, <const float *>ps, pt,
                                  <const float *>pw, ig, label_smoothing,
-                                 <const float *>pc, inc_sc, <float *>pg, nt)
+                                 <const float *>pc, inc_sc, <float *>pg, nt,
+                                 code)
     else:
         with nogil:
             rc = mg_xent_bwd_f64(n, c, <const double *>px, <const double *>ps,
                                  pt, <const double *>pw, ig, label_smoothing,
-                                 <const double *>pc, inc_sc, <double *>pg, nt)
+                                 <const double *>pc, inc_sc, <double *>pg, nt,
+                                 code)
     if rc != 0:
         raise ValueError(f"{op}: a target is out of range [0, {c}) and not "
                          f"ignore_index ({ignore_index})")
@@ -336,7 +362,8 @@ cdef object _same(str op, str name, object a, object x):
     return _shape(op, name, a, x.shape)
 
 
-def bce_logits_fwd(x, target, weight=None, pos_weight=None, *, nthreads=None):
+def bce_logits_fwd(x, target, weight=None, pos_weight=None, *, nthreads=None,
+                   isa=None):
     """Elementwise BCE with logits; weight and pos_weight, when given, have
     x's shape (broadcast them first)."""
     op = "binary_cross_entropy_with_logits"
@@ -347,6 +374,7 @@ def bce_logits_fwd(x, target, weight=None, pos_weight=None, *, nthreads=None):
     w = _same(op, "weight", weight, x)
     pw = _same(op, "pos_weight", pos_weight, x)
     cdef int nt = _threads(op, nthreads, x.size)
+    cdef int code = _isa_code(op, isa)
     loss = np.empty(x.shape, dtype=x.dtype)
     if x.size == 0:
         return loss
@@ -360,17 +388,17 @@ def bce_logits_fwd(x, target, weight=None, pos_weight=None, *, nthreads=None):
         with nogil:
             mg_bce_logits_fwd_f32(n, <const float *>px, <const float *>pt,
                                   <const float *>pwp, <const float *>ppw,
-                                  <float *>pl, nt)
+                                  <float *>pl, nt, code)
     else:
         with nogil:
             mg_bce_logits_fwd_f64(n, <const double *>px, <const double *>pt,
                                   <const double *>pwp, <const double *>ppw,
-                                  <double *>pl, nt)
+                                  <double *>pl, nt, code)
     return loss
 
 
 def bce_logits_bwd(x, target, grad_out, weight=None, pos_weight=None, *,
-                   bint target_grad=False, nthreads=None):
+                   bint target_grad=False, nthreads=None, isa=None):
     """Gradients of BCE with logits: (grad_input, grad_target or None).
 
     grad_out has x's shape, or shape () for one value for every element.
@@ -388,6 +416,7 @@ def bce_logits_bwd(x, target, grad_out, weight=None, pos_weight=None, *,
     w = _same(op, "weight", weight, x)
     pw = _same(op, "pos_weight", pos_weight, x)
     cdef int nt = _threads(op, nthreads, x.size)
+    cdef int code = _isa_code(op, isa)
     gx = np.empty(x.shape, dtype=x.dtype)
     gt = np.empty(x.shape, dtype=x.dtype) if target_grad else None
     if x.size == 0:
@@ -405,13 +434,13 @@ def bce_logits_bwd(x, target, grad_out, weight=None, pos_weight=None, *,
             mg_bce_logits_bwd_f32(n, <const float *>px, <const float *>pt,
                                   <const float *>pwp, <const float *>ppw,
                                   <const float *>pg, inc_g, <float *>pgx,
-                                  <float *>pgt, nt)
+                                  <float *>pgt, nt, code)
     else:
         with nogil:
             mg_bce_logits_bwd_f64(n, <const double *>px, <const double *>pt,
                                   <const double *>pwp, <const double *>ppw,
                                   <const double *>pg, inc_g, <double *>pgx,
-                                  <double *>pgt, nt)
+                                  <double *>pgt, nt, code)
     return gx, gt
 
 
@@ -463,7 +492,7 @@ cdef int _check_reduction(str op, int reduction) except -1:
 
 def xent_fused(x, target, weight=None, long ignore_index=-100,
                double label_smoothing=0.0, int reduction=1, bint grad=False,
-               nthreads=None):
+               nthreads=None, isa=None):
     """Softmax cross-entropy of logits x (n, c) and int64 targets (n,), reduced
     ('none' 0, 'mean' 1, 'sum' 2), with its gradient in the same pass.
 
@@ -497,6 +526,7 @@ def xent_fused(x, target, weight=None, long ignore_index=-100,
     if n > 0 and c == 0:
         raise ValueError(f"{op}: input has no classes (shape {np.shape(xa)})")
     cdef int nt = _threads(op, nthreads, n * c)
+    cdef int code = _isa_code(op, isa)
     cdef cnp.npy_intp dims[2]
     dims[0] = 2
     dims[1] = n
@@ -517,14 +547,15 @@ def xent_fused(x, target, weight=None, long ignore_index=-100,
             rc = mg_xent_fwd_grad_f32(n, c, <const float *>px, pt,
                                       <const float *>pw, ig, label_smoothing,
                                       reduction, <float *>pr,
-                                      <float *>pr + n, &total, <float *>pg, nt)
+                                      <float *>pr + n, &total, <float *>pg, nt,
+                                      code)
     else:
         with nogil:
             rc = mg_xent_fwd_grad_f64(n, c, <const double *>px, pt,
                                       <const double *>pw, ig, label_smoothing,
                                       reduction, <double *>pr,
                                       <double *>pr + n, &total, <double *>pg,
-                                      nt)
+                                      nt, code)
     if rc != 0:
         raise IndexError(f"{op}: a target is out of range [0, {c}) and not "
                          f"ignore_index ({ignore_index})")
@@ -590,7 +621,7 @@ cdef object _reduce_elems(cnp.ndarray loss, int reduction, int tn):
 
 
 def bce_fused(x, target, weight=None, int reduction=1, bint input_grad=False,
-              bint target_grad=False, nthreads=None):
+              bint target_grad=False, nthreads=None, isa=None):
     """Binary cross-entropy of probabilities x (any shape) and target (x's
     shape and dtype), each log clamped at -100; weight, when given, has x's
     shape. Returns (out, gx, gt): the loss ('none': elementwise; else a 0-d
@@ -604,6 +635,7 @@ def bce_fused(x, target, weight=None, int reduction=1, bint input_grad=False,
     cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>xa)
     cdef mg_index_t n = cnp.PyArray_SIZE(<cnp.ndarray>xa)
     cdef int nt = _threads(op, nthreads, n)
+    cdef int code = _isa_code(op, isa)
     cdef cnp.ndarray loss = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>xa),
                                               cnp.PyArray_DIMS(<cnp.ndarray>xa),
                                               tn, 0)
@@ -615,11 +647,11 @@ def bce_fused(x, target, weight=None, int reduction=1, bint input_grad=False,
     if tn == cnp.NPY_FLOAT32:
         with nogil:
             rc = mg_bce_fwd_f32(n, <const float *>px, <const float *>pt,
-                                <const float *>pw, <float *>pl, nt)
+                                <const float *>pw, <float *>pl, nt, code)
     else:
         with nogil:
             rc = mg_bce_fwd_f64(n, <const double *>px, <const double *>pt,
-                                <const double *>pw, <double *>pl, nt)
+                                <const double *>pw, <double *>pl, nt, code)
     if rc != 0:
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 "
                          f"(input shape {np.shape(xa)})")
@@ -627,13 +659,13 @@ def bce_fused(x, target, weight=None, int reduction=1, bint input_grad=False,
     if not (input_grad or target_grad):
         return out, None, None
     gx, gt = _bce_grads(xa, ta, wa, None, reduction, input_grad, target_grad,
-                        nt, False)
+                        nt, code, False)
     return out, gx, gt
 
 
 cdef tuple _bce_grads(cnp.ndarray xa, cnp.ndarray ta, cnp.ndarray wa,
                       cnp.ndarray pwa, int reduction, bint input_grad,
-                      bint target_grad, int nt, bint logits):
+                      bint target_grad, int nt, int code, bint logits):
     """The unit-upstream gradients of a (reduced) elementwise BCE."""
     cdef int tn = cnp.PyArray_TYPE(xa)
     cdef mg_index_t n = cnp.PyArray_SIZE(xa)
@@ -654,27 +686,29 @@ cdef tuple _bce_grads(cnp.ndarray xa, cnp.ndarray ta, cnp.ndarray wa,
             if logits:
                 mg_bce_logits_bwd_f32(n, <const float *>px, <const float *>pt,
                                       <const float *>pw, <const float *>ppw,
-                                      &sf, 0, <float *>pgx, <float *>pgt, nt)
+                                      &sf, 0, <float *>pgx, <float *>pgt, nt,
+                                      code)
             else:
                 mg_bce_bwd_f32(n, <const float *>px, <const float *>pt,
                                <const float *>pw, &sf, 0, <float *>pgx,
-                               <float *>pgt, nt)
+                               <float *>pgt, nt, code)
     else:
         with nogil:
             if logits:
                 mg_bce_logits_bwd_f64(n, <const double *>px, <const double *>pt,
                                       <const double *>pw, <const double *>ppw,
-                                      &s, 0, <double *>pgx, <double *>pgt, nt)
+                                      &s, 0, <double *>pgx, <double *>pgt, nt,
+                                      code)
             else:
                 mg_bce_bwd_f64(n, <const double *>px, <const double *>pt,
                                <const double *>pw, &s, 0, <double *>pgx,
-                               <double *>pgt, nt)
+                               <double *>pgt, nt, code)
     return gx, gt
 
 
 def bce_logits_fused(x, target, weight=None, pos_weight=None,
                      int reduction=1, bint input_grad=False,
-                     bint target_grad=False, nthreads=None):
+                     bint target_grad=False, nthreads=None, isa=None):
     """Binary cross-entropy with logits, as :func:`bce_fused` (weight and
     pos_weight, when given, have x's shape). Returns (out, gx, gt)."""
     op = "binary_cross_entropy_with_logits"
@@ -683,6 +717,7 @@ def bce_logits_fused(x, target, weight=None, pos_weight=None,
     cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>xa)
     cdef mg_index_t n = cnp.PyArray_SIZE(<cnp.ndarray>xa)
     cdef int nt = _threads(op, nthreads, n)
+    cdef int code = _isa_code(op, isa)
     cdef cnp.ndarray loss = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>xa),
                                               cnp.PyArray_DIMS(<cnp.ndarray>xa),
                                               tn, 0)
@@ -695,31 +730,31 @@ def bce_logits_fused(x, target, weight=None, pos_weight=None,
         with nogil:
             mg_bce_logits_fwd_f32(n, <const float *>px, <const float *>pt,
                                   <const float *>pw, <const float *>ppw,
-                                  <float *>pl, nt)
+                                  <float *>pl, nt, code)
     else:
         with nogil:
             mg_bce_logits_fwd_f64(n, <const double *>px, <const double *>pt,
                                   <const double *>pw, <const double *>ppw,
-                                  <double *>pl, nt)
+                                  <double *>pl, nt, code)
     out = _reduce_elems(loss, reduction, tn)
     if not (input_grad or target_grad):
         return out, None, None
     gx, gt = _bce_grads(xa, ta, wa, pwa, reduction, input_grad, target_grad,
-                        nt, True)
+                        nt, code, True)
     return out, gx, gt
 
 
-def bce_fwd(x, target, weight=None, *, nthreads=None):
+def bce_fwd(x, target, weight=None, *, nthreads=None, isa=None):
     """Elementwise binary cross-entropy of probabilities (logs clamped at
     -100); weight, when given, has x's shape. ValueError if an element of x
     is outside [0, 1]."""
     out, _, _ = bce_fused(x, target, weight, reduction=_REDUCE_NONE,
-                          nthreads=nthreads)
+                          nthreads=nthreads, isa=isa)
     return out
 
 
 def bce_bwd(x, target, grad_out, weight=None, *, bint input_grad=True,
-            bint target_grad=False, nthreads=None):
+            bint target_grad=False, nthreads=None, isa=None):
     """Gradients of binary cross-entropy of probabilities: (grad_input or
     None, grad_target or None). grad_out has x's shape, or shape () for one
     value for every element."""
@@ -733,6 +768,7 @@ def bce_bwd(x, target, grad_out, weight=None, *, bint input_grad=True,
     cdef mg_index_t inc_g = 0 if g.ndim == 0 else 1
     cdef mg_index_t n = cnp.PyArray_SIZE(<cnp.ndarray>xa)
     cdef int nt = _threads(op, nthreads, n)
+    cdef int code = _isa_code(op, isa)
     gx = np.empty(xa.shape, dtype=xa.dtype) if input_grad else None
     gt = np.empty(xa.shape, dtype=xa.dtype) if target_grad else None
     if n == 0:
@@ -747,10 +783,10 @@ def bce_bwd(x, target, grad_out, weight=None, *, bint input_grad=True,
         with nogil:
             mg_bce_bwd_f32(n, <const float *>px, <const float *>pt,
                            <const float *>pw, <const float *>pg, inc_g,
-                           <float *>pgx, <float *>pgt, nt)
+                           <float *>pgx, <float *>pgt, nt, code)
     else:
         with nogil:
             mg_bce_bwd_f64(n, <const double *>px, <const double *>pt,
                            <const double *>pw, <const double *>pg, inc_g,
-                           <double *>pgx, <double *>pgt, nt)
+                           <double *>pgx, <double *>pgt, nt, code)
     return gx, gt
