@@ -10,6 +10,12 @@ threaded at either count (its rows at 2 threads show what the threads buy).
 numpy has no erf: the exact GELU and erf peers use scipy.special.erf, a
 compiled ufunc, when scipy is installed (else they have no numpy row).
 Targets (issue 3): >= 2x numpy and >= 1x PyTorch, medians in the same run.
+
+The "memory" peer is the floor set by bandwidth: numpy's copy x -> y and add
+x + g -> gx into preallocated arrays move the same 5 arrays with no arithmetic
+worth the name, so an elementwise op cannot run faster than it on one
+thread. Its rows (relu and tanh, the ops numpy composes most cheaply) show
+how close the fused kernels come to that floor.
 """
 
 from __future__ import annotations
@@ -115,6 +121,21 @@ def _torch_fns(torch, x, g):
     }
 
 
+def _memory_fn(x, g):
+    """The same bytes as a fused forward+backward, moved by numpy: read x,
+    write y; read x and g, write gx."""
+    y, gx = np.empty_like(x), np.empty_like(x)
+
+    def run():
+        np.copyto(y, x)
+        np.add(x, g, out=gx)
+
+    return run
+
+
+MEMORY_ROWS = ("relu", "tanh")
+
+
 def _minigrad_fn(op, x, g, y, gx, nt):
     p0, p1 = PARAMS.get(op, (0.0, 0.0))
     from_out = op in _act.BACKWARD_FROM_OUTPUT
@@ -149,6 +170,8 @@ def run(quick: bool) -> list[Row]:
                 fns["numpy"] = nfns[op]
             if op in tfns:
                 fns["torch"] = tfns[op]
+            if op in MEMORY_ROWS:
+                fns["memory"] = _memory_fn(x, g)
             t = interleaved(fns, rounds=rounds)
             gbs = {k: nbytes / v / 1e9 for k, v in t.items()}
             extra = {f"{k}_us": v * 1e6 for k, v in t.items()}
@@ -164,6 +187,20 @@ def run(quick: bool) -> list[Row]:
                         gbs["numpy"],
                         True,
                         ">= 2x",
+                        extra,
+                    )
+                )
+            if "memory" in gbs:
+                rows.append(
+                    Row(
+                        "act",
+                        f"{op} fwd+bwd 1e6 f32 {nt}T",
+                        "GB/s",
+                        gbs["minigrad"],
+                        "memory",
+                        gbs["memory"],
+                        True,
+                        "(floor: ~1)",
                         extra,
                     )
                 )
