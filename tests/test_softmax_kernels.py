@@ -399,3 +399,26 @@ def test_softmax_kernels_isa_argument():
             ):
                 if a is not None:
                     np.testing.assert_allclose(a, b, rtol=1e-6, err_msg=f"{op} {isa}")
+
+
+@pytest.mark.parametrize(("n", "c"), [(9000, 10), (700, 200)])
+@pytest.mark.parametrize("isa", ISAS)
+def test_xent_kernels_threaded_match_one_thread(n, c, isa):
+    # Above MG_SOFTMAX_PAR_MIN elements the rows are split over threads; every
+    # row is computed as on one thread and the total summed serially, so the
+    # results are the same bits whatever the thread count.
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((n, c)) * 4).astype(np.float32)
+    t = rng.integers(0, c, n)
+    one = S.xent_fused(x, t, reduction=1, grad=True, nthreads=1, isa=isa)
+    two = S.xent_fused(x, t, reduction=1, grad=True, nthreads=2, isa=isa)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    rl, rg = ref_xent(x, t, None, -100, 0.0)
+    np.testing.assert_allclose(two[0], rl.mean(), rtol=1e-5)
+    np.testing.assert_allclose(two[2], rg / n, rtol=1e-4, atol=1e-9)
+    scale = rng.standard_normal(n).astype(np.float32)
+    b1 = S.xent_bwd(x, one[1], t, scale, nthreads=1, isa=isa)
+    b2 = S.xent_bwd(x, one[1], t, scale, nthreads=2, isa=isa)
+    np.testing.assert_array_equal(b1, b2)
+    np.testing.assert_allclose(b2, rg * scale[:, None], rtol=1e-4, atol=1e-6)

@@ -127,8 +127,7 @@ int FN(mg_softmax_fwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
     if (inner == 1) {
         mg_index_t rt = FN(rows_per_task)(dim);
         mg_index_t nt = (outer + rt - 1) / rt;
-        MG_OMP_TASKS
-        for (mg_index_t q = 0; q < nt; q++) {
+        MG_FOR_TASKS(q, nt, {
             mg_index_t i0 = q * rt, i1 = i0 + rt < outer ? i0 + rt : outer;
             if (dim < MG_SM_SHORT) {
                 T buf[MG_SM_BUF];
@@ -138,17 +137,16 @@ int FN(mg_softmax_fwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
                 for (mg_index_t i = i0; i < i1; i++)
                     K->row_fwd(dim, x + i * dim, y + i * dim, log);
             }
-        }
+        });
         return 0;
     }
     mg_index_t nb = (inner + MG_BLK - 1) / MG_BLK;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < outer * nb; q++) {
+    MG_FOR_TASKS(q, outer * nb, {
         mg_index_t o = q / nb, k0 = (q % nb) * MG_BLK;
         mg_index_t b = inner - k0 < MG_BLK ? inner - k0 : MG_BLK;
         mg_index_t off = o * dim * inner + k0;
         K->blk_fwd(dim, inner, b, x + off, y + off, log);
-    }
+    });
     return 0;
 }
 
@@ -164,22 +162,20 @@ int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
     if (inner == 1) {
         mg_index_t rt = FN(rows_per_task)(dim);
         mg_index_t nt = (outer + rt - 1) / rt;
-        MG_OMP_TASKS
-        for (mg_index_t q = 0; q < nt; q++) {
+        MG_FOR_TASKS(q, nt, {
             mg_index_t i0 = q * rt, i1 = i0 + rt < outer ? i0 + rt : outer;
             for (mg_index_t i = i0; i < i1; i++)
                 K->row_bwd(dim, y + i * dim, gy + i * dim, gx + i * dim, log);
-        }
+        });
         return 0;
     }
     mg_index_t nb = (inner + MG_BLK - 1) / MG_BLK;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < outer * nb; q++) {
+    MG_FOR_TASKS(q, outer * nb, {
         mg_index_t o = q / nb, k0 = (q % nb) * MG_BLK;
         mg_index_t b = inner - k0 < MG_BLK ? inner - k0 : MG_BLK;
         mg_index_t off = o * dim * inner + k0;
         K->blk_bwd(dim, inner, b, y + off, gy + off, gx + off, log);
-    }
+    });
     return 0;
 }
 
@@ -216,8 +212,7 @@ int FN(mg_xent_fwd_grad)(mg_index_t n, mg_index_t c, const T *x,
     int p = par(n * c, nthreads);
     mg_index_t rt = c < MG_SM_SHORT ? MG_SM_ROWS : FN(rows_per_task)(c);
     mg_index_t nt = (n + rt - 1) / rt;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < nt; q++) {
+    MG_FOR_TASKS(q, nt, {
         mg_index_t i0 = q * rt, i1 = i0 + rt < n ? i0 + rt : n;
         if (c < MG_SM_SHORT) {
             K->xent_rows_short(i1 - i0, c, x + i0 * c, target + i0, &P,
@@ -227,7 +222,7 @@ int FN(mg_xent_fwd_grad)(mg_index_t n, mg_index_t c, const T *x,
                 K->xent_row_long(c, x + i * c, target[i], &P, loss + i, lse + i,
                                  gx ? gx + i * c : NULL);
         }
-    }
+    });
     if (total && reduction != MG_REDUCE_NONE) {
         // Serially, in double: the same bits whatever the thread count.
         double acc = 0;
@@ -262,12 +257,11 @@ int FN(mg_xent_bwd)(mg_index_t n, mg_index_t c, const T *x, const T *lse,
     int p = par(n * c, nthreads);
     mg_index_t rt = FN(rows_per_task)(c);
     mg_index_t nt = (n + rt - 1) / rt;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < nt; q++) {
+    MG_FOR_TASKS(q, nt, {
         mg_index_t i0 = q * rt, i1 = i0 + rt < n ? i0 + rt : n;
         K->xent_bwd_rows(i1 - i0, c, x + i0 * c, lse + i0, target + i0, &P,
                          scale + i0 * inc_scale, inc_scale, gx + i0 * c);
-    }
+    });
     return 0;
 }
 
@@ -280,9 +274,15 @@ int FN(mg_bce_fwd)(mg_index_t n, const T *x, const T *t, const T *w, T *loss,
         return MG_SOFTMAX_EISA;
     if (n <= 0)
         return 0;
-    int p = par(n, nthreads), bad = 0;
+    int bad = 0;
     mg_index_t nb = (n + 4095) / 4096;
-#pragma omp parallel for if (p) num_threads(nthreads) schedule(static)         \
+    if (!par(n, nthreads)) { // as MG_FOR_TASKS, with a reduction of `bad`
+        for (mg_index_t o = 0; o < n; o += 4096)
+            bad |= K->bce_fwd_blk(n - o < 4096 ? n - o : 4096, x + o, t + o,
+                                  w ? w + o : w, loss + o);
+        return bad ? -1 : 0;
+    }
+#pragma omp parallel for num_threads(nthreads) schedule(static)                \
     reduction(| : bad)
     for (mg_index_t q = 0; q < nb; q++) {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
@@ -300,12 +300,11 @@ int FN(mg_bce_bwd)(mg_index_t n, const T *x, const T *t, const T *w, const T *g,
         return 0;
     int p = par(n, nthreads);
     mg_index_t nb = (n + 4095) / 4096;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < nb; q++) {
+    MG_FOR_TASKS(q, nb, {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
         K->bce_bwd_blk(len, x + o, t + o, w ? w + o : w, g + o * inc_g, inc_g,
                        gx ? gx + o : gx, gt ? gt + o : gt);
-    }
+    });
     return 0;
 }
 
@@ -320,12 +319,11 @@ int FN(mg_bce_logits_fwd)(mg_index_t n, const T *x, const T *t, const T *w,
         return 0;
     int p = par(n, nthreads);
     mg_index_t nb = (n + 4095) / 4096;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < nb; q++) {
+    MG_FOR_TASKS(q, nb, {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
         K->bcel_fwd_blk(len, x + o, t + o, w ? w + o : w, pw ? pw + o : pw,
                         loss + o);
-    }
+    });
     return 0;
 }
 
@@ -339,13 +337,12 @@ int FN(mg_bce_logits_bwd)(mg_index_t n, const T *x, const T *t, const T *w,
         return 0;
     int p = par(n, nthreads);
     mg_index_t nb = (n + 4095) / 4096;
-    MG_OMP_TASKS
-    for (mg_index_t q = 0; q < nb; q++) {
+    MG_FOR_TASKS(q, nb, {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;
         K->bcel_bwd_blk(len, x + o, t + o, w ? w + o : w, pw ? pw + o : pw,
                         g + o * inc_g, inc_g, gx ? gx + o : gx,
                         gt ? gt + o : gt);
-    }
+    });
     return 0;
 }
 

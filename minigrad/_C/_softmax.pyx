@@ -527,17 +527,18 @@ def xent_fused(x, target, weight=None, long ignore_index=-100,
         raise ValueError(f"{op}: input has no classes (shape {np.shape(xa)})")
     cdef int nt = _threads(op, nthreads, n * c)
     cdef int code = _isa_code(op, isa)
-    cdef cnp.npy_intp dims[2]
-    dims[0] = 2
-    dims[1] = n
-    cdef cnp.ndarray rows = cnp.PyArray_EMPTY(2, dims, tn, 0)  # loss, lse
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, dims, tn, 0)
+    cdef cnp.ndarray lse = cnp.PyArray_EMPTY(1, dims, tn, 0)
     cdef cnp.ndarray gx = None
     if grad:
         gx = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(xa), tn, 0)
     cdef void *px = cnp.PyArray_DATA(xa)
     cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(ta)
     cdef void *pw = NULL if wa is None else cnp.PyArray_DATA(wa)
-    cdef char *pr = <char *>cnp.PyArray_DATA(rows)
+    cdef void *pl = cnp.PyArray_DATA(loss)
+    cdef void *ps = cnp.PyArray_DATA(lse)
     cdef void *pg = NULL if gx is None else cnp.PyArray_DATA(gx)
     cdef double total = 0.0
     cdef int rc
@@ -546,26 +547,26 @@ def xent_fused(x, target, weight=None, long ignore_index=-100,
         with nogil:
             rc = mg_xent_fwd_grad_f32(n, c, <const float *>px, pt,
                                       <const float *>pw, ig, label_smoothing,
-                                      reduction, <float *>pr,
-                                      <float *>pr + n, &total, <float *>pg, nt,
+                                      reduction, <float *>pl,
+                                      <float *>ps, &total, <float *>pg, nt,
                                       code)
     else:
         with nogil:
             rc = mg_xent_fwd_grad_f64(n, c, <const double *>px, pt,
                                       <const double *>pw, ig, label_smoothing,
-                                      reduction, <double *>pr,
-                                      <double *>pr + n, &total, <double *>pg,
+                                      reduction, <double *>pl,
+                                      <double *>ps, &total, <double *>pg,
                                       nt, code)
     if rc != 0:
         raise IndexError(f"{op}: a target is out of range [0, {c}) and not "
                          f"ignore_index ({ignore_index})")
     if reduction == _REDUCE_NONE:
-        out = rows[0]
+        out = loss
     elif n == 0 and reduction == _REDUCE_MEAN:
         out = _scalar(float("nan"), tn)
     else:
         out = _scalar(total, tn)
-    return out, rows[1], gx
+    return out, lse, gx
 
 
 def _xent_fused_slow(x):

@@ -283,16 +283,20 @@ def apply1(cls: type[Function], a: Any, kwargs: Any = None) -> Any:
         ctx._seq = _next_seq()
         items = ctx._to_save
         if items:
-            ctx._saved = tuple(
-                [
-                    (_SAVED_INPUT, a, _version_of(a))
-                    if it is ad
-                    else _saved_output(t, 0)
-                    if it is res
-                    else _saved_entry(it, (a,), (res,), (t,))
-                    for it in items
-                ]
-            )
+            if len(items) == 1 and items[0] is ad:  # the common case, no comprehension
+                vc = a._vc
+                ctx._saved = ((_SAVED_INPUT, a, 0 if vc is None else vc[0]),)
+            else:
+                ctx._saved = tuple(
+                    [
+                        (_SAVED_INPUT, a, _version_of(a))
+                        if it is ad
+                        else _saved_output(t, 0)
+                        if it is res
+                        else _saved_entry(it, (a,), (res,), (t,))
+                        for it in items
+                    ]
+                )
             ctx._to_save = ()
         if STATE.anomaly:
             ctx._trace = traceback.format_stack()[:-2]
