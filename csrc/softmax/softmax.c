@@ -57,7 +57,7 @@ static inline float mg_sm_expf(float x) {
 // Runs the block BODY for q = 0 .. count - 1, the tasks (blocks of rows):
 // split statically over a team of `nthreads` when `p` says a team is worth
 // it, else on this thread without entering the OpenMP runtime (a parallel
-// region whose `if` is false still costs ~0.35 us, an eighth of a 64x10
+// region whose `if` is false still costs ~0.35 us, a fifth of a 64x10
 // cross-entropy).
 #define MG_FOR_TASKS(q, count, ...)                                           \
     do {                                                                      \
