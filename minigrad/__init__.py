@@ -33,6 +33,7 @@ from minigrad.creation import (
     zeros_like,
 )
 from minigrad.dtypes import bool_, float32, float64, int64
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops import (
     abs,
     argmax,
@@ -74,6 +75,8 @@ double = float64
 float = float32
 
 __all__ = [
+    "ArgumentError",
+    "ShapeError",
     "Tensor",
     "Value",
     "abs",

@@ -50,6 +50,8 @@ import os
 import time
 from typing import Any
 
+from minigrad.errors import ArgumentError
+
 __all__ = ["backend_info", "get_num_threads", "set_num_threads"]
 
 _ISA_ENV = "MINIGRAD_ISA"
@@ -90,11 +92,11 @@ def _initial_threads() -> int:
         try:
             n = int(env)
         except ValueError:
-            raise ValueError(
+            raise ArgumentError(
                 f"MINIGRAD_NUM_THREADS must be a positive integer, got {env!r}"
             ) from None
         if n < 1:
-            raise ValueError(f"MINIGRAD_NUM_THREADS must be >= 1, got {n}")
+            raise ArgumentError(f"MINIGRAD_NUM_THREADS must be >= 1, got {n}")
         return n
     return os.cpu_count() or 1
 
@@ -172,7 +174,7 @@ def set_num_threads(n: int) -> None:
         If ``n`` is not a positive int.
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+        raise ArgumentError(f"set_num_threads: expected a positive int, got {n!r}")
     _Threads.n = n
 
 
@@ -206,7 +208,7 @@ def _isa() -> str:
     else:
         name = env.strip().lower()
         if name not in _gemm.ISAS:
-            raise ValueError(
+            raise ArgumentError(
                 f"{_ISA_ENV}={env!r}: expected one of {', '.join(_gemm.ISAS)}"
             )
         if not _gemm.has_isa(name):

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = ["accuracy", "confusion_matrix", "f1_score", "precision", "recall"]
@@ -28,7 +29,7 @@ def _labels(y: Any, fn: str, name: str) -> np.ndarray:
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
-        raise ValueError(
+        raise ShapeError(
             f"{fn}: {name} must be 1-D class labels (or one column), got shape "
             f"{arr.shape}; take argmax(dim=1) of class scores first"
         )
@@ -37,7 +38,7 @@ def _labels(y: Any, fn: str, name: str) -> np.ndarray:
         return arr.astype(np.int64)
     if kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: {name} holds non-integer values (probabilities or scores?); "
                 "threshold them (p > 0.5) or take argmax first"
             )
@@ -51,12 +52,12 @@ def _pair(y_true: Any, y_pred: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
     t = _labels(y_true, fn, "y_true")
     p = _labels(y_pred, fn, "y_pred")
     if t.shape != p.shape:
-        raise ValueError(
+        raise ShapeError(
             f"{fn}: y_true and y_pred have different lengths: {t.shape[0]} and "
             f"{p.shape[0]}"
         )
     if t.size == 0:
-        raise ValueError(f"{fn}: no samples")
+        raise ArgumentError(f"{fn}: no samples")
     return t, p
 
 
@@ -125,9 +126,9 @@ def _classes(t: np.ndarray, p: np.ndarray, labels: Any, fn: str) -> np.ndarray:
         return np.union1d(t, p)
     classes = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     if classes.ndim != 1 or classes.size == 0:
-        raise ValueError(f"{fn}: labels must be a non-empty 1-D sequence")
+        raise ArgumentError(f"{fn}: labels must be a non-empty 1-D sequence")
     if np.unique(classes).size != classes.size:
-        raise ValueError(f"{fn}: labels has repeated values: {classes.tolist()}")
+        raise ArgumentError(f"{fn}: labels has repeated values: {classes.tolist()}")
     return classes
 
 
@@ -156,7 +157,7 @@ def _confusion(
     elif normalize == "all":
         denom = np.array(cm.sum())
     else:
-        raise ValueError(
+        raise ArgumentError(
             f"confusion_matrix: normalize must be 'true', 'pred', 'all' or None, "
             f"got {normalize!r}"
         )
@@ -176,7 +177,7 @@ def _counts(
     """Per-class (true positives, predicted counts, true counts) for the classes
     that ``average`` reports on."""
     if average not in _AVERAGES:
-        raise ValueError(
+        raise ArgumentError(
             f"{fn}: average must be one of 'binary', 'micro', 'macro', 'weighted' "
             f"or None, got {average!r}"
         )
@@ -184,12 +185,12 @@ def _counts(
     if average == "binary":
         present = np.union1d(t, p)
         if present.size > 2:
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: the targets have {present.size} classes but average="
                 "'binary'; choose average='macro', 'micro', 'weighted' or None"
             )
         if present.size == 2 and pos_label not in present.tolist():
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: pos_label={pos_label!r} is not one of the labels "
                 f"{present.tolist()}"
             )

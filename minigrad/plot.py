@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 from minigrad.train import History
 
@@ -68,7 +69,7 @@ def plot_history(
         The history is empty.
     """
     if history.epochs == 0:
-        raise ValueError("plot_history: the history has no epochs")
+        raise ArgumentError("plot_history: the history has no epochs")
     metrics = [k for k in history.train if k != "loss"]
     fig = _figure(10 if metrics else 6, 4)
     axes = fig.subplots(1, 2 if metrics else 1, squeeze=False)[0]
@@ -137,7 +138,7 @@ def plot_decision_boundary(
     pts = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
     labels = np.asarray(y.data if isinstance(y, Tensor) else y).reshape(-1)
     if pts.ndim != 2 or pts.shape[1] != 2:
-        raise ValueError(
+        raise ShapeError(
             f"plot_decision_boundary: X must have shape (N, 2), got {pts.shape}"
         )
     lo, hi = pts.min(axis=0), pts.max(axis=0)
@@ -172,7 +173,7 @@ def plot_decision_boundary(
         )
         colours = {"cmap": "tab10", "vmin": 0, "vmax": 9}
     else:
-        raise ValueError(
+        raise ShapeError(
             f"plot_decision_boundary: model output must be (M, C), (M, 1) or (M,), "
             f"got {out.shape}"
         )

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.errors import ArgumentError
 from minigrad.tensor import Tensor
 
 __all__ = ["SerializationError", "load", "save"]
@@ -109,9 +110,11 @@ class _Encoder:
     def leaf(self, arr: np.ndarray, path: tuple[Any, ...], kind: str) -> Any:
         key = ".".join(map(str, path)) if path else ROOT_TENSOR_KEY
         if key == "__metadata__":
-            raise ValueError("save: the key '__metadata__' is reserved by the format")
+            raise ArgumentError(
+                "save: the key '__metadata__' is reserved by the format"
+            )
         if key in self.tensors:
-            raise ValueError(
+            raise ArgumentError(
                 f"save: two entries flatten to the same key {key!r}; rename one "
                 "(nested keys are joined with '.')"
             )
@@ -174,7 +177,7 @@ def save(obj: Any, path: PathLike, metadata: dict[str, str] | None = None) -> No
             if not isinstance(k, str) or not isinstance(v, str):
                 raise TypeError("save: metadata must map str to str")
         if TREE_KEY in metadata:
-            raise ValueError(f"save: metadata key {TREE_KEY!r} is reserved")
+            raise ArgumentError(f"save: metadata key {TREE_KEY!r} is reserved")
         meta.update(metadata)
     meta[TREE_KEY] = json.dumps(tree, separators=(",", ":"))
     _write(os.fspath(path), enc.tensors, meta)
@@ -216,7 +219,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     d: dict[str, Any] = {}
     for k, v in pairs:
         if k in d:
-            raise ValueError(f"duplicate key {k!r} in the header")
+            raise ArgumentError(f"duplicate key {k!r} in the header")
         d[k] = v
     return d
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import DTypeError, to_array
+from minigrad.errors import ShapeError
 
 __all__ = ["Tensor"]
 
@@ -371,7 +372,7 @@ class Tensor:
         try:
             return _wrap(np.asarray(fn(self.data, od)))
         except ValueError:
-            raise ValueError(
+            raise ShapeError(
                 f"{fn.__name__}: shapes {self.shape} and {np.shape(od)} cannot be "
                 "broadcast together"
             ) from None
@@ -617,7 +618,7 @@ class Tensor:
         """Makes ``result`` this tensor's value, in its memory (Note [In-place ops])."""
         self._check_inplace(op, result.requires_grad)
         if result.shape != self.shape:
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: result of shape {result.shape} cannot be written in place "
                 f"into a tensor of shape {self.shape}"
             )

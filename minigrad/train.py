@@ -27,6 +27,7 @@ import numpy as np
 
 from minigrad import metrics as _metrics
 from minigrad.autograd.grad_mode import no_grad
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.loss import BCEWithLogitsLoss
 from minigrad.tensor import Tensor
 
@@ -103,7 +104,7 @@ def predict_labels(output: Any, loss_fn: Any = None) -> np.ndarray:
     if out.ndim == 2 and out.shape[1] == 1:
         out = out[:, 0]
     if out.ndim != 1:
-        raise ValueError(
+        raise ShapeError(
             f"predict_labels: expected output of shape (N, C), (N, 1) or (N,), "
             f"got {out.shape}"
         )
@@ -125,9 +126,9 @@ def _metric_table(metrics: MetricsArg) -> dict[str, str | MetricFn]:
             table[name] = m
     for name, m in table.items():
         if name == "loss":
-            raise ValueError("metrics: 'loss' is always recorded; pick another name")
+            raise ArgumentError("metrics: 'loss' is always recorded; pick another name")
         if isinstance(m, str) and m not in _NAMED:
-            raise ValueError(
+            raise ArgumentError(
                 f"metrics: unknown metric {m!r}; use one of {list(_NAMED)} or a "
                 "callable (output, target) -> float"
             )
@@ -170,7 +171,7 @@ def _compute(
 
 def _split(batch: Any, where: str) -> tuple[Any, Any]:
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise ValueError(
+        raise ArgumentError(
             f"{where}: each batch must be a pair (inputs, targets), got "
             f"{type(batch).__name__}"
             + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
@@ -230,7 +231,7 @@ def evaluate(
         if was_training is not None:
             _set_mode(model, was_training)
     if n == 0:
-        raise ValueError("evaluate: the loader yielded no samples")
+        raise ArgumentError("evaluate: the loader yielded no samples")
     res = {"loss": total / n} if loss_fn is not None else {}
     res.update(_compute(table, outputs, targets, loss_fn))
     return res
@@ -285,7 +286,7 @@ def fit(
         loader, or an unknown metric name.
     """
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+        raise ArgumentError(f"fit: epochs must be a positive int, got {epochs!r}")
     table = _metric_table(metrics)
     history = History()
     bar = _progress(verbose, epochs, train_loader)
@@ -335,7 +336,7 @@ def _train_epoch(
         if bar is not None:
             bar.update(1)
     if n == 0:
-        raise ValueError("fit: the training loader yielded no samples")
+        raise ArgumentError("fit: the training loader yielded no samples")
     res = {"loss": total / n}
     res.update(_compute(table, outputs, targets, loss_fn))
     return res

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C._scalar import _topo
+from minigrad.errors import ArgumentError
 from minigrad.scalar import Value
 
 __all__ = ["draw", "to_dot"]
@@ -190,7 +191,7 @@ def draw(
         Graphviz's ``dot`` program is not installed or failed.
     """
     if format not in _FORMATS:
-        raise ValueError(f"draw: format must be one of {_FORMATS}, got {format!r}")
+        raise ArgumentError(f"draw: format must be one of {_FORMATS}, got {format!r}")
     source = to_dot(root, rankdir=rankdir)
     try:
         import graphviz

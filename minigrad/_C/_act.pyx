@@ -7,6 +7,7 @@ in ``OPS``; ``s`` is the forward input, or the forward output for the ops in
 """
 
 import numpy as np
+from minigrad.errors import ArgumentError, ShapeError
 
 cimport numpy as cnp
 
@@ -161,7 +162,7 @@ def best_isa():
 def has_isa(str name):
     """Whether this CPU can run the kernels built for ``name``."""
     if name not in ISAS:
-        raise ValueError(f"unknown instruction set {name!r}; expected one of {ISAS}")
+        raise ArgumentError(f"unknown instruction set {name!r}; expected one of {ISAS}")
     return bool(mg_cpu_has_isa(ISAS.index(name)))
 
 
@@ -176,11 +177,11 @@ cdef int _isa_code(str op, object isa) except -2:
     if isa is None:
         return -1
     if isa not in ISAS:
-        raise ValueError(f"{op}: unknown instruction set {isa!r}; expected one of "
-                         f"{ISAS}")
+        raise ArgumentError(f"{op}: unknown instruction set {isa!r}; expected one of "
+                            f"{ISAS}")
     code = ISAS.index(isa)
     if not mg_cpu_has_isa(code):
-        raise ValueError(f"{op}: this CPU cannot run the {isa!r} kernels")
+        raise ArgumentError(f"{op}: this CPU cannot run the {isa!r} kernels")
     return code
 
 
@@ -189,14 +190,15 @@ cdef int _threads(str op, object nthreads) except -1:
         from minigrad.backend import get_num_threads
         return get_num_threads()
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
-        raise ValueError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
+        raise ArgumentError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
     return nthreads
 
 
 cdef int _op_index(str where, object op) except -1:
     idx = _OP_INDEX.get(op)
     if idx is None:
-        raise ValueError(f"{where}: unknown activation {op!r}; expected one of {OPS}")
+        raise ArgumentError(
+            f"{where}: unknown activation {op!r}; expected one of {OPS}")
     return idx
 
 
@@ -228,14 +230,14 @@ cdef object _check_out(str op, object out, object like, tuple inputs):
     if out.dtype != like.dtype:
         raise TypeError(f"{op}: out has dtype {out.dtype}, expected {like.dtype}")
     if out.shape != like.shape:
-        raise ValueError(f"{op}: out has shape {out.shape}, expected {like.shape}")
+        raise ShapeError(f"{op}: out has shape {out.shape}, expected {like.shape}")
     if not out.flags.writeable:
-        raise ValueError(f"{op}: out is read-only")
+        raise ShapeError(f"{op}: out is read-only")
     if not out.flags.aligned or not (
         out.flags.c_contiguous
         or (out.ndim == 1 and out.strides[0] % out.itemsize == 0)
     ):
-        raise ValueError(f"{op}: out must be aligned and C-contiguous (or 1-D)")
+        raise ArgumentError(f"{op}: out must be aligned and C-contiguous (or 1-D)")
     for a in inputs:
         # In place (the very same memory and layout) is fine; any other
         # overlap would let the kernel read what it already overwrote.
@@ -243,8 +245,8 @@ cdef object _check_out(str op, object out, object like, tuple inputs):
             out.__array_interface__["data"][0] == a.__array_interface__["data"][0]
             and out.strides == a.strides
         ):
-            raise ValueError(f"{op}: out overlaps an input without being the "
-                             "same array")
+            raise ArgumentError(f"{op}: out overlaps an input without being the "
+                                "same array")
     return out
 
 
@@ -312,7 +314,7 @@ def backward(str op, s, grad_out, *, double p0=0.0, double p1=0.0, out=None,
     if s.dtype != grad_out.dtype:
         raise TypeError(f"{where}: s is {s.dtype} but grad_out is {grad_out.dtype}")
     if s.shape != grad_out.shape:
-        raise ValueError(f"{where}: s has shape {s.shape} but grad_out has shape "
+        raise ShapeError(f"{where}: s has shape {s.shape} but grad_out has shape "
                          f"{grad_out.shape}")
     gx = _check_out(where, out, s, (s, grad_out))
     cdef int nt = _threads(where, nthreads)

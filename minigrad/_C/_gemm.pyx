@@ -8,6 +8,7 @@ before the GIL is released, so no input can crash the interpreter.
 from numbers import Real
 
 import numpy as np
+from minigrad.errors import ArgumentError, ShapeError
 
 cimport numpy as cnp
 
@@ -115,7 +116,7 @@ cdef int _isa_code(object name) except -2:
     if name is None:
         return MG_ISA_AUTO
     if name not in ISAS:
-        raise ValueError(f"unknown ISA {name!r}: expected one of {ISAS}")
+        raise ArgumentError(f"unknown ISA {name!r}: expected one of {ISAS}")
     return ISAS.index(name)
 
 
@@ -153,7 +154,7 @@ cdef bint _one_to_one(object x):
 
 cdef void _overlap_check(str op, object out, object x, str name) except *:
     if x is not None and np.may_share_memory(out, x) and np.shares_memory(out, x):
-        raise ValueError(f"{op}: out overlaps {name}; pass a separate array")
+        raise ArgumentError(f"{op}: out overlaps {name}; pass a separate array")
 
 
 _F32 = np.dtype(np.float32)
@@ -229,7 +230,7 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
                         f"got {a.dtype} and {b.dtype}")
     cdef int ndim = a.ndim
     if b.ndim != ndim or (ndim != 2 and ndim != 3):
-        raise ValueError(f"{op}: expected two 2-D or two 3-D arrays, got shapes "
+        raise ShapeError(f"{op}: expected two 2-D or two 3-D arrays, got shapes "
                          f"{a.shape} and {b.shape}")
     if not _is_real(alpha):
         raise TypeError(f"{op}: alpha must be a real number, got "
@@ -240,17 +241,17 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     act = _ACTS.get(activation, -1) if (activation is None
                                         or isinstance(activation, str)) else -1
     if act < 0:
-        raise ValueError(f"{op}: activation must be one of {tuple(_ACTS)}, got "
-                         f"{activation!r}")
+        raise ArgumentError(f"{op}: activation must be one of {tuple(_ACTS)}, got "
+                            f"{activation!r}")
     path_code = _PATHS.get(path, -1) if isinstance(path, str) else -1
     if path_code < 0:
-        raise ValueError(f"{op}: path must be one of {tuple(_PATHS)}, got "
-                         f"{path!r}")
+        raise ArgumentError(f"{op}: path must be one of {tuple(_PATHS)}, got "
+                            f"{path!r}")
     if (type(num_threads) is not int and (not isinstance(num_threads, int)
                                           or isinstance(num_threads, bool))
             or num_threads < 1):
-        raise ValueError(f"{op}: num_threads must be a positive int, got "
-                         f"{num_threads!r}")
+        raise ArgumentError(f"{op}: num_threads must be a positive int, got "
+                            f"{num_threads!r}")
     cdef mg_gemm_opts opts
     opts.isa = _checked_isa(op, isa)
     opts.num_threads = min(num_threads, 1 << 16)
@@ -259,8 +260,8 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     if blocks is not None:
         if (not isinstance(blocks, tuple) or len(blocks) != 3
                 or not all(isinstance(v, int) and v > 0 for v in blocks)):
-            raise ValueError(f"{op}: blocks must be three positive ints "
-                             f"(mc, kc, nc), got {blocks!r}")
+            raise ArgumentError(f"{op}: blocks must be three positive ints "
+                                f"(mc, kc, nc), got {blocks!r}")
         opts.mc, opts.kc, opts.nc = blocks
 
     opa = a.swapaxes(ndim - 1, ndim - 2) if trans_a else a
@@ -269,12 +270,12 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     m, k = sa[ndim - 2], sa[ndim - 1]
     n = sb[ndim - 1]
     if sb[ndim - 2] != k:
-        raise ValueError(f"{op}: inner dimensions differ: "
+        raise ShapeError(f"{op}: inner dimensions differ: "
                          f"{_shapes(a, b, trans_a, trans_b)}")
     batch = 1
     if ndim == 3:
         if sa[0] != sb[0] and sa[0] != 1 and sb[0] != 1:
-            raise ValueError(f"{op}: batch sizes differ: "
+            raise ShapeError(f"{op}: batch sizes differ: "
                              f"{_shapes(a, b, trans_a, trans_b)}")
         batch = max(sa[0], sb[0])
     out_shape = (batch, m, n) if ndim == 3 else (m, n)
@@ -287,7 +288,7 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
             raise TypeError(f"{op}: bias dtype {bias.dtype} differs from the "
                             f"operands' {dt}")
         if bias.shape != (n,):
-            raise ValueError(f"{op}: bias must have shape ({n},) for "
+            raise ShapeError(f"{op}: bias must have shape ({n},) for "
                              f"{_shapes(a, b, trans_a, trans_b)}, got "
                              f"{bias.shape}")
     if out is None:
@@ -313,7 +314,7 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     if status == MG_GEMM_EISA:
         raise RuntimeError("gemm: this CPU does not support the requested kernel")
     if status != MG_GEMM_OK:
-        raise ValueError(f"gemm: the C kernel rejected its arguments ({status})")
+        raise ArgumentError(f"gemm: the C kernel rejected its arguments ({status})")
     if target is not out:
         out[...] = target
     return out
@@ -334,10 +335,10 @@ cdef void _check_out(str op, object out, object dt, tuple out_shape, object a,
         raise TypeError(f"{op}: out dtype {out.dtype} differs from the "
                         f"operands' {dt}")
     if out.shape != out_shape:
-        raise ValueError(f"{op}: out must have shape {out_shape} for "
+        raise ShapeError(f"{op}: out must have shape {out_shape} for "
                          f"{_shapes(a, b, trans_a, trans_b)}, got {out.shape}")
     if not out.flags.writeable:
-        raise ValueError(f"{op}: out is read-only")
+        raise ArgumentError(f"{op}: out is read-only")
     _overlap_check(op, out, a, "a")
     _overlap_check(op, out, b, "b")
     _overlap_check(op, out, bias, "bias")

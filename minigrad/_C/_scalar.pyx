@@ -38,6 +38,7 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 
 import numbers
+from minigrad.errors import ArgumentError
 
 cdef extern from "mg_scalar.h" nogil:
     ctypedef Py_ssize_t mg_index_t
@@ -212,8 +213,8 @@ cdef void _release(mg_scalar_node *a, mg_scalar_node *b) noexcept:
 cdef int _check_pow_const(double x, double k) except -1:
     """The domain checks of x ** k for a constant exponent k."""
     if x < 0 and floor(k) != k:
-        raise ValueError(f"Value.__pow__: a negative base ({x!r}) to a "
-                         f"non-integer power ({k!r}) is not a real number")
+        raise ArgumentError(f"Value.__pow__: a negative base ({x!r}) to a "
+                            f"non-integer power ({k!r}) is not a real number")
     if x == 0 and k < 0:
         raise ZeroDivisionError(f"Value.__pow__: 0.0 cannot be raised to a "
                                 f"negative power ({k!r})")
@@ -223,10 +224,10 @@ cdef int _check_pow_const(double x, double k) except -1:
 cdef int _check_pow_values(str where, double a, double b) except -1:
     """The domain checks of a ** b when the exponent b is differentiated."""
     if a < 0:
-        raise ValueError(
-            f"{where}: the base is negative ({a!r}); the gradient with respect "
-            "to a Value exponent needs log(base). Use a number as the exponent "
-            "(v ** 2) for a negative base.")
+        raise ArgumentError(
+               f"{where}: the base is negative ({a!r}); the gradient with respect "
+               "to a Value exponent needs log(base). Use a number as the exponent "
+               "(v ** 2) for a negative base.")
     if a == 0 and b < 0:
         raise ZeroDivisionError(f"{where}: 0.0 cannot be raised to a negative "
                                 f"power ({b!r})")
@@ -544,8 +545,8 @@ cdef class Value:
         """
         cdef double d, y
         if self.n.data <= 0:
-            raise ValueError(f"Value.log: log is only defined for positive "
-                             f"numbers, got {self.n.data!r}")
+            raise ArgumentError(f"Value.log: log is only defined for positive "
+                                f"numbers, got {self.n.data!r}")
         y = mg_scalar_log(self.n.data, &d)
         return _node1(y, LOG, self, d, 0.0)
 
@@ -578,17 +579,17 @@ cdef inline Value _const_node(double data, uint32_t op, Value a, double da,
 
 cdef int _check_children(Value self, tuple children, tuple grads) except -1:
     if len(children) > 2:
-        raise ValueError(f"Value: a node has at most 2 children, got "
-                         f"{len(children)}; build it from binary ops")
+        raise ArgumentError(f"Value: a node has at most 2 children, got "
+                            f"{len(children)}; build it from binary ops")
     for c in children:
         if not isinstance(c, Value):
             raise TypeError(f"Value: _children must be Values, got "
                             f"{type(c).__name__}")
         if c is self:
-            raise ValueError("Value: a node cannot be its own child")
+            raise ArgumentError("Value: a node cannot be its own child")
     if grads and len(grads) != len(children):
-        raise ValueError(f"Value: _local_grads needs one derivative per child: "
-                         f"{len(children)} children, {len(grads)} local grads")
+        raise ArgumentError(f"Value: _local_grads needs one derivative per child: "
+                            f"{len(children)} children, {len(grads)} local grads")
     return 0
 
 
@@ -597,7 +598,7 @@ cdef uint32_t _custom_code(str op) except? 0:
     if idx is None:
         idx = len(_custom_ops)
         if idx >= 0xFFFFFFFF - CUSTOM:
-            raise ValueError("Value: too many distinct _op strings")
+            raise ArgumentError("Value: too many distinct _op strings")
         _custom_ops.append(op)
         _custom_index[op] = idx
     return CUSTOM + <uint32_t>idx

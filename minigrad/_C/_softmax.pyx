@@ -13,6 +13,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int64_t
+from minigrad.errors import ArgumentError, ShapeError
 
 cnp.import_array()
 
@@ -99,7 +100,7 @@ cdef int _threads(str op, object nthreads, Py_ssize_t work) except -1:
     if nthreads is None:
         return _auto_threads(work)
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
-        raise ValueError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
+        raise ArgumentError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
     return nthreads
 
 
@@ -129,7 +130,7 @@ cdef object _floats(str op, str name, object a, object dtype=None):
 
 cdef object _shape(str op, str name, object a, tuple shape):
     if a.shape != shape:
-        raise ValueError(f"{op}: {name} has shape {a.shape}, expected {shape}")
+        raise ShapeError(f"{op}: {name} has shape {a.shape}, expected {shape}")
     return a
 
 
@@ -142,10 +143,10 @@ cdef object _out(str op, object out, tuple shape, object dtype, tuple inputs,
     if out.dtype != dtype:
         raise TypeError(f"{op}: out has dtype {out.dtype}, expected {dtype}")
     if out.shape != shape:
-        raise ValueError(f"{op}: out has shape {out.shape}, expected {shape}")
+        raise ShapeError(f"{op}: out has shape {out.shape}, expected {shape}")
     if not (out.flags.c_contiguous and out.flags.aligned and out.flags.writeable):
-        raise ValueError(f"{op}: out must be a writeable, aligned, C-contiguous "
-                         "array")
+        raise ArgumentError(f"{op}: out must be a writeable, aligned, C-contiguous "
+                            "array")
     for a in inputs:
         if a is None or not np.shares_memory(out, a):
             continue
@@ -153,7 +154,7 @@ cdef object _out(str op, object out, tuple shape, object dtype, tuple inputs,
                 and a.__array_interface__["data"][0]
                 == out.__array_interface__["data"][0])
         if not (inplace_ok and same):
-            raise ValueError(f"{op}: out overlaps an input")
+            raise ArgumentError(f"{op}: out overlaps an input")
     return out
 
 
@@ -164,7 +165,7 @@ cdef object _targets(str op, object target, mg_index_t n):
     if target.dtype != _I64:
         raise TypeError(f"{op}: target must be int64, got {target.dtype}")
     if target.shape != (n,):
-        raise ValueError(f"{op}: target has shape {target.shape}, expected ({n},)")
+        raise ShapeError(f"{op}: target has shape {target.shape}, expected ({n},)")
     return np.ascontiguousarray(target)
 
 
@@ -174,9 +175,9 @@ cdef tuple _axis_view(str op, object x, object dim):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
     nd = x.ndim
     if nd == 0:
-        raise ValueError(f"{op}: input must have at least 1 dim, got shape ()")
+        raise ShapeError(f"{op}: input must have at least 1 dim, got shape ()")
     if not -nd <= dim < nd:
-        raise ValueError(f"{op}: dim {dim} is out of range for shape {x.shape}")
+        raise ShapeError(f"{op}: dim {dim} is out of range for shape {x.shape}")
     d = int(dim) % nd
     shape = x.shape
     outer = 1
@@ -229,7 +230,7 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
     outer, size, inner = _axis_view(op, y, dim)
     gx = _out(op, out, y.shape, y.dtype, (y, g), False)
     if out is not None and np.shares_memory(gx, grad_out):
-        raise ValueError(f"{op}: out overlaps an input")
+        raise ArgumentError(f"{op}: out overlaps an input")
     cdef int nt = _threads(op, nthreads, y.size)
     cdef int code = _isa_code(op, isa)
     if y.size == 0:
@@ -265,13 +266,13 @@ def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
     op = "cross_entropy"
     x = _floats(op, "input", x)
     if x.ndim != 2:
-        raise ValueError(f"{op}: input must be 2-D (n, c), got shape {x.shape}")
+        raise ShapeError(f"{op}: input must be 2-D (n, c), got shape {x.shape}")
     cdef mg_index_t n = x.shape[0], c = x.shape[1]
     t = _targets(op, target, n)
     w = _class_weight(op, weight, c, x.dtype)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got "
-                         f"{label_smoothing}")
+        raise ArgumentError(f"{op}: label_smoothing must be in [0, 1], got "
+                            f"{label_smoothing}")
     cdef int nt = _threads(op, nthreads, x.size)
     cdef int code = _isa_code(op, isa)
     loss = np.empty((n,), dtype=x.dtype)
@@ -279,7 +280,7 @@ def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
     if n == 0:
         return loss, lse
     if c == 0:
-        raise ValueError(f"{op}: input has no classes (shape {x.shape})")
+        raise ShapeError(f"{op}: input has no classes (shape {x.shape})")
     cdef void *px = cnp.PyArray_DATA(x)
     cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(t)
     cdef void *pw = NULL if w is None else cnp.PyArray_DATA(w)
@@ -298,8 +299,8 @@ def xent_fwd(x, target, weight=None, *, long ignore_index=-100,
                                  <const double *>pw, ig, label_smoothing,
                                  <double *>pl, <double *>ps, nt, code)
     if rc != 0:
-        raise ValueError(f"{op}: a target is out of range [0, {c}) and not "
-                         f"ignore_index ({ignore_index})")
+        raise ArgumentError(f"{op}: a target is out of range [0, {c}) and not "
+                            f"ignore_index ({ignore_index})")
     return loss, lse
 
 
@@ -314,14 +315,14 @@ def xent_bwd(x, lse, target, scale, weight=None, *, long ignore_index=-100,
     op = "cross_entropy_backward"
     x = _floats(op, "input", x)
     if x.ndim != 2:
-        raise ValueError(f"{op}: input must be 2-D (n, c), got shape {x.shape}")
+        raise ShapeError(f"{op}: input must be 2-D (n, c), got shape {x.shape}")
     cdef mg_index_t n = x.shape[0], c = x.shape[1]
     s = _floats(op, "lse", lse, x.dtype)
     _shape(op, "lse", s, (n,))
     t = _targets(op, target, n)
     sc = _floats(op, "scale", scale, x.dtype)
     if sc.shape != () and sc.shape != (n,):
-        raise ValueError(f"{op}: scale has shape {sc.shape}, expected () or ({n},)")
+        raise ShapeError(f"{op}: scale has shape {sc.shape}, expected () or ({n},)")
     cdef mg_index_t inc_sc = 0 if sc.shape == () else 1
     w = _class_weight(op, weight, c, x.dtype)
     gx = _out(op, out, x.shape, x.dtype, (x, s, sc, w), False)
@@ -350,8 +351,8 @@ def xent_bwd(x, lse, target, scale, weight=None, *, long ignore_index=-100,
                                  <const double *>pc, inc_sc, <double *>pg, nt,
                                  code)
     if rc != 0:
-        raise ValueError(f"{op}: a target is out of range [0, {c}) and not "
-                         f"ignore_index ({ignore_index})")
+        raise ArgumentError(f"{op}: a target is out of range [0, {c}) and not "
+                            f"ignore_index ({ignore_index})")
     return gx
 
 
@@ -410,7 +411,7 @@ def bce_logits_bwd(x, target, grad_out, weight=None, pos_weight=None, *,
         raise TypeError(f"{op}: target must be a numpy array, got None")
     g = _floats(op, "grad_out", grad_out, x.dtype)
     if g.shape != () and g.shape != x.shape:
-        raise ValueError(f"{op}: grad_out has shape {g.shape}, expected () or "
+        raise ShapeError(f"{op}: grad_out has shape {g.shape}, expected () or "
                          f"{x.shape}")
     cdef mg_index_t inc_g = 0 if g.shape == () else 1
     w = _same(op, "weight", weight, x)
@@ -486,7 +487,7 @@ cdef object _scalar(double v, int typenum):
 
 cdef int _check_reduction(str op, int reduction) except -1:
     if reduction < _REDUCE_NONE or reduction > _REDUCE_SUM:
-        raise ValueError(f"{op}: reduction code must be 0, 1 or 2, got {reduction}")
+        raise ArgumentError(f"{op}: reduction code must be 0, 1 or 2, got {reduction}")
     return 0
 
 
@@ -509,22 +510,22 @@ def xent_fused(x, target, weight=None, long ignore_index=-100,
     cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>x)
     cdef cnp.ndarray xa = _operand(op, "input", x, tn)
     if cnp.PyArray_NDIM(xa) != 2:
-        raise ValueError(f"{op}: input must be 2-D (n, c), got shape {np.shape(xa)}")
+        raise ShapeError(f"{op}: input must be 2-D (n, c), got shape {np.shape(xa)}")
     cdef mg_index_t n = cnp.PyArray_DIM(xa, 0), c = cnp.PyArray_DIM(xa, 1)
     cdef cnp.ndarray ta = _operand(op, "target", target, cnp.NPY_INT64)
     if cnp.PyArray_NDIM(ta) != 1 or cnp.PyArray_DIM(ta, 0) != n:
-        raise ValueError(f"{op}: target has shape {np.shape(ta)}, expected ({n},)")
+        raise ShapeError(f"{op}: target has shape {np.shape(ta)}, expected ({n},)")
     cdef cnp.ndarray wa = None
     if weight is not None:
         wa = _operand(op, "weight", weight, tn)
         if cnp.PyArray_NDIM(wa) != 1 or cnp.PyArray_DIM(wa, 0) != c:
-            raise ValueError(f"{op}: weight has shape {np.shape(wa)}, expected ({c},)")
+            raise ShapeError(f"{op}: weight has shape {np.shape(wa)}, expected ({c},)")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got "
-                         f"{label_smoothing}")
+        raise ArgumentError(f"{op}: label_smoothing must be in [0, 1], got "
+                            f"{label_smoothing}")
     _check_reduction(op, reduction)
     if n > 0 and c == 0:
-        raise ValueError(f"{op}: input has no classes (shape {np.shape(xa)})")
+        raise ShapeError(f"{op}: input has no classes (shape {np.shape(xa)})")
     cdef int nt = _threads(op, nthreads, n * c)
     cdef int code = _isa_code(op, isa)
     cdef cnp.npy_intp dims[1]
@@ -584,17 +585,17 @@ cdef tuple _bce_operands(str op, object x, object t, object w, object pw):
     cdef cnp.ndarray ta = _operand(op, "target", t, tn)
     cdef cnp.ndarray wa = None, pwa = None
     if not cnp.PyArray_SAMESHAPE(xa, ta):
-        raise ValueError(f"{op}: target has shape {np.shape(ta)}, expected "
+        raise ShapeError(f"{op}: target has shape {np.shape(ta)}, expected "
                          f"{np.shape(xa)}")
     if w is not None:
         wa = _operand(op, "weight", w, tn)
         if not cnp.PyArray_SAMESHAPE(xa, wa):
-            raise ValueError(f"{op}: weight has shape {np.shape(wa)}, expected "
+            raise ShapeError(f"{op}: weight has shape {np.shape(wa)}, expected "
                              f"{np.shape(xa)}")
     if pw is not None:
         pwa = _operand(op, "pos_weight", pw, tn)
         if not cnp.PyArray_SAMESHAPE(xa, pwa):
-            raise ValueError(f"{op}: pos_weight has shape {np.shape(pwa)}, expected "
+            raise ShapeError(f"{op}: pos_weight has shape {np.shape(pwa)}, expected "
                              f"{np.shape(xa)}")
     return xa, ta, wa, pwa
 
@@ -654,7 +655,7 @@ def bce_fused(x, target, weight=None, int reduction=1, bint input_grad=False,
             rc = mg_bce_fwd_f64(n, <const double *>px, <const double *>pt,
                                 <const double *>pw, <double *>pl, nt, code)
     if rc != 0:
-        raise ValueError(f"{op}: all elements of input should be between 0 and 1 "
+        raise ShapeError(f"{op}: all elements of input should be between 0 and 1 "
                          f"(input shape {np.shape(xa)})")
     out = _reduce_elems(loss, reduction, tn)
     if not (input_grad or target_grad):
@@ -764,7 +765,7 @@ def bce_bwd(x, target, grad_out, weight=None, *, bint input_grad=True,
     cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>xa)
     g = <object>_operand(op, "grad_out", grad_out, tn)
     if g.ndim != 0 and g.shape != xa.shape:
-        raise ValueError(f"{op}: grad_out has shape {g.shape}, expected () or "
+        raise ShapeError(f"{op}: grad_out has shape {g.shape}, expected () or "
                          f"{xa.shape}")
     cdef mg_index_t inc_g = 0 if g.ndim == 0 else 1
     cdef mg_index_t n = cnp.PyArray_SIZE(<cnp.ndarray>xa)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.engine import grad as autograd_grad
+from minigrad.errors import ArgumentError, ShapeError
 
 __all__ = [
     "GradcheckError",
@@ -151,7 +152,7 @@ def _numerical(
     """Central differences, and the one-sided ones (left, right) that show kinks."""
     x = inputs[i].data
     if not x.flags.c_contiguous:
-        raise ValueError(f"gradcheck: input {i} must be contiguous")
+        raise ShapeError(f"gradcheck: input {i} must be contiguous")
     flat = x.reshape(-1)
     n_out = f0.size
     left, right = np.zeros((x.size, n_out)), np.zeros((x.size, n_out))
@@ -166,7 +167,7 @@ def _numerical(
         finally:
             flat[k] = orig
         if plus.size != n_out or minus.size != n_out:
-            raise ValueError("gradcheck: fn returned outputs of a different size")
+            raise ArgumentError("gradcheck: fn returned outputs of a different size")
         right[k] = (plus - f0) / eps
         left[k] = (f0 - minus) / eps
     return (left + right) / 2, left, right
@@ -280,7 +281,7 @@ def compute_checks(
         i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad
     ]
     if not diff:
-        raise ValueError("gradcheck: no input requires grad")
+        raise ArgumentError("gradcheck: no input requires grad")
     for i in diff:
         if inputs[i].dtype != np.float64:
             warnings.warn(
@@ -290,7 +291,7 @@ def compute_checks(
             )
     outs = _float_outputs(fn(*inputs))
     if not outs:
-        raise ValueError("gradcheck: fn returned no floating-point Tensor")
+        raise ShapeError("gradcheck: fn returned no floating-point Tensor")
     out_shape = outs[0].shape if len(outs) == 1 else (sum(o.numel() for o in outs),)
     f0 = _flat_outputs(outs)
     notes: list[str] = []
@@ -525,7 +526,7 @@ def _require_deterministic(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> N
     first = _flat_outputs(_float_outputs(fn(*inputs)))
     second = _flat_outputs(_float_outputs(fn(*inputs)))
     if first.shape != second.shape or not np.array_equal(first, second):
-        raise ValueError(
+        raise ArgumentError(
             "gradcheck_module: the module's output changed between two calls with "
             "the same inputs (Dropout in training mode?); call module.eval() first"
         )

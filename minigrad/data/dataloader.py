@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.data.dataset import Dataset, Subset, TensorDataset
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
@@ -43,7 +44,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         arrs = [np.asarray(b.data if isinstance(b, Tensor) else b) for b in batch]
         shapes = {a.shape for a in arrs}
         if len(shapes) > 1:
-            raise ValueError(
+            raise ShapeError(
                 f"default_collate: samples have different shapes {sorted(shapes)}"
             )
         return Tensor._wrap(np.stack(arrs))
@@ -59,7 +60,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         return {k: default_collate([b[k] for b in batch]) for k in elem}
     if isinstance(elem, (tuple, list)):
         if any(len(b) != len(elem) for b in batch):
-            raise ValueError("default_collate: samples have different lengths")
+            raise ArgumentError("default_collate: samples have different lengths")
         return tuple(default_collate(list(field)) for field in zip(*batch))
     raise TypeError(
         f"default_collate: cannot collate samples of type {type(elem).__name__}; "
@@ -127,7 +128,7 @@ class DataLoader:
             or isinstance(batch_size, bool)
             or batch_size < 1
         ):
-            raise ValueError(
+            raise ArgumentError(
                 f"DataLoader: batch_size must be a positive int, got {batch_size!r}"
             )
         if not hasattr(dataset, "__len__"):

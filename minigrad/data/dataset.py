@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.dtypes import to_array
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
@@ -52,16 +53,16 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors: Any) -> None:
         if not tensors:
-            raise ValueError("TensorDataset: needs at least one tensor")
+            raise ArgumentError("TensorDataset: needs at least one tensor")
         ts = tuple(
             t if isinstance(t, Tensor) else Tensor._wrap(to_array(t)) for t in tensors
         )
         for t in ts:
             if t.ndim == 0:
-                raise ValueError("TensorDataset: a 0-d tensor has no samples")
+                raise ShapeError("TensorDataset: a 0-d tensor has no samples")
         if any(t.shape[0] != ts[0].shape[0] for t in ts):
             shapes = ", ".join(str(t.shape) for t in ts)
-            raise ValueError(
+            raise ShapeError(
                 f"TensorDataset: size mismatch in the first dimension: {shapes}"
             )
         self.tensors: tuple[Tensor, ...] = ts
@@ -110,7 +111,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Sequence[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("ConcatDataset: needs at least one dataset")
+            raise ArgumentError("ConcatDataset: needs at least one dataset")
         self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
 
     def __len__(self) -> int:
@@ -160,7 +161,7 @@ def random_split(
     n = len(dataset)
     lengths = list(lengths)
     if not lengths:
-        raise ValueError("random_split: lengths is empty")
+        raise ArgumentError("random_split: lengths is empty")
     if all(isinstance(x, (int, np.integer)) for x in lengths):
         sizes = [int(x) for x in lengths]
     else:
@@ -168,14 +169,14 @@ def random_split(
         if any(f < 0 or f > 1 for f in fracs) or not math.isclose(
             sum(fracs), 1.0, abs_tol=1e-9
         ):
-            raise ValueError(
+            raise ArgumentError(
                 f"random_split: fractions must lie in [0, 1] and sum to 1, got {fracs}"
             )
         sizes = [math.floor(n * f) for f in fracs]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
     if any(s < 0 for s in sizes) or sum(sizes) != n:
-        raise ValueError(
+        raise ArgumentError(
             f"random_split: lengths {sizes} must be >= 0 and sum to the dataset's "
             f"length {n}"
         )

@@ -25,6 +25,7 @@ import numpy as np
 
 from minigrad.data.dataset import TensorDataset
 from minigrad.data.idx import read_idx
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.random import get_generator
 
 __all__ = [
@@ -68,7 +69,7 @@ def _binary(x: np.ndarray, y: np.ndarray) -> TensorDataset:
 
 def _check_n(name: str, n: int, minimum: int = 1) -> int:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < minimum:
-        raise ValueError(f"{name}: n_samples must be an int >= {minimum}, got {n!r}")
+        raise ArgumentError(f"{name}: n_samples must be an int >= {minimum}, got {n!r}")
     return int(n)
 
 
@@ -94,7 +95,7 @@ def logic_gate(name: str) -> TensorDataset:
     """
     key = str(name).upper()
     if key not in GATES:
-        raise ValueError(
+        raise ArgumentError(
             f"logic_gate: unknown gate {name!r}; choose from {list(GATES)}"
         )
     return _binary(_INPUTS.copy(), np.array(GATES[key]))
@@ -164,7 +165,7 @@ def make_circles(
     """
     n = _check_n("make_circles", n_samples, 2)
     if not 0.0 < factor < 1.0:
-        raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}")
+        raise ArgumentError(f"make_circles: factor must be in (0, 1), got {factor!r}")
     rng = _rng(generator)
     n0 = n // 2
     a = rng.uniform(0.0, 2 * np.pi, n)
@@ -204,7 +205,7 @@ def make_spirals(
         ``X`` float32 ``(n, 2)``, ``y`` int64 ``(n,)`` in ``[0, n_classes)``.
     """
     if n_classes < 2:
-        raise ValueError(f"make_spirals: n_classes must be >= 2, got {n_classes!r}")
+        raise ArgumentError(f"make_spirals: n_classes must be >= 2, got {n_classes!r}")
     n = _check_n("make_spirals", n_samples, n_classes)
     rng = _rng(generator)
     y = np.arange(n) % n_classes
@@ -335,17 +336,17 @@ def load_mnist(
     img_path, lab_path = (_find(root, s) for s in _MNIST_NAMES[bool(train)])
     images, labels = read_idx(img_path), read_idx(lab_path)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise ValueError(
+        raise ShapeError(
             f"load_mnist: {img_path.name}: expected 3-D uint8 images, got shape "
             f"{images.shape} of {images.dtype}"
         )
     if labels.ndim != 1 or labels.dtype != np.uint8:
-        raise ValueError(
+        raise ShapeError(
             f"load_mnist: {lab_path.name}: expected 1-D uint8 labels, got shape "
             f"{labels.shape} of {labels.dtype}"
         )
     if len(images) != len(labels):
-        raise ValueError(
+        raise ArgumentError(
             f"load_mnist: {len(images)} images in {img_path.name} but "
             f"{len(labels)} labels in {lab_path.name}"
         )

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from minigrad.errors import ArgumentError, ShapeError
+
 __all__ = ["read_idx", "write_idx"]
 
 # IDX element type code -> big-endian numpy dtype.
@@ -38,7 +40,9 @@ def _read_bytes(path: Path) -> bytes:
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f"read_idx: {path}: corrupted gzip data ({e})") from None
+            raise ArgumentError(
+                f"read_idx: {path}: corrupted gzip data ({e})"
+            ) from None
     return raw
 
 
@@ -67,23 +71,23 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     raw = _read_bytes(path)
     if len(raw) < 4:
-        raise ValueError(f"read_idx: {path}: {len(raw)} bytes is too short for IDX")
+        raise ArgumentError(f"read_idx: {path}: {len(raw)} bytes is too short for IDX")
     if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(
+        raise ArgumentError(
             f"read_idx: {path}: bad magic number {raw[:4].hex()} (an IDX file "
             "starts with two zero bytes)"
         )
     code, ndim = raw[2], raw[3]
     if code not in _TYPES:
-        raise ValueError(
+        raise ArgumentError(
             f"read_idx: {path}: unknown element type 0x{code:02x} (expected one "
             f"of {', '.join(f'0x{c:02x}' for c in _TYPES)})"
         )
     if ndim == 0:
-        raise ValueError(f"read_idx: {path}: the header declares 0 dimensions")
+        raise ShapeError(f"read_idx: {path}: the header declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(
+        raise ShapeError(
             f"read_idx: {path}: truncated header ({len(raw)} bytes, {header} needed "
             f"for {ndim} dimensions)"
         )
@@ -93,7 +97,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     found = len(raw) - header
     if found != expected:
         what = "truncated" if found < expected else "has trailing bytes"
-        raise ValueError(
+        raise ShapeError(
             f"read_idx: {path}: file {what}: shape {shape} of {dtype.name} needs "
             f"{expected} data bytes, found {found}"
         )
@@ -122,7 +126,7 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     if native not in _CODES:
         raise TypeError(f"write_idx: IDX cannot hold dtype {arr.dtype}")
     if not 1 <= arr.ndim <= 255:
-        raise ValueError(f"write_idx: IDX needs 1 to 255 dimensions, got {arr.ndim}")
+        raise ShapeError(f"write_idx: IDX needs 1 to 255 dimensions, got {arr.ndim}")
     head = bytes([0, 0, _CODES[native], arr.ndim])
     head += np.asarray(arr.shape, ">u4").tobytes()
     body = np.ascontiguousarray(arr, native.newbyteorder(">")).tobytes()

@@ -4,6 +4,7 @@ Softmax, LogSoftmax. Layer: nn; each calls its form in ``nn.functional``.
 
 from __future__ import annotations
 
+from minigrad.errors import ArgumentError
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
@@ -71,7 +72,7 @@ class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(
+            raise ArgumentError(
                 f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}"
             )
         self.approximate = approximate

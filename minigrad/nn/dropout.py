@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.errors import ArgumentError
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
@@ -27,7 +28,9 @@ class Dropout(Module):
     ) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability has to be between 0 and 1, got {p}")
+            raise ArgumentError(
+                f"Dropout: probability has to be between 0 and 1, got {p}"
+            )
         self.p = p
         self.inplace = inplace
         self.generator = generator

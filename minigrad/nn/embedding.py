@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.linear import _float_dtype
@@ -39,7 +40,7 @@ class Embedding(Module):
         self.embedding_dim = int(embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
+                raise ArgumentError(
                     f"Embedding: padding_idx {padding_idx} must be within "
                     f"[-{num_embeddings}, {num_embeddings})"
                 )
@@ -54,7 +55,7 @@ class Embedding(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(
+                raise ShapeError(
                     f"Embedding: weight of shape {tuple(_weight.shape)} does not match "
                     f"({num_embeddings}, {embedding_dim})"
                 )
@@ -77,7 +78,7 @@ class Embedding(Module):
         """An Embedding that uses ``embeddings`` (2-D, shared) as its weight;
         ``freeze`` stops it from being trained."""
         if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
-            raise ValueError(
+            raise ShapeError(
                 "Embedding.from_pretrained: embeddings must be a 2-D Tensor"
             )
         n, dim = embeddings.shape

@@ -18,6 +18,7 @@ import numpy as np
 from minigrad import ops
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.dtypes import canonical_dtype
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops import loss as _loss
 
 # ``linear`` is the fused op itself (y = input @ weightᵀ + bias, weight of shape
@@ -156,7 +157,7 @@ def dropout(
         ``mg.manual_seed`` reseeds)
     """
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, got {p}")
+        raise ArgumentError(f"dropout: probability has to be between 0 and 1, got {p}")
     x = _floating(input, "dropout")
     if not training or p == 0.0:
         return x
@@ -205,7 +206,7 @@ def batch_norm(
     """
     x = _floating(input, "batch_norm")
     if x.ndim < 2:
-        raise ValueError(
+        raise ShapeError(
             f"batch_norm: expected input with at least 2 dims, got {x.shape}"
         )
     c = x.shape[1]
@@ -216,7 +217,7 @@ def batch_norm(
         ("bias", bias),
     ):
         if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(
+            raise ShapeError(
                 f"batch_norm: {name} has shape {tuple(t.shape)}, expected ({c},) "
                 f"for input of shape {x.shape}"
             )
@@ -225,7 +226,7 @@ def batch_norm(
     if training:
         n = x.numel() // c if c else 0
         if n <= 1:
-            raise ValueError(
+            raise ShapeError(
                 "batch_norm: expected more than 1 value per channel when training, "
                 f"got input of shape {x.shape}"
             )
@@ -235,7 +236,7 @@ def batch_norm(
         _update_running(running_mean, running_var, mean, var, n, momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError(
+            raise ArgumentError(
                 "batch_norm: running_mean and running_var must be given when not "
                 "training"
             )
@@ -279,13 +280,13 @@ def layer_norm(
     shape = _norm_shape(normalized_shape)
     k = len(shape)
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k :]) != shape:
-        raise ValueError(
+        raise ShapeError(
             f"layer_norm: input of shape {x.shape} does not end with "
             f"normalized_shape {shape}"
         )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
-            raise ValueError(
+            raise ShapeError(
                 f"layer_norm: {name} has shape {tuple(t.shape)}, expected {shape}"
             )
     dims = tuple(range(x.ndim - k, x.ndim))
@@ -327,7 +328,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     """
     idx = _index_array(input, "embedding")
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D, got shape {weight.shape}")
+        raise ShapeError(f"embedding: weight must be 2-D, got shape {weight.shape}")
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
@@ -358,19 +359,21 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     idx = _index_array(tensor, "one_hot")
     if num_classes == -1:
         if idx.size == 0:
-            raise ValueError(
+            raise ArgumentError(
                 "one_hot: cannot infer the number of classes from an empty tensor"
             )
         num_classes = int(idx.max()) + 1
     elif num_classes < 0:
-        raise ValueError(f"one_hot: num_classes must be >= 0 or -1, got {num_classes}")
+        raise ArgumentError(
+            f"one_hot: num_classes must be >= 0 or -1, got {num_classes}"
+        )
     if idx.size:
         if idx.min() < 0:
-            raise ValueError(
+            raise ArgumentError(
                 f"one_hot: class values must be non-negative, got {int(idx.min())}"
             )
         if idx.max() >= num_classes:
-            raise ValueError(
+            raise ArgumentError(
                 f"one_hot: class values must be smaller than num_classes "
                 f"({num_classes}), got {int(idx.max())}"
             )
@@ -389,7 +392,7 @@ def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
         try:
             np.broadcast_shapes(x.shape, t.shape)
         except ValueError:
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: target shape {t.shape} does not broadcast with input "
                 f"shape {x.shape}"
             ) from None
@@ -423,7 +426,7 @@ def smooth_l1_loss(
     """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (d = input - target)."""
     _loss._check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+        raise ArgumentError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     x, t = _pair(input, target, "smooth_l1_loss")
     d = x - t
     a = d.abs()
@@ -439,7 +442,7 @@ def huber_loss(
     """0.5·d² where |d| <= delta, else delta·(|d| - 0.5·delta)."""
     _loss._check_reduction(reduction, "huber_loss")
     if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+        raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
     x, t = _pair(input, target, "huber_loss")
     d = x - t
     a = d.abs()

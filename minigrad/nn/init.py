@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
@@ -71,13 +72,13 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         elif isinstance(param, (int, float)) and not isinstance(param, bool):
             slope = float(param)
         else:
-            raise ValueError(
+            raise ArgumentError(
                 f"calculate_gain: negative_slope {param!r} is not a number"
             )
         return math.sqrt(2.0 / (1.0 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4.0
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+    raise ArgumentError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
 def _check(tensor: Any, op: str) -> Tensor:
@@ -101,7 +102,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     ValueError : fewer than 2 dims
     """
     if tensor.ndim < 2:
-        raise ValueError(
+        raise ShapeError(
             "fan in and fan out can not be computed for a tensor with fewer than "
             f"2 dimensions (shape {tensor.shape})"
         )
@@ -111,7 +112,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
 def _fan(tensor: Tensor, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode {mode!r} not supported, use 'fan_in' or 'fan_out'")
+        raise ArgumentError(f"mode {mode!r} not supported, use 'fan_in' or 'fan_out'")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -122,7 +123,7 @@ def uniform_(
     """Fills with U(a, b)."""
     _check(tensor, "uniform_")
     if a > b:
-        raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
+        raise ShapeError(f"uniform_: expects a <= b, got a={a}, b={b}")
     return _write(tensor, get_generator(generator).uniform(a, b, tensor.shape))
 
 
@@ -132,7 +133,7 @@ def normal_(
     """Fills with N(mean, std²)."""
     _check(tensor, "normal_")
     if std < 0:
-        raise ValueError(f"normal_: std must be non-negative, got {std}")
+        raise ShapeError(f"normal_: std must be non-negative, got {std}")
     return _write(tensor, get_generator(generator).normal(mean, std, tensor.shape))
 
 

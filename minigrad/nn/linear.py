@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.dtypes import canonical_dtype
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
@@ -62,7 +63,7 @@ class Linear(Module):
     ) -> None:
         super().__init__()
         if in_features < 0 or out_features < 0:
-            raise ValueError(
+            raise ArgumentError(
                 f"Linear: sizes must be non-negative, got in_features={in_features}, "
                 f"out_features={out_features}"
             )
@@ -98,7 +99,7 @@ class Linear(Module):
             raise TypeError(f"Linear: expected a Tensor, got {type(input).__name__}")
         d = input.data
         if d.ndim == 0 or d.shape[-1] != self.in_features:
-            raise ValueError(
+            raise ShapeError(
                 f"Linear: input of shape {input.shape} does not end with "
                 f"in_features={self.in_features}"
             )

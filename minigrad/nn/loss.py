@@ -8,6 +8,7 @@ buffers, as in PyTorch, so they appear in ``state_dict``.
 
 from __future__ import annotations
 
+from minigrad.errors import ArgumentError
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.ops.loss import _check_reduction
@@ -136,7 +137,7 @@ class CrossEntropyLoss(_WeightedLoss):
     ) -> None:
         super().__init__(weight, reduction)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(
+            raise ArgumentError(
                 "CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, "
                 f"got {label_smoothing}"
             )

@@ -22,6 +22,7 @@ import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.dtypes import canonical_dtype
+from minigrad.errors import ArgumentError
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -445,7 +446,7 @@ class Module:
     def train(self: M, mode: bool = True) -> M:
         """Sets training mode (Dropout drops, BatchNorm uses batch statistics)."""
         if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
+            raise ArgumentError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
+from minigrad.errors import ShapeError
 from minigrad.nn import functional as F
 from minigrad.nn.linear import _float_dtype
 from minigrad.nn.module import Module
@@ -99,12 +100,12 @@ class BatchNorm1d(Module):
                 f"BatchNorm1d: expected a Tensor, got {type(input).__name__}"
             )
         if input.ndim not in (2, 3):
-            raise ValueError(
+            raise ShapeError(
                 f"BatchNorm1d: expected 2D or 3D input, got {input.ndim}D input "
                 f"of shape {input.shape}"
             )
         if input.shape[1] != self.num_features:
-            raise ValueError(
+            raise ShapeError(
                 f"BatchNorm1d: input of shape {input.shape} has {input.shape[1]} "
                 f"channels, expected num_features={self.num_features}"
             )

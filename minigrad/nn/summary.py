@@ -14,6 +14,7 @@ import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.dtypes import canonical_dtype
+from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def _inputs(model: Module, input: Any, dtype: Any) -> tuple[Tensor, ...]:
         isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in input
     ):
         if any(s < 0 for s in input):
-            raise ValueError(f"summary: input shape {tuple(input)} has a negative size")
+            raise ShapeError(f"summary: input shape {tuple(input)} has a negative size")
         if dtype is None:
             p = next(model.parameters(), None)
             dtype = p.dtype if p is not None and p.dtype.kind == "f" else np.float32

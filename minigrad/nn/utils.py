@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
+from minigrad.errors import ArgumentError
 from minigrad.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -52,7 +53,7 @@ def clip_grad_norm_(
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not norm_type > 0:
-        raise ValueError(
+        raise ArgumentError(
             f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}"
         )
     if not grads:

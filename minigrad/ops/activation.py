@@ -22,6 +22,7 @@ import numpy as np
 from minigrad._C import _act, _softmax
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
+from minigrad.errors import ArgumentError
 from minigrad.ops.reduce import _norm_dims
 from minigrad.tensor import Tensor
 
@@ -238,7 +239,9 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         return Gelu.apply(x)
     if approximate == "tanh":
         return GeluTanh.apply(x)
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    raise ArgumentError(
+        f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}"
+    )
 
 
 def silu(x: Tensor) -> Tensor:
@@ -255,7 +258,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """
     _float(x, "softplus")
     if beta == 0:
-        raise ValueError("softplus: beta must be non-zero")
+        raise ArgumentError("softplus: beta must be non-zero")
     return Softplus.apply(x, p0=float(beta), p1=float(threshold))
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from minigrad.autograd.function import Function, apply1, apply2
 from minigrad.dtypes import float32, float64, result_type, scalar_result_type
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -506,7 +507,7 @@ def _check_broadcast(op: str, *shapes: tuple[int, ...]) -> None:
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: shapes {' and '.join(str(s) for s in shapes)} cannot be "
             "broadcast together"
         ) from None
@@ -553,7 +554,7 @@ def pow(a: Any, b: Any) -> Tensor:
             if isinstance(b, (float, np.floating)):
                 a = a.to(float32)
             elif b < 0:
-                raise ValueError(
+                raise ArgumentError(
                     f"pow: integer tensor ({a.dtype}) to a negative integer power "
                     f"({b}) is not allowed"
                 )
@@ -618,7 +619,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
         When both bounds are None.
     """
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = a
         if min is not None:

@@ -18,6 +18,7 @@ from minigrad._C import _gemm
 from minigrad.autograd.function import Function, _apply_arrays
 from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import result_type
+from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
 from minigrad.tensor import _wrap as wrap
 
@@ -139,17 +140,17 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"{type(a).__name__} and {type(b).__name__}"
         )
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(
+        raise ShapeError(
             f"matmul: both operands need at least 1 dim, got {a.shape} @ {b.shape}"
         )
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
-        raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
+        raise ShapeError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"matmul: batch dimensions do not broadcast: {a.shape} @ {b.shape}"
         ) from None
     if a.dtype != b.dtype:
@@ -260,21 +261,21 @@ def _check_linear(
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
     if activation not in _ACTIVATIONS:
-        raise ValueError(
+        raise ShapeError(
             f"linear: activation must be one of {_ACTIVATIONS}, got {activation!r}"
         )
     if weight.ndim != 2:
-        raise ValueError(
+        raise ShapeError(
             f"linear: weight must be 2-D (out_features, in_features), got "
             f"shape {weight.shape}"
         )
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(
+        raise ShapeError(
             f"linear: x's last dim must equal weight's in_features: x {x.shape}, "
             f"weight {weight.shape}"
         )
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(
+        raise ShapeError(
             f"linear: bias must have shape ({weight.shape[0]},) for weight "
             f"{weight.shape}, got {bias.shape}"
         )

@@ -32,6 +32,7 @@ import numpy as np
 from minigrad._C import _softmax
 from minigrad.autograd.function import Function, apply1, apply2
 from minigrad.autograd.grad_mode import STATE
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops.activation import log_softmax, sigmoid, softmax, softplus
 from minigrad.ops.elementwise import clamp, log, where
 from minigrad.tensor import Tensor
@@ -70,7 +71,7 @@ def _check_input(x: Any, op: str, name: str = "input") -> Tensor:
 
 def _check_reduction(reduction: Any, op: str) -> None:
     if reduction not in _REDUCTIONS:
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
         )
 
@@ -91,7 +92,7 @@ def _class_weight(weight: Any, c: int, dtype: np.dtype, op: str) -> np.ndarray |
     if w.dtype.kind != "f":
         raise TypeError(f"{op}: weight must be a floating tensor, got {w.dtype}")
     if w.shape != (c,):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: weight must have shape ({c},) (one per class), got {w.shape}"
         )
     return w.astype(dtype, copy=False)
@@ -112,13 +113,13 @@ def _class_targets(
             f"{op}: target must hold integer class indices (int64), got {t.dtype}"
         )
     if x.ndim == 0:
-        raise ValueError(f"{op}: input must have at least 1 dim, got shape ()")
+        raise ShapeError(f"{op}: input must have at least 1 dim, got shape ()")
     if x.ndim == 1:
         want: tuple[int, ...] = ()
     else:
         want = (x.shape[0], *x.shape[2:])
     if t.shape != want:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: target shape {t.shape} does not match input shape {x.shape} "
             f"(expected target shape {want})"
         )
@@ -238,7 +239,7 @@ def cross_entropy_composite(
 def _check_smoothing(label_smoothing: Any, op: str) -> float:
     ls = float(label_smoothing)
     if not 0.0 <= ls <= 1.0:
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}"
         )
     return ls
@@ -261,12 +262,12 @@ def _cross_entropy_prob(
     """Cross-entropy against class probabilities (differentiable in both)."""
     op = "cross_entropy"
     if ignore_index >= 0:
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: ignore_index is not supported with class-probability targets "
             f"(got ignore_index={ignore_index})"
         )
     if x.ndim == 0:
-        raise ValueError(f"{op}: input must have at least 1 dim, got shape ()")
+        raise ShapeError(f"{op}: input must have at least 1 dim, got shape ()")
     cdim = 0 if x.ndim == 1 else 1
     c = x.shape[cdim]
     if target.data.dtype != x.data.dtype:
@@ -292,7 +293,7 @@ def _bce_operands(
     if t.data.dtype.kind != "f":
         raise TypeError(f"{op}: target must be a floating tensor, got {t.dtype}")
     if t.shape != x.shape:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: target shape {t.shape} must equal input shape {x.shape}"
         )
     if t.data.dtype != x.data.dtype:
@@ -304,7 +305,7 @@ def _bce_operands(
 def _check_probabilities(x: Tensor, op: str) -> None:
     d = x.data
     if d.size and not ((d >= 0) & (d <= 1)).all():
-        raise ValueError(
+        raise ShapeError(
             f"{op}: all elements of input should be between 0 and 1 (input shape "
             f"{x.shape})"
         )
@@ -355,7 +356,7 @@ def _weight_like(weight: Any, x: Tensor, op: str, name: str) -> Tensor:
         if np.broadcast_shapes(w.shape, x.shape) != x.shape:
             raise ValueError
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: {name} shape {w.shape} does not broadcast to input shape {x.shape}"
         ) from None
     return Tensor._wrap(w.data.astype(x.data.dtype, copy=False))

@@ -12,6 +12,7 @@ import numpy as np
 
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
+from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -57,7 +58,7 @@ def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
             )
         out.append(int(d) % n)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} repeats a dimension")
+        raise ShapeError(f"{op}: dim {dim} repeats a dimension")
     return tuple(sorted(out)) if ndim else None
 
 

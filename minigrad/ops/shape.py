@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -132,7 +133,7 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     try:
         new = _infer_shape(a.shape, shape)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"reshape: cannot reshape a tensor of shape {a.shape} "
             f"({a.numel()} elements) into {tuple(shape)}"
         ) from None
@@ -196,7 +197,7 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     n = a.ndim
     norm = tuple(_dim(d, n, "permute") for d in dims)
     if len(norm) != n or sorted(norm) != list(range(n)):
-        raise ValueError(
+        raise ShapeError(
             f"permute: {dims} is not a permutation of the {n} dims of {a.shape}"
         )
     return Permute.apply(a, dims=norm)
@@ -213,13 +214,13 @@ def expand(a: Tensor, *shape: Any) -> Tensor:
     shape = _shape_arg(shape)
     lead = len(shape) - a.ndim
     if lead < 0 or any(s < 0 for s in shape[:lead]) or any(s < -1 for s in shape):
-        raise ValueError(f"expand: cannot expand shape {a.shape} to {shape}")
+        raise ShapeError(f"expand: cannot expand shape {a.shape} to {shape}")
     full = tuple(s if s != -1 else a.shape[i - lead] for i, s in enumerate(shape))
     if full == a.shape:
         return a
     for i, s in enumerate(a.shape):
         if s != 1 and s != full[lead + i]:
-            raise ValueError(f"expand: cannot expand shape {a.shape} to {shape}")
+            raise ShapeError(f"expand: cannot expand shape {a.shape} to {shape}")
     return Expand.apply(a, shape=full)
 
 
@@ -230,7 +231,7 @@ def sum_to(a: Tensor, shape: Sequence[int]) -> Tensor:
         return a
     lead = a.ndim - len(shape)
     if lead < 0 or any(s != 1 and s != a.shape[lead + i] for i, s in enumerate(shape)):
-        raise ValueError(f"sum_to: shape {a.shape} cannot be summed to {shape}")
+        raise ShapeError(f"sum_to: shape {a.shape} cannot be summed to {shape}")
     return SumTo.apply(a, shape=shape)
 
 
@@ -271,7 +272,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s = _dim(start_dim, a.ndim, "flatten")
     e = _dim(end_dim, a.ndim, "flatten")
     if s > e:
-        raise ValueError(
+        raise ShapeError(
             f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}) "
             f"for a tensor of shape {a.shape}"
         )
@@ -315,18 +316,18 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """
     ts = list(tensors)
     if not ts:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+        raise ShapeError("cat: expected a non-empty sequence of tensors")
     ts = [t if isinstance(t, Tensor) else Tensor(t) for t in ts]
     ndim = ts[0].ndim
     if ndim == 0:
-        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+        raise ShapeError("cat: zero-dimensional tensors cannot be concatenated")
     d = _dim(dim, ndim, "cat")
     for t in ts:
         if (
             t.ndim != ndim
             or t.shape[:d] + t.shape[d + 1 :] != ts[0].shape[:d] + ts[0].shape[d + 1 :]
         ):
-            raise ValueError(
+            raise ShapeError(
                 f"cat: shapes must match except in dim {d}: "
                 + ", ".join(str(x.shape) for x in ts)
             )
@@ -351,10 +352,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """
     ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not ts:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise ShapeError("stack: expected a non-empty sequence of tensors")
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
-        raise ValueError(
+        raise ShapeError(
             f"stack: all tensors must have the same shape, got {sorted(shapes)}"
         )
     d = _dim(dim, ts[0].ndim + 1, "stack")
@@ -379,12 +380,12 @@ def split(
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
-            raise ValueError(f"split: split_size must be positive, got {step}")
+            raise ArgumentError(f"split: split_size must be positive, got {step}")
         sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
-            raise ValueError(
+            raise ArgumentError(
                 f"split: sections {sizes} do not sum to dim {d}'s size {n}"
             )
     out, start = [], 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.errors import ArgumentError
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -83,7 +84,7 @@ class Adam(Optimizer):
         name = type(self).__name__
         betas = group["betas"] = tuple(group["betas"])
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(
+            raise ArgumentError(
                 f"{name}: invalid betas {betas!r} (two values, each in [0, 1))"
             )
 

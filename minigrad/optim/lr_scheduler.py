@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from minigrad.errors import ArgumentError
 from minigrad.optim.optimizer import Optimizer
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "StepLR"]
@@ -131,7 +132,7 @@ class StepLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if int(step_size) < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size!r}")
+            raise ArgumentError(f"StepLR: step_size must be >= 1, got {step_size!r}")
         self.step_size = int(step_size)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -202,7 +203,7 @@ class CosineAnnealingLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if int(T_max) < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max!r}")
+            raise ArgumentError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max!r}")
         self.T_max = int(T_max)
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import enable_grad
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT"]
@@ -82,7 +83,7 @@ class Optimizer:
             )
         groups = list(params)
         if not groups:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ArgumentError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
@@ -113,7 +114,9 @@ class Optimizer:
             )
         params = param_group.get("params")
         if params is None:
-            raise ValueError(f"{name}.add_param_group: the dict has no 'params' entry")
+            raise ArgumentError(
+                f"{name}.add_param_group: the dict has no 'params' entry"
+            )
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
@@ -129,7 +132,7 @@ class Optimizer:
         group["params"] = params
         for key, default in self.defaults.items():
             if default is required and key not in group:
-                raise ValueError(
+                raise ArgumentError(
                     f"{name}: parameter group does not give the required option {key!r}"
                 )
             group.setdefault(key, default)
@@ -137,7 +140,7 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids) or seen.intersection(ids):
-            raise ValueError(
+            raise ArgumentError(
                 f"{name}: some parameters appear in more than one parameter group "
                 "(or twice in one)"
             )
@@ -151,7 +154,7 @@ class Optimizer:
         """Validates one group's options (raises ValueError)."""
         for key in self._nonnegative:
             if group[key] < 0.0:
-                raise ValueError(
+                raise ArgumentError(
                     f"{type(self).__name__}: invalid {key} {group[key]!r} "
                     "(must be >= 0)"
                 )
@@ -247,17 +250,19 @@ class Optimizer:
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(
             state_dict
         ):
-            raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups'")
+            raise ArgumentError(
+                f"{name}: expected a dict with 'state' and 'param_groups'"
+            )
         saved_groups = list(state_dict["param_groups"])
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
+            raise ArgumentError(
                 f"{name}: the saved state has {len(saved_groups)} parameter group(s), "
                 f"this optimizer has {len(self.param_groups)}"
             )
         id_to_param: dict[Any, Tensor] = {}
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(
+                raise ArgumentError(
                     f"{name}: parameter group {i} has {len(group['params'])} "
                     f"parameters, the saved group has {len(saved['params'])}"
                 )
@@ -309,7 +314,7 @@ def _check_param(opt: str, p: Any) -> None:
             f"{opt}: can only optimize floating-point tensors, got dtype {p.dtype}"
         )
     if p.grad_fn is not None:
-        raise ValueError(
+        raise ShapeError(
             f"{opt}: can't optimize a non-leaf Tensor (shape {p.shape}); optimize "
             "the leaf it was computed from, or detach it and set requires_grad"
         )
@@ -330,7 +335,7 @@ def _restore(where: str, key: str, v: Any, p: Tensor) -> Any:
     if isinstance(v, (Tensor, np.ndarray)) or hasattr(v, "__array__"):
         arr = np.array(v.data if isinstance(v, Tensor) else v, dtype=p.data.dtype)
         if arr.shape != p.shape:
-            raise ValueError(
+            raise ShapeError(
                 f"{where}: state {key!r} has shape {arr.shape}, the parameter has "
                 f"shape {p.shape}"
             )

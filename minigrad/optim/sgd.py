@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.errors import ArgumentError
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -77,7 +78,7 @@ class SGD(Optimizer):
     def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(
+            raise ArgumentError(
                 "SGD: nesterov momentum requires a momentum > 0 and zero dampening, "
                 f"got momentum={group['momentum']!r}, dampening={group['dampening']!r}"
             )

@@ -15,6 +15,7 @@ import numpy as np
 
 from minigrad._C._scalar import _topo
 from minigrad.autograd.gradcheck import JacobianCheck
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.scalar import Value
 
 __all__ = ["value_checks"]
@@ -25,7 +26,7 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> list[Any]:
     out = fn(*inputs)
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
     if not outs:
-        raise ValueError("gradcheck: fn returned no output")
+        raise ArgumentError("gradcheck: fn returned no output")
     for o in outs:
         if not isinstance(o, (Value, int, float)):
             raise TypeError(
@@ -78,7 +79,7 @@ def _numerical(
     finally:
         x.data = orig
     if plus.size != n_out or minus.size != n_out:
-        raise ValueError("gradcheck: fn returned a different number of outputs")
+        raise ShapeError("gradcheck: fn returned a different number of outputs")
     return ((plus - minus) / (2 * eps)).reshape(1, n_out)
 
 
@@ -119,7 +120,7 @@ def value_checks(
     """
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Value)]
     if not diff:
-        raise ValueError("gradcheck: no input is a Value")
+        raise ShapeError("gradcheck: no input is a Value")
     outs = _outputs(fn, inputs)
     n_out = len(outs)
     out_shape: tuple[int, ...] = () if n_out == 1 else (n_out,)
