@@ -35,6 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from glob import glob
 
+import Cython
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -86,6 +87,16 @@ def extensions() -> list[Extension]:
     return exts
 
 
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "cdivision": True,
+    "initializedcheck": DEBUG,
+    "embedsignature": True,
+}
+
+
 class _Progress:
     """Progress lines for a build that pip runs with its output hidden: written to
     the controlling terminal when there is one, else to stderr (``pip -v``)."""
@@ -126,6 +137,16 @@ class BuildExt(build_ext):
         self.progress = _Progress()
         todo = [ext for ext in self.extensions if not self._reuse(ext)]
         todo.sort(key=lambda e: -sum(os.path.getsize(s) for s in e.sources))
+        # Stamped before Cython runs: its C output names the build environment's
+        # temporary paths, so it differs from one pip run to the next.
+        self._stamps = {ext.name: self._stamp(ext) for ext in todo}
+        if todo:
+            self.progress.say(f"cythonizing {len(todo)} modules")
+        for ext, generated in zip(
+            todo,
+            cythonize(todo, compiler_directives=directives, nthreads=JOBS, quiet=True),
+        ):
+            ext.sources = generated.sources
         self.progress.total = sum(len(ext.sources) for ext in todo)
         if todo:
             self.progress.say(
@@ -173,7 +194,7 @@ class BuildExt(build_ext):
         inplace = self._inplace_path(ext)
         if inplace is not None:
             with open(inplace + ".stamp", "w") as f:
-                f.write(self._stamp(ext))
+                f.write(self._stamps[ext.name])
 
     # -- reuse -------------------------------------------------------------------
 
@@ -200,6 +221,7 @@ class BuildExt(build_ext):
                     os.environ.get("LDFLAGS", ""),
                     sysconfig.get_config_var("EXT_SUFFIX"),
                     np.__version__.split(".")[0],
+                    Cython.__version__,
                 ]
             ).encode()
         )
@@ -225,18 +247,4 @@ class BuildExt(build_ext):
         return True
 
 
-directives = {
-    "language_level": 3,
-    "boundscheck": DEBUG,
-    "wraparound": DEBUG,
-    "cdivision": True,
-    "initializedcheck": DEBUG,
-    "embedsignature": True,
-}
-
-setup(
-    ext_modules=cythonize(
-        extensions(), compiler_directives=directives, nthreads=JOBS, quiet=True
-    ),
-    cmdclass={"build_ext": BuildExt},
-)
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
