@@ -154,6 +154,8 @@ class BuildExt(build_ext):
                 f"{', '.join(e.name.rsplit('.', 1)[1] for e in todo)} "
                 f"with {JOBS} jobs"
             )
+        # The stamp has decided: distutils' own check ignores the csrc headers.
+        self.force = True
         self._pool = ThreadPoolExecutor(max_workers=JOBS)
         original_compile = self.compiler.compile
         self.compiler.compile = self._parallel_compile
