@@ -173,15 +173,18 @@ MG_ATTR static inline T FK(xent_row_out)(mg_index_t c, const T *xr, int64_t t,
     T wt = w ? w[t] : (T)1;
     T v = P->keep * wt * (l - xr[t]);
     if (P->smooth) {
+        // Σ w_j·(l - x_j), not W·l - Σ w_j·x_j: each l - x_j >= 0 (l >= max
+        // x), so no cancellation (which made the loss of large logits wrong,
+        // even below 0) and the terms are PyTorch's -log_softmax.
         T dot = 0;
         if (w) {
             for (mg_index_t j = 0; j < c; j++)
-                dot += w[j] * xr[j];
+                dot += w[j] * (l - xr[j]);
         } else {
             for (mg_index_t j = 0; j < c; j++)
-                dot += xr[j];
+                dot += l - xr[j];
         }
-        v += P->ec * (P->W * l - dot);
+        v += P->ec * dot;
     }
     if (g) {
         // g_j = sc·(p_j·a - ec·w_j) - [j = t]·sc·keep·w_t, p_j = e_j / s.
@@ -249,10 +252,10 @@ MG_ATTR static void FK(xent_rows_short)(mg_index_t nr, mg_index_t c, const T *x,
         T l = lse[r], wt = w ? w[t] : (T)1;
         T v = P->keep * wt * (l - xr[t]);
         if (P->smooth) {
-            T dot = 0;
+            T dot = 0; // Σ w_j·(l - x_j), as in xent_row_out
             for (mg_index_t j = 0; j < c; j++)
-                dot += (w ? w[j] : (T)1) * xr[j];
-            v += P->ec * (P->W * l - dot);
+                dot += (w ? w[j] : (T)1) * (l - xr[j]);
+            v += P->ec * dot;
         }
         loss[r] = v;
         k[r] = P->sc * (P->keep * wt + P->ec * P->W) / s[r];
