@@ -247,13 +247,14 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     if not ((f32 and _is_f32(b.dtype)) or (_is_f64(dt) and _is_f64(b.dtype))):
         # A byte-swapped operand ('>f4' here) is never read as native: it
         # is converted first (the slow path; never taken for native data).
+        a_dt, b_dt = dt, b.dtype
         a, b = _native(a), _native(b)
         dt = a.dtype
         f32 = _is_f32(dt)
         if not ((f32 and _is_f32(b.dtype))
                 or (_is_f64(dt) and _is_f64(b.dtype))):
             raise TypeError(f"{op}: a and b must both be float32 or both "
-                            f"float64, got {a.dtype} and {b.dtype}")
+                            f"float64, got {a_dt} and {b_dt}")
     cdef int ndim = a.ndim
     if b.ndim != ndim or (ndim != 2 and ndim != 3):
         raise ShapeError(f"{op}: expected two 2-D or two 3-D arrays, got shapes "
@@ -335,11 +336,11 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
         if not isinstance(bias, np.ndarray):
             raise TypeError(f"{op}: bias must be a numpy array, got "
                             f"{type(bias).__name__}")
-        if bias.dtype != dt and not bias.dtype.isnative:
-            bias = _native(bias)
         if bias.dtype != dt:
-            raise TypeError(f"{op}: bias dtype {bias.dtype} differs from the "
-                            f"operands' {dt}")
+            if bias.dtype.newbyteorder("=") != dt:
+                raise TypeError(f"{op}: bias dtype {bias.dtype} differs from "
+                                f"the operands' {dt}")
+            bias = _native(bias)
         if bias.shape != (n,):
             raise ShapeError(f"{op}: bias must have shape ({n},) for "
                              f"{_shapes(a, b, trans_a, trans_b)}, got "
