@@ -203,11 +203,16 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     ----------
     a, b : ndarray, both float32 or both float64
         2-D, shapes (m, k) and (k, n) after `trans_a` / `trans_b`; or 3-D
-        (batch, m, k) and (batch, k, n), a batch of 1 broadcasting. Any strides
-        (transposed views and slices are read in place, without a copy).
+        (batch, m, k) and (batch, k, n), a batch of 1 broadcasting as in
+        numpy (against a batch of 0 too: the result is empty). Any strides
+        (transposed views, slices, negative and zero strides are read in
+        place, without a copy); misaligned or byte-swapped ('>f4' on x86)
+        arrays are read through a native, aligned copy.
     out : ndarray, optional
-        Shape (m, n) or (batch, m, n), same dtype, not overlapping a, b or
-        bias. Read only when beta != 0. A new array when omitted.
+        Shape (m, n) or (batch, m, n), same dtype (either byte order), not
+        overlapping a, b or bias. Read only when beta != 0. A new array when
+        omitted. Written through a copy when misaligned, byte-swapped or
+        not one-to-one.
     alpha, beta : float
     trans_a, trans_b : bool
         Use the transpose of the last two dims.
@@ -218,11 +223,14 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     isa : {None, "generic", "avx2", "avx512"}
         The micro-kernel; None picks the best this CPU supports.
     num_threads : int
-        Upper bound on threads; small products use one.
+        Upper bound on threads; small products use one. Capped, with a
+        RuntimeWarning, at 4 x os.cpu_count() (backend.py, Note [Thread
+        cap]).
     path : {"auto", "packed", "direct", "ref"}
         Force an algorithm (tests); "ref" is the naive C oracle.
     blocks : (mc, kc, nc), optional
-        Cache-block sizes overriding the defaults (tests).
+        Cache-block sizes overriding the defaults (tests): positive ints;
+        one larger than the matrix, however large, means one block.
 
     Returns
     -------
@@ -233,7 +241,8 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     TypeError
         Operands not numpy arrays, or dtypes not both float32 / float64.
     ValueError
-        Shapes that do not agree, a bad `out`, option value or overlap.
+        Shapes that do not agree, a bad `out`, option value or overlap;
+        sizes whose products C could not hold (minigrad's ArgumentError).
     RuntimeError
         `isa` names a kernel this CPU cannot run.
     """
@@ -326,11 +335,6 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
         raise ArgumentError(f"{op}: sizes too large (m={m}, n={n}, k={k}, at "
                             f"most {MG_GEMM_MAX_DIM}): "
                             f"{_shapes(a, b, trans_a, trans_b)}")
-    if batch * m * n * dt.itemsize > sys.maxsize:
-        raise ArgumentError(f"{op}: the output of "
-                            f"{_shapes(a, b, trans_a, trans_b)} would hold "
-                            f"{batch} * {m} * {n} elements, more than memory "
-                            f"can address")
 
     if bias is not None:
         if not isinstance(bias, np.ndarray):
@@ -346,6 +350,13 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
                              f"{_shapes(a, b, trans_a, trans_b)}, got "
                              f"{bias.shape}")
     if out is None:
+        # An output numpy could not even describe (of broadcast views):
+        # refused with the sizes rather than numpy's "array is too big".
+        if batch * m * n * dt.itemsize > sys.maxsize:
+            raise ArgumentError(f"{op}: the output of "
+                                f"{_shapes(a, b, trans_a, trans_b)} would "
+                                f"hold {batch} * {m} * {n} elements, more "
+                                f"than memory can address")
         # beta * (uninitialised) would be garbage; a fresh out is zero then.
         out = np.empty(out_shape, dt) if f_beta == 0 else np.zeros(out_shape, dt)
         target = out
