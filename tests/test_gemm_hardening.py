@@ -445,6 +445,13 @@ def test_gemm_isa_of_wrong_type(bad):
         _gemm.gemm(np.ones((2, 2)), np.ones((2, 2)), isa=bad)
 
 
+def test_has_isa_of_wrong_type():
+    assert _gemm.has_isa(None) is False  # "auto" is not a kernel
+    for bad in (0, ["avx2"], b"avx2", np.array(["avx2", "x"])):
+        with pytest.raises(ArgumentError, match="unknown ISA"):
+            _gemm.has_isa(bad)
+
+
 def test_blocking_with_default_isa():
     for dt in (np.float32, np.float64):
         assert _gemm.blocking(None, dt) == _gemm.blocking(_gemm.best_isa(), dt)
