@@ -65,7 +65,7 @@ from typing import Any
 
 from minigrad.errors import ArgumentError
 
-__all__ = ["backend_info", "get_num_threads", "set_num_threads"]
+__all__ = ["backend_info", "get_num_threads", "max_threads", "set_num_threads"]
 
 _ISA_ENV = "MINIGRAD_ISA"
 
