@@ -62,7 +62,8 @@ static inline float mg_sm_expf(float x) {
 #define MG_FOR_TASKS(q, count, ...)                                           \
     do {                                                                      \
         if (p) {                                                              \
-            _Pragma("omp parallel for num_threads(nthreads) schedule(static)") \
+            const int nt_ = mg_threads_clamp(nthreads);                       \
+            _Pragma("omp parallel for num_threads(nt_) schedule(static)")     \
             for (mg_index_t q = 0; q < (count); q++)                          \
                 __VA_ARGS__                                                   \
         } else {                                                              \

@@ -282,7 +282,8 @@ int FN(mg_bce_fwd)(mg_index_t n, const T *x, const T *t, const T *w, T *loss,
                                   w ? w + o : w, loss + o);
         return bad ? -1 : 0;
     }
-#pragma omp parallel for num_threads(nthreads) schedule(static)                \
+    const int nt_ = mg_threads_clamp(nthreads);
+#pragma omp parallel for num_threads(nt_) schedule(static)                     \
     reduction(| : bad)
     for (mg_index_t q = 0; q < nb; q++) {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;

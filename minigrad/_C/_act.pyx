@@ -13,6 +13,9 @@ cimport numpy as cnp
 
 cnp.import_array()
 
+cdef extern from "mg_common.h" nogil:
+    int mg_threads_max() noexcept
+
 cdef extern from "mg_cpu.h" nogil:
     int mg_cpu_has_isa(int isa) noexcept
     int mg_cpu_best_isa() noexcept
@@ -191,6 +194,9 @@ cdef int _threads(str op, object nthreads) except -1:
         return get_num_threads()
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
         raise ArgumentError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
+    if nthreads > mg_threads_max():  # capped, with a warning: Note [Thread cap]
+        from minigrad.backend import _cap_threads
+        return _cap_threads(op, nthreads, mg_threads_max(), 2)
     return nthreads
 
 

@@ -17,6 +17,9 @@ from minigrad.errors import ArgumentError, ShapeError
 
 cnp.import_array()
 
+cdef extern from "mg_common.h" nogil:
+    int mg_threads_max() noexcept
+
 cdef extern from "mg_cpu.h" nogil:
     int MG_ISA_AUTO
 
@@ -101,6 +104,9 @@ cdef int _threads(str op, object nthreads, Py_ssize_t work) except -1:
         return _auto_threads(work)
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
         raise ArgumentError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
+    if nthreads > mg_threads_max():  # capped, with a warning: Note [Thread cap]
+        from minigrad.backend import _cap_threads
+        return _cap_threads(op, nthreads, mg_threads_max(), 2)
     return nthreads
 
 
