@@ -102,7 +102,25 @@ def test_activation_special_values(op, dtype, isa, special_name):
         else:
             s = x
         gx = _act.backward(op, s, g, p0=p0, p1=p1, isa=isa)
-        _same(gx, g.astype(np.float64) * rd, dtype, f"{op} backward, n={n} at={at}")
+        with np.errstate(all="ignore"):
+            want = g.astype(np.float64) * rd
+        _same(gx, want, dtype, f"{op} backward, n={n} at={at}")
+        # The special value in the upstream gradient instead (x ordinary).
+        x = _planted(n, "1", dtype, at, scale=4.0)
+        g = _planted(n, special_name, dtype, at, seed=1)
+        y = _act.forward(op, x, p0=p0, p1=p1, isa=isa)
+        s = y if op in _act.BACKWARD_FROM_OUTPUT else x
+        gx = _act.backward(op, s, g, p0=p0, p1=p1, isa=isa)
+        _, rd = _act_reference(op, x.astype(np.float64))
+        if op in _act.BACKWARD_FROM_OUTPUT:
+            y64 = y.astype(np.float64)
+            rd = y64 * (1 - y64) if op == "sigmoid" else 1 - y64 * y64
+        g64 = g.astype(np.float64)
+        with np.errstate(all="ignore"):
+            want = g64 * rd
+        if op == "relu":  # a select, as PyTorch's: 0 (not NaN·0) where x <= 0
+            want = np.where(x > 0, g64, 0.0)
+        _same(gx, want, dtype, f"{op} backward, grad {special_name} at={at}")
 
 
 # -- softmax / log_softmax ----------------------------------------------------
