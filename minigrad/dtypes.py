@@ -68,6 +68,11 @@ def to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
         arr = np.asarray(data)
         if arr.dtype == np.float64 and not _has_float64(data):
             arr = arr.astype(np.float32)
+    if not arr.dtype.isnative:
+        # Byte-swapped ('>f8' on x86): the same values in this CPU's byte
+        # order, keeping the width (not float32 for '>f8'); the C kernels
+        # read native numbers only.
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     kind = arr.dtype.kind
     if arr.dtype in SUPPORTED:
         return arr

@@ -1,7 +1,8 @@
 // The softmax kernels for one element type (internal to csrc/softmax):
 // softmax.c includes this file once per dtype with T (the type), SUF (f32 or
-// f64), EXP (an exp that vectorises; its argument is always <= 0 here), LOG
-// and LOG1P defined. See mg_softmax.h for the contract of the exported
+// f64), EXP (an exp that vectorises; its argument is always <= 0 here),
+// EXP_ANY (the same for an argument of any sign: the backward's; EXP is
+// exact up to EXP_SAT), LOG and LOG1P defined. See mg_softmax.h for the contract of the exported
 // functions.
 //
 // The per-row work is in softmax_rows.h, compiled here once per instruction
