@@ -189,14 +189,16 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         needs = ctx.needs_input_grad
         ga = gb = None
-        if needs[0]:
-            da = Where.apply(g * b * a ** (b - 1), 0.0, cond=b.data != 0)
-            ga = da.sum_to(a.shape)
-        if needs[1]:
-            flat = (a.data == 0) & (b.data >= 0)
-            safe_a = Where.apply(1.0, a, cond=flat)
-            db = Where.apply(0.0, g * y * log(safe_a), cond=flat)
-            gb = db.sum_to(b.shape)
+        # 0·inf at the masked points is selected away (Note [Floating-point warnings])
+        with np.errstate(invalid="ignore"):
+            if needs[0]:
+                da = Where.apply(g * b * a ** (b - 1), 0.0, cond=b.data != 0)
+                ga = da.sum_to(a.shape)
+            if needs[1]:
+                flat = (a.data == 0) & (b.data >= 0)
+                safe_a = Where.apply(1.0, a, cond=flat)
+                db = Where.apply(0.0, g * y * log(safe_a), cond=flat)
+                gb = db.sum_to(b.shape)
         return ga, gb
 
 
@@ -228,7 +230,11 @@ class PowScalar(Function):
 
 
 class RPowScalar(Function):
-    """y = c ** a for a Python number c;  dL/da = g·y·log(c)."""
+    """y = c ** a for a Python number c;  dL/da = g·y·log(c).
+
+    NOTE: for c == 0, dL/da is 0 where a >= 0 (not 0·log(0) = NaN, nor
+    1·log(0) = -inf at a == 0), as in PyTorch and as :class:`Pow` does.
+    """
 
     _array_forward = True
 
@@ -238,11 +244,15 @@ class RPowScalar(Function):
             y = np.power(a.dtype.type(c), a)
             ctx.logc = float(np.log(np.float64(c)))
         ctx.save_for_backward(y)
+        ctx.flat = a >= 0 if c == 0 else None
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if ctx.flat is not None:
+            with np.errstate(invalid="ignore"):  # 0·log(0), selected away
+                return Where.apply(0.0, g * y * ctx.logc, cond=ctx.flat)
         return g * y * ctx.logc
 
 
@@ -317,6 +327,21 @@ class Abs(Function):
         return g * Tensor._wrap(ctx.sign)
 
 
+class Sign(Function):
+    """y = sign(a) (-1, 0 or 1);  dL/da = 0 (PyTorch records it, with a zero
+    gradient, so that ``x.sign() * x`` differentiates like a product)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.sign(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Tensor._wrap(np.zeros(g.shape, g.dtype))
+
+
 class Clamp(Function):
     """y = min(max(a, lo), hi);  dL/da = g where lo <= a <= hi, else 0.
 
@@ -342,6 +367,46 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         return Where.apply(g, 0.0, cond=ctx.mask)
+
+
+class ClampTensor(Function):
+    """y = min(max(a, lo), hi) for tensor bounds (either may be absent).
+
+    dL/da = g where lo <= a <= hi; dL/dlo = g where a < lo (and lo < hi);
+    dL/dhi = g where a > hi (or hi < lo: then y = hi everywhere). Each is reduced
+    to its input's shape. NOTE: at a bound the gradient goes to ``a``, not split
+    with the bound as ``maximum`` would: PyTorch's clamp_backward_min_max.
+    """
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *bounds, has_lo, has_hi):
+        lo = bounds[0] if has_lo else None
+        hi = bounds[-1] if has_hi else None
+        ctx.shapes = tuple(_shape(x) for x in (a, *bounds))
+        y = a
+        keep = glo = ghi = None
+        if lo is not None:
+            y = np.maximum(y, lo)
+            keep, glo = a >= lo, a < lo
+        if hi is not None:
+            y = np.minimum(y, hi)
+            upper = a <= hi
+            keep = upper if keep is None else keep & upper
+            ghi = a > hi
+            if lo is not None:
+                glo = glo & (lo < hi)
+                ghi = ghi | (hi < lo)
+        ctx.masks = tuple(m for m in (keep, glo, ghi) if m is not None)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(
+            Where.apply(g, 0.0, cond=m).sum_to(shape) if need else None
+            for m, shape, need in zip(ctx.masks, ctx.shapes, ctx.needs_input_grad)
+        )
 
 
 class Maximum(Function):
@@ -606,8 +671,12 @@ def abs(a: Tensor) -> Tensor:
 
 
 def sign(a: Tensor) -> Tensor:
-    """sign(a), a constant (its gradient is zero almost everywhere)."""
-    return Tensor._wrap(np.sign(a.data))
+    """sign(a) in a's dtype (a bool tensor is its own sign); the gradient is 0."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"sign: expected a Tensor, got {type(a).__name__}")
+    if a.data.dtype.kind == "b":
+        return Tensor._wrap(a.data.copy())
+    return apply1(Sign, a)
 
 
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -621,12 +690,18 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = a
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        bounds = [b for b in (min, max) if b is not None]
+        dt = a.data.dtype
+        for b in bounds:
+            dt = result_type(dt, _operands(a, b, "clamp")[1].data.dtype)
+        args = [_as(x, dt) for x in (a, *bounds)]
+        try:
+            return ClampTensor.apply(
+                *args, has_lo=min is not None, has_hi=max is not None
+            )
+        except ValueError:
+            _check_broadcast("clamp", *(x.shape for x in args))
+            raise
     if a.data.dtype.kind != "f" and any(
         isinstance(v, (float, np.floating)) for v in (min, max)
     ):

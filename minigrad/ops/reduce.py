@@ -13,6 +13,7 @@ import numpy as np
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
 from minigrad.errors import ShapeError
+from minigrad.ops.elementwise import Where
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -216,9 +217,40 @@ def std(
     correction: int = 1,
     unbiased: bool | None = None,
 ) -> Tensor:
-    """Standard deviation, ``sqrt(var(...))`` (unbiased by default)."""
+    """Standard deviation, ``sqrt(var(...))`` (unbiased by default); its gradient
+    is 0 where the std is 0 (a constant input), as in PyTorch."""
     _need_float(a, "std")
-    return var(a, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    v = var(a, dim, keepdim, correction=correction, unbiased=unbiased)
+    return SqrtOfVar.apply(v)
+
+
+class SqrtOfVar(Function):
+    """y = sqrt(v) for a variance v;  dL/dv = g / (2y), and 0 where y == 0.
+
+    NOTE: PyTorch's std backward masks the points where std is 0 (an input
+    that is constant along the reduced dims): there dL/dv = g/0 = inf would meet
+    var's zero gradient and make NaN; the subgradient 0 is taken instead.
+    """
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, v):
+        with np.errstate(all="ignore"):
+            y = np.sqrt(v)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        zero = y.data == 0
+        if not zero.any():
+            return g / (y * 2.0)
+        # The divisor is made safe before dividing, so that a recorded backward
+        # (create_graph) has no inf at the masked points either.
+        safe = Where.apply(1.0, y, cond=zero)
+        return Where.apply(0.0, g / (safe * 2.0), cond=zero)
 
 
 def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool, op: str) -> Any:
