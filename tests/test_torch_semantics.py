@@ -175,3 +175,168 @@ def test_changed_ops_pass_gradcheck():
     assert gradcheck(lambda a, lo, hi: a.clamp(lo, hi), lo_hi)
     lo_row = _smooth(x, np.full((1, 4), -0.25))
     assert gradcheck(lambda a, lo: a.clamp(min=lo), lo_row)
+
+
+# -- type promotion and rounding of integer ops -----------------------------------
+
+# expression: (dtype name, values). Operands: ti, tj int64; tf, tg float32; tb bool.
+PROMOTION = {
+    "ti / tj": ("float32", [3.5, -3.5, -1.5, 1.5, 0.0]),
+    "tb / tb": ("float32", [1.0, NAN, 1.0, NAN, 1.0]),
+    "2 / tj": ("float32", [1.0, 1.0, -0.5, -0.5, 2 / 3]),
+    "ti & tj": ("int64", [2, 0, 4, -8, 0]),
+    "ti | tj": ("int64", [7, -5, -2, -2, 3]),
+    "ti ^ tj": ("int64", [5, -5, -6, 6, 3]),
+    "~ti": ("int64", [-8, 6, -7, 5, -1]),
+    "ti & 3": ("int64", [3, 1, 2, 2, 0]),
+    "3 & ti": ("int64", [3, 1, 2, 2, 0]),
+    "6 | ti": ("int64", [7, -1, 6, -2, 6]),
+    "5 ^ ti": ("int64", [2, -4, 3, -1, 5]),
+    "ti | True": ("int64", [7, -7, 7, -5, 1]),
+    "tb & 1": ("int64", [1, 0, 1, 0, 1]),
+    "tb & tb": ("bool", [True, False, True, False, True]),
+    "~tb": ("bool", [False, True, False, True, False]),
+    "tb ^ True": ("bool", [False, True, False, True, False]),
+    "True | tb": ("bool", [True] * 5),
+    "ti // tj": ("int64", [3, -4, -2, 1, 0]),
+    "ti % tj": ("int64", [1, 1, -2, -2, 0]),
+    "ti // 2": ("int64", [3, -4, 3, -3, 0]),
+    "ti % 2": ("int64", [1, 1, 0, 0, 0]),
+    "ti // -2": ("int64", [-4, 3, -3, 3, 0]),
+    "ti % -2": ("int64", [-1, -1, 0, 0, 0]),
+    "7 // tj": ("int64", [3, 3, -2, -2, 2]),
+    "-7 % tj": ("int64", [1, 1, -3, -3, 2]),
+    "tf // tg": ("float32", [3.0, -4.0, -2.0, 1.0, 0.0]),
+    "tf % tg": ("float32", [1.5, 0.5, -2.0, -2.0, 0.5]),
+    "tf // 2": ("float32", [3.0, -4.0, 3.0, -3.0, 0.0]),
+    "tf % -2": ("float32", [-0.5, -1.5, 0.0, -0.0, -1.5]),
+    "3 // tg": ("float32", [1.0, 1.0, -1.0, -1.0, 1.0]),
+    "5 % tg": ("float32", [1.0, 1.0, -3.0, -3.0, 2.0]),
+    "5.5 % tj": ("float32", [1.5, 1.5, -2.5, -2.5, 2.5]),
+    "ti // 2.5": ("float32", [2.0, -3.0, 2.0, -3.0, 0.0]),
+    "ti % 2.5": ("float32", [2.0, 0.5, 1.0, 1.5, 0.0]),
+    "tf // 0": ("float32", [INF, -INF, INF, -INF, INF]),
+    "tf % 0": ("float32", [NAN] * 5),
+    "ti ** tj": ("int64", [49, 49, 0, 0, 0]),
+    "ti ** 2": ("int64", [49, 49, 36, 36, 0]),
+    "ti ** 0.5": ("float32", [math.sqrt(7), NAN, math.sqrt(6), NAN, 0.0]),
+    "2 ** tj": ("int64", [4, 4, 0, 0, 8]),
+    "2 ** ti": ("int64", [128, 0, 64, 0, 1]),
+    "2.0 ** ti": ("float32", [128.0, 2.0**-7, 64.0, 2.0**-6, 1.0]),
+    "(-2) ** tj": ("int64", [4, 4, 0, 0, -8]),
+    "0 ** ti": ("int64", [0, 0, 0, 0, 1]),
+    "tj ** ti": ("int64", [128, 0, 4096, 0, 1]),
+    "(tj - 3) ** ti": ("int64", [-1, -1, 117649, 0, 1]),
+    "ti ** tb": ("int64", [7, 1, 6, 1, 0]),
+    "ti ** True": ("int64", [7, -7, 6, -6, 0]),
+    "tb ** 2": ("int64", [1, 0, 1, 0, 1]),
+    "ti ** tg": ("float32", [49.0, 49.0, 6.0**-4, 6.0**-4, 0.0]),
+    "tf ** tj": ("float32", [56.25, 56.25, 6.0**-4, 6.0**-4, 0.125]),
+}
+
+# Expressions that PyTorch refuses: (expression, exception classes minigrad raises)
+REFUSED = {
+    "ti // 0": (ValueError, RuntimeError),
+    "ti % 0": (ValueError, RuntimeError),
+    "7 // (ti * 0)": (ValueError, RuntimeError),
+    "ti ** -1": (ValueError, RuntimeError),
+    "tb // tb": (TypeError, RuntimeError),
+    "tb % True": (TypeError, RuntimeError),
+    "tb ** tb": (TypeError, RuntimeError),
+    "tf & tf": (TypeError, RuntimeError),
+    "ti | 2.5": (TypeError, RuntimeError),
+    "~tf": (TypeError,),
+}
+
+
+def _operands_of(T):
+    return {
+        "T": T,
+        "ti": T.tensor([7, -7, 6, -6, 0]),
+        "tj": T.tensor([2, 2, -4, -4, 3]),
+        "tf": T.tensor([7.5, -7.5, 6.0, -6.0, 0.5]),
+        "tg": T.tensor([2.0, 2.0, -4.0, -4.0, 3.0]),
+        "tb": T.tensor([True, False, True, False, True]),
+    }
+
+
+def _dtype_name(t):
+    return str(t.dtype).replace("torch.", "")
+
+
+def _assert_same_zeros(actual, expected):
+    """Where the result is zero, its sign matches (NaN's sign bit is not compared)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    zero = actual == 0
+    np.testing.assert_array_equal(zero, expected == 0)
+    np.testing.assert_array_equal(np.signbit(actual[zero]), np.signbit(expected[zero]))
+
+
+@pytest.mark.parametrize("expr", sorted(PROMOTION))
+def test_promotion_expected_values(expr):
+    dtype, values = PROMOTION[expr]
+    r = eval(expr, _operands_of(mg))
+    assert str(r.dtype) == dtype
+    np.testing.assert_allclose(r.data.astype(np.float64), values, rtol=1e-6)
+    # the sign of zero too (a remainder that is exactly 0 has the sign of a)
+    _assert_same_zeros(r.data, np.asarray(values, dtype=np.float64))
+
+
+@pytest.mark.parametrize("expr", sorted(PROMOTION))
+def test_promotion_matches_torch(expr):
+    torch = pytest.importorskip("torch")
+    r = eval(expr, _operands_of(mg))
+    tr = eval(expr, _operands_of(torch))
+    assert _dtype_name(r) == _dtype_name(tr)
+    np.testing.assert_array_equal(r.numpy(), tr.numpy())
+    _assert_same_zeros(r.numpy(), tr.numpy())
+
+
+@pytest.mark.parametrize("expr", sorted(REFUSED))
+def test_refused_like_torch(expr):
+    with pytest.raises(REFUSED[expr]):
+        eval(expr, _operands_of(mg))
+
+
+@pytest.mark.parametrize("expr", sorted(REFUSED))
+def test_refused_by_torch_too(expr):
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, TypeError)):
+        eval(expr, _operands_of(torch))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_floor_divide_and_remainder_match_torch_on_random_floats(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    a = np.concatenate([rng.uniform(-20, 20, 500), rng.integers(-9, 9, 100), [-0.0]])
+    b = np.concatenate([rng.uniform(-5, 5, 500), rng.integers(-4, 5, 100), [3.0]])
+    a, b = a.astype(dtype), b.astype(dtype)
+    for op in ("__floordiv__", "__mod__"):
+        r = getattr(mg.tensor(a), op)(mg.tensor(b)).numpy()
+        tr = getattr(torch.from_numpy(a), op)(torch.from_numpy(b)).numpy()
+        np.testing.assert_array_equal(r, tr)
+        _assert_same_zeros(r, tr)
+
+
+def test_int_true_division_is_float32():
+    assert (mg.tensor([1]) / mg.tensor([2])).dtype == mg.float32
+    assert (mg.tensor([1]) / mg.tensor([2])).tolist() == [0.5]
+
+
+def test_remainder_gradient():
+    # away from the jumps of a % b (where a / b is an integer)
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0.1, 0.9, 6) + rng.integers(-3, 3, 6)
+    b = rng.choice([-2.3, 1.7, 3.7], 6)
+    ta, tb = _smooth(a, b)
+    assert gradcheck(lambda x, y: x % y, [ta, tb])
+    assert gradcheck(lambda y: 5.0 % y + y % 2.0, [tb])
+    (ta % tb).sum().backward()
+    np.testing.assert_array_equal(ta.grad.numpy(), np.ones(6))
+    np.testing.assert_array_equal(tb.grad.numpy(), -np.floor_divide(a, b))
+
+
+def test_floor_divide_does_not_require_grad():
+    x = mg.tensor([3.5, -1.0], requires_grad=True)
+    assert not (x // 2).requires_grad

@@ -32,6 +32,14 @@ from minigrad.ops.elementwise import (
     sub,
     where,
 )
+from minigrad.ops.integer import (
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    floor_divide,
+    remainder,
+)
 from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import (
     argmax,
@@ -67,6 +75,10 @@ __all__ = [
     "add",
     "argmax",
     "argmin",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
     "cat",
     "clamp",
     "clone",
@@ -75,6 +87,7 @@ __all__ = [
     "exp",
     "expand",
     "flatten",
+    "floor_divide",
     "gelu",
     "getitem",
     "leaky_relu",
@@ -92,6 +105,7 @@ __all__ = [
     "permute",
     "pow",
     "relu",
+    "remainder",
     "reshape",
     "setitem",
     "sigmoid",

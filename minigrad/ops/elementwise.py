@@ -534,7 +534,8 @@ def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], T
         if isinstance(a, Tensor):
             dt = a.data.dtype
             if isinstance(b, Tensor):
-                if b.data.dtype is dt:
+                # int / int is true division: float32, from _binary_general
+                if b.data.dtype is dt and (dt is _F32 or dt is _F64 or cls is not Div):
                     try:
                         return apply2(cls, a, b)
                     except ValueError:
@@ -608,34 +609,42 @@ def neg(a: Tensor) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:
     """``a ** b``: tensor or Python-number base and exponent.
 
+    Integer (and bool) operands give an int64 result, as in PyTorch:
+    ``int_tensor ** 2``, ``2 ** int_tensor``, ``int_tensor ** int_tensor``
+    (see :func:`minigrad.ops.integer.int_pow`); a float on either side gives a
+    float.
+
     Raises
     ------
     ValueError
-        An integer tensor raised to a negative integer power.
+        An integer tensor raised to a negative Python integer power.
     """
-    if isinstance(a, Tensor) and _is_scalar(b) and not isinstance(b, (bool, np.bool_)):
-        kind = a.data.dtype.kind
-        if kind != "f":
-            if isinstance(b, (float, np.floating)):
-                a = a.to(float32)
-            elif b < 0:
-                raise ArgumentError(
-                    f"pow: integer tensor ({a.dtype}) to a negative integer power "
-                    f"({b}) is not allowed"
-                )
+    if isinstance(a, Tensor) and _is_scalar(b):
+        if a.data.dtype.kind != "f":
+            if not isinstance(b, (float, np.floating)):
+                return _int_pow(a, b)
+            a = a.to(float32)
         return PowScalar.apply(a, c=b)
-    if isinstance(b, Tensor) and _is_scalar(a) and not isinstance(a, (bool, np.bool_)):
+    if isinstance(b, Tensor) and _is_scalar(a):
         if b.data.dtype.kind != "f":
+            if not isinstance(a, (float, np.floating)):
+                return _int_pow(a, b)
             b = b.to(float32)
         return RPowScalar.apply(b, c=a)
     a, b = _operands(a, b, "pow")
     if a.data.dtype.kind != "f":
-        a, b = a.to(float32), b.to(float32)
+        return _int_pow(a, b)
     try:
         return apply2(Pow, a, b)
     except ValueError:
         _check_broadcast("pow", a.shape, b.shape)
         raise
+
+
+def _int_pow(a: Any, b: Any) -> Tensor:
+    from minigrad.ops.integer import int_pow  # it imports this module
+
+    return int_pow(a, b)
 
 
 def square(a: Tensor) -> Tensor:
