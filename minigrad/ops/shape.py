@@ -8,7 +8,7 @@ views, so the result shares memory (and its version counter) with the input.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -399,11 +399,105 @@ def split(
 # -- indexing -----------------------------------------------------------------
 
 
-def _norm_index(idx: Any) -> Any:
-    """Replaces Tensors (and lists) inside an index by arrays."""
+# Note [Mixed indexing]
+# numpy and PyTorch agree on an index made of slices, None, Ellipsis and arrays,
+# and on one made of ints and slices. They differ when ints and arrays are mixed:
+# numpy counts an int as an advanced index, so in ``x[0, :, [0, 1]]`` the two
+# advanced indices are separated by a slice and their dim goes first (2, 3, 5);
+# PyTorch applies the ints first, as basic indexing, and the rest of the index
+# then has one advanced index, whose dim stays in place (3, 2, 5). Such an index
+# is kept as a :class:`_Split`: the basic part (the ints, each other item
+# replaced by full slices over the dims it covers) and the rest (the ints
+# dropped, each slice or None replaced by a full slice). ``a[basic]`` is a view,
+# so reading, writing and scatter-adding through ``a[basic][rest]`` all reach
+# ``a``.
+
+
+class _Split(NamedTuple):
+    """An index applied in two steps, ``a[basic][rest]`` (Note [Mixed indexing])."""
+
+    basic: tuple[Any, ...]
+    rest: tuple[Any, ...]
+
+
+def _is_int_item(i: Any) -> bool:
+    if isinstance(i, (bool, np.bool_)):
+        return False
+    if isinstance(i, (int, np.integer)):
+        return True
+    return type(i) is np.ndarray and i.ndim == 0 and i.dtype.kind in "iu"
+
+
+def _split_mixed(idx: Any) -> Any:
+    """``idx`` itself, or a :class:`_Split` when it mixes ints and arrays."""
+    if not isinstance(idx, tuple):
+        return idx
+    ints = [_is_int_item(i) for i in idx]
+    if not any(ints) or not any(
+        type(i) is np.ndarray and not is_int for i, is_int in zip(idx, ints)
+    ):
+        return idx
+    basic: list[Any] = []
+    rest: list[Any] = []
+    for i, is_int in zip(idx, ints):
+        if is_int:
+            basic.append(int(i))
+        elif type(i) is np.ndarray:
+            # a bool mask covers as many dims as it has; an int array one
+            basic.extend([slice(None)] * (i.ndim if i.dtype == np.bool_ else 1))
+            rest.append(i)
+        elif i is None or isinstance(i, slice):
+            basic.append(i)
+            rest.append(slice(None))
+        else:  # Ellipsis
+            basic.append(i)
+            rest.append(i)
+    return _Split(tuple(basic), tuple(rest))
+
+
+def _take(arr: np.ndarray, idx: Any) -> np.ndarray:
+    """``arr[idx]`` (Note [Mixed indexing])."""
+    if type(idx) is _Split:
+        return arr[idx.basic][idx.rest]
+    return arr[idx]
+
+
+def _put(arr: np.ndarray, idx: Any, value: Any) -> None:
+    """``arr[idx] = value`` (Note [Mixed indexing])."""
+    if type(idx) is _Split:
+        arr[idx.basic][idx.rest] = value
+    else:
+        arr[idx] = value
+
+
+def _norm_index(idx: Any, ndim: int) -> Any:
+    """Replaces Tensors (and lists) inside an index by arrays, and splits an index
+    that mixes ints and arrays (Note [Mixed indexing])."""
     if isinstance(idx, tuple):
-        return tuple(_norm_item(i) for i in idx)
+        return _split_mixed(
+            _drop_empty_ellipsis(tuple(_norm_item(i) for i in idx), ndim)
+        )
     return _norm_item(idx)
+
+
+def _drop_empty_ellipsis(idx: tuple[Any, ...], ndim: int) -> tuple[Any, ...]:
+    """``idx`` without an Ellipsis that stands for no dim. numpy counts it as a
+    separator between advanced indices (their dims then go first), PyTorch
+    does not: ``x[:, [0, 1], ..., [0, 1]]`` of a 3-d x has shape (5, 2) in
+    PyTorch, (2, 5) in numpy."""
+    if not any(i is Ellipsis for i in idx) or not any(
+        type(i) is np.ndarray for i in idx
+    ):
+        return idx
+    used = 0
+    for i in idx:
+        if type(i) is np.ndarray:
+            used += i.ndim if i.dtype == np.bool_ else 1
+        elif i is not None and i is not Ellipsis:
+            used += 1
+    if used != ndim:
+        return idx
+    return tuple(i for i in idx if i is not Ellipsis)
 
 
 def _norm_item(i: Any) -> Any:
@@ -416,6 +510,8 @@ def _norm_item(i: Any) -> Any:
 
 
 def _is_advanced(idx: Any) -> bool:
+    if type(idx) is _Split:
+        return True
     items = idx if isinstance(idx, tuple) else (idx,)
     return any(isinstance(i, (np.ndarray, list)) for i in items)
 
@@ -429,7 +525,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, *, idx):
         ctx.shape, ctx.idx = a.shape, idx
-        return a[idx]
+        return _take(a, idx)
 
     @staticmethod
     def backward(ctx, g):
@@ -445,10 +541,13 @@ class IndexAdd(Function):
     def forward(ctx, g, *, shape, idx):
         ctx.idx = idx
         out = np.zeros(shape, dtype=g.dtype)
+        target = out
+        if type(idx) is _Split:
+            target, idx = out[idx.basic], idx.rest  # a view of out
         if _is_advanced(idx):
-            np.add.at(out, idx, g)
+            np.add.at(target, idx, g)
         else:
-            out[idx] = g
+            target[idx] = g
         return out
 
     @staticmethod
@@ -466,7 +565,7 @@ def getitem(a: Tensor, idx: Any) -> Tensor:
     IndexError
         An index out of range or of a wrong type.
     """
-    idx = _norm_index(idx)
+    idx = _norm_index(idx, a.ndim)
     try:
         return GetItem.apply(a, idx=idx)
     except IndexError as e:
@@ -485,7 +584,7 @@ class SetItem(Function):
     @staticmethod
     def forward(ctx, a, v, *, idx):
         ctx.idx, ctx.vshape = idx, np.shape(v)
-        a[idx] = v
+        _put(a, idx, v)
         ctx.landed = _landed(a.shape, idx) if _is_advanced(idx) else None
         return a
 
@@ -495,7 +594,7 @@ class SetItem(Function):
         ga = gv = None
         if needs[0]:
             mask = np.ones(g.shape, dtype=g.dtype)
-            mask[ctx.idx] = 0
+            _put(mask, ctx.idx, 0)
             ga = g * Tensor._wrap(mask)
         if needs[1]:
             gv = GetItem.apply(g, idx=ctx.idx)
@@ -509,10 +608,10 @@ def _landed(shape: tuple[int, ...], idx: Any) -> np.ndarray | None:
     """For ``a[idx] = v``: which positions of ``a[idx]`` were written last (None
     when every one was: no repeated index)."""
     pos = np.full(shape, -1, dtype=np.int64)
-    n = pos[idx].size
-    order = np.arange(n).reshape(pos[idx].shape)
-    pos[idx] = order
-    landed = pos[idx] == order
+    target_shape = _take(pos, idx).shape
+    order = np.arange(int(np.prod(target_shape))).reshape(target_shape)
+    _put(pos, idx, order)
+    landed = _take(pos, idx) == order
     return None if landed.all() else landed
 
 
@@ -528,7 +627,7 @@ def setitem(a: Tensor, idx: Any, value: Any) -> None:
     IndexError, ValueError
         Bad index, or a value that does not broadcast to ``a[idx]``.
     """
-    idx = _norm_index(idx)
+    idx = _norm_index(idx, a.ndim)
     if not isinstance(value, Tensor):
         value = Tensor._wrap(np.asarray(value, dtype=a.data.dtype))
     elif value.data.dtype != a.data.dtype:
@@ -553,7 +652,7 @@ def _drop_leading_ones(value: Tensor, arr: np.ndarray, idx: Any) -> Tensor:
     """PyTorch accepts ``t[1] = tensor([v])``: leading size-1 dims of the value
     beyond the target's rank are dropped."""
     try:
-        target = arr[idx].shape
+        target = _take(arr, idx).shape
     except (IndexError, ValueError):
         return value  # the assignment itself reports it
     extra = value.ndim - len(target)
