@@ -4,11 +4,13 @@ arange, linspace, eye. Layer: core.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from minigrad.dtypes import canonical_dtype, float32, to_array
+from minigrad.errors import ArgumentError
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
@@ -147,15 +149,38 @@ def arange(
     requires_grad: bool = False,
 ) -> Tensor:
     """Values from ``start`` to ``end`` (excluded) by ``step``; int64 when all are
-    ints, else float32 (PyTorch's defaults)."""
+    ints, else float32 (PyTorch's defaults). As in PyTorch, the length is
+    ``ceil((end - start) / step)`` computed in float64, and value i is
+    ``start + i * step``.
+
+    Raises
+    ------
+    ValueError
+        ``step`` is 0, a bound is not finite, or ``end`` lies on the wrong side
+        of ``start`` for the sign of ``step`` (PyTorch returns no empty tensor
+        there either).
+    """
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else float32
-    return _make(
-        np.arange(start, end, step).astype(canonical_dtype(dtype)), requires_grad
-    )
+    dt = canonical_dtype(dtype)
+    if step == 0:
+        raise ArgumentError(f"arange: step must be nonzero (start={start}, end={end})")
+    if not (math.isfinite(start) and math.isfinite(end) and math.isfinite(step)):
+        raise ArgumentError(f"arange: unsupported range: {start} -> {end} by {step}")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise ArgumentError(
+            f"arange: upper bound and lower bound inconsistent with step sign "
+            f"(start={start}, end={end}, step={step})"
+        )
+    if all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
+        arr = np.arange(start, end, step, dtype=np.int64)
+    else:
+        n = math.ceil((float(end) - float(start)) / float(step))
+        arr = float(start) + float(step) * np.arange(n, dtype=np.float64)
+    return _make(arr.astype(dt, copy=False), requires_grad)
 
 
 def linspace(

@@ -487,3 +487,67 @@ def test_empty_ellipsis_does_not_separate_advanced_indices():
     np.testing.assert_array_equal(
         y.numpy(), X4.reshape(-1)[:60].reshape(5, 3, 4)[:, [0, 1], [0, 1]]
     )
+
+
+# -- arange ----------------------------------------------------------------------
+
+# args: (dtype, length) -- the length is ceil((end - start) / step) in float64
+ARANGE = {
+    (0, 1, 0.1): ("float32", 10),
+    (1, 2.5, 0.3): ("float32", 5),
+    (-1, 1, 0.1): ("float32", 20),
+    (0, 10, 3): ("int64", 4),
+    (0, -5, -1): ("int64", 5),
+    (5, 5, 1): ("int64", 0),
+    (0, 1.0, 0.3): ("float32", 4),
+    (0.5, 3): ("float32", 3),
+    (0, 1, 1 / 3): ("float32", 3),
+    (10, 0, -0.7): ("float32", 15),
+    (0, 0.9, 0.3): ("float32", 3),
+    (1, 1.7, 0.1): ("float32", 7),  # (1.7 - 1) / 0.1 = 6.999999999999999
+}
+
+
+@pytest.mark.parametrize("args", sorted(ARANGE, key=str))
+def test_arange_length_and_dtype(args):
+    dtype, n = ARANGE[args]
+    t = mg.arange(*args)
+    assert str(t.dtype) == dtype
+    assert t.shape == (n,)
+    start, step = (args[0], args[2]) if len(args) == 3 else (args[0], 1)
+    np.testing.assert_allclose(t.numpy(), start + step * np.arange(n), atol=1e-6)
+
+
+@pytest.mark.parametrize("args", sorted(ARANGE, key=str))
+def test_arange_matches_torch(args):
+    torch = pytest.importorskip("torch")
+    t, tt = mg.arange(*args), torch.arange(*args)
+    assert str(t.dtype) == _dtype_name(tt)
+    assert t.shape == tuple(tt.shape)
+    # torch's vectorized kernel rounds some float32 values differently (ulp)
+    np.testing.assert_allclose(t.numpy(), tt.numpy(), rtol=1e-6, atol=1e-7)
+
+
+BAD_ARANGE = {
+    (0, 5, 0): "step must be nonzero",
+    (0.0, 1.0, 0.0): "step must be nonzero",
+    (0, 5, -1): "inconsistent with step sign",
+    (5, 0, 1): "inconsistent with step sign",
+    (0.0, -1.0, 0.5): "inconsistent with step sign",
+    (0, math.inf, 1): "unsupported range",
+}
+
+
+@pytest.mark.parametrize("args", sorted(BAD_ARANGE, key=str))
+def test_arange_bad_range_raises_clear_error(args):
+    with pytest.raises(ValueError, match=BAD_ARANGE[args]) as info:
+        mg.arange(*args)
+    assert isinstance(info.value, RuntimeError)
+    assert "arange" in str(info.value)
+
+
+@pytest.mark.parametrize("args", sorted(BAD_ARANGE, key=str))
+def test_arange_bad_range_raises_in_torch_too(args):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match=BAD_ARANGE[args]):
+        torch.arange(*args)
