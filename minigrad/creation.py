@@ -31,10 +31,13 @@ __all__ = [
 ]
 
 
-def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    shape = tuple(int(s) for s in size)
+    if any(s < 0 for s in shape):
+        raise ArgumentError(f"{op}: negative dimension in size {shape}")
+    return shape
 
 
 def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -57,12 +60,12 @@ def _dt(dtype: Any) -> np.dtype:
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 by default."""
-    return _make(np.zeros(_shape(size), _dt(dtype)), requires_grad)
+    return _make(np.zeros(_shape(size, "zeros"), _dt(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 by default."""
-    return _make(np.ones(_shape(size), _dt(dtype)), requires_grad)
+    return _make(np.ones(_shape(size, "ones"), _dt(dtype)), requires_grad)
 
 
 def full(
@@ -73,7 +76,8 @@ def full(
     if dtype is None:
         dtype = to_array(fill_value).dtype
     return _make(
-        np.full(_shape((size,)), fill_value, canonical_dtype(dtype)), requires_grad
+        np.full(_shape((size,), "full"), fill_value, canonical_dtype(dtype)),
+        requires_grad,
     )
 
 
@@ -108,7 +112,7 @@ def rand(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Uniform on [0, 1)."""
-    arr = get_generator(generator).random(_shape(size)).astype(_dt(dtype))
+    arr = get_generator(generator).random(_shape(size, "rand")).astype(_dt(dtype))
     return _make(arr, requires_grad)
 
 
@@ -119,7 +123,11 @@ def randn(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Standard normal."""
-    arr = get_generator(generator).standard_normal(_shape(size)).astype(_dt(dtype))
+    arr = (
+        get_generator(generator)
+        .standard_normal(_shape(size, "randn"))
+        .astype(_dt(dtype))
+    )
     return _make(arr, requires_grad)
 
 
@@ -137,7 +145,9 @@ def randint(
     elif high is None:
         low, high = 0, low
     d = np.int64 if dtype is None else canonical_dtype(dtype)
-    arr = get_generator(generator).integers(low, high, size=_shape((size,)))
+    if low >= high:
+        raise ArgumentError(f"randint: low ({low}) must be less than high ({high})")
+    arr = get_generator(generator).integers(low, high, size=_shape((size,), "randint"))
     return Tensor._wrap(np.asarray(arr).astype(d))
 
 
@@ -187,6 +197,10 @@ def linspace(
     start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (included); float32."""
+    if steps < 0:
+        raise ArgumentError(
+            f"linspace: number of steps must be non-negative, got {steps}"
+        )
     return _make(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
 
@@ -194,4 +208,6 @@ def eye(
     n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """The ``n x m`` identity (``m`` defaults to ``n``); float32 by default."""
+    if n < 0 or (m is not None and m < 0):
+        raise ArgumentError(f"eye: negative size ({n}, {m})")
     return _make(np.eye(n, m, dtype=_dt(dtype)), requires_grad)

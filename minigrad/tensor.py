@@ -129,9 +129,9 @@ class Tensor:
 
     def item(self) -> Any:
         if self.data.size != 1:
-            raise RuntimeError(
-                f"item: a Tensor with {self.data.size} elements cannot be converted "
-                "to a Python scalar"
+            raise ShapeError(
+                f"item: a Tensor with {self.data.size} elements (shape {self.shape}) "
+                "cannot be converted to a Python scalar"
             )
         return self.data.reshape(()).item()
 
@@ -159,9 +159,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(
+            raise ShapeError(
                 f"bool: the truth value of a tensor with {self.data.size} elements "
-                "is ambiguous"
+                f"(shape {self.shape}) is ambiguous"
             )
         return bool(self.data.reshape(()))
 

@@ -551,3 +551,92 @@ def test_arange_bad_range_raises_in_torch_too(args):
     torch = pytest.importorskip("torch")
     with pytest.raises(RuntimeError, match=BAD_ARANGE[args]):
         torch.arange(*args)
+
+
+# -- exception types: ValueError and RuntimeError both catch a bad call -----------
+
+# name: (call(T), words the message must hold: the op and the shapes)
+BAD_CALLS = {
+    "matmul": (lambda T: T.ones(2, 3) @ T.ones(4, 5), ["matmul", "(2, 3)", "(4, 5)"]),
+    "matmul_batch": (
+        lambda T: T.ones(2, 2, 3) @ T.ones(3, 3, 4),
+        ["matmul", "(2, 2, 3)", "(3, 3, 4)"],
+    ),
+    "reshape": (lambda T: T.ones(2, 3).reshape(4, 2), ["reshape", "(2, 3)", "(4, 2)"]),
+    "view": (lambda T: T.ones(2, 3).view(7), ["reshape", "(2, 3)", "(7,)"]),
+    "cat": (lambda T: T.cat([T.ones(2, 3), T.ones(4, 5)]), ["cat", "(2, 3)", "(4, 5)"]),
+    "stack": (lambda T: T.stack([T.ones(2), T.ones(3)]), ["stack", "(2,)", "(3,)"]),
+    "add": (lambda T: T.ones(2, 3) + T.ones(4, 5), ["add", "(2, 3)", "(4, 5)"]),
+    "mul_int": (
+        lambda T: T.ones(2, 3, dtype=T.int64) * T.ones(4, dtype=T.int64),
+        ["mul", "(2, 3)", "(4,)"],
+    ),
+    "where": (
+        lambda T: T.where(T.ones(4) > 0, T.ones(2, 3), T.ones(2, 3)),
+        ["where", "(4,)", "(2, 3)"],
+    ),
+    "sum_bad_dim": (lambda T: T.ones(2, 3).sum(5), ["sum", "dim 5", "2 dims"]),
+    "mean_bad_dim": (lambda T: T.ones(2, 3).mean(-3), ["mean", "dim -3", "2 dims"]),
+    "max_bad_dim": (lambda T: T.ones(2, 3).max(2), ["max", "dim 2", "2 dims"]),
+    "softmax_bad_dim": (lambda T: T.ones(2, 3).softmax(4), ["softmax", "dim 4"]),
+    "transpose_bad_dim": (
+        lambda T: T.ones(2, 3).transpose(0, 2),
+        ["transpose", "dim 2"],
+    ),
+    "cat_bad_dim": (lambda T: T.cat([T.ones(2), T.ones(2)], 1), ["cat", "dim 1"]),
+    "expand": (lambda T: T.ones(2, 3).expand(4, 3), ["expand", "(2, 3)", "(4, 3)"]),
+    "setitem_value": (
+        lambda T: T.zeros(2, 3).__setitem__(0, T.ones(4)),
+        ["setitem", "(4,)", "(2, 3)"],
+    ),
+    "zeros_negative": (lambda T: T.zeros(2, -1), ["zeros", "negative"]),
+    "ragged": (lambda T: T.tensor([[1, 2], [3]]), ["tensor"]),
+    "max_empty": (lambda T: T.ones(0).max(), ["max", "(0,)"]),
+    "item": (lambda T: T.ones(2, 3).item(), ["item", "6 elements"]),
+    "arange_step0": (lambda T: T.arange(0, 5, 0), ["arange", "step"]),
+    "int_div_zero": (
+        lambda T: T.tensor([1, 2]) // T.tensor([1, 0]),
+        ["floor_divide", "ZeroDivisionError"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_bad_call_is_value_and_runtime_error(name):
+    call, words = BAD_CALLS[name]
+    with pytest.raises(ValueError) as info:
+        call(mg)
+    assert isinstance(info.value, RuntimeError)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_bad_call_fails_in_torch_too(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, ValueError, IndexError, TypeError)):
+        BAD_CALLS[name][0](torch)
+
+
+def test_bad_dim_is_also_an_index_error_as_in_torch():
+    with pytest.raises(IndexError, match="sum: dim 5"):
+        mg.ones(2, 3).sum(5)
+
+
+@pytest.mark.parametrize(
+    "idx", [5, (0, 7), ([0, 7],), (0, 0, 0)], ids=["int", "pair", "list", "too_many"]
+)
+def test_index_out_of_range_is_index_error_naming_the_shape(idx):
+    with pytest.raises(IndexError, match=r"\(2, 3\)"):
+        mg.ones(2, 3)[idx]
+
+
+def test_dtype_errors_are_type_and_runtime_errors():
+    for call in (
+        lambda: mg.tensor([1, 2]).mean(),
+        lambda: mg.ones(2).to("float16"),
+        lambda: mg.ones(2) & mg.ones(2),
+    ):
+        with pytest.raises(TypeError) as info:
+            call()
+        assert isinstance(info.value, RuntimeError)

@@ -12,7 +12,8 @@ import numpy as np
 
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
-from minigrad.errors import ShapeError
+from minigrad.dtypes import DTypeError
+from minigrad.errors import DimError, ShapeError
 from minigrad.ops.elementwise import Where
 from minigrad.tensor import Tensor
 
@@ -54,7 +55,7 @@ def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
     n = ndim if ndim > 0 else 1  # a 0-d tensor accepts dim 0 and -1
     for d in dims:
         if not -n <= d < n:
-            raise IndexError(
+            raise DimError(
                 f"{op}: dim {d} is out of range for a tensor with {ndim} dims"
             )
         out.append(int(d) % n)
@@ -168,7 +169,7 @@ def _need_float(a: Tensor, op: str) -> None:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a.data.dtype.kind != "f":
-        raise TypeError(f"{op}: input dtype should be floating point, got {a.dtype}")
+        raise DTypeError(f"{op}: input dtype should be floating point, got {a.dtype}")
 
 
 def _divide(t: Tensor, n: int) -> Tensor:
@@ -260,7 +261,7 @@ def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool, op: str) -> Any:
     dims = _norm_dims(dim, a.ndim, op)
     if dims is None:
         if a.numel() == 0:
-            raise RuntimeError(
+            raise ShapeError(
                 f"{op}: cannot reduce an empty tensor of shape {a.shape} over all "
                 "dims; specify dim"
             )
@@ -269,7 +270,7 @@ def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool, op: str) -> Any:
         return MaxMin.apply(a, dims=None, keepdim=keepdim, is_max=is_max, single=False)
     for d in dims:
         if a.shape[d] == 0:
-            raise IndexError(
+            raise DimError(
                 f"{op}: cannot reduce over dim {d} of size 0 (shape {a.shape})"
             )
     out = MaxMin.apply(a, dims=dims, keepdim=keepdim, is_max=is_max, single=single)
@@ -313,7 +314,7 @@ def _arg(a: Tensor, dim: int | None, keepdim: bool, is_max: bool) -> Tensor:
     op = "argmax" if is_max else "argmin"
     fn = np.argmax if is_max else np.argmin
     if a.numel() == 0 and (dim is None or a.ndim == 0 or a.shape[dim] == 0):
-        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {a.shape}")
+        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {a.shape}")
     if dim is None:
         idx = np.asarray(fn(a.data), dtype=np.int64)
         return Tensor._wrap(idx.reshape((1,) * a.ndim) if keepdim else idx)

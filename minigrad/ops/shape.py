@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.errors import ArgumentError, DimError, ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -164,7 +164,7 @@ def _infer_shape(old: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...
 
 def _dim(d: int, ndim: int, op: str) -> int:
     if not -ndim <= d < ndim:
-        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+        raise DimError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
     return d % ndim
 
 
@@ -639,7 +639,9 @@ def setitem(a: Tensor, idx: Any, value: Any) -> None:
     try:
         out = SetItem.apply(alias, value, idx=idx)
     except (IndexError, ValueError) as e:
-        raise type(e)(
+        # a bad index stays an IndexError (as torch); a value that does not fit
+        # the indexed shape is a ShapeError
+        raise (IndexError if isinstance(e, IndexError) else ShapeError)(
             f"setitem: cannot assign a value of shape {value.shape} to index {idx!r} "
             f"of a tensor of shape {a.shape}: {e}"
         ) from None
