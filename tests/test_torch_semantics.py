@@ -367,7 +367,13 @@ MIXED = {
 
 
 def _mixed_index(T, idx):
-    return tuple(T.tensor(i) if isinstance(i, list) else i for i in idx)
+    """Lists become tensors (int or bool), numpy ints 0-d int tensors."""
+    return tuple(
+        T.tensor(i if isinstance(i, list) else int(i))
+        if isinstance(i, (list, np.integer))
+        else i
+        for i in idx
+    )
 
 
 @pytest.mark.parametrize("name", sorted(MIXED))
@@ -409,20 +415,27 @@ def test_mixed_index_setitem_backward():
 
 
 def _random_index(rng, shape):
-    """A random index over ``shape`` mixing ints, slices, int lists, bool masks,
-    None and at most one Ellipsis (index items as plain Python / lists)."""
+    """A random index over ``shape`` mixing ints, 0-d int tensors (numpy ints
+    here), slices, int lists, 1-d and 2-d bool masks, None and at most one
+    Ellipsis (index items as plain Python / lists)."""
     items, dims = [], list(shape)
     ellipsis = rng.random() < 0.3
     while dims:
         n = dims[0]
-        kind = rng.choice(["int", "slice", "list", "mask", "none", "stop"])
+        kinds = ["int", "int0d", "slice", "list", "mask", "mask2", "none", "stop"]
+        kind = rng.choice(kinds)
         if kind == "stop":
             break
         if kind == "none":
             items.append(None)
             continue
         dims.pop(0)
-        if kind == "int":
+        if kind == "mask2" and dims:
+            m = rng.random((n, dims.pop(0))) < 0.5
+            items.append(m.tolist())
+        elif kind == "int0d":
+            items.append(np.int64(rng.integers(-n, n)))
+        elif kind == "int" or kind == "mask2":
             items.append(int(rng.integers(-n, n)))
         elif kind == "slice":
             start, stop = sorted(rng.integers(0, n + 1, 2))
@@ -437,7 +450,7 @@ def _random_index(rng, shape):
 
 
 def _torch_index(torch, idx):
-    return tuple(torch.tensor(i) if isinstance(i, list) else i for i in idx)
+    return _mixed_index(torch, idx)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -640,3 +653,51 @@ def test_dtype_errors_are_type_and_runtime_errors():
         with pytest.raises(TypeError) as info:
             call()
         assert isinstance(info.value, RuntimeError)
+
+
+# name: fn(T, x, y) of two (3, 4) float64 tensors holding small integers, so that
+# zeros, kinks and ties are common
+AT_KINKS = {
+    "abs": lambda T, x, y: x.abs(),
+    "relu": lambda T, x, y: x.relu(),
+    "clamp": lambda T, x, y: x.clamp(-1.0, 1.0),
+    "clamp_tensors": lambda T, x, y: x.clamp(y - 1.0, y + 1.0),
+    "clamp_crossed": lambda T, x, y: x.clamp(y, -y),
+    "clamp_min_tensor": lambda T, x, y: x.clamp(min=y),
+    "max": lambda T, x, y: x.max(),
+    "min": lambda T, x, y: x.min(),
+    "max_dim": lambda T, x, y: x.max(1)[0],
+    "min_dim": lambda T, x, y: x.min(0)[0],
+    "amax_dims": lambda T, x, y: x.amax((0, 1)),
+    "amin_dim": lambda T, x, y: x.amin(1),
+    "maximum": lambda T, x, y: T.maximum(x, y),
+    "minimum": lambda T, x, y: T.minimum(x, y),
+    "std": lambda T, x, y: x.std(1),
+    "std_biased": lambda T, x, y: x.std(0, correction=0),
+    "var": lambda T, x, y: x.var(1),
+    "sqrt": lambda T, x, y: x.abs().sqrt(),
+    "sign": lambda T, x, y: x.sign() * y,
+    "pow": lambda T, x, y: x.abs() ** y,
+    "rpow0": lambda T, x, y: 0.0**x,
+    "remainder": lambda T, x, y: x % (y.abs() + 0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AT_KINKS))
+def test_gradients_at_kinks_and_ties_match_torch(name):
+    torch = pytest.importorskip("torch")
+    fn = AT_KINKS[name]
+    rng = np.random.default_rng(sorted(AT_KINKS).index(name))
+    for _ in range(20):
+        xs = [rng.integers(-2, 3, (3, 4)).astype(np.float64) for _ in range(2)]
+        ours = [mg.tensor(a, requires_grad=True) for a in xs]
+        theirs = [torch.tensor(a, requires_grad=True) for a in xs]
+        y, ty = fn(mg, *ours), fn(torch, *theirs)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+        w = rng.standard_normal(y.shape)
+        grads = mg.autograd.grad(y, ours, mg.tensor(w), allow_unused=True)
+        tgrads = torch.autograd.grad(ty, theirs, torch.tensor(w), allow_unused=True)
+        for g, tg in zip(grads, tgrads):
+            g = np.zeros((3, 4)) if g is None else g.numpy()
+            tg = np.zeros((3, 4)) if tg is None else tg.numpy()
+            np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-15, err_msg=name)
