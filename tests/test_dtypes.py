@@ -189,10 +189,10 @@ def test_promotion_follows_pytorch(a, b, expected):
     assert (a * b).dtype == expected
     assert (b * a).dtype == expected
     assert (a + b).dtype == expected
-    if expected != B:
+    if not any(isinstance(x, mg.Tensor) and x.dtype == B for x in (a, b)):
         assert (b - a).dtype == expected
-    else:
-        with pytest.raises(TypeError, match="sub: subtraction of bool"):
+    else:  # PyTorch refuses a subtraction with a bool tensor, whatever the other
+        with pytest.raises(TypeError, match="sub: subtraction with a bool"):
             b - a
 
 

@@ -243,6 +243,10 @@ REFUSED = {
     "tb // tb": (TypeError, RuntimeError),
     "tb % True": (TypeError, RuntimeError),
     "tb ** tb": (TypeError, RuntimeError),
+    "True ** tb": (TypeError, RuntimeError),
+    "tb - tb": (TypeError, RuntimeError),
+    "2 - tb": (TypeError, RuntimeError),
+    "tf - True": (TypeError, RuntimeError),
     "tf & tf": (TypeError, RuntimeError),
     "ti | 2.5": (TypeError, RuntimeError),
     "~tf": (TypeError,),
@@ -701,3 +705,52 @@ def test_gradients_at_kinks_and_ties_match_torch(name):
             g = np.zeros((3, 4)) if g is None else g.numpy()
             tg = np.zeros((3, 4)) if tg is None else tg.numpy()
             np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+_GRID_OPS = ["+", "-", "*", "/", "//", "%", "**", "&", "|", "^"]
+_GRID_SCALARS = ["2", "-3", "2.5", "True"]
+
+
+def _grid_operands(T):
+    return {
+        "f32": T.tensor([1.5, -2.0, 3.0]),
+        "f64": T.tensor([1.5, -2.0, 3.0], dtype=T.float64),
+        "i64": T.tensor([3, -2, 5]),
+        "b": T.tensor([True, False, True]),
+    }
+
+
+def _grid_exprs():
+    names = list(_grid_operands(mg))
+    for op in _GRID_OPS:
+        for a in names:
+            for b in names:
+                yield f"{a} {op} {b}"
+            for s in _GRID_SCALARS:
+                yield f"{a} {op} {s}"
+                yield f"{s} {op} {a}"
+
+
+@pytest.mark.parametrize("op", _GRID_OPS)
+def test_operator_grid_matches_torch(op):
+    """Every dtype pair and Python scalar on either side: the same dtype and
+    values as PyTorch, or an error where PyTorch raises one."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = _grid_operands(mg), _grid_operands(torch)
+    for expr in _grid_exprs():
+        if f" {op} " not in expr:
+            continue
+        try:
+            expected = eval(expr, dict(theirs))
+        except (RuntimeError, TypeError):
+            with pytest.raises((RuntimeError, TypeError, ValueError)):
+                eval(expr, dict(ours))
+            continue
+        r = eval(expr, dict(ours))
+        assert _dtype_name(r) == _dtype_name(expected), expr
+        np.testing.assert_allclose(
+            r.numpy().astype(np.float64),
+            expected.numpy().astype(np.float64),
+            rtol=1e-6,
+            err_msg=expr,
+        )

@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function, apply1, apply2
-from minigrad.dtypes import float32, float64, result_type, scalar_result_type
+from minigrad.dtypes import (
+    DTypeError,
+    float32,
+    float64,
+    result_type,
+    scalar_result_type,
+)
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
@@ -54,7 +60,7 @@ __all__ = [
 ]
 
 _nd = np.ndarray
-_F32, _F64 = float32, float64
+_F32, _F64, _I64 = float32, float64, np.dtype(np.int64)
 
 
 def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -534,8 +540,11 @@ def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], T
         if isinstance(a, Tensor):
             dt = a.data.dtype
             if isinstance(b, Tensor):
-                # int / int is true division: float32, from _binary_general
-                if b.data.dtype is dt and (dt is _F32 or dt is _F64 or cls is not Div):
+                # int / int is true division (float32) and bool - bool an
+                # error: both left to _binary_general
+                if b.data.dtype is dt and (
+                    dt is _F32 or dt is _F64 or (dt is _I64 and cls is not Div)
+                ):
                     try:
                         return apply2(cls, a, b)
                     except ValueError:
@@ -557,11 +566,17 @@ def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], T
 
 
 def _binary_general(cls: type[Function], a: Any, b: Any, op: str) -> Tensor:
-    a, b = _operands(a, b, op, floating=cls is Div)
-    if cls is Sub and a.data.dtype.kind == "b":
-        raise TypeError(
-            "sub: subtraction of bool tensors is not supported; use ^ (xor) instead"
+    if cls is Sub and any(
+        isinstance(x, (bool, np.bool_))
+        or (isinstance(x, Tensor) and x.data.dtype.kind == "b")
+        for x in (a, b)
+    ):
+        # PyTorch refuses it whatever the other operand (a Python bool too)
+        raise DTypeError(
+            "sub: subtraction with a bool tensor (or a bool) is not supported; "
+            "use ^ (xor) or ~ (not) instead"
         )
+    a, b = _operands(a, b, op, floating=cls is Div)
     try:
         return apply2(cls, a, b)
     except ValueError:

@@ -156,8 +156,13 @@ def int_pow(a: Any, b: Any) -> Tensor:
         An integer tensor to a negative Python integer power (as PyTorch), or
         shapes that do not broadcast.
     TypeError
-        Both operands bool tensors.
+        A bool base (tensor or scalar) to a bool tensor power.
     """
+    if _kind(b) == "b" and (isinstance(a, (bool, np.bool_)) or _kind(a) == "b"):
+        raise DTypeError(
+            "pow: a bool base to a bool tensor power is not supported (PyTorch: "
+            "not implemented for 'Bool'); use .long()"
+        )
     if isinstance(a, Tensor) and _is_scalar(b):
         if not isinstance(b, (bool, np.bool_)) and b < 0:
             raise ArgumentError(
@@ -168,14 +173,16 @@ def int_pow(a: Any, b: Any) -> Tensor:
         r = _int_pow_arrays(a.data.astype(int64), np.int64(b))
         return Tensor._wrap(r.astype(dt, copy=False))
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a.data.dtype.kind == "b" and b.data.dtype.kind == "b":
-            raise DTypeError("pow: not defined for two bool tensors; use .long()")
         dt = result_type(result_type(a.data.dtype, b.data.dtype), int64)
     else:
         dt = int64
     ta, tb = _as(a, dt), _as(b, dt)
     _check_broadcast("pow", ta.shape, tb.shape)
     return Tensor._wrap(_int_pow_arrays(ta.data, tb.data))
+
+
+def _kind(x: Any) -> str:
+    return x.data.dtype.kind if isinstance(x, Tensor) else ""
 
 
 def _bitwise(a: Any, b: Any, ufunc: Any, op: str) -> Tensor:
