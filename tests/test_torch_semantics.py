@@ -234,6 +234,41 @@ PROMOTION = {
     "tf ** tj": ("float32", [56.25, 56.25, 6.0**-4, 6.0**-4, 0.125]),
 }
 
+# unary ops on integer and bool tensors: (dtype name, values)
+UNARY_PROMOTION = {
+    "ti.tanh()": ("float32", np.tanh([7.0, -7.0, 6.0, -6.0, 0.0])),
+    "ti.sigmoid()": ("float32", 1 / (1 + np.exp(-np.array([7.0, -7, 6, -6, 0])))),
+    "tb.sigmoid()": (
+        "float32",
+        [1 / (1 + math.exp(-1)), 0.5] * 2 + [1 / (1 + math.exp(-1))],
+    ),
+    "tj.relu()": ("int64", [2, 2, 0, 0, 3]),
+    "tj.abs()": ("int64", [2, 2, 4, 4, 3]),
+    "tj.sign()": ("int64", [1, 1, -1, -1, 1]),
+    "tb.sign()": ("bool", [True, False, True, False, True]),
+    "tf / 0": ("float32", [INF, -INF, INF, -INF, INF]),
+}
+
+
+@pytest.mark.parametrize("expr", sorted(UNARY_PROMOTION))
+def test_unary_promotion_expected_values(expr, recwarn):
+    dtype, values = UNARY_PROMOTION[expr]
+    r = eval(expr, _operands_of(mg))
+    assert str(r.dtype) == dtype
+    np.testing.assert_allclose(r.numpy().astype(np.float64), values, rtol=1e-6)
+    # no numpy warning where PyTorch gives none (x / 0 is inf quietly)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("expr", sorted(UNARY_PROMOTION))
+def test_unary_promotion_matches_torch(expr):
+    torch = pytest.importorskip("torch")
+    r = eval(expr, _operands_of(mg))
+    tr = eval(expr, _operands_of(torch))
+    assert _dtype_name(r) == _dtype_name(tr)
+    np.testing.assert_allclose(r.numpy(), tr.numpy(), rtol=1e-6)
+
+
 # Expressions that PyTorch refuses: (expression, exception classes minigrad raises)
 REFUSED = {
     "ti // 0": (ValueError, RuntimeError),
@@ -250,6 +285,9 @@ REFUSED = {
     "tf & tf": (TypeError, RuntimeError),
     "ti | 2.5": (TypeError, RuntimeError),
     "~tf": (TypeError,),
+    "abs(tb)": (TypeError, RuntimeError),
+    "tb.relu()": (TypeError, RuntimeError),
+    "ti.softmax(0)": (TypeError, RuntimeError),
 }
 
 

@@ -146,7 +146,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if type(b) is _nd:
+        if type(b) is _nd or not b:  # x/0 is inf or NaN without a warning
             with np.errstate(all="ignore"):
                 return a / b
         return a / b
@@ -690,7 +690,18 @@ def sqrt(a: Tensor) -> Tensor:
 
 
 def abs(a: Tensor) -> Tensor:
-    """``|a|``; its gradient at 0 is 0."""
+    """``|a|``; its gradient at 0 is 0.
+
+    Raises
+    ------
+    TypeError
+        A bool tensor (as PyTorch).
+    """
+    if isinstance(a, Tensor) and a.data.dtype.kind == "b":
+        raise DTypeError(
+            "abs: not defined for bool tensors (PyTorch: 'abs_cpu' "
+            "not implemented for 'Bool')"
+        )
     return apply1(Abs, a)
 
 
