@@ -650,7 +650,7 @@ class Tensor:
             )
         if result.dtype != self.dtype:
             if _KIND_RANK[result.dtype.kind] > _KIND_RANK[self.dtype.kind]:
-                raise TypeError(
+                raise DTypeError(
                     f"{op}: result type {result.dtype} can't be cast to the "
                     f"tensor's dtype {self.dtype}"
                 )
@@ -708,6 +708,26 @@ class Tensor:
 
     def __itruediv__(self, o: Any) -> Tensor:
         return self.div_(o)
+
+    # In place like PyTorch (without these Python would rebind the name to a new
+    # tensor, and views and other references would keep the old values).
+    def __ifloordiv__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.floor_divide(self._alias(), o), "floor_divide_")
+
+    def __imod__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.remainder(self._alias(), o), "remainder_")
+
+    def __ipow__(self, o: Any) -> Tensor:
+        return self._inplace(_ops.pow(self._alias(), o), "pow_")
+
+    def __iand__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_and(self._alias(), o), "bitwise_and_")
+
+    def __ior__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_or(self._alias(), o), "bitwise_or_")
+
+    def __ixor__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_xor(self._alias(), o), "bitwise_xor_")
 
 
 _new = object.__new__

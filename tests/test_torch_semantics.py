@@ -792,3 +792,70 @@ def test_operator_grid_matches_torch(op):
             rtol=1e-6,
             err_msg=expr,
         )
+
+
+def test_mixed_indexing_passes_gradcheck():
+    rng = np.random.default_rng(11)
+    (x,) = _smooth(rng.standard_normal((2, 3, 4)))
+    idx = (0, slice(None), [0, 1, 1])  # a repeated index accumulates
+    assert gradcheck(lambda a: a[idx], [x])
+    assert gradgradcheck(lambda a: a[idx] ** 2, [x])
+
+    def write(a, v):
+        out = a * 1.0
+        out[1, :, [2, 0]] = v * 3.0  # (3, 2) as in torch; numpy's shape is (2, 3)
+        return out
+
+    assert gradcheck(write, _smooth(rng.standard_normal((2, 3, 4)), np.ones((3, 2))))
+
+
+# name: (statement on x, x's values before, x's values after); int64 unless floats
+INPLACE = {
+    "floordiv": ("x //= 2", [7, -7], [3, -4]),
+    "mod": ("x %= 3", [7, -7], [1, 2]),
+    "and": ("x &= 3", [6, 3], [2, 3]),
+    "or": ("x |= 8", [6, 3], [14, 11]),
+    "xor": ("x ^= 5", [6, 3], [3, 6]),
+    "pow_int": ("x **= 2", [6, -3], [36, 9]),
+    "pow_float": ("x **= 2", [1.5, 3.0], [2.25, 9.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_operators_modify_in_place(name):
+    stmt, before, after = INPLACE[name]
+    x = mg.tensor(before)
+    alias, view = x, x[0:1]
+    env = {"x": x}
+    exec(stmt, env)
+    assert env["x"] is alias
+    assert alias.tolist() == after
+    assert view.tolist() == after[:1]  # a view sees the change
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_operators_match_torch(name):
+    torch = pytest.importorskip("torch")
+    stmt, before, _ = INPLACE[name]
+    ours, theirs = {"x": mg.tensor(before)}, {"x": torch.tensor(before)}
+    exec(stmt, ours)
+    exec(stmt, theirs)
+    assert ours["x"].tolist() == theirs["x"].tolist()
+
+
+def test_inplace_result_that_cannot_be_cast_is_type_and_runtime_error():
+    x = mg.tensor([6, 3])
+    for stmt in ("x //= 2.5", "x /= 2", "x **= 0.5"):
+        with pytest.raises(TypeError, match="can't be cast") as info:
+            exec(stmt, {"x": x})
+        assert isinstance(info.value, RuntimeError)
+    assert x.tolist() == [6, 3]
+
+
+def test_inplace_remainder_is_differentiable():
+    w = mg.tensor([1.5, 3.0], dtype=mg.float64, requires_grad=True)
+    z = w * 1.0
+    z **= 2
+    z %= 2.0
+    z.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 6.0])
