@@ -103,6 +103,32 @@ GRAD_CONVENTIONS = {
         [0.0, 1.0, INF, 2.0],
         [0.0, 0.0, -INF, 2 * math.log(2.0)],
     ),
+    # NaN: max()/min() without dim share the gradient among the NaNs ...
+    "max_all_nan": (lambda T, x: x.max(), [1.0, NAN, 3.0, NAN], NAN, [0, 0.5, 0, 0.5]),
+    "min_all_nan": (lambda T, x: x.min(), [1.0, NAN, 3.0], NAN, [0, 1, 0]),
+    # ... amax gives NaN gradients along a reduction that met a NaN
+    "amax_nan": (
+        lambda T, x: x.reshape(2, 2).amax(1),
+        [1.0, NAN, 3.0, 2.0],
+        [NAN, 3.0],
+        [NAN, NAN, 1, 0],
+    ),
+    # maximum/minimum against NaN: both inputs get the gradient
+    "maximum_nan": (
+        lambda T, x: T.maximum(x, _f64(T, [NAN, 2.0, 3.0])),
+        [1.0, NAN, 3.0],
+        [NAN, NAN, 3.0],
+        [1, 1, 0.5],
+    ),
+    "minimum_nan": (
+        lambda T, x: T.minimum(x, _f64(T, [NAN, 2.0, 1.0])),
+        [1.0, NAN, 3.0],
+        [NAN, NAN, 1.0],
+        [1, 1, 0],
+    ),
+    # sign(NaN) = 0 and abs'(NaN) = 0
+    "sign_nan": (lambda T, x: x.sign(), [NAN, -2.0], [0.0, -1.0], [0, 0]),
+    "abs_nan": (lambda T, x: x.abs(), [NAN, -2.0], [NAN, 2.0], [0, -1]),
     "pow_exponent0_at_base0": (
         lambda T, x: x ** _f64(T, [0.0, 2.0]),
         [0.0, 0.0],
@@ -175,6 +201,10 @@ def test_changed_ops_pass_gradcheck():
     assert gradcheck(lambda a, lo, hi: a.clamp(lo, hi), lo_hi)
     lo_row = _smooth(x, np.full((1, 4), -0.25))
     assert gradcheck(lambda a, lo: a.clamp(min=lo), lo_row)
+    pair = _smooth(x, rng.standard_normal((1, 4)))
+    assert gradcheck(lambda a, b: mg.maximum(a, b) + mg.minimum(a, b) * 2.0, pair)
+    assert gradgradcheck(lambda a, b: mg.maximum(a, b) ** 2, pair)
+    assert gradcheck(lambda a: a.abs() + a.max() + a.min(), [t])
 
 
 # -- type promotion and rounding of integer ops -----------------------------------

@@ -319,13 +319,14 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """y = |a|;  dL/da = g·sign(a). NOTE: abs'(0) = 0, as in PyTorch."""
+    """y = |a|;  dL/da = g·sign(a). NOTE: abs'(0) = 0 and abs'(NaN) = 0, as in
+    PyTorch (its sgn(NaN) is 0)."""
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, a):
-        ctx.sign = np.sign(a)
+        ctx.sign = _sign(a)
         return np.abs(a)
 
     @staticmethod
@@ -333,15 +334,26 @@ class Abs(Function):
         return g * Tensor._wrap(ctx.sign)
 
 
+def _sign(a: np.ndarray) -> np.ndarray:
+    """np.sign, but 0 for NaN, as PyTorch's sign."""
+    s = np.sign(a)
+    if s.dtype.kind == "f":
+        nan = np.isnan(s)
+        if nan.any():
+            s = np.where(nan, s.dtype.type(0), s)
+    return s
+
+
 class Sign(Function):
-    """y = sign(a) (-1, 0 or 1);  dL/da = 0 (PyTorch records it, with a zero
-    gradient, so that ``x.sign() * x`` differentiates like a product)."""
+    """y = sign(a) (-1, 0 or 1; 0 for NaN, as PyTorch);  dL/da = 0 (PyTorch
+    records it, with a zero gradient, so that ``x.sign() * x`` differentiates
+    like a product)."""
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, a):
-        return np.sign(a)
+        return _sign(a)
 
     @staticmethod
     def backward(ctx, g):
@@ -416,7 +428,11 @@ class ClampTensor(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b);  the gradient goes to the larger input, split evenly on ties."""
+    """y = max(a, b);  the gradient goes to the larger input, split evenly on ties.
+
+    NOTE: where one input is NaN (so is y), both get the full gradient, as in
+    PyTorch: its mask zeroes only the input that is strictly smaller.
+    """
 
     _array_forward = True
 
@@ -424,7 +440,7 @@ class Maximum(Function):
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         y = np.maximum(a, b)
-        ctx.wa = _tie_weights(a > b, a == b, y.dtype)
+        ctx.w = _tie_weights(a < b, a > b, a == b, y.dtype)
         return y
 
     @staticmethod
@@ -433,7 +449,8 @@ class Maximum(Function):
 
 
 class Minimum(Function):
-    """y = min(a, b);  the gradient goes to the smaller input, split evenly on ties."""
+    """y = min(a, b);  the gradient goes to the smaller input, split evenly on
+    ties; both get it where one is NaN (see :class:`Maximum`)."""
 
     _array_forward = True
 
@@ -441,7 +458,7 @@ class Minimum(Function):
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         y = np.minimum(a, b)
-        ctx.wa = _tie_weights(a < b, a == b, y.dtype)
+        ctx.w = _tie_weights(a > b, a < b, a == b, y.dtype)
         return y
 
     @staticmethod
@@ -449,19 +466,24 @@ class Minimum(Function):
         return _split_grad(ctx, g)
 
 
-def _tie_weights(wins: Any, ties: Any, dtype: Any) -> np.ndarray:
-    """The share of the gradient that goes to ``a``: 1, 0.5 on ties, else 0."""
-    w = np.asarray(wins, dtype=dtype if dtype.kind == "f" else np.float64)
-    w[np.asarray(ties)] = 0.5
-    return w
+def _tie_weights(
+    a_loses: Any, b_loses: Any, ties: Any, dtype: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The shares of the gradient of ``a`` and ``b``: 0 for the input that
+    loses, 0.5 each on ties, else 1 (both, where a NaN makes every test false)."""
+    dt = dtype if dtype.kind == "f" else np.float64
+    ties = np.asarray(ties)
+    wa = np.where(ties, 0.5, np.where(a_loses, 0.0, 1.0)).astype(dt, copy=False)
+    wb = np.where(ties, 0.5, np.where(b_loses, 0.0, 1.0)).astype(dt, copy=False)
+    return wa, wb
 
 
 def _split_grad(ctx: Any, g: Tensor) -> tuple[Tensor | None, Tensor | None]:
     sa, sb = ctx.shapes
     needs = ctx.needs_input_grad
-    wa = Tensor._wrap(ctx.wa.astype(g.dtype, copy=False))
+    wa, wb = (Tensor._wrap(w.astype(g.dtype, copy=False)) for w in ctx.w)
     ga = (g * wa).sum_to(sa) if needs[0] else None
-    gb = (g * (1.0 - wa)).sum_to(sb) if needs[1] else None
+    gb = (g * wb).sum_to(sb) if needs[1] else None
     return ga, gb
 
 

@@ -95,12 +95,17 @@ class MaxMin(Function):
     ties, as PyTorch's ``amax``. Over one dim (``single``), forward also returns
     the indices (int64, not differentiable) and the gradient goes to them: the
     first of the ties, as ``t.max(dim)`` in PyTorch.
+
+    NOTE: with ``nan_share`` (``t.max()`` / ``t.min()`` without dim) a NaN
+    maximum shares the gradient among the NaNs, as PyTorch's
+    evenly_distribute_backward; ``amax`` gives NaN gradients there, as PyTorch's.
     """
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, a, *, dims, keepdim, is_max, single):
+    def forward(ctx, a, *, dims, keepdim, is_max, single, nan_share=False):
+        ctx.nan_share = nan_share
         ctx.kept, ctx.shape, ctx.dims = _kept_shape(a.shape, dims), a.shape, dims
         if single:
             axis = dims[0]
@@ -124,8 +129,12 @@ class MaxMin(Function):
             np.put_along_axis(mask, ctx.idx, 1, axis=ctx.dims[0])
         else:
             (a,) = ctx.saved_tensors
-            mask = (a.data == ctx.y_kept).astype(g.dtype)
-            mask /= mask.sum(axis=ctx.dims, keepdims=True)
+            hit = a.data == ctx.y_kept
+            if ctx.nan_share:
+                hit |= np.isnan(a.data) & np.isnan(ctx.y_kept)
+            mask = hit.astype(g.dtype)
+            with np.errstate(invalid="ignore"):  # no hit (a NaN amax): 0/0 = NaN
+                mask /= mask.sum(axis=ctx.dims, keepdims=True)
         return g.reshape(ctx.kept).expand(ctx.shape) * Tensor._wrap(mask)
 
 
@@ -267,7 +276,14 @@ def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool, op: str) -> Any:
             )
         if single:  # a 0-d tensor reduced over dim 0
             return ValuesIndices(a.clone(), Tensor._wrap(np.zeros((), np.int64)))
-        return MaxMin.apply(a, dims=None, keepdim=keepdim, is_max=is_max, single=False)
+        return MaxMin.apply(
+            a,
+            dims=None,
+            keepdim=keepdim,
+            is_max=is_max,
+            single=False,
+            nan_share=dim is None and op in ("max", "min"),
+        )
     for d in dims:
         if a.shape[d] == 0:
             raise DimError(
