@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.dtypes import canonical_dtype, float32, to_array
+from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
 from minigrad.errors import ArgumentError
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
@@ -176,10 +176,16 @@ def arange(
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else float32
     dt = canonical_dtype(dtype)
-    if step == 0:
-        raise ArgumentError(f"arange: step must be nonzero (start={start}, end={end})")
+    if dt.kind == "b":
+        raise DTypeError("arange: not defined for dtype bool (as in PyTorch)")
     if not (math.isfinite(start) and math.isfinite(end) and math.isfinite(step)):
         raise ArgumentError(f"arange: unsupported range: {start} -> {end} by {step}")
+    if dt.kind in "iu":
+        # PyTorch casts the bounds and step to the integer dtype first (C++
+        # truncation): arange(-1.5, 2, dtype=int64) is [-1, 0, 1]
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise ArgumentError(f"arange: step must be nonzero (start={start}, end={end})")
     if (step > 0 and end < start) or (step < 0 and end > start):
         raise ArgumentError(
             f"arange: upper bound and lower bound inconsistent with step sign "

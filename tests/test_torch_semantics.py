@@ -613,6 +613,41 @@ def test_arange_matches_torch(args):
     np.testing.assert_allclose(t.numpy(), tt.numpy(), rtol=1e-6, atol=1e-7)
 
 
+# (args, dtype): values; with an integer dtype the bounds and step are first
+# truncated to integers, as in PyTorch
+ARANGE_WITH_DTYPE = {
+    ((-1.5, 2), "int64"): [-1, 0, 1],
+    ((0.5, 3), "int64"): [0, 1, 2],
+    ((0, 10, 3), "float32"): [0.0, 3.0, 6.0, 9.0],
+    ((0, 5.5, 2.5), "int64"): [0, 2, 4],
+}
+
+
+@pytest.mark.parametrize("key", sorted(ARANGE_WITH_DTYPE, key=str))
+def test_arange_with_dtype_expected_values(key):
+    args, dtype = key
+    t = mg.arange(*args, dtype=getattr(mg, dtype))
+    assert str(t.dtype) == dtype
+    assert t.tolist() == ARANGE_WITH_DTYPE[key]
+
+
+@pytest.mark.parametrize("key", sorted(ARANGE_WITH_DTYPE, key=str))
+def test_arange_with_dtype_matches_torch(key):
+    torch = pytest.importorskip("torch")
+    args, dtype = key
+    assert (
+        mg.arange(*args, dtype=getattr(mg, dtype)).tolist()
+        == torch.arange(*args, dtype=getattr(torch, dtype)).tolist()
+    )
+
+
+def test_arange_fractional_step_truncated_to_zero_for_int_dtype_raises():
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        mg.arange(0, 1, 0.3, dtype=mg.int64)
+    with pytest.raises(TypeError, match="bool"):
+        mg.arange(5, dtype=mg.bool_)
+
+
 BAD_ARANGE = {
     (0, 5, 0): "step must be nonzero",
     (0.0, 1.0, 0.0): "step must be nonzero",
