@@ -5,6 +5,7 @@ arange, linspace, eye. Layer: core.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,10 @@ __all__ = [
 def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    shape = tuple(int(s) for s in size)
+    try:
+        shape = tuple(operator.index(s) for s in size)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be ints, got {tuple(size)!r}") from None
     if any(s < 0 for s in shape):
         raise ArgumentError(f"{op}: negative dimension in size {shape}")
     return shape

@@ -924,3 +924,34 @@ def test_inplace_remainder_is_differentiable():
     z %= 2.0
     z.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 6.0])
+
+
+# a bad argument type: a TypeError naming the op (PyTorch raises TypeError too)
+BAD_TYPES = {
+    "reshape_float": (lambda T: T.ones(2, 3).reshape(2.5, 2), "reshape"),
+    "zeros_float": (lambda T: T.zeros(2.5), "zeros"),
+    "rand_str": (lambda T: T.rand("a"), "rand"),
+    "sum_float_dim": (lambda T: T.ones(2, 3).sum(1.5), "sum"),
+    "setitem_str": (lambda T: T.zeros(2).__setitem__(0, "abc"), "setitem"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TYPES))
+def test_bad_argument_type_is_type_error_naming_the_op(name):
+    call, op = BAD_TYPES[name]
+    with pytest.raises(TypeError, match=op):
+        call(mg)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TYPES))
+def test_bad_argument_type_is_type_error_in_torch_too(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        BAD_TYPES[name][0](torch)
+
+
+def test_split_negative_section_and_where_non_bool_condition():
+    with pytest.raises(ValueError, match="split: section sizes must be non-negative"):
+        mg.ones(2, 3).split([3, -1], 0)
+    with pytest.raises(RuntimeError, match="where: condition must be bool"):
+        mg.where(mg.ones(3), mg.ones(3), mg.zeros(3))

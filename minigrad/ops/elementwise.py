@@ -793,7 +793,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     """
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != np.bool_:
-        raise TypeError(f"where: condition must be bool, got {c.dtype}")
+        raise DTypeError(f"where: condition must be bool, got {c.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     a, b = _operands(a, b, "where")

@@ -48,7 +48,14 @@ def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
     as PyTorch reduces over everything when given an empty dim list."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(dim, (int, np.integer)):
+        dims: tuple[Any, ...] = (dim,)
+    elif isinstance(dim, (tuple, list)) and all(
+        isinstance(d, (int, np.integer)) for d in dim
+    ):
+        dims = tuple(dim)
+    else:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     if not dims:
         return None
     out = []

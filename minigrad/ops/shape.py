@@ -7,6 +7,7 @@ views, so the result shares memory (and its version counter) with the input.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -142,10 +143,15 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(a, shape=new)
 
 
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape_arg(shape: tuple[Any, ...], op: str = "reshape") -> tuple[int, ...]:
+    """The sizes as ints: ``f(2, 3)`` or ``f((2, 3))``. A float is refused, not
+    truncated (as PyTorch: "must be tuple of ints")."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be ints, got {tuple(shape)!r}") from None
 
 
 def _infer_shape(old: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -193,7 +199,7 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     ValueError
         ``dims`` is not a permutation of ``range(a.ndim)``.
     """
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute")
     n = a.ndim
     norm = tuple(_dim(d, n, "permute") for d in dims)
     if len(norm) != n or sorted(norm) != list(range(n)):
@@ -211,7 +217,7 @@ def expand(a: Tensor, *shape: Any) -> Tensor:
     ValueError
         When ``a`` cannot be broadcast to ``shape``.
     """
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "expand")
     lead = len(shape) - a.ndim
     if lead < 0 or any(s < 0 for s in shape[:lead]) or any(s < -1 for s in shape):
         raise ShapeError(f"expand: cannot expand shape {a.shape} to {shape}")
@@ -384,6 +390,10 @@ def split(
         sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ArgumentError(
+                f"split: section sizes must be non-negative, got {sizes}"
+            )
         if sum(sizes) != n:
             raise ArgumentError(
                 f"split: sections {sizes} do not sum to dim {d}'s size {n}"
@@ -629,7 +639,13 @@ def setitem(a: Tensor, idx: Any, value: Any) -> None:
     """
     idx = _norm_index(idx, a.ndim)
     if not isinstance(value, Tensor):
-        value = Tensor._wrap(np.asarray(value, dtype=a.data.dtype))
+        try:
+            value = Tensor._wrap(np.asarray(value, dtype=a.data.dtype))
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"setitem: cannot assign a {type(value).__name__} to a tensor of "
+                f"dtype {a.dtype}"
+            ) from None
     elif value.data.dtype != a.data.dtype:
         value = value.to(a.data.dtype)
     a._check_inplace("setitem", value.requires_grad)
