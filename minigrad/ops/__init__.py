@@ -18,12 +18,9 @@ from minigrad.ops.activation import (
 from minigrad.ops.elementwise import (
     abs,
     add,
-    clamp,
     div,
     exp,
     log,
-    maximum,
-    minimum,
     mul,
     neg,
     pow,
@@ -41,6 +38,7 @@ from minigrad.ops.integer import (
     remainder,
 )
 from minigrad.ops.linalg import matmul
+from minigrad.ops.minmax import clamp, maximum, minimum
 from minigrad.ops.reduce import (
     argmax,
     argmin,
