@@ -494,12 +494,25 @@ def _random_index(rng, shape):
     ellipsis = rng.random() < 0.3
     while dims:
         n = dims[0]
-        kinds = ["int", "int0d", "slice", "list", "mask", "mask2", "none", "stop"]
+        kinds = [
+            "int",
+            "int0d",
+            "slice",
+            "list",
+            "mask",
+            "mask2",
+            "none",
+            "bool",
+            "stop",
+        ]
         kind = rng.choice(kinds)
         if kind == "stop":
             break
         if kind == "none":
             items.append(None)
+            continue
+        if kind == "bool":  # a Python bool: a 0-d mask, covering no dim
+            items.append(bool(rng.random() < 0.8))
             continue
         dims.pop(0)
         if kind == "mask2" and dims:
@@ -556,6 +569,25 @@ def test_mixed_index_matches_torch(seed):
             a[_mixed_index(mg, idx)] = mg.tensor(-w)
             ta[_torch_index(torch, idx)] = torch.tensor(-w)
             np.testing.assert_array_equal(a.numpy(), ta.numpy())
+
+
+def test_python_bool_index_with_ints_and_lists():
+    x = mg.tensor(X4[0])  # (3, 4, 5)
+    y = x[True, 0, [0, 1]]  # True is a 0-d mask (advanced), 0 a basic index
+    assert y.shape == (2, 5)
+    np.testing.assert_array_equal(y.numpy(), X4[0, 0, [0, 1]])
+
+
+def test_ints_on_every_dim_with_a_bool_index_read_write_and_backward():
+    x = mg.tensor(X4, requires_grad=True)
+    y = x[0, 1, 2, [3], True]
+    assert y.tolist() == [X4[0, 1, 2, 3]]  # as torch
+    y.sum().backward()
+    assert x.grad.numpy()[0, 1, 2, 3] == 1.0
+    assert x.grad.numpy().sum() == 1.0
+    z = mg.tensor(X4)
+    z[1, 2, 3, 4, True] = -1.0  # written through, not into a copy
+    assert z.numpy()[1, 2, 3, 4] == -1.0
 
 
 def test_zero_dim_tensor_index_is_an_int():

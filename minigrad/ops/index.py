@@ -73,6 +73,10 @@ def _split_mixed(idx: Any) -> Any:
         else:  # Ellipsis
             basic.append(i)
             rest.append(i)
+    if not any(i is Ellipsis for i in basic):
+        # so that a[basic] is a view even when the ints cover every dim (a
+        # numpy scalar then, that writes would not reach)
+        basic.append(Ellipsis)
     return _Split(tuple(basic), tuple(rest))
 
 
@@ -127,6 +131,8 @@ def _norm_item(i: Any) -> Any:
     if isinstance(i, list):
         arr = np.asarray([_norm_item(j) for j in i])
         return arr.astype(np.int64) if arr.size == 0 else arr
+    if isinstance(i, (bool, np.bool_)):
+        return np.asarray(i)  # a 0-d mask, an advanced index (numpy and torch)
     return i
 
 
