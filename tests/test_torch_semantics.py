@@ -205,6 +205,11 @@ def test_changed_ops_pass_gradcheck():
     assert gradcheck(lambda a, b: mg.maximum(a, b) + mg.minimum(a, b) * 2.0, pair)
     assert gradgradcheck(lambda a, b: mg.maximum(a, b) ** 2, pair)
     assert gradcheck(lambda a: a.abs() + a.max() + a.min(), [t])
+    # second derivatives through the new backward formulas
+    assert gradgradcheck(lambda a, lo, hi: a.clamp(lo, hi) ** 2, lo_hi)
+    assert gradgradcheck(lambda a: (0.0**a + 3.0**a) * a, [e])
+    assert gradgradcheck(lambda a: a.sign() * a**2, [e])
+    assert gradgradcheck(lambda a: (a * 3.0) % 2.0 * a, [e])
 
 
 # -- type promotion and rounding of integer ops -----------------------------------

@@ -248,16 +248,20 @@ class RPowScalar(Function):
             y = np.power(a.dtype.type(c), a)
             ctx.logc = float(np.log(np.float64(c)))
         ctx.save_for_backward(y)
-        ctx.flat = a >= 0 if c == 0 else None
+        if c == 0:
+            # log(c) as an array: 0 where a >= 0, so that no 0·(-inf) = NaN
+            # appears, in backward nor in its own derivative (create_graph)
+            ctx.logc = np.where(a >= 0, 0.0, -np.inf).astype(y.dtype)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        if ctx.flat is not None:
-            with np.errstate(invalid="ignore"):  # 0·log(0), selected away
-                return Where.apply(0.0, g * y * ctx.logc, cond=ctx.flat)
-        return g * y * ctx.logc
+        logc = ctx.logc
+        if type(logc) is _nd:
+            with np.errstate(invalid="ignore"):  # NaN only where a is NaN
+                return g * y * Tensor._wrap(logc)
+        return g * y * logc
 
 
 # -- unary math ------------------------------------------------------------------
