@@ -50,7 +50,7 @@ def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
         return None
     if isinstance(dim, (int, np.integer)):
         dims: tuple[Any, ...] = (dim,)
-    elif isinstance(dim, (tuple, list)) and all(
+    elif isinstance(dim, (tuple, list, range)) and all(
         isinstance(d, (int, np.integer)) for d in dim
     ):
         dims = tuple(dim)
