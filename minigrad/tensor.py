@@ -129,9 +129,9 @@ class Tensor:
 
     def item(self) -> Any:
         if self.data.size != 1:
-            raise RuntimeError(
-                f"item: a Tensor with {self.data.size} elements cannot be converted "
-                "to a Python scalar"
+            raise ShapeError(
+                f"item: a Tensor with {self.data.size} elements (shape {self.shape}) "
+                "cannot be converted to a Python scalar"
             )
         return self.data.reshape(()).item()
 
@@ -159,9 +159,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(
+            raise ShapeError(
                 f"bool: the truth value of a tensor with {self.data.size} elements "
-                "is ambiguous"
+                f"(shape {self.shape}) is ambiguous"
             )
         return bool(self.data.reshape(()))
 
@@ -346,6 +346,18 @@ class Tensor:
     def __rpow__(self, o: Any) -> Tensor:
         return _ops.pow(o, self)
 
+    def __floordiv__(self, o: Any) -> Tensor:
+        return _integer.floor_divide(self, o)
+
+    def __rfloordiv__(self, o: Any) -> Tensor:
+        return _integer.floor_divide(o, self)
+
+    def __mod__(self, o: Any) -> Tensor:
+        return _integer.remainder(self, o)
+
+    def __rmod__(self, o: Any) -> Tensor:
+        return _integer.remainder(o, self)
+
     def __matmul__(self, o: Any) -> Tensor:
         return _ops.matmul(self, o)
 
@@ -398,19 +410,27 @@ class Tensor:
     def eq(self, o: Any) -> Tensor:
         return self._cmp(o, np.equal)
 
+    # Bitwise on integers, logical on bools, an error on floats (PyTorch).
     def __invert__(self) -> Tensor:
-        if self.data.dtype != np.bool_:
-            raise TypeError("~ is only defined for bool tensors")
-        return Tensor._wrap(~self.data)
+        return _integer.bitwise_not(self)
 
     def __and__(self, o: Any) -> Tensor:
-        return self._cmp(o, np.logical_and)
+        return _integer.bitwise_and(self, o)
+
+    def __rand__(self, o: Any) -> Tensor:
+        return _integer.bitwise_and(o, self)
 
     def __or__(self, o: Any) -> Tensor:
-        return self._cmp(o, np.logical_or)
+        return _integer.bitwise_or(self, o)
+
+    def __ror__(self, o: Any) -> Tensor:
+        return _integer.bitwise_or(o, self)
 
     def __xor__(self, o: Any) -> Tensor:
-        return self._cmp(o, np.logical_xor)
+        return _integer.bitwise_xor(self, o)
+
+    def __rxor__(self, o: Any) -> Tensor:
+        return _integer.bitwise_xor(o, self)
 
     # -- elementwise ---------------------------------------------------------------
     def exp(self) -> Tensor:
@@ -448,6 +468,12 @@ class Tensor:
 
     def pow(self, exponent: Any) -> Tensor:
         return _ops.pow(self, exponent)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return _integer.floor_divide(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return _integer.remainder(self, other)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
         return _ops.clamp(self, min, max)
@@ -624,7 +650,7 @@ class Tensor:
             )
         if result.dtype != self.dtype:
             if _KIND_RANK[result.dtype.kind] > _KIND_RANK[self.dtype.kind]:
-                raise TypeError(
+                raise DTypeError(
                     f"{op}: result type {result.dtype} can't be cast to the "
                     f"tensor's dtype {self.dtype}"
                 )
@@ -682,6 +708,26 @@ class Tensor:
 
     def __itruediv__(self, o: Any) -> Tensor:
         return self.div_(o)
+
+    # In place like PyTorch (without these Python would rebind the name to a new
+    # tensor, and views and other references would keep the old values).
+    def __ifloordiv__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.floor_divide(self._alias(), o), "floor_divide_")
+
+    def __imod__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.remainder(self._alias(), o), "remainder_")
+
+    def __ipow__(self, o: Any) -> Tensor:
+        return self._inplace(_ops.pow(self._alias(), o), "pow_")
+
+    def __iand__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_and(self._alias(), o), "bitwise_and_")
+
+    def __ior__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_or(self._alias(), o), "bitwise_or_")
+
+    def __ixor__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_xor(self._alias(), o), "bitwise_xor_")
 
 
 _new = object.__new__
@@ -741,5 +787,6 @@ class _HookHandle:
 
 from minigrad import ops as _ops  # noqa: E402  (ops import Tensor; bound last)
 from minigrad.ops import elementwise as _elementwise  # noqa: E402
+from minigrad.ops import integer as _integer  # noqa: E402
 from minigrad.ops import reduce as _reduce  # noqa: E402
 from minigrad.ops import shape as _shape_ops  # noqa: E402

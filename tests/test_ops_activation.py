@@ -151,8 +151,11 @@ def test_softmax_rows_sum_to_one_and_stay_finite(dtype):
 def test_activation_validation():
     with pytest.raises(TypeError, match="relu: expected a Tensor"):
         A.relu(np.ones(3))
-    with pytest.raises(TypeError, match="sigmoid: expected a floating tensor"):
-        A.sigmoid(mg.tensor([1, 2]))
+    with pytest.raises(TypeError, match="silu: expected a floating tensor"):
+        A.silu(mg.tensor([1, 2]))
+    # as in PyTorch, sigmoid/tanh/erf of integers are float32, relu stays int64
+    assert A.sigmoid(mg.tensor([1, 2])).dtype == mg.float32
+    assert A.relu(mg.tensor([-1, 2])).tolist() == [0, 2]
     with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh'"):
         A.gelu(mg.tensor([1.0]), approximate="erf")
     with pytest.raises(ValueError, match="softplus: beta must be non-zero"):

@@ -18,12 +18,9 @@ from minigrad.ops.activation import (
 from minigrad.ops.elementwise import (
     abs,
     add,
-    clamp,
     div,
     exp,
     log,
-    maximum,
-    minimum,
     mul,
     neg,
     pow,
@@ -32,7 +29,16 @@ from minigrad.ops.elementwise import (
     sub,
     where,
 )
+from minigrad.ops.integer import (
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    floor_divide,
+    remainder,
+)
 from minigrad.ops.linalg import matmul
+from minigrad.ops.minmax import clamp, maximum, minimum
 from minigrad.ops.reduce import (
     argmax,
     argmin,
@@ -67,6 +73,10 @@ __all__ = [
     "add",
     "argmax",
     "argmin",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
     "cat",
     "clamp",
     "clone",
@@ -75,6 +85,7 @@ __all__ = [
     "exp",
     "expand",
     "flatten",
+    "floor_divide",
     "gelu",
     "getitem",
     "leaky_relu",
@@ -92,6 +103,7 @@ __all__ = [
     "permute",
     "pow",
     "relu",
+    "remainder",
     "reshape",
     "setitem",
     "sigmoid",
