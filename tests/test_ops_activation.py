@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.autograd import gradcheck, gradgradcheck
 from minigrad.ops import activation as A
+from tests.helpers import examples
 from tests.strategies import arrays, away_from, shapes
 
 FNS = {
@@ -77,7 +78,7 @@ def test_activation_matches_torch(name, dtype):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), **tol, err_msg=name)
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20, deadline=None)
 @given(data=st.data(), name=st.sampled_from(sorted(FNS)))
 def test_activation_grad_matches_numerical(data, name):
     shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4))
