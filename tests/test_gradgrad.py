@@ -26,11 +26,12 @@ import minigrad.ops
 from minigrad.autograd import Function, GradcheckError, gradgradcheck
 from minigrad.autograd.grad_mode import STATE
 from minigrad.ops import activation as act_ops
+from minigrad.ops.index import IndexAdd
 from minigrad.ops.loss import (
     binary_cross_entropy_composite,
     cross_entropy_composite,
 )
-from minigrad.ops.shape import IndexAdd, overwrite
+from minigrad.ops.shape import overwrite
 
 
 @dataclass
@@ -124,6 +125,14 @@ CASES = [
     Case("clamp", lambda a: mg.clamp(a, -1.0, 1.0) * a, [(8,)]),
     Case("clamp_min", lambda a: a.clamp(min=0.0) ** 2, [(8,)]),
     Case("clamp_max", lambda a: a.clamp(max=0.5) ** 2, [(8,)]),
+    Case(
+        "clamp_tensor_bounds",
+        lambda a, lo, hi: mg.clamp(a, lo - 1.5, hi + 0.5) ** 2 * (lo + hi),
+        [(2, 4), (4,), (2, 1)],
+        "u",
+    ),
+    # Smooth away from a / b integer (the random draws are far from it).
+    Case("remainder", lambda a, b: (a % b) * a * b, [(2, 3), (3,)], ("u", "pos")),
     Case("maximum", lambda a, b: mg.maximum(a, b) ** 2, [(2, 3), (3,)]),
     Case("minimum", lambda a, b: mg.minimum(a, b) ** 2, [(2, 3), (2, 3)]),
     Case("maximum_tie_free", lambda a: mg.maximum(a, a + _OFF) * a, [(2, 3)]),
