@@ -13,11 +13,12 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.serialization import SerializationError, load, save
+from tests.helpers import examples
 
 _CODES = {"F32": "<f4", "F64": "<f8", "I64": "<i8", "I32": "<i4", "U8": "u1"}
 
@@ -216,8 +217,8 @@ def _tensors(obj):
             yield from _tensors(v)
 
 
-@settings(
-    max_examples=300,
+@examples(
+    100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -247,7 +248,7 @@ def test_fuzz_header_mutations(tmp_path, case):
             np.testing.assert_array_equal(got, a)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(60, deadline=None)
 @given(
     pos=st.integers(0, 400),
     byte=st.integers(0, 255),
