@@ -8,7 +8,7 @@ API) and ``Value`` (compiled scalars, micrograd's API).
 # (Note [Passive OpenMP threads] in minigrad/backend.py).
 from minigrad import backend  # isort: skip
 
-from minigrad import autograd, data, metrics, nn, optim, train
+from minigrad import autograd, cuda, data, metrics, nn, optim, train, utils
 from minigrad.autograd import (
     enable_grad,
     is_grad_enabled,
@@ -32,8 +32,17 @@ from minigrad.creation import (
     zeros,
     zeros_like,
 )
+from minigrad.device import device
 from minigrad.dtypes import bool_, float32, float64, int64
 from minigrad.errors import ArgumentError, ShapeError
+from minigrad.interop import (
+    BoolTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+    from_numpy,
+)
 from minigrad.ops import (
     abs,
     argmax,
@@ -76,6 +85,11 @@ float = float32
 
 __all__ = [
     "ArgumentError",
+    "BoolTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "IntTensor",
+    "LongTensor",
     "ShapeError",
     "Tensor",
     "Value",
@@ -90,7 +104,9 @@ __all__ = [
     "bool_",
     "cat",
     "clamp",
+    "cuda",
     "data",
+    "device",
     "double",
     "enable_grad",
     "exp",
@@ -98,6 +114,7 @@ __all__ = [
     "float",
     "float32",
     "float64",
+    "from_numpy",
     "full",
     "full_like",
     "get_num_threads",
@@ -140,6 +157,7 @@ __all__ = [
     "tanh",
     "tensor",
     "train",
+    "utils",
     "var",
     "where",
     "zeros",

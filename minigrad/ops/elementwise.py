@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function, apply1, apply2
-from minigrad.dtypes import float32, float64, result_type, scalar_result_type
+from minigrad.dtypes import float32, float64, result_type, scalar_result_type, to_array
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
@@ -448,7 +448,7 @@ def _other_dtype(t: Tensor, other: Any, op: str) -> np.dtype:
     if _is_scalar(other):
         return scalar_result_type(t.data.dtype, other)
     if isinstance(other, (np.ndarray, list, tuple)):
-        return result_type(t.data.dtype, Tensor(other).data.dtype)
+        return result_type(t.data.dtype, to_array(other).dtype)
     raise TypeError(
         f"{op}: unsupported operand type {type(other).__name__} with a Tensor"
     )
@@ -663,7 +663,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     if c.dtype != np.bool_:
         raise TypeError(f"where: condition must be bool, got {c.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
+        a = Tensor._wrap(to_array(a))
     a, b = _operands(a, b, "where")
     try:
         return Where.apply(a, b, cond=c)
