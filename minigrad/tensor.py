@@ -434,6 +434,9 @@ class Tensor:
     def sign(self) -> Tensor:
         return _ops.sign(self)
 
+    def round(self, decimals: int = 0) -> Tensor:
+        return _elementwise.round(self, decimals)
+
     def square(self) -> Tensor:
         return _elementwise.square(self)
 

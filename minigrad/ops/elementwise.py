@@ -610,6 +610,12 @@ def sign(a: Tensor) -> Tensor:
     return Tensor._wrap(np.sign(a.data))
 
 
+def round(a: Tensor, decimals: int = 0) -> Tensor:
+    """``a`` rounded half to even, a constant (its gradient is zero almost
+    everywhere, as in PyTorch)."""
+    return Tensor._wrap(np.round(a.data, decimals))
+
+
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """Limits ``a`` to ``[min, max]`` (either may be None, or a Tensor).
 
