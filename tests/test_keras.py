@@ -362,3 +362,14 @@ def test_save_and_load_model_round_trip(tmp_path):
     assert restored.evaluate(GATE_X, np.array([0, 1, 1, 1])) == pytest.approx(
         model.evaluate(GATE_X, np.array([0, 1, 1, 1]))
     )
+
+
+def test_to_categorical():
+    from minigrad.keras.utils import to_categorical
+
+    out = to_categorical([[2], [0]])
+    assert out.dtype == np.float32
+    assert out.tolist() == [[0, 0, 1], [1, 0, 0]]
+    assert to_categorical([1], num_classes=4).shape == (1, 4)
+    with pytest.raises(ValueError, match="out of range"):
+        to_categorical([5], num_classes=3)

@@ -41,4 +41,5 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "utils",
 ]
