@@ -8,7 +8,7 @@ API) and ``Value`` (compiled scalars, micrograd's API).
 # (Note [Passive OpenMP threads] in minigrad/backend.py).
 from minigrad import backend  # isort: skip
 
-from minigrad import autograd, cuda, data, metrics, nn, optim, train, utils
+from minigrad import autograd, cuda, data, keras, metrics, nn, optim, train, utils
 from minigrad.autograd import (
     enable_grad,
     is_grad_enabled,
@@ -120,6 +120,7 @@ __all__ = [
     "get_num_threads",
     "int64",
     "is_grad_enabled",
+    "keras",
     "linspace",
     "load",
     "log",

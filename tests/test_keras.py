@@ -373,3 +373,76 @@ def test_to_categorical():
     assert to_categorical([1], num_classes=4).shape == (1, 4)
     with pytest.raises(ValueError, match="out of range"):
         to_categorical([5], num_classes=3)
+
+
+def test_layers_build_from_the_first_batch_and_chain_shapes():
+    model = Sequential(
+        [
+            layers.Flatten(),
+            Dense(3, activation="relu"),
+            layers.BatchNormalization(),
+            layers.Activation("tanh"),
+            Dense(2, activation="softmax"),
+        ]
+    )
+    assert not model.built
+    x = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
+    out = model.predict(x)
+    assert model.built
+    assert out.shape == (6, 2)
+    assert [layer.output_spec for layer in model.layers] == [
+        (4,),
+        (3,),
+        (3,),
+        (3,),
+        (2,),
+    ]
+    assert mg.keras.Sequential is Sequential
+
+
+def test_keras_names_and_weights_layout():
+    a, b = Dense(2, input_dim=3), Dense(1)
+    model = Sequential([a, b])
+    assert a.name.startswith("dense")
+    assert b.name.startswith("dense_")
+    assert a.name != b.name
+    assert [w.shape for w in model.get_weights()] == [(3, 2), (2,), (2, 1), (1,)]
+    with pytest.raises(ValueError, match="expected shape"):
+        a.set_weights([np.zeros((2, 3)), np.zeros(2)])
+    with pytest.raises(ValueError, match="expected 4 arrays"):
+        model.set_weights([np.zeros((3, 2))])
+
+
+def test_helpful_errors():
+    with pytest.raises(ValueError, match="unknown name 'relux'"):
+        Dense(2, activation="relux")
+    model = Sequential([Dense(1, input_shape=(2,))])
+    with pytest.raises(ValueError, match="compile"):
+        model.fit(GATE_X, np.zeros(4), verbose=0)
+    with pytest.raises(ValueError, match="unknown loss"):
+        model.compile("adam", "hinge_of_doom")
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        model.compile("adamw2", "mse")
+    with pytest.raises(ValueError, match="unknown metric"):
+        model.compile("adam", "mse", metrics=["acuracy"])
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match="4 samples but y has 3"):
+        model.fit(GATE_X, np.zeros(3), verbose=0)
+    with pytest.raises(TypeError, match=r"minigrad\.keras layer"):
+        Sequential([mg.nn.Linear(2, 1)])
+
+
+def test_load_model_rejects_other_files(tmp_path):
+    path = tmp_path / "weights.safetensors"
+    mg.save({"w": mg.zeros(2)}, path)
+    with pytest.raises(ValueError, match="not written by"):
+        load_model(path)
+
+
+def test_save_weights_and_load_weights(tmp_path):
+    mg.manual_seed(0)
+    a = Sequential([Dense(3, input_shape=(2,)), Dense(1)])
+    b = Sequential([Dense(3, input_shape=(2,)), Dense(1)])
+    a.save_weights(tmp_path / "w.safetensors")
+    b.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(a.predict(GATE_X), b.predict(GATE_X))
