@@ -280,9 +280,8 @@ class Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``;
         ``self`` when nothing changes. Devices other than the CPU raise."""
         dtype = parse_to(args, kwargs, "Tensor.to")
-        if dtype is None or (dtype == self.dtype and not kwargs.get("copy")):
-            return self
-        return _ops.to_dtype(self, dtype)
+        out = self if dtype is None else _ops.to_dtype(self, dtype)
+        return out.clone() if out is self and kwargs.get("copy") else out
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)

@@ -135,3 +135,10 @@ def test_save_and_load_with_a_pt_path(tmp_path):
     mg.save(m.state_dict(), tmp_path / "model.pt")
     sd = mg.load(str(tmp_path / "model.pt"))
     np.testing.assert_array_equal(sd["weight"].numpy(), m.weight.numpy())
+
+
+def test_to_with_copy_returns_a_new_tensor():
+    t = mg.tensor([1.0])
+    c = t.to("cpu", copy=True)
+    assert c is not t
+    assert not np.shares_memory(c.data, t.data)
