@@ -142,3 +142,41 @@ def test_to_with_copy_returns_a_new_tensor():
     c = t.to("cpu", copy=True)
     assert c is not t
     assert not np.shares_memory(c.data, t.data)
+
+
+def test_functional_forms_of_tensor_methods():
+    x = mg.randn(2, 3)
+    assert mg.numel(x) == 6
+    assert mg.squeeze(mg.unsqueeze(x, 0)).shape == (2, 3)
+    assert mg.flatten(x).shape == (6,)
+    assert mg.reshape(x, (3, 2)).shape == (3, 2)
+    assert mg.transpose(x, 0, 1).shape == (3, 2)
+    assert mg.permute(x, (1, 0)).shape == (3, 2)
+    assert mg.mm(x, x.T).shape == (2, 2)
+    with pytest.raises(ValueError, match="mm"):
+        mg.mm(x, mg.ones(3))
+    assert mg.is_tensor(x)
+    assert not mg.is_tensor(x.numpy())
+    assert mg.allclose(x, x + 1e-9)
+    assert mg.empty(2, 2).shape == (2, 2)
+    assert mg.rand_like(x).shape == x.shape
+    assert mg.randn_like(x).dtype == x.dtype
+
+
+def test_randperm_and_as_tensor():
+    mg.manual_seed(0)
+    p = mg.randperm(10)
+    assert p.dtype == mg.int64
+    assert sorted(p.tolist()) == list(range(10))
+    a = np.arange(3.0, dtype=np.float32)
+    t = mg.as_tensor(a)
+    a[0] = 9
+    assert t.tolist()[0] == 9
+    assert mg.as_tensor(t) is t
+    assert mg.as_tensor([1.0]).dtype == mg.float32
+
+
+def test_inference_mode_disables_grad():
+    with mg.inference_mode():
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
