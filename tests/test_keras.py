@@ -446,3 +446,23 @@ def test_save_weights_and_load_weights(tmp_path):
     a.save_weights(tmp_path / "w.safetensors")
     b.load_weights(tmp_path / "w.safetensors")
     np.testing.assert_array_equal(a.predict(GATE_X), b.predict(GATE_X))
+
+
+def test_set_random_seed_makes_fit_repeatable():
+    from minigrad.keras.utils import set_random_seed
+
+    def run():
+        set_random_seed(3)
+        model = Sequential(
+            [
+                Dense(4, activation="relu", input_shape=(2,)),
+                Dropout(0.5),
+                Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile("adam", "binary_crossentropy")
+        return model.fit(
+            GATE_X, np.array([0, 1, 1, 0]), epochs=3, batch_size=2, verbose=0
+        ).history["loss"]
+
+    assert run() == run()

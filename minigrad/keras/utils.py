@@ -1,14 +1,24 @@
-"""Keras's ``utils``: ``to_categorical``. Layer: keras."""
+"""Keras's ``utils``: ``to_categorical``, ``set_random_seed``. Layer: keras."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
 
 from minigrad.errors import ArgumentError
+from minigrad.random import manual_seed
 
-__all__ = ["to_categorical"]
+__all__ = ["set_random_seed", "to_categorical"]
+
+
+def set_random_seed(seed: int) -> None:
+    """Seeds Python's ``random``, numpy's global generator and minigrad's (which
+    draws initial weights, dropout masks and the order of shuffled batches)."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - user code may draw from the global one
+    manual_seed(seed)
 
 
 def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:
