@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
-from minigrad.dtypes import DTypeError, to_array
+from minigrad.device import CPU, check_device, device, parse_to
+from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
 from minigrad.errors import ShapeError
 
 __all__ = ["Tensor"]
@@ -49,11 +50,9 @@ class Tensor:
     _is_node = False  # a leaf is an edge of the graph, not a node
 
     def __init__(
-        self, data: Any, dtype: Any = None, requires_grad: bool = False
+        self, *args: Any, dtype: Any = None, requires_grad: bool = False
     ) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data: np.ndarray = to_array(data, dtype)
+        self.data: np.ndarray = _constructor_array(args, dtype)
         self.grad: Tensor | None = None
         self.grad_fn: Any = None
         self.requires_grad = False
@@ -115,8 +114,8 @@ class Tensor:
         return self.transpose(-2, -1)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        return CPU
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -277,10 +276,12 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
     # -- dtype -----------------------------------------------------------------
-    def to(self, dtype: Any) -> Tensor:
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
-        return _ops.to_dtype(self, dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``;
+        ``self`` when nothing changes. Devices other than the CPU raise."""
+        dtype = parse_to(args, kwargs, "Tensor.to")
+        out = self if dtype is None else _ops.to_dtype(self, dtype)
+        return out.clone() if out is self and kwargs.get("copy") else out
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
@@ -304,6 +305,10 @@ class Tensor:
         return _ops.to_dtype(self, other.dtype)
 
     def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None) -> Tensor:
+        check_device("cuda" if device is None else device, "Tensor.cuda")
         return self
 
     def clone(self) -> Tensor:
@@ -362,7 +367,7 @@ class Tensor:
         return _ops.matmul(self, o)
 
     def __rmatmul__(self, o: Any) -> Tensor:
-        return _ops.matmul(Tensor(o), self)
+        return _ops.matmul(_wrap(to_array(o)), self)
 
     def __neg__(self) -> Tensor:
         return _ops.neg(self)
@@ -447,6 +452,9 @@ class Tensor:
 
     def sign(self) -> Tensor:
         return _ops.sign(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _elementwise.round(self, decimals)
 
     def square(self) -> Tensor:
         return _elementwise.square(self)
@@ -748,6 +756,30 @@ def _snapshot_saved_alias(result: Tensor, data: np.ndarray) -> None:
             snap.requires_grad = val.requires_grad
             entries[k] = (kind, snap, 0)
     node._saved = tuple(entries)
+
+
+def _constructor_array(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
+    """The array of ``Tensor(*args, dtype=...)``, by ``torch.Tensor``'s rules:
+    ``Tensor(data)`` converts a list / array / scalar data to float32 (unless
+    ``dtype`` is given); ``Tensor(2, 3)`` (ints alone) is a float32 tensor of that
+    shape, which PyTorch leaves uninitialised and minigrad fills with zeros;
+    ``Tensor()`` is empty; ``Tensor(t)`` shares ``t``'s array."""
+    d = float32 if dtype is None else canonical_dtype(dtype, "Tensor")
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        a = args[0].data
+        return a if dtype is None or a.dtype == d else a.astype(d)
+    if not args:
+        return np.zeros(0, d)
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        if any(a < 0 for a in args):
+            raise ShapeError(f"Tensor: negative dimension in size {tuple(args)}")
+        return np.zeros(tuple(int(a) for a in args), d)
+    if len(args) == 1:
+        return to_array(args[0], d)
+    raise TypeError(
+        "Tensor: expected data (a list, an array or a Tensor) or a shape as ints, "
+        f"got {len(args)} arguments of types {[type(a).__name__ for a in args]}"
+    )
 
 
 def _wrap(arr: np.ndarray) -> Tensor:

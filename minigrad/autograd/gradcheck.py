@@ -422,7 +422,7 @@ def gradcheck_module(
     saved = [(p, p.data, p.grad) for _, p in named]
     buffers = _snapshot_buffers(module)
     ins = tuple(
-        Tensor(np.array(x.data, dtype=np.float64), requires_grad=True)
+        Tensor(x.data, dtype=np.float64, requires_grad=True)
         if isinstance(x, Tensor) and x.dtype.kind == "f"
         else x
         for x in inputs

@@ -17,7 +17,7 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.autograd.grad_mode import no_grad
-from minigrad.dtypes import canonical_dtype
+from minigrad.dtypes import canonical_dtype, to_array
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops import loss as _loss
 
@@ -58,7 +58,7 @@ def _tensor(x: Any, op: str, name: str = "input") -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
-        return Tensor(x)
+        return Tensor._wrap(to_array(x))
     raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
 
 

@@ -37,6 +37,7 @@ from minigrad.dtypes import (
     float64,
     result_type,
     scalar_result_type,
+    to_array,
 )
 from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
@@ -416,7 +417,7 @@ def _other_dtype(t: Tensor, other: Any, op: str) -> np.dtype:
     if _is_scalar(other):
         return scalar_result_type(t.data.dtype, other)
     if isinstance(other, (np.ndarray, list, tuple)):
-        return result_type(t.data.dtype, Tensor(other).data.dtype)
+        return result_type(t.data.dtype, to_array(other).dtype)
     raise TypeError(
         f"{op}: unsupported operand type {type(other).__name__} with a Tensor"
     )
@@ -611,6 +612,12 @@ def sign(a: Tensor) -> Tensor:
     return apply1(Sign, a)
 
 
+def round(a: Tensor, decimals: int = 0) -> Tensor:
+    """``a`` rounded half to even, a constant (its gradient is zero almost
+    everywhere, as in PyTorch)."""
+    return Tensor._wrap(np.round(a.data, decimals))
+
+
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if cond else b``, broadcasting all three.
 
@@ -630,7 +637,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     if c.dtype != np.bool_:
         raise DTypeError(f"where: condition must be bool, got {c.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
+        a = Tensor._wrap(to_array(a))
     a, b = _operands(a, b, "where")
     try:
         return Where.apply(a, b, cond=c)
