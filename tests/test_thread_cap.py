@@ -118,10 +118,9 @@ def test_wrapper_thread_argument_at_the_cap_does_not_warn():
         _gemm.gemm(np.ones((2, 2)), np.ones((2, 2)), num_threads=CAP)
 
 
-@pytest.mark.parametrize("bad", [0, -1, True, False, 1.5, "2", None])
+# (None is not here: it means the backend's count for these wrappers.)
+@pytest.mark.parametrize("bad", [0, -1, True, False, 1.5, "2"])
 def test_wrapper_thread_argument_rejects_non_positive_ints(bad):
-    if bad is None:
-        pytest.skip("None means the backend's count for these wrappers")
     with pytest.raises((TypeError, ValueError), match="nthreads must be"):
         _act.forward("relu", np.ones(3, np.float32), nthreads=bad)
     with pytest.raises((TypeError, ValueError), match="nthreads must be"):
