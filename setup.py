@@ -18,6 +18,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("MINIGRAD_DEBUG") == "1"
+# Families whose kernels call another family's C entry points: its sources are
+# compiled into the extension too (convolution runs on the GEMM).
+EXTRA_FAMILIES = {"conv": ("gemm",)}
 ONLY = {s for s in os.environ.get("MINIGRAD_ONLY", "").split(",") if s}
 
 
@@ -32,6 +35,12 @@ def compile_args() -> tuple[list[str], list[str]]:
     return cflags + omp, [*omp, "-lm"]
 
 
+def family_sources(family: str) -> list[str]:
+    """The C sources of `family` and of the families it calls."""
+    fams = (family, *EXTRA_FAMILIES.get(family, ()))
+    return [c for f in fams for c in sorted(glob(f"csrc/{f}/*.c"))]
+
+
 def extensions() -> list[Extension]:
     cflags, ldflags = compile_args()
     common = sorted(glob("csrc/common/*.c"))
@@ -43,7 +52,7 @@ def extensions() -> list[Extension]:
         exts.append(
             Extension(
                 f"minigrad._C._{family}",
-                [pyx, *sorted(glob(f"csrc/{family}/*.c")), *common],
+                [pyx, *family_sources(family), *common],
                 include_dirs=["csrc", np.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 extra_compile_args=cflags,

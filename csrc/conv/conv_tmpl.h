@@ -1,0 +1,353 @@
+// Template for the convolution kernels, included by conv.c once per dtype
+// with T (element type), SFX (f32 / f64) and GEMM (mg_gemm_f32 / _f64)
+// defined. Contracts in mg_conv.h; the geometry is conv3 (conv_internal.h).
+
+#define MG_CAT2(a, b) a##b
+#define MG_CAT(a, b) MG_CAT2(a, b)
+#define FN(name) MG_CAT(name, SFX)
+
+// The valid output columns [lo, hi) for kernel tap t along the last dim: the
+// ones whose input column o * s - p + t * d lies in [0, w).
+static inline void FN(col_range_)(const conv3 *G, mg_index_t t,
+                                  mg_index_t *lo, mg_index_t *hi) {
+    const mg_index_t s = G->s[2], off = t * G->d[2] - G->p[2];
+    mg_index_t a = -mg_conv_fdiv(off, s); // ceil(-off / s)
+    mg_index_t b = mg_conv_fdiv(G->in[2] - 1 - off, s) + 1;
+    if (a < 0)
+        a = 0;
+    if (b > G->out[2])
+        b = G->out[2];
+    if (b < a)
+        b = a;
+    *lo = a, *hi = b;
+}
+
+// Patches of output positions [p0, p0 + np) (flattened over the 3 dims) of
+// one image's `channels` channels x (channels x in_sz) into cols
+// (channels * k_sz rows, np columns, row-major). Along the last dim the
+// valid span of each row segment is copied in one loop (a plain copy at
+// stride 1) and the rest zero-filled.
+// Assumes: the geometry was validated; cols does not overlap x.
+static void FN(im2col_tile_)(const conv3 *G, mg_index_t channels,
+                             const T *MG_RESTRICT x, mg_index_t p0,
+                             mg_index_t np, T *MG_RESTRICT cols) {
+    const mg_index_t OH = G->out[1], OW = G->out[2];
+    const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2], s2 = G->s[2];
+    T *dst = cols;
+    for (mg_index_t c = 0; c < channels; ++c)
+        for (mg_index_t kd = 0; kd < G->k[0]; ++kd)
+            for (mg_index_t kh = 0; kh < G->k[1]; ++kh)
+                for (mg_index_t kw = 0; kw < G->k[2]; ++kw, dst += np) {
+                    mg_index_t lo, hi;
+                    FN(col_range_)(G, kw, &lo, &hi);
+                    const mg_index_t off = kw * G->d[2] - G->p[2];
+                    mg_index_t od = p0 / (OH * OW), oh = p0 / OW % OH,
+                               ow = p0 % OW;
+                    for (mg_index_t q = 0; q < np;) {
+                        mg_index_t seg = OW - ow;
+                        if (seg > np - q)
+                            seg = np - q;
+                        const mg_index_t id = od * G->s[0] - G->p[0] +
+                                              kd * G->d[0];
+                        const mg_index_t ih = oh * G->s[1] - G->p[1] +
+                                              kh * G->d[1];
+                        T *out = dst + q - ow; // out[j]: output column j
+                        const mg_index_t e = ow + seg;
+                        if (id < 0 || id >= D || ih < 0 || ih >= H) {
+                            for (mg_index_t j = ow; j < e; ++j)
+                                out[j] = 0;
+                        } else {
+                            const T *row = x + ((c * D + id) * H + ih) * W;
+                            const mg_index_t a = lo > ow ? lo : ow;
+                            const mg_index_t b = hi < e ? hi : e;
+                            mg_index_t j = ow;
+                            for (; j < a; ++j)
+                                out[j] = 0;
+                            if (s2 == 1) {
+                                const T *src = row + off;
+                                for (; j < b; ++j)
+                                    out[j] = src[j];
+                            } else {
+                                for (; j < b; ++j)
+                                    out[j] = row[j * s2 + off];
+                            }
+                            for (j = j > ow ? j : ow; j < e; ++j)
+                                out[j] = 0;
+                        }
+                        q += seg;
+                        ow = 0;
+                        if (++oh == OH)
+                            oh = 0, ++od;
+                    }
+                }
+}
+
+// The adjoint of im2col_tile_: adds each patch entry back into x at the
+// position it was read from (padding entries are dropped).
+// Assumes: as im2col_tile_; x is not read by another thread meanwhile.
+static void FN(col2im_tile_)(const conv3 *G, mg_index_t channels,
+                             const T *MG_RESTRICT cols, mg_index_t p0,
+                             mg_index_t np, T *MG_RESTRICT x) {
+    const mg_index_t OH = G->out[1], OW = G->out[2];
+    const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2], s2 = G->s[2];
+    const T *src = cols;
+    for (mg_index_t c = 0; c < channels; ++c)
+        for (mg_index_t kd = 0; kd < G->k[0]; ++kd)
+            for (mg_index_t kh = 0; kh < G->k[1]; ++kh)
+                for (mg_index_t kw = 0; kw < G->k[2]; ++kw, src += np) {
+                    mg_index_t lo, hi;
+                    FN(col_range_)(G, kw, &lo, &hi);
+                    const mg_index_t off = kw * G->d[2] - G->p[2];
+                    mg_index_t od = p0 / (OH * OW), oh = p0 / OW % OH,
+                               ow = p0 % OW;
+                    for (mg_index_t q = 0; q < np;) {
+                        mg_index_t seg = OW - ow;
+                        if (seg > np - q)
+                            seg = np - q;
+                        const mg_index_t id = od * G->s[0] - G->p[0] +
+                                              kd * G->d[0];
+                        const mg_index_t ih = oh * G->s[1] - G->p[1] +
+                                              kh * G->d[1];
+                        if (id >= 0 && id < D && ih >= 0 && ih < H) {
+                            const T *in = src + q - ow;
+                            T *row = x + ((c * D + id) * H + ih) * W;
+                            const mg_index_t e = ow + seg;
+                            const mg_index_t a = lo > ow ? lo : ow;
+                            const mg_index_t b = hi < e ? hi : e;
+                            if (s2 == 1) {
+                                T *dst = row + off;
+                                for (mg_index_t j = a; j < b; ++j)
+                                    dst[j] += in[j];
+                            } else {
+                                for (mg_index_t j = a; j < b; ++j)
+                                    row[j * s2 + off] += in[j];
+                            }
+                        }
+                        q += seg;
+                        ow = 0;
+                        if (++oh == OH)
+                            oh = 0, ++od;
+                    }
+                }
+}
+
+// Output positions per tile: the patches of one tile fill at most
+// MG_CONV_WS_BYTES (but at least MG_CONV_MIN_TILE positions).
+static mg_index_t FN(tile_)(const conv3 *G) {
+    mg_index_t pt = G->kc > 0 ? (mg_index_t)(MG_CONV_WS_BYTES / sizeof(T)) /
+                                    G->kc
+                              : G->out_sz;
+    if (pt < MG_CONV_MIN_TILE)
+        pt = MG_CONV_MIN_TILE;
+    if (pt > G->out_sz)
+        pt = G->out_sz;
+    return pt < 1 ? 1 : pt;
+}
+
+// One (image, group) item of `kind`:
+//   FWD     a = x, b = w, c = y, bias
+//   BWD_IN  a = gy, b = w, c = gx
+//   BWD_W   a = x, b = gy, c = the gw accumulator (added to)
+// ws holds one tile of patches (unused on the fast path).
+static int FN(item_)(int kind, const conv3 *G, mg_index_t n, mg_index_t g,
+                     const T *a, const T *b, const T *bias, T *c, T *ws,
+                     mg_index_t pt, const mg_gemm_opts *o) {
+    const mg_index_t P = G->out_sz, kc = G->kc, cgo = G->cgo;
+    const mg_index_t xoff = (n * G->cin + g * G->cgi) * G->in_sz;
+    const mg_index_t yoff = (n * G->cout + g * cgo) * P;
+    if (kind == BWD_IN && !G->fast && G->cgi * G->in_sz > 0)
+        memset(c + xoff, 0, (size_t)(G->cgi * G->in_sz) * sizeof(T));
+    for (mg_index_t p0 = 0; p0 < P; p0 += pt) {
+        const mg_index_t np = P - p0 < pt ? P - p0 : pt;
+        int st;
+        if (kind == BWD_IN) {
+            // patches (kc x np) = W_g^T (kc x cgo) @ gy_g[:, tile]; the fast
+            // path writes them straight into gx.
+            const T *wg = b + g * cgo * kc;
+            T *dst = G->fast ? c + xoff + p0 : ws;
+            const mg_index_t rs = G->fast ? P : np;
+            st = GEMM(kc, np, cgo, 1, wg, 1, kc, a + yoff + p0, P, 1, 0, dst,
+                      rs, 1, 0, 0, MG_ACT_NONE, o);
+            if (st)
+                return st;
+            if (!G->fast)
+                FN(col2im_tile_)(G, G->cgi, ws, p0, np, c + xoff);
+            continue;
+        }
+        const T *cols = a + xoff + p0;
+        mg_index_t ld = P;
+        if (!G->fast) {
+            FN(im2col_tile_)(G, G->cgi, a + xoff, p0, np, ws);
+            cols = ws, ld = np;
+        }
+        if (kind == FWD) {
+            // y_g[:, tile]^T (np x cgo) = patches^T @ W_g^T, so the bias is
+            // a per-column bias of the GEMM.
+            st = GEMM(np, cgo, kc, 1, cols, 1, ld, b + g * cgo * kc, 1, kc, 0,
+                      c + yoff + p0, 1, P, bias ? bias + g * cgo : 0, 1,
+                      MG_ACT_NONE, o);
+        } else {
+            // gw_g (cgo x kc) += gy_g[:, tile] (cgo x np) @ patches^T.
+            st = GEMM(cgo, kc, np, 1, b + yoff + p0, P, 1, cols, 1, ld, 1,
+                      c + g * cgo * kc, kc, 1, 0, 0, MG_ACT_NONE, o);
+        }
+        if (st)
+            return st;
+    }
+    return MG_CONV_OK;
+}
+
+// Runs every (image, group) item of `kind`, on one thread per item when there
+// are enough items, else in turn with threaded GEMMs (see mg_conv.h).
+static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
+                    const T *b, const T *bias, T *c, int isa,
+                    int num_threads) {
+    conv3 G;
+    if (mg_conv_canon(geom, 0, &G) != MG_CONV_OK || num_threads < 1 ||
+        isa < MG_ISA_AUTO || isa >= MG_ISA_COUNT)
+        return MG_CONV_EARG;
+    const int risa = mg_cpu_resolve_isa(isa);
+    if (risa < 0)
+        return MG_CONV_EISA;
+    const mg_index_t w_len = G.cout * G.kc;
+    if (kind == BWD_W && w_len > 0)
+        memset(c, 0, (size_t)w_len * sizeof(T));
+    const mg_index_t items = G.n * G.groups;
+    if (items == 0 || G.out_sz == 0 || G.cout == 0 || G.kc == 0) {
+        // Nothing to multiply; only the input gradient still needs writing.
+        if (kind == BWD_IN && G.n * G.cin * G.in_sz > 0)
+            memset(c, 0, (size_t)(G.n * G.cin * G.in_sz) * sizeof(T));
+        if (kind == FWD && G.n * G.cout * G.out_sz > 0) {
+            // k == 0: y = bias (the GEMM with an empty inner size).
+            for (mg_index_t n = 0; n < G.n; ++n)
+                for (mg_index_t o = 0; o < G.cout; ++o)
+                    for (mg_index_t p = 0; p < G.out_sz; ++p)
+                        c[(n * G.cout + o) * G.out_sz + p] =
+                            bias ? bias[o] : 0;
+        }
+        return MG_CONV_OK;
+    }
+    const double fma = (double)G.n * (double)G.cout * (double)G.out_sz *
+                       (double)G.kc;
+    const int nt = mg_conv_threads(num_threads, items, fma,
+                                   MG_GEMM_MIN_FMA_PER_THREAD / 2);
+    const int par = nt > 1 && items >= nt;
+    mg_gemm_opts o = {risa, par ? 1 : nt, MG_GEMM_AUTO, 0, 0, 0};
+    const mg_index_t pt = FN(tile_)(&G);
+    const mg_index_t align = 64 / (mg_index_t)sizeof(T);
+    const mg_index_t ws_len =
+        G.fast ? 0 : (G.kc * pt + align - 1) / align * align;
+    const mg_index_t acc_len =
+        kind == BWD_W && par ? (w_len + align - 1) / align * align : 0;
+    const mg_index_t per = ws_len + acc_len;
+    const int teams = par ? nt : 1;
+    T *buf = 0;
+    if (per > 0) {
+        if ((double)per * teams * sizeof(T) > (double)PTRDIFF_MAX / 2)
+            return MG_CONV_ENOMEM;
+        buf = aligned_alloc(64, (size_t)(per * teams) * sizeof(T));
+        if (!buf)
+            return MG_CONV_ENOMEM;
+    }
+    int status = MG_CONV_OK;
+    if (!par) {
+        for (mg_index_t it = 0; it < items && status == MG_CONV_OK; ++it)
+            status = FN(item_)(kind, &G, it / G.groups, it % G.groups, a, b,
+                               bias, c, buf, pt, &o);
+    } else {
+#pragma omp parallel num_threads(nt)
+        {
+#ifdef _OPENMP
+            T *mine = buf + per * omp_get_thread_num();
+#else
+            T *mine = buf;
+#endif
+            T *acc = kind == BWD_W ? mine + ws_len : c;
+            if (kind == BWD_W)
+                memset(acc, 0, (size_t)w_len * sizeof(T));
+            int st = MG_CONV_OK;
+#pragma omp for schedule(dynamic, 1)
+            for (mg_index_t it = 0; it < items; ++it)
+                if (st == MG_CONV_OK)
+                    st = FN(item_)(kind, &G, it / G.groups, it % G.groups, a,
+                                   b, bias, acc, mine, pt, &o);
+            // Each thread adds its own weight-gradient sum, one at a time.
+            if (kind == BWD_W) {
+#pragma omp critical(mg_conv_reduce)
+                for (mg_index_t i = 0; i < w_len; ++i)
+                    c[i] += acc[i];
+            }
+            if (st != MG_CONV_OK) {
+#pragma omp critical(mg_conv_status)
+                status = st;
+            }
+        }
+    }
+    free(buf);
+    return status;
+}
+
+int FN(mg_conv_fwd_)(const mg_conv_geom *g, const T *x, const T *w,
+                     const T *bias, T *y, int isa, int num_threads) {
+    return FN(run_)(FWD, g, x, w, bias, y, isa, num_threads);
+}
+
+int FN(mg_conv_bwd_input_)(const mg_conv_geom *g, const T *gy, const T *w,
+                           T *gx, int isa, int num_threads) {
+    return FN(run_)(BWD_IN, g, gy, w, 0, gx, isa, num_threads);
+}
+
+int FN(mg_conv_bwd_weight_)(const mg_conv_geom *g, const T *x, const T *gy,
+                            T *gw, int isa, int num_threads) {
+    return FN(run_)(BWD_W, g, x, gy, 0, gw, isa, num_threads);
+}
+
+// im2col / col2im of the whole batch: one image per item.
+static int FN(cols_)(int fold, const mg_conv_geom *g, const T *src, T *dst,
+                     int num_threads) {
+    conv3 G;
+    if (mg_conv_canon(g, 1, &G) != MG_CONV_OK || num_threads < 1)
+        return MG_CONV_EARG;
+    const mg_index_t img_x = G.cin * G.in_sz, img_c = G.cin * G.k_sz * G.out_sz;
+    if (fold && G.n * img_x > 0)
+        memset(dst, 0, (size_t)(G.n * img_x) * sizeof(T));
+    if (G.n == 0 || img_c == 0)
+        return MG_CONV_OK;
+    const int nt = mg_conv_threads(num_threads, G.n,
+                                   (double)G.n * (double)img_c, 65536.0);
+    if (nt == 1) {
+        for (mg_index_t n = 0; n < G.n; ++n) {
+            if (fold)
+                FN(col2im_tile_)(&G, G.cin, src + n * img_c, 0, G.out_sz,
+                                 dst + n * img_x);
+            else
+                FN(im2col_tile_)(&G, G.cin, src + n * img_x, 0, G.out_sz,
+                                 dst + n * img_c);
+        }
+    } else {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (mg_index_t n = 0; n < G.n; ++n) {
+            if (fold)
+                FN(col2im_tile_)(&G, G.cin, src + n * img_c, 0, G.out_sz,
+                                 dst + n * img_x);
+            else
+                FN(im2col_tile_)(&G, G.cin, src + n * img_x, 0, G.out_sz,
+                                 dst + n * img_c);
+        }
+    }
+    return MG_CONV_OK;
+}
+
+int FN(mg_im2col_)(const mg_conv_geom *g, const T *x, T *cols,
+                   int num_threads) {
+    return FN(cols_)(0, g, x, cols, num_threads);
+}
+
+int FN(mg_col2im_)(const mg_conv_geom *g, const T *cols, T *x,
+                   int num_threads) {
+    return FN(cols_)(1, g, cols, x, num_threads);
+}
+
+#undef FN
+#undef MG_CAT
+#undef MG_CAT2
