@@ -1,0 +1,652 @@
+"""The functional forms of convolution, pooling and padding, with PyTorch's
+signatures (re-exported by ``minigrad.nn.functional``).
+
+Layer: nn. Checks arguments (naming the op and the shapes), normalises ints
+to per-dim tuples, accepts unbatched input as PyTorch does, and calls the ops
+in :mod:`minigrad.ops.conv`, :mod:`minigrad.ops.pool` and
+:mod:`minigrad.ops.pad`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad._C._pool import output_size as _pool_out
+from minigrad.dtypes import result_type
+from minigrad.errors import ArgumentError, ShapeError
+from minigrad.ops import conv as _conv
+from minigrad.ops import pool as _pool
+from minigrad.ops.pad import pad
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "pad",
+]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+IntOrTuple = int | Sequence[int]
+
+
+def _ntuple(v: Any, n: int, name: str, op: str, lo: int) -> tuple[int, ...]:
+    """``v`` (an int, or a sequence of n ints) as n ints, each >= lo."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        t = (int(v),) * n
+    elif isinstance(v, Sequence) and not isinstance(v, str) and len(v) == n:
+        if not all(
+            isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in v
+        ):
+            raise ArgumentError(f"{op}: {name} must hold ints, got {v!r}")
+        t = tuple(int(e) for e in v)
+    else:
+        raise ArgumentError(f"{op}: {name} must be an int or {n} ints, got {v!r}")
+    if min(t) < lo:
+        raise ArgumentError(f"{op}: {name} must be >= {lo}, got {v!r}")
+    return t
+
+
+def _as_tensor(x: Any, op: str, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+
+
+def _floats(op: str, *ts: Tensor | None) -> list[Tensor | None]:
+    """The tensors promoted to their common float dtype."""
+    dt = None
+    for t in ts:
+        if t is not None:
+            dt = t.dtype if dt is None else result_type(dt, t.dtype)
+    if dt not in _FLOATS:
+        raise TypeError(
+            f"{op}: expected float32 or float64 tensors, got dtypes "
+            f"{tuple(str(t.dtype) for t in ts if t is not None)}"
+        )
+    return [t if t is None or t.dtype == dt else t.to(dt) for t in ts]
+
+
+def _batched(x: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:
+    """(x with a batch dim, whether one was added): (C, *s) is unbatched."""
+    if x.ndim == nd + 1:
+        return x.unsqueeze(0), True
+    if x.ndim != nd + 2:
+        raise ShapeError(
+            f"{op}: expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input, "
+            f"got input of shape {x.shape}"
+        )
+    return x, False
+
+
+def _groups(groups: Any, op: str) -> int:
+    if (
+        not isinstance(groups, (int, np.integer))
+        or isinstance(groups, bool)
+        or (groups < 1)
+    ):
+        raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
+    return int(groups)
+
+
+def _check_bias(bias: Tensor | None, c: int, w: Tensor, op: str) -> None:
+    if bias is not None and tuple(bias.shape) != (c,):
+        raise ShapeError(
+            f"{op}: bias must have shape ({c},) for weight {w.shape}, got {bias.shape}"
+        )
+
+
+# -- convolution ---------------------------------------------------------------
+
+
+def _conv_nd(
+    nd: int,
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: IntOrTuple,
+    padding: IntOrTuple | str,
+    dilation: IntOrTuple,
+    groups: int,
+) -> Tensor:
+    op = f"conv{nd}d"
+    x = _as_tensor(input, op, "input")
+    w = _as_tensor(weight, op, "weight")
+    b = None if bias is None else _as_tensor(bias, op, "bias")
+    x, w, b = _floats(op, x, w, b)
+    x, unbatched = _batched(x, nd, op)
+    if w.ndim != nd + 2:
+        raise ShapeError(
+            f"{op}: weight must be {nd + 2}D (out_channels, in_channels / groups, "
+            f"*kernel_size), got shape {w.shape}"
+        )
+    groups = _groups(groups, op)
+    s = _ntuple(stride, nd, "stride", op, 1)
+    d = _ntuple(dilation, nd, "dilation", op, 1)
+    k = tuple(w.shape[2:])
+    cin, cout = x.shape[1], w.shape[0]
+    if cin % groups or cout % groups:
+        raise ShapeError(
+            f"{op}: in_channels ({cin}) and out_channels ({cout}) must be divisible "
+            f"by groups={groups} (input {x.shape}, weight {w.shape})"
+        )
+    if w.shape[1] * groups != cin:
+        raise ShapeError(
+            f"{op}: weight {w.shape} with groups={groups} expects "
+            f"{w.shape[1] * groups} input channels, but input {x.shape} has {cin}"
+        )
+    _check_bias(b, cout, w, op)
+    if isinstance(padding, str):
+        if padding == "valid":
+            p = (0,) * nd
+        elif padding == "same":
+            if s != (1,) * nd:
+                raise ArgumentError(
+                    f"{op}: padding='same' is not supported for strided "
+                    f"convolutions (stride {s})"
+                )
+            total = [di * (ki - 1) for di, ki in zip(d, k)]
+            left = [t // 2 for t in total]
+            if any(t % 2 for t in total):
+                # PyTorch's rule: the odd extra zero goes on the right.
+                widths: list[int] = []
+                for t, lf in reversed(list(zip(total, left))):
+                    widths += [lf, t - lf]
+                x = pad(x, widths)
+                left = [0] * nd
+            p = tuple(left)
+        else:
+            raise ArgumentError(
+                f"{op}: padding must be 'valid', 'same', an int or {nd} ints, got "
+                f"{padding!r}"
+            )
+    else:
+        p = _ntuple(padding, nd, "padding", op, 0)
+    out = tuple(
+        (i + 2 * pi - di * (ki - 1) - 1) // si + 1
+        for i, pi, di, ki, si in zip(x.shape[2:], p, d, k, s)
+    )
+    if min(out) < 1:
+        raise ShapeError(
+            f"{op}: kernel size {k} (dilation {d}) is larger than the padded input "
+            f"{tuple(i + 2 * pi for i, pi in zip(x.shape[2:], p))} (input "
+            f"{x.shape}, padding {p}): output size {out}"
+        )
+    y = _conv.conv(x, w, b, stride=s, padding=p, dilation=d, groups=groups)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple | str = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution of input (N, C_in, L) or (C_in, L) with weight
+    (C_out, C_in / groups, k): PyTorch's ``conv1d``."""
+    return _conv_nd(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple | str = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch).
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C_in, H, W) or (C_in, H, W)
+    weight : Tensor, shape (C_out, C_in / groups, kH, kW)
+    bias : Tensor, shape (C_out,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), 'valid' or 'same' (stride 1 only)
+    groups : int, dividing C_in and C_out
+
+    Returns
+    -------
+    Tensor, shape (N, C_out, H_out, W_out), H_out = floor((H + 2 pad -
+    dilation (kH - 1) - 1) / stride) + 1
+
+    Raises
+    ------
+    TypeError : non-float input
+    ValueError : wrong rank, channels not divisible by groups, a kernel larger
+        than the padded input
+    """
+    return _conv_nd(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple | str = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D convolution of input (N, C_in, D, H, W) or (C_in, D, H, W)."""
+    return _conv_nd(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose_nd(
+    nd: int,
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: IntOrTuple,
+    padding: IntOrTuple,
+    output_padding: IntOrTuple,
+    groups: int,
+    dilation: IntOrTuple,
+) -> Tensor:
+    op = f"conv_transpose{nd}d"
+    x = _as_tensor(input, op, "input")
+    w = _as_tensor(weight, op, "weight")
+    b = None if bias is None else _as_tensor(bias, op, "bias")
+    x, w, b = _floats(op, x, w, b)
+    x, unbatched = _batched(x, nd, op)
+    if w.ndim != nd + 2:
+        raise ShapeError(
+            f"{op}: weight must be {nd + 2}D (in_channels, out_channels / groups, "
+            f"*kernel_size), got shape {w.shape}"
+        )
+    groups = _groups(groups, op)
+    s = _ntuple(stride, nd, "stride", op, 1)
+    p = _ntuple(padding, nd, "padding", op, 0)
+    op_ = _ntuple(output_padding, nd, "output_padding", op, 0)
+    d = _ntuple(dilation, nd, "dilation", op, 1)
+    k = tuple(w.shape[2:])
+    cin = x.shape[1]
+    if w.shape[0] != cin or cin % groups:
+        raise ShapeError(
+            f"{op}: input {x.shape} has {cin} channels; weight {w.shape} expects "
+            f"{w.shape[0]}, divisible by groups={groups}"
+        )
+    cout = w.shape[1] * groups
+    _check_bias(b, cout, w, op)
+    for o, si, di in zip(op_, s, d):
+        if o >= si and o >= di:
+            raise ArgumentError(
+                f"{op}: output_padding {op_} must be smaller than either stride "
+                f"{s} or dilation {d}"
+            )
+    out = tuple(
+        (i - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
+        for i, si, pi, di, ki, oi in zip(x.shape[2:], s, p, d, k, op_)
+    )
+    if min(out) < 1 or min(x.shape[2:]) < 1:
+        raise ShapeError(
+            f"{op}: input {x.shape} with weight {w.shape}, stride {s}, padding "
+            f"{p} gives output size {out}, which must be positive"
+        )
+    y = _conv.conv_transpose(
+        x, w, output_size=out, stride=s, padding=p, dilation=d, groups=groups
+    )
+    if b is not None:
+        y = y + b.reshape(1, cout, *([1] * nd))
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    output_padding: IntOrTuple = 0,
+    groups: int = 1,
+    dilation: IntOrTuple = 1,
+) -> Tensor:
+    """1-D transposed convolution, weight (C_in, C_out / groups, k)."""
+    return _conv_transpose_nd(
+        1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    output_padding: IntOrTuple = 0,
+    groups: int = 1,
+    dilation: IntOrTuple = 1,
+) -> Tensor:
+    """2-D transposed convolution (the gradient of conv2d in its input).
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C_in, H, W) or (C_in, H, W)
+    weight : Tensor, shape (C_in, C_out / groups, kH, kW)
+    output_padding : extra size on one side of the output, smaller than
+        stride or dilation
+
+    Returns
+    -------
+    Tensor, shape (N, C_out, H_out, W_out), H_out = (H - 1) stride - 2 pad +
+    dilation (kH - 1) + output_padding + 1
+    """
+    return _conv_transpose_nd(
+        2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    output_padding: IntOrTuple = 0,
+    groups: int = 1,
+    dilation: IntOrTuple = 1,
+) -> Tensor:
+    """3-D transposed convolution, weight (C_in, C_out / groups, kD, kH, kW)."""
+    return _conv_transpose_nd(
+        3, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+# -- pooling -------------------------------------------------------------------
+
+
+def _pool_input(input: Any, nd: int, op: str) -> Tensor:
+    x = _as_tensor(input, op, "input")
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"{op}: expected float32 or float64 input, got {x.dtype}")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(
+            f"{op}: expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input, "
+            f"got input of shape {x.shape}"
+        )
+    return x
+
+
+def _pool_geom(
+    x: Tensor,
+    nd: int,
+    op: str,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> tuple[tuple[int, ...], ...]:
+    k = _ntuple(kernel_size, nd, "kernel_size", op, 1)
+    s = (
+        k
+        if stride is None or (isinstance(stride, Sequence) and len(stride) == 0)
+        else _ntuple(stride, nd, "stride", op, 1)
+    )
+    p = _ntuple(padding, nd, "padding", op, 0)
+    d = _ntuple(dilation, nd, "dilation", op, 1)
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ArgumentError(
+            f"{op}: padding {p} should be at most half of kernel size {k}"
+        )
+    out = _pool_out(x.shape[x.ndim - nd :], k, s, p, d, bool(ceil_mode))
+    if min(out) < 1:
+        raise ShapeError(
+            f"{op}: kernel size {k} (dilation {d}) is larger than the padded input "
+            f"(input {x.shape}, padding {p}): output size {out}"
+        )
+    return k, s, p, d, out
+
+
+def _max_pool_nd(
+    nd: int,
+    input: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Any:
+    op = f"max_pool{nd}d"
+    x = _pool_input(input, nd, op)
+    k, s, p, d, out = _pool_geom(
+        x, nd, op, kernel_size, stride, padding, dilation, ceil_mode
+    )
+    y, idx = _pool.max_pool(
+        x, kernel_size=k, stride=s, padding=p, dilation=d, out_size=out
+    )
+    return (y, idx) if return_indices else y
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """1-D max pooling of (N, C, L) or (C, L)."""
+    return _max_pool_nd(
+        1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """2-D max pooling.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C, H, W) or (C, H, W)
+    kernel_size, stride (default: kernel_size), padding (at most half the
+        kernel; padding never wins the max), dilation : int or (int, int)
+    ceil_mode : round the output size up (a last window may hang over)
+    return_indices : also return the int64 flat positions (within each
+        H x W plane) of the maxima, PyTorch's layout
+
+    Returns
+    -------
+    Tensor (N, C, H_out, W_out), and the indices when asked for
+    """
+    return _max_pool_nd(
+        2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def max_pool3d(
+    input: Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """3-D max pooling of (N, C, D, H, W) or (C, D, H, W)."""
+    return _max_pool_nd(
+        3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def _avg_pool_nd(
+    nd: int,
+    input: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Tensor:
+    op = f"avg_pool{nd}d"
+    x = _pool_input(input, nd, op)
+    k, s, p, _d, out = _pool_geom(x, nd, op, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and (
+        not isinstance(divisor_override, (int, np.integer))
+        or isinstance(divisor_override, bool)
+        or divisor_override < 1
+    ):
+        raise ArgumentError(
+            f"{op}: divisor_override must be a positive int, got {divisor_override!r}"
+        )
+    return _pool.avg_pool(
+        x,
+        kernel_size=k,
+        stride=s,
+        padding=p,
+        out_size=out,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+    )
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """1-D average pooling of (N, C, L) or (C, L)."""
+    return _avg_pool_nd(
+        1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """2-D average pooling of (N, C, H, W) or (C, H, W).
+
+    The divisor is ``divisor_override`` when given, else the window's size
+    counting the zero padding (``count_include_pad``) or only the input
+    positions it covers.
+    """
+    return _avg_pool_nd(
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
+
+
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """3-D average pooling of (N, C, D, H, W) or (C, D, H, W)."""
+    return _avg_pool_nd(
+        3,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
+
+
+def _adaptive_matrix(n_in: int, n_out: int, dtype: Any) -> np.ndarray:
+    """(n_in, n_out): column i averages input positions floor(i n_in / n_out)
+    .. ceil((i + 1) n_in / n_out) - 1 (PyTorch's windows)."""
+    m = np.zeros((n_in, n_out), dtype)
+    for i in range(n_out):
+        a = (i * n_in) // n_out
+        b = -((-(i + 1) * n_in) // n_out)
+        m[a:b, i] = 1.0 / (b - a)
+    return m
+
+
+def _adaptive_avg_pool_nd(nd: int, input: Any, output_size: Any) -> Tensor:
+    op = f"adaptive_avg_pool{nd}d"
+    x = _pool_input(input, nd, op)
+    ins = x.shape[x.ndim - nd :]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    if not isinstance(output_size, Sequence) or len(output_size) != nd:
+        raise ArgumentError(
+            f"{op}: output_size must be an int or {nd} ints (or None), got "
+            f"{output_size!r}"
+        )
+    out = tuple(i if o is None else int(o) for i, o in zip(ins, output_size))
+    if min(out) < 1 or min(ins) < 1:
+        raise ShapeError(
+            f"{op}: output size {out} and input {x.shape} must be positive"
+        )
+    if all(i % o == 0 for i, o in zip(ins, out)):
+        k = tuple(i // o for i, o in zip(ins, out))
+        return _pool.avg_pool(
+            x, kernel_size=k, stride=k, padding=(0,) * nd, out_size=out
+        )
+    # Windows of unequal sizes: pooling is separable, one matrix per dim.
+    y = x
+    for j, (i, o) in enumerate(zip(ins, out)):
+        dim = x.ndim - nd + j
+        m = Tensor._wrap(_adaptive_matrix(i, o, x.dtype))
+        y = (y.transpose(dim, -1) @ m).transpose(dim, -1)
+    return y
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: IntOrTuple) -> Tensor:
+    """Average pooling of (N, C, L) to length ``output_size``."""
+    return _adaptive_avg_pool_nd(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, H, W) to ``output_size`` (int or pair; None
+    keeps that dim), with PyTorch's windows."""
+    return _adaptive_avg_pool_nd(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, D, H, W) to ``output_size``."""
+    return _adaptive_avg_pool_nd(3, input, output_size)
