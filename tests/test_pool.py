@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -52,7 +52,21 @@ def test_max_pool_grad_matches_numerical(cfg, seed):
     def fn(x):
         return MAX[nd](x, k, s, p, d, ceil_mode=ceil)
 
+    # A dilated window can miss the input entirely (test below).
+    assume(np.isfinite(fn(x).numpy()).all())
     assert mg.autograd.gradcheck(fn, (x,))
+
+
+def test_max_pool_window_of_padding_only_gives_minus_inf_and_no_gradient():
+    # kernel 2, dilation 2, padding 1 on one element: the window reads
+    # positions -1 and 1, both padding. PyTorch gives -inf with index 1 (past
+    # the input); here the index is -1 and no gradient flows.
+    x = mg.tensor([[[3.0]]], requires_grad=True)
+    y, idx = F.max_pool1d(x, 2, 1, 1, 2, return_indices=True)
+    assert y.numpy().tolist() == [[[-np.inf]]]
+    assert idx.numpy().tolist() == [[[-1]]]
+    y.backward(mg.ones(1, 1, 1))
+    assert x.grad.numpy().tolist() == [[[0.0]]]
 
 
 @settings(max_examples=25, deadline=None)
