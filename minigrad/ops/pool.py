@@ -40,62 +40,48 @@ class MaxPool(Function):
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, *, kernel_size, stride, padding, dilation, out_size):
-        y, idx = _pool.max_pool_forward(
-            x,
-            kernel_size=kernel_size,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            out_size=out_size,
-            **_threads(),
-        )
-        ctx.idx, ctx.in_shape, ctx.nd = idx, x.shape, len(kernel_size)
+    def forward(ctx, x, *, geom, out_size):
+        y, idx = _pool.max_pool_forward(x, out_size=out_size, **geom, **_threads())
+        ctx.idx, ctx.in_shape, ctx.geom = idx, x.shape, geom
         ctx.mark_non_differentiable(idx)
         return y, idx
 
     @staticmethod
     def backward(ctx, g, _g_idx=None):
-        return IndexScatter.apply(g, idx=ctx.idx, in_shape=ctx.in_shape, nd=ctx.nd)
-
-
-def _planes(shape: tuple[int, ...], nd: int) -> int:
-    """The number of planes of an array whose last ``nd`` dims are spatial."""
-    return int(np.prod(shape[: len(shape) - nd], dtype=np.int64))
+        return IndexScatter.apply(g, idx=ctx.idx, in_shape=ctx.in_shape, geom=ctx.geom)
 
 
 class IndexScatter(Function):
-    """y (in_shape) = zeros with g added at idx within each plane (the last
-    ``nd`` dims are spatial, idx flat positions in them); dL/dg = gather."""
+    """y (in_shape) = zeros with g added at idx within each plane (the max
+    pooling backward, run by its C kernel; ``geom`` is the pooling's);
+    dL/dg = gather."""
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, g, *, idx, in_shape, nd):
-        ctx.idx, ctx.nd = idx, nd
-        planes = _planes(in_shape, nd)
-        out = np.zeros((planes, int(np.prod(in_shape[len(in_shape) - nd :]))), g.dtype)
-        gi = idx.reshape(planes, -1)
-        gg = np.ascontiguousarray(g).reshape(planes, -1)
-        ok = gi >= 0
-        rows = np.broadcast_to(np.arange(planes)[:, None], gi.shape)
-        np.add.at(out, (rows[ok], gi[ok]), gg[ok])
-        return out.reshape(in_shape)
+    def forward(ctx, g, *, idx, in_shape, geom):
+        ctx.idx, ctx.geom = idx, geom
+        nd = len(geom["kernel_size"])
+        return _pool.max_pool_backward(
+            g, idx, in_size=in_shape[len(in_shape) - nd :], **geom, **_threads()
+        )
 
     @staticmethod
     def backward(ctx, gg):
-        return IndexGather.apply(gg, idx=ctx.idx, nd=ctx.nd)
+        return IndexGather.apply(gg, idx=ctx.idx, geom=ctx.geom)
 
 
 class IndexGather(Function):
-    """y (idx.shape) = a[plane, idx] within each plane; dL/da = scatter."""
+    """y (idx.shape) = a[plane, idx] within each plane (0 where idx is -1);
+    dL/da = scatter."""
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, a, *, idx, nd):
-        ctx.idx, ctx.nd, ctx.in_shape = idx, nd, a.shape
-        planes = _planes(a.shape, nd)
+    def forward(ctx, a, *, idx, geom):
+        ctx.idx, ctx.geom, ctx.in_shape = idx, geom, a.shape
+        nd = len(geom["kernel_size"])
+        planes = int(np.prod(a.shape[: a.ndim - nd], dtype=np.int64))
         flat = np.ascontiguousarray(a).reshape(planes, -1)
         gi = idx.reshape(planes, -1)
         out = np.take_along_axis(flat, np.maximum(gi, 0), axis=1)
@@ -104,7 +90,7 @@ class IndexGather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return IndexScatter.apply(g, idx=ctx.idx, in_shape=ctx.in_shape, nd=ctx.nd)
+        return IndexScatter.apply(g, idx=ctx.idx, in_shape=ctx.in_shape, geom=ctx.geom)
 
 
 class AvgPool(Function):
@@ -149,14 +135,13 @@ def max_pool(
 ) -> tuple[Tensor, Tensor]:
     """(values, indices) of max pooling over the last len(kernel_size) dims;
     arguments checked by the caller (``nn.functional``)."""
-    return MaxPool.apply(
-        x,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        out_size=out_size,
-    )
+    geom = {
+        "kernel_size": kernel_size,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+    }
+    return MaxPool.apply(x, geom=geom, out_size=out_size)
 
 
 def avg_pool(
