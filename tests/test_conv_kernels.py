@@ -483,3 +483,27 @@ def test_pool_kernel_validation_errors():
             padding=(0, 0),
             divisor_override=0,
         )
+
+
+def test_max_pool_kernel_ties_pick_the_first_tap_like_torch():
+    torch = pytest.importorskip("torch")
+    x = np.zeros((1, 2, 7, 9))
+    x[0, 1, 2:5, 3:6] = 1.0
+    kw = {
+        "kernel_size": (3, 2),
+        "stride": (2, 1),
+        "padding": (1, 1),
+        "dilation": (1, 2),
+    }
+    out = _pool.output_size((7, 9), (3, 2), (2, 1), (1, 1), (1, 2), True)
+    _, idx = _pool.max_pool_forward(x, out_size=out, **kw)
+    _, ref = torch.nn.functional.max_pool2d(
+        torch.from_numpy(x),
+        (3, 2),
+        (2, 1),
+        (1, 1),
+        (1, 2),
+        ceil_mode=True,
+        return_indices=True,
+    )
+    np.testing.assert_array_equal(idx, ref.numpy())

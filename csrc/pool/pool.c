@@ -96,6 +96,22 @@ static int canon(const mg_pool_geom *g, int num_threads, int no_dilation,
         }                                                                     \
     } while (0)
 
+// The taps [lo, hi) of the window of output position o along dim d that land
+// inside the input: start + t * dilation in [0, in) for start = o * stride -
+// pad.
+static inline void tap_range(const pool3 *c, int d, mg_index_t o,
+                             mg_index_t *lo, mg_index_t *hi) {
+    const mg_index_t start = o * c->s[d] - c->p[d], dl = c->d[d];
+    const mg_index_t n = c->in[d];
+    mg_index_t a = start >= 0 ? 0 : (-start + dl - 1) / dl;
+    mg_index_t b = start >= n ? 0 : (n - 1 - start) / dl + 1;
+    if (b > c->k[d])
+        b = c->k[d];
+    if (a > b)
+        a = b;
+    *lo = a, *hi = b;
+}
+
 // The window of output position o along dim d for average pooling: [a, b)
 // clipped to the input, and its size clipped to the padded input.
 static inline void avg_window(const pool3 *c, int d, mg_index_t o,
@@ -111,13 +127,17 @@ static inline void avg_window(const pool3 *c, int d, mg_index_t o,
 }
 
 #define T float
+#define UT uint32_t
 #define SFX f32
 #include "pool/pool_tmpl.h"
 #undef T
+#undef UT
 #undef SFX
 
 #define T double
+#define UT uint64_t
 #define SFX f64
 #include "pool/pool_tmpl.h"
 #undef T
+#undef UT
 #undef SFX

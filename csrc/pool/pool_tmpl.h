@@ -1,47 +1,107 @@
-// Template for the pooling kernels, included by pool.c once per dtype with T
-// and SFX (f32 / f64) defined. Contracts in mg_pool.h.
+// Template for the pooling kernels, included by pool.c once per dtype with T,
+// UT (the unsigned integer of T's width) and SFX (f32 / f64) defined.
+// Contracts in mg_pool.h.
 
 #define MG_CAT2(a, b) a##b
 #define MG_CAT(a, b) MG_CAT2(a, b)
 #define FN(name) MG_CAT(name, SFX)
 
-// One plane of max pooling.
+// Keeps (v, pos) in (*best, *at) when v is larger or NaN (NaN wins and
+// propagates, as in PyTorch). The selects are bit masks: on real data which
+// tap wins is unpredictable, and the branch a compiler emits for a ?: here
+// mispredicts often enough to make max pooling several times slower.
+static inline void FN(keep_max_)(T v, int64_t pos, T *best, int64_t *at) {
+    const int64_t take = -(int64_t)((v > *best) | (v != v));
+    UT vb, bb;
+    memcpy(&vb, &v, sizeof vb);
+    memcpy(&bb, best, sizeof bb);
+    bb = (vb & (UT)take) | (bb & ~(UT)take);
+    memcpy(best, &bb, sizeof bb);
+    *at = (pos & take) | (*at & ~take);
+}
+
+// The max of one window (generic: any taps may fall outside the input).
+// Taps [a0, a1) x [b0, b1) were found valid along the first two dims.
+static void FN(max_window_)(const pool3 *c, const T *MG_RESTRICT x,
+                            mg_index_t id0, mg_index_t ih0, mg_index_t a0,
+                            mg_index_t a1, mg_index_t b0, mg_index_t b1,
+                            mg_index_t ow, T *y, int64_t *idx) {
+    const mg_index_t H = c->in[1], W = c->in[2], d2 = c->d[2];
+    mg_index_t t0, t1;
+    tap_range(c, 2, ow, &t0, &t1);
+    const mg_index_t iw0 = ow * c->s[2] - c->p[2];
+    T best = -INFINITY;
+    int64_t at = -1;
+    if (a0 < a1 && b0 < b1 && t0 < t1) { // the first valid tap starts it
+        at = ((id0 + a0 * c->d[0]) * H + ih0 + b0 * c->d[1]) * W + iw0 +
+             t0 * d2;
+        best = x[at];
+    }
+    for (mg_index_t a = a0; a < a1; ++a)
+        for (mg_index_t b = b0; b < b1; ++b) {
+            const mg_index_t row =
+                ((id0 + a * c->d[0]) * H + ih0 + b * c->d[1]) * W + iw0;
+            for (mg_index_t t = t0; t < t1; ++t)
+                FN(keep_max_)(x[row + t * d2], row + t * d2, &best, &at);
+        }
+    *y = best;
+    *idx = at;
+}
+
+// One plane of max pooling. Per output row, the windows lying wholly inside
+// the input along the last dim ([wlo, whi)) are done together, tap by tap
+// across the row (independent outputs: no dependency chain, no bounds
+// checks); the windows at the edges go through max_window_.
 static void FN(max_plane_)(const pool3 *c, const T *MG_RESTRICT x,
                            T *MG_RESTRICT y, int64_t *MG_RESTRICT idx) {
-    const mg_index_t D = c->in[0], H = c->in[1], W = c->in[2];
+    const mg_index_t H = c->in[1], W = c->in[2], OW = c->out[2];
+    const mg_index_t s2 = c->s[2], p2 = c->p[2], d2 = c->d[2];
+    // Interior columns: ow * s2 - p2 >= 0 and ow * s2 - p2 + (k - 1) d2 < W.
+    mg_index_t wlo = (p2 + s2 - 1) / s2;
+    mg_index_t whi = W - 1 + p2 - (c->k[2] - 1) * d2 < 0
+                         ? 0
+                         : (W - 1 + p2 - (c->k[2] - 1) * d2) / s2 + 1;
+    if (whi > OW)
+        whi = OW;
+    if (wlo > whi)
+        wlo = whi;
     mg_index_t q = 0;
-    for (mg_index_t od = 0; od < c->out[0]; ++od)
-        for (mg_index_t oh = 0; oh < c->out[1]; ++oh)
-            for (mg_index_t ow = 0; ow < c->out[2]; ++ow, ++q) {
-                T best = -INFINITY;
-                int64_t at = -1;
-                for (mg_index_t a = 0; a < c->k[0]; ++a) {
-                    const mg_index_t id = od * c->s[0] - c->p[0] + a * c->d[0];
-                    if (id < 0 || id >= D)
-                        continue;
-                    for (mg_index_t b = 0; b < c->k[1]; ++b) {
-                        const mg_index_t ih =
-                            oh * c->s[1] - c->p[1] + b * c->d[1];
-                        if (ih < 0 || ih >= H)
-                            continue;
-                        const mg_index_t row = (id * H + ih) * W;
-                        for (mg_index_t t = 0; t < c->k[2]; ++t) {
-                            const mg_index_t iw =
-                                ow * c->s[2] - c->p[2] + t * c->d[2];
-                            if (iw < 0 || iw >= W)
-                                continue;
-                            const T v = x[row + iw];
-                            // NOTE: NaN wins and propagates (PyTorch).
-                            if (at < 0 || v > best || isnan(v)) {
-                                best = v;
-                                at = row + iw;
-                            }
-                        }
+    for (mg_index_t od = 0; od < c->out[0]; ++od) {
+        mg_index_t a0, a1;
+        tap_range(c, 0, od, &a0, &a1);
+        const mg_index_t id0 = od * c->s[0] - c->p[0];
+        for (mg_index_t oh = 0; oh < c->out[1]; ++oh, q += OW) {
+            mg_index_t b0, b1;
+            tap_range(c, 1, oh, &b0, &b1);
+            const mg_index_t ih0 = oh * c->s[1] - c->p[1];
+            T *yr = y + q;
+            int64_t *ir = idx + q;
+            const int inner = a0 < a1 && b0 < b1 && wlo < whi;
+            for (mg_index_t ow = 0; ow < OW; ++ow)
+                if (!inner || ow < wlo || ow >= whi)
+                    FN(max_window_)(c, x, id0, ih0, a0, a1, b0, b1, ow,
+                                    yr + ow, ir + ow);
+            if (!inner)
+                continue;
+            const mg_index_t r0 =
+                ((id0 + a0 * c->d[0]) * H + ih0 + b0 * c->d[1]) * W - p2;
+            for (mg_index_t ow = wlo; ow < whi; ++ow) {
+                yr[ow] = x[r0 + ow * s2];
+                ir[ow] = r0 + ow * s2;
+            }
+            for (mg_index_t a = a0; a < a1; ++a)
+                for (mg_index_t b = b0; b < b1; ++b) {
+                    const mg_index_t row =
+                        ((id0 + a * c->d[0]) * H + ih0 + b * c->d[1]) * W - p2;
+                    for (mg_index_t t = 0; t < c->k[2]; ++t) {
+                        const mg_index_t r = row + t * d2;
+                        for (mg_index_t ow = wlo; ow < whi; ++ow)
+                            FN(keep_max_)(x[r + ow * s2], r + ow * s2,
+                                          yr + ow, ir + ow);
                     }
                 }
-                y[q] = best;
-                idx[q] = at;
-            }
+        }
+    }
 }
 
 int FN(mg_max_pool_fwd_)(const mg_pool_geom *g, const T *x, T *y,
