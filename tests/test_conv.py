@@ -425,3 +425,38 @@ def test_unflatten_and_zeropad2d_match_torch():
         z(mg.tensor(y)).numpy(), zt(torch.from_numpy(y)).numpy()
     )
     assert repr(z) == repr(zt)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": (2, 3), "dilation": (1, 2), "padding": 1, "stride": (2, 1)},
+    ],
+)
+def test_unfold_fold_match_torch_and_gradcheck(kw):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(16).standard_normal((2, 3, 5, 6))
+    xt = torch.tensor(x, requires_grad=True)
+    X = mg.tensor(x, requires_grad=True)
+    u, ut = F.unfold(X, **kw), torch.nn.functional.unfold(xt, **kw)
+    np.testing.assert_array_equal(u.numpy(), ut.detach().numpy())
+    f, ft = F.fold(u, (5, 6), **kw), torch.nn.functional.fold(ut, (5, 6), **kw)
+    np.testing.assert_allclose(f.numpy(), ft.detach().numpy(), rtol=1e-12)
+    (ft**2).sum().backward()
+    (f**2).sum().backward()
+    np.testing.assert_allclose(X.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    small = mg.tensor(x[:1, :2, :4, :4], requires_grad=True)
+    assert mg.autograd.gradgradcheck(
+        lambda t: F.fold(F.unfold(t, **kw) * 2.0, (4, 4), **kw), (small,)
+    )
+    assert F.unfold(mg.tensor(x[0]), **kw).shape == u.shape[1:]  # unbatched
+
+
+def test_unfold_fold_errors():
+    with pytest.raises(ShapeError, match="unfold: kernel size"):
+        F.unfold(mg.zeros(1, 1, 3, 3), 4)
+    with pytest.raises(ShapeError, match="fold: input"):
+        F.fold(mg.zeros(1, 4, 5), (3, 3), 2)
+    with pytest.raises(ShapeError, match="fold: expected 2D"):
+        F.fold(mg.zeros(4), (3, 3), 2)

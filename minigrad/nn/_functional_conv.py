@@ -35,10 +35,12 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "fold",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
     "pad",
+    "unfold",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -650,3 +652,89 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling of (N, C, D, H, W) to ``output_size``."""
     return _adaptive_avg_pool_nd(3, input, output_size)
+
+
+# -- unfold / fold -------------------------------------------------------------
+
+
+def unfold(
+    input: Tensor,
+    kernel_size: IntOrTuple,
+    dilation: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    stride: IntOrTuple = 1,
+) -> Tensor:
+    """The sliding patches of (N, C, H, W) (or (C, H, W)) as columns:
+    (N, C·kH·kW, L), L the number of patch positions (PyTorch's ``unfold``,
+    im2col).
+
+    Raises
+    ------
+    ValueError : wrong rank, or a kernel larger than the padded input
+    """
+    op = "unfold"
+    x = _pool_input(input, 2, op)
+    x, unbatched = _batched(x, 2, op)
+    k = _ntuple(kernel_size, 2, "kernel_size", op, 1)
+    d = _ntuple(dilation, 2, "dilation", op, 1)
+    p = _ntuple(padding, 2, "padding", op, 0)
+    s = _ntuple(stride, 2, "stride", op, 1)
+    out = [
+        (i + 2 * pi - di * (ki - 1) - 1) // si + 1
+        for i, pi, di, ki, si in zip(x.shape[2:], p, d, k, s)
+    ]
+    if min(out) < 1:
+        raise ShapeError(
+            f"{op}: kernel size {k} (dilation {d}) is larger than the padded input "
+            f"(input {x.shape}, padding {p})"
+        )
+    y = _conv.im2col(x, kernel_size=k, stride=s, padding=p, dilation=d)
+    return y.squeeze(0) if unbatched else y
+
+
+def fold(
+    input: Tensor,
+    output_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    dilation: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    stride: IntOrTuple = 1,
+) -> Tensor:
+    """Sums columns (N, C·kH·kW, L) (or unbatched (C·kH·kW, L)) back into
+    (N, C, *output_size), overlapping patches adding up (PyTorch's ``fold``,
+    col2im: the adjoint of ``unfold``).
+
+    Raises
+    ------
+    ValueError : wrong rank, or columns that do not match the patch count
+    """
+    op = "fold"
+    x = _as_tensor(input, op, "input")
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"{op}: expected float32 or float64 input, got {x.dtype}")
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.ndim != 3:
+        raise ShapeError(
+            f"{op}: expected 2D (unbatched) or 3D (batched) input, got input of "
+            f"shape {x.shape}"
+        )
+    size = _ntuple(output_size, 2, "output_size", op, 1)
+    k = _ntuple(kernel_size, 2, "kernel_size", op, 1)
+    d = _ntuple(dilation, 2, "dilation", op, 1)
+    p = _ntuple(padding, 2, "padding", op, 0)
+    s = _ntuple(stride, 2, "stride", op, 1)
+    out = [
+        (i + 2 * pi - di * (ki - 1) - 1) // si + 1
+        for i, pi, di, ki, si in zip(size, p, d, k, s)
+    ]
+    kk = k[0] * k[1]
+    if min(out) < 1 or x.shape[1] % kk or x.shape[2] != out[0] * out[1]:
+        raise ShapeError(
+            f"{op}: input {x.shape} does not hold the {kk}-element patches of "
+            f"kernel {k} at the {max(out[0], 0) * max(out[1], 0)} positions of "
+            f"output size {size} (stride {s}, padding {p}, dilation {d})"
+        )
+    y = _conv.col2im(x, input_size=size, kernel_size=k, stride=s, padding=p, dilation=d)
+    return y.squeeze(0) if unbatched else y

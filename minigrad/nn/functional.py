@@ -32,10 +32,12 @@ from minigrad.nn._functional_conv import (
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
+    fold,
     max_pool1d,
     max_pool2d,
     max_pool3d,
     pad,
+    unfold,
 )
 from minigrad.ops import loss as _loss
 
@@ -64,6 +66,7 @@ __all__ = [
     "cross_entropy",
     "dropout",
     "embedding",
+    "fold",
     "gelu",
     "huber_loss",
     "l1_loss",
@@ -85,6 +88,7 @@ __all__ = [
     "softmax",
     "softplus",
     "tanh",
+    "unfold",
 ]
 
 

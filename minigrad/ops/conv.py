@@ -32,7 +32,7 @@ from minigrad._C import _conv
 from minigrad.autograd.function import Function
 from minigrad.tensor import Tensor
 
-__all__ = ["conv", "conv_transpose", "conv_weight"]
+__all__ = ["col2im", "conv", "conv_transpose", "conv_weight", "im2col"]
 
 
 def _kw() -> dict[str, Any]:
@@ -206,3 +206,75 @@ def conv_weight(
         dilation=dilation,
         groups=groups,
     )
+
+
+class Im2Col(Function):
+    """cols = im2col(x): x (N, C, *in) -> (N, C·prod(kernel), L), the patches
+    PyTorch's ``unfold`` lays out; dL/dx = col2im(g), the adjoint."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, *, geom):
+        ctx.geom, ctx.in_size = geom, tuple(x.shape[2:])
+        return _conv.im2col(x, **geom, num_threads=backend._kernel_threads())
+
+    @staticmethod
+    def backward(ctx, g):
+        return Col2Im.apply(g, geom=ctx.geom, input_size=ctx.in_size)
+
+
+class Col2Im(Function):
+    """x = col2im(cols), the patches summed back into (N, C, *input_size)
+    (PyTorch's ``fold``); dL/dcols = im2col(g), the adjoint."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, cols, *, geom, input_size):
+        ctx.geom = geom
+        return _conv.col2im(
+            cols, input_size=input_size, **geom, num_threads=backend._kernel_threads()
+        )
+
+    @staticmethod
+    def backward(ctx, g):
+        return Im2Col.apply(g, geom=ctx.geom)
+
+
+def im2col(
+    x: Tensor,
+    *,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> Tensor:
+    """The patches of x (N, C, *in): (N, C·prod(kernel_size), L)."""
+    geom = {
+        "kernel_size": kernel_size,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+    }
+    return Im2Col.apply(x, geom=geom)
+
+
+def col2im(
+    cols: Tensor,
+    *,
+    input_size: tuple[int, ...],
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> Tensor:
+    """The adjoint of im2col: cols (N, C·prod(kernel_size), L) summed into
+    (N, C, *input_size)."""
+    geom = {
+        "kernel_size": kernel_size,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+    }
+    return Col2Im.apply(cols, geom=geom, input_size=tuple(input_size))
