@@ -460,3 +460,17 @@ def test_unfold_fold_errors():
         F.fold(mg.zeros(1, 4, 5), (3, 3), 2)
     with pytest.raises(ShapeError, match="fold: expected 2D"):
         F.fold(mg.zeros(4), (3, 3), 2)
+
+
+def test_conv_reads_non_contiguous_tensors():
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((2, 3, 6, 5))
+    w = rng.standard_normal((4, 3, 3, 3))
+    X = mg.tensor(np.ascontiguousarray(x.transpose(0, 1, 3, 2)), requires_grad=True)
+    Xt = X.transpose(2, 3)  # a view with x's values and swapped strides
+    y = F.conv2d(Xt, mg.tensor(w), padding=1)
+    np.testing.assert_allclose(
+        y.numpy(), F.conv2d(mg.tensor(x), mg.tensor(w), padding=1).numpy(), rtol=1e-12
+    )
+    y.sum().backward()
+    assert X.grad.shape == X.shape

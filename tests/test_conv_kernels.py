@@ -507,3 +507,24 @@ def test_max_pool_kernel_ties_pick_the_first_tap_like_torch():
         return_indices=True,
     )
     np.testing.assert_array_equal(idx, ref.numpy())
+
+
+def test_conv_kernel_clamps_a_huge_thread_count():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 8, 12, 12))
+    w = rng.standard_normal((8, 8, 3, 3))
+    kw = {"stride": (1, 1), "padding": (1, 1), "dilation": (1, 1)}
+    ref = _conv.conv_forward(x, w, **kw)
+    np.testing.assert_allclose(
+        _conv.conv_forward(x, w, num_threads=10**9, **kw), ref, rtol=1e-12
+    )
+    y, _ = _pool.max_pool_forward(
+        x,
+        kernel_size=(2, 2),
+        stride=(2, 2),
+        padding=(0, 0),
+        dilation=(1, 1),
+        out_size=(6, 6),
+        num_threads=10**9,
+    )
+    np.testing.assert_array_equal(y, x.reshape(4, 8, 6, 2, 6, 2).max(axis=(3, 5)))

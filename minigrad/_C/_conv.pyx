@@ -66,12 +66,12 @@ _F64 = np.dtype(np.float64)
 _MAX_THREADS = 1024
 
 
-def output_size(int_or_tuple_in, kernel_size, stride, padding, dilation):
+def output_size(in_size, kernel_size, stride, padding, dilation):
     """floor((in + 2 pad - dilation (kernel - 1) - 1) / stride) + 1 per dim
     (PyTorch's formula); may be <= 0 when the kernel does not fit."""
     return tuple(
         (i + 2 * p - d * (k - 1) - 1) // s + 1
-        for i, k, s, p, d in zip(int_or_tuple_in, kernel_size, stride, padding,
+        for i, k, s, p, d in zip(in_size, kernel_size, stride, padding,
                                  dilation)
     )
 
