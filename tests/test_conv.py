@@ -123,12 +123,21 @@ def test_conv2d_gradgrad_matches_numerical(stride, padding, dilation, groups):
     assert mg.autograd.gradgradcheck(fn, (x, w, b))
 
 
-def test_conv_transpose2d_gradgrad_matches_numerical():
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"stride": 2, "padding": 1, "output_padding": 1},
+        # output_padding >= stride (< dilation): positions no input window
+        # reaches, cropped on the way back (Note [Convolution adjoints])
+        {"stride": 1, "dilation": 2, "output_padding": 1, "groups": 2},
+    ],
+)
+def test_conv_transpose2d_gradgrad_matches_numerical(kw):
     rng = np.random.default_rng(1)
-    x, w = _leaf(rng, (1, 2, 3, 2)), _leaf(rng, (2, 1, 2, 2))
+    x, w = _leaf(rng, (1, 2, 3, 2)), _leaf(rng, (2, 2 // kw.get("groups", 1), 2, 2))
 
     def fn(x, w):
-        return F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1)
+        return F.conv_transpose2d(x, w, **kw)
 
     assert mg.autograd.gradgradcheck(fn, (x, w))
 
