@@ -17,14 +17,14 @@
 //   input grad    gx = conv_transpose(gy, w)      (also conv_transpose's
 //                                                  forward, with gy its input)
 //   weight grad   gw = corr(x, gy)
-// Each runs per image and group as GEMMs over a workspace of patches that is
-// tiled over output positions, so it stays under ~MG_CONV_WS_BYTES per
-// thread whatever the image size (at least MG_CONV_MIN_TILE output positions
-// per tile). A 1x1 convolution with stride 1 and no padding reads x in place:
+// Each runs per image (or per block of small images) and group as GEMMs over
+// a workspace of patches that is tiled over output positions, so it stays
+// under ~MG_CONV_WS_BYTES per thread whatever the image size (at least
+// MG_CONV_MIN_TILE output positions per tile). A 1x1 convolution with stride 1 and no padding reads x in place:
 // no patches are built at all.
 //
-// Threads: with at least `num_threads` (image, group) pairs, the pairs are
-// spread over the threads and each GEMM runs on one; otherwise the pairs run
+// Threads: with at least `num_threads` (images, group) items, the items are
+// spread over the threads and each GEMM runs on one; otherwise the items run
 // in turn and each GEMM uses the threads. num_threads is clamped to
 // [1, MG_CONV_MAX_THREADS]; a value below 1 is an error.
 //
@@ -48,6 +48,10 @@ enum {
 #define MG_CONV_MAX_THREADS 1024
 // Workspace per thread for the patches of one tile.
 #define MG_CONV_WS_BYTES (1 << 20)
+// Images with at most this many output positions are batched: the patches
+// of several images side by side make one wide GEMM instead of several thin
+// ones (LeNet's 10x10 maps give 100-column GEMMs alone).
+#define MG_CONV_BATCH_MAX_POSITIONS 1024
 // A tile never has fewer output positions than this (unless the image has
 // fewer): thinner GEMMs waste the micro-kernel.
 #define MG_CONV_MIN_TILE 64

@@ -22,25 +22,63 @@ static inline void FN(col_range_)(const conv3 *G, mg_index_t t,
     *lo = a, *hi = b;
 }
 
+// im2col_tile_ for one patch row (kernel tap kd, kh and a last-dim tap whose
+// input column is ow + off, valid for every ow) over whole output rows
+// [p0, p0 + np) at stride 1 along the last dim: one copy per output row.
+// xc is the channel's (D, H, W) block.
+static void FN(im2col_rows_)(const conv3 *G, const T *MG_RESTRICT xc,
+                             mg_index_t kd, mg_index_t kh, mg_index_t off,
+                             mg_index_t p0, mg_index_t np,
+                             T *MG_RESTRICT dst) {
+    const mg_index_t OH = G->out[1], OW = G->out[2];
+    const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2];
+    mg_index_t od = p0 / (OH * OW), oh = p0 / OW % OH;
+    for (mg_index_t q = 0; q < np; q += OW) {
+        const mg_index_t id = od * G->s[0] - G->p[0] + kd * G->d[0];
+        const mg_index_t ih = oh * G->s[1] - G->p[1] + kh * G->d[1];
+        T *out = dst + q;
+        if (id < 0 || id >= D || ih < 0 || ih >= H) {
+            for (mg_index_t j = 0; j < OW; ++j)
+                out[j] = 0;
+        } else {
+            const T *src = xc + (id * H + ih) * W + off;
+            for (mg_index_t j = 0; j < OW; ++j)
+                out[j] = src[j];
+        }
+        if (++oh == OH)
+            oh = 0, ++od;
+    }
+}
+
 // Patches of output positions [p0, p0 + np) (flattened over the 3 dims) of
 // one image's `channels` channels x (channels x in_sz) into cols
-// (channels * k_sz rows, np columns, row-major). Along the last dim the
-// valid span of each row segment is copied in one loop (a plain copy at
-// stride 1) and the rest zero-filled.
+// (channels * k_sz rows of np columns, rows ld >= np apart). Along the last
+// dim the valid span of each row segment is copied in one loop (a plain copy
+// at stride 1) and the rest zero-filled.
 // Assumes: the geometry was validated; cols does not overlap x.
 static void FN(im2col_tile_)(const conv3 *G, mg_index_t channels,
                              const T *MG_RESTRICT x, mg_index_t p0,
-                             mg_index_t np, T *MG_RESTRICT cols) {
+                             mg_index_t np, mg_index_t ld,
+                             T *MG_RESTRICT cols) {
     const mg_index_t OH = G->out[1], OW = G->out[2];
     const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2], s2 = G->s[2];
+    const int whole = s2 == 1 && p0 % OW == 0 && np % OW == 0;
     T *dst = cols;
     for (mg_index_t c = 0; c < channels; ++c)
         for (mg_index_t kd = 0; kd < G->k[0]; ++kd)
             for (mg_index_t kh = 0; kh < G->k[1]; ++kh)
-                for (mg_index_t kw = 0; kw < G->k[2]; ++kw, dst += np) {
+                for (mg_index_t kw = 0; kw < G->k[2]; ++kw, dst += ld) {
                     mg_index_t lo, hi;
                     FN(col_range_)(G, kw, &lo, &hi);
                     const mg_index_t off = kw * G->d[2] - G->p[2];
+                    if (whole && lo == 0 && hi == OW) {
+                        // Whole output rows, every column valid: one
+                        // contiguous copy per row (the common case, worth
+                        // its own loop: LeNet's rows are 10 wide).
+                        FN(im2col_rows_)(G, x + c * D * H * W, kd, kh, off,
+                                         p0, np, dst);
+                        continue;
+                    }
                     mg_index_t od = p0 / (OH * OW), oh = p0 / OW % OH,
                                ow = p0 % OW;
                     for (mg_index_t q = 0; q < np;) {
@@ -82,22 +120,52 @@ static void FN(im2col_tile_)(const conv3 *G, mg_index_t channels,
                 }
 }
 
+// The adjoint of im2col_rows_: adds one patch row back into the channel's
+// block xc, one contiguous row at a time.
+static void FN(col2im_rows_)(const conv3 *G, const T *MG_RESTRICT src,
+                             mg_index_t kd, mg_index_t kh, mg_index_t off,
+                             mg_index_t p0, mg_index_t np,
+                             T *MG_RESTRICT xc) {
+    const mg_index_t OH = G->out[1], OW = G->out[2];
+    const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2];
+    mg_index_t od = p0 / (OH * OW), oh = p0 / OW % OH;
+    for (mg_index_t q = 0; q < np; q += OW) {
+        const mg_index_t id = od * G->s[0] - G->p[0] + kd * G->d[0];
+        const mg_index_t ih = oh * G->s[1] - G->p[1] + kh * G->d[1];
+        if (id >= 0 && id < D && ih >= 0 && ih < H) {
+            T *row = xc + (id * H + ih) * W + off;
+            const T *in = src + q;
+            for (mg_index_t j = 0; j < OW; ++j)
+                row[j] += in[j];
+        }
+        if (++oh == OH)
+            oh = 0, ++od;
+    }
+}
+
 // The adjoint of im2col_tile_: adds each patch entry back into x at the
 // position it was read from (padding entries are dropped).
 // Assumes: as im2col_tile_; x is not read by another thread meanwhile.
 static void FN(col2im_tile_)(const conv3 *G, mg_index_t channels,
                              const T *MG_RESTRICT cols, mg_index_t p0,
-                             mg_index_t np, T *MG_RESTRICT x) {
+                             mg_index_t np, mg_index_t ld,
+                             T *MG_RESTRICT x) {
     const mg_index_t OH = G->out[1], OW = G->out[2];
     const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2], s2 = G->s[2];
+    const int whole = s2 == 1 && p0 % OW == 0 && np % OW == 0;
     const T *src = cols;
     for (mg_index_t c = 0; c < channels; ++c)
         for (mg_index_t kd = 0; kd < G->k[0]; ++kd)
             for (mg_index_t kh = 0; kh < G->k[1]; ++kh)
-                for (mg_index_t kw = 0; kw < G->k[2]; ++kw, src += np) {
+                for (mg_index_t kw = 0; kw < G->k[2]; ++kw, src += ld) {
                     mg_index_t lo, hi;
                     FN(col_range_)(G, kw, &lo, &hi);
                     const mg_index_t off = kw * G->d[2] - G->p[2];
+                    if (whole && lo == 0 && hi == OW) {
+                        FN(col2im_rows_)(G, src, kd, kh, off, p0, np,
+                                         x + c * D * H * W);
+                        continue;
+                    }
                     mg_index_t od = p0 / (OH * OW), oh = p0 / OW % OH,
                                ow = p0 % OW;
                     for (mg_index_t q = 0; q < np;) {
@@ -171,13 +239,13 @@ static int FN(item_)(int kind, const conv3 *G, mg_index_t n, mg_index_t g,
             if (st)
                 return st;
             if (!G->fast)
-                FN(col2im_tile_)(G, G->cgi, ws, p0, np, c + xoff);
+                FN(col2im_tile_)(G, G->cgi, ws, p0, np, np, c + xoff);
             continue;
         }
         const T *cols = a + xoff + p0;
         mg_index_t ld = P;
         if (!G->fast) {
-            FN(im2col_tile_)(G, G->cgi, a + xoff, p0, np, ws);
+            FN(im2col_tile_)(G, G->cgi, a + xoff, p0, np, np, ws);
             cols = ws, ld = np;
         }
         if (kind == FWD) {
@@ -197,8 +265,93 @@ static int FN(item_)(int kind, const conv3 *G, mg_index_t n, mg_index_t g,
     return MG_CONV_OK;
 }
 
-// Runs every (image, group) item of `kind`, on one thread per item when there
-// are enough items, else in turn with threaded GEMMs (see mg_conv.h).
+// One item of `kind` over nbi whole images n0 .. n0 + nbi - 1 and group g,
+// for images small enough that the patches of several fit the workspace:
+// they are laid side by side (L = nbi * P columns) so each product is one
+// wide GEMM instead of nbi thin ones, through a staging block (cgo x L)
+// that gathers gy or scatters y. Operands as item_. ws holds kc * L patch
+// entries and then the cgo * L staging block.
+static int FN(batch_item_)(int kind, const conv3 *G, mg_index_t n0,
+                           mg_index_t nbi, mg_index_t g, const T *a,
+                           const T *b, const T *bias, T *c, T *ws,
+                           const mg_gemm_opts *o) {
+    const mg_index_t P = G->out_sz, kc = G->kc, cgo = G->cgo, L = nbi * P;
+    const mg_index_t ximg = G->cin * G->in_sz, yimg = G->cout * P;
+    const mg_index_t xg = g * G->cgi * G->in_sz, yg = g * cgo * P;
+    const size_t row = (size_t)P * sizeof(T);
+    T *cols = ws, *stage = ws + kc * L;
+    int st;
+    if (kind == FWD) {
+        for (mg_index_t i = 0; i < nbi; ++i)
+            FN(im2col_tile_)(G, G->cgi, a + (n0 + i) * ximg + xg, 0, P, L,
+                             cols + i * P);
+        // stage^T (L x cgo) = patches^T @ W_g^T, the bias per column.
+        st = GEMM(L, cgo, kc, 1, cols, 1, L, b + g * cgo * kc, 1, kc, 0,
+                  stage, 1, L, bias ? bias + g * cgo : 0, 1, MG_ACT_NONE, o);
+        if (st)
+            return st;
+        for (mg_index_t i = 0; i < nbi; ++i)
+            for (mg_index_t q = 0; q < cgo; ++q)
+                memcpy(c + (n0 + i) * yimg + yg + q * P, stage + q * L + i * P,
+                       row);
+        return MG_CONV_OK;
+    }
+    const T *gy = kind == BWD_IN ? a : b;
+    for (mg_index_t i = 0; i < nbi; ++i)
+        for (mg_index_t q = 0; q < cgo; ++q)
+            memcpy(stage + q * L + i * P, gy + (n0 + i) * yimg + yg + q * P,
+                   row);
+    if (kind == BWD_IN) {
+        // patches (kc x L) = W_g^T @ stage, then each image's summed back.
+        st = GEMM(kc, L, cgo, 1, b + g * cgo * kc, 1, kc, stage, L, 1, 0,
+                  cols, L, 1, 0, 0, MG_ACT_NONE, o);
+        if (st)
+            return st;
+        for (mg_index_t i = 0; i < nbi; ++i) {
+            T *gx = c + (n0 + i) * ximg + xg;
+            if (G->cgi * G->in_sz > 0)
+                memset(gx, 0, (size_t)(G->cgi * G->in_sz) * sizeof(T));
+            FN(col2im_tile_)(G, G->cgi, cols + i * P, 0, P, L, gx);
+        }
+        return MG_CONV_OK;
+    }
+    for (mg_index_t i = 0; i < nbi; ++i)
+        FN(im2col_tile_)(G, G->cgi, a + (n0 + i) * ximg + xg, 0, P, L,
+                         cols + i * P);
+    // gw_g (cgo x kc) += stage (cgo x L) @ patches^T.
+    return GEMM(cgo, kc, L, 1, stage, L, 1, cols, 1, L, 1, c + g * cgo * kc,
+                kc, 1, 0, 0, MG_ACT_NONE, o);
+}
+
+// Item `it` of a run with nb images per item: images (it / groups) * nb ..
+// and group it % groups.
+static int FN(dispatch_)(int kind, const conv3 *G, mg_index_t nb,
+                         mg_index_t it, const T *a, const T *b, const T *bias,
+                         T *c, T *ws, mg_index_t pt, const mg_gemm_opts *o) {
+    const mg_index_t g = it % G->groups, n0 = it / G->groups * nb;
+    if (nb == 1)
+        return FN(item_)(kind, G, n0, g, a, b, bias, c, ws, pt, o);
+    const mg_index_t nbi = G->n - n0 < nb ? G->n - n0 : nb;
+    return FN(batch_item_)(kind, G, n0, nbi, g, a, b, bias, c, ws, o);
+}
+
+// Images per item: small images (below MG_CONV_BATCH_MAX_POSITIONS output
+// positions) are batched, as many as fit the workspace but no more than
+// leave one item per thread; others are one image per item, tiled.
+static mg_index_t FN(images_per_item_)(const conv3 *G, int num_threads) {
+    if (G->fast || G->out_sz > MG_CONV_BATCH_MAX_POSITIONS)
+        return 1;
+    // In double: with batch 0, cgo * out_sz was never bounded.
+    const double per = ((double)G->kc + (double)G->cgo) * (double)G->out_sz;
+    const double fit = (double)(MG_CONV_WS_BYTES / sizeof(T)) / per;
+    const mg_index_t cap = fit >= (double)G->n ? G->n : (mg_index_t)fit;
+    const mg_index_t share = (G->n + num_threads - 1) / num_threads;
+    mg_index_t nb = cap < share ? cap : share;
+    return nb < 1 ? 1 : nb;
+}
+
+// Runs every (images, group) item of `kind`, on one thread per item when
+// there are enough items, else in turn with threaded GEMMs (see mg_conv.h).
 static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
                     const T *b, const T *bias, T *c, int isa,
                     int num_threads) {
@@ -212,7 +365,11 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
     const mg_index_t w_len = G.cout * G.kc;
     if (kind == BWD_W && w_len > 0)
         memset(c, 0, (size_t)w_len * sizeof(T));
-    const mg_index_t items = G.n * G.groups;
+    const int nt0 = num_threads > MG_CONV_MAX_THREADS ? MG_CONV_MAX_THREADS
+                                                      : num_threads;
+    const mg_index_t nb = FN(images_per_item_)(&G, nt0);
+    const mg_index_t blocks = (G.n + nb - 1) / nb;
+    const mg_index_t items = blocks * G.groups;
     if (items == 0 || G.out_sz == 0 || G.cout == 0 || G.kc == 0) {
         // Nothing to multiply; only the input gradient still needs writing.
         if (kind == BWD_IN && G.n * G.cin * G.in_sz > 0)
@@ -235,8 +392,10 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
     mg_gemm_opts o = {risa, par ? 1 : nt, MG_GEMM_AUTO, 0, 0, 0};
     const mg_index_t pt = FN(tile_)(&G);
     const mg_index_t align = 64 / (mg_index_t)sizeof(T);
-    const mg_index_t ws_len =
-        G.fast ? 0 : (G.kc * pt + align - 1) / align * align;
+    const mg_index_t ws_raw = nb > 1    ? (G.kc + G.cgo) * nb * G.out_sz
+                              : G.fast ? 0
+                                       : G.kc * pt;
+    const mg_index_t ws_len = (ws_raw + align - 1) / align * align;
     const mg_index_t acc_len =
         kind == BWD_W && par ? (w_len + align - 1) / align * align : 0;
     const mg_index_t per = ws_len + acc_len;
@@ -252,8 +411,8 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
     int status = MG_CONV_OK;
     if (!par) {
         for (mg_index_t it = 0; it < items && status == MG_CONV_OK; ++it)
-            status = FN(item_)(kind, &G, it / G.groups, it % G.groups, a, b,
-                               bias, c, buf, pt, &o);
+            status = FN(dispatch_)(kind, &G, nb, it, a, b, bias, c, buf, pt,
+                                   &o);
     } else {
 #pragma omp parallel num_threads(nt)
         {
@@ -269,8 +428,8 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
 #pragma omp for schedule(dynamic, 1)
             for (mg_index_t it = 0; it < items; ++it)
                 if (st == MG_CONV_OK)
-                    st = FN(item_)(kind, &G, it / G.groups, it % G.groups, a,
-                                   b, bias, acc, mine, pt, &o);
+                    st = FN(dispatch_)(kind, &G, nb, it, a, b, bias, acc,
+                                       mine, pt, &o);
             // Each thread adds its own weight-gradient sum, one at a time.
             if (kind == BWD_W) {
 #pragma omp critical(mg_conv_reduce)
@@ -319,20 +478,20 @@ static int FN(cols_)(int fold, const mg_conv_geom *g, const T *src, T *dst,
         for (mg_index_t n = 0; n < G.n; ++n) {
             if (fold)
                 FN(col2im_tile_)(&G, G.cin, src + n * img_c, 0, G.out_sz,
-                                 dst + n * img_x);
+                                 G.out_sz, dst + n * img_x);
             else
                 FN(im2col_tile_)(&G, G.cin, src + n * img_x, 0, G.out_sz,
-                                 dst + n * img_c);
+                                 G.out_sz, dst + n * img_c);
         }
     } else {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (mg_index_t n = 0; n < G.n; ++n) {
             if (fold)
                 FN(col2im_tile_)(&G, G.cin, src + n * img_c, 0, G.out_sz,
-                                 dst + n * img_x);
+                                 G.out_sz, dst + n * img_x);
             else
                 FN(im2col_tile_)(&G, G.cin, src + n * img_x, 0, G.out_sz,
-                                 dst + n * img_c);
+                                 G.out_sz, dst + n * img_c);
         }
     }
     return MG_CONV_OK;
