@@ -529,3 +529,15 @@ def test_conv_kernel_clamps_a_huge_thread_count():
         num_threads=10**9,
     )
     np.testing.assert_array_equal(y, x.reshape(4, 8, 6, 2, 6, 2).max(axis=(3, 5)))
+
+
+def test_conv_kernel_tap_reaching_no_column_writes_inside_its_row():
+    # Regression: a kernel tap that reaches no output column (here taps 0 and
+    # 2 of a dilated kernel on a 1-wide input) zero-filled past its row
+    # segment, into the next image's patches when small images are batched.
+    x = np.array([[[1.0]], [[2.0]]])
+    w = np.array([[[10.0, 100.0, 1000.0]]])
+    kw = {"stride": (1,), "padding": (2,), "dilation": (2,)}
+    y = _conv.conv_forward(x, w, **kw)
+    np.testing.assert_array_equal(y.ravel(), [100.0, 200.0])
+    np.testing.assert_array_equal(y, conv_ref(x, w, None, (1,), (2,), (2,), 1))

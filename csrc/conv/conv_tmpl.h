@@ -13,8 +13,13 @@ static inline void FN(col_range_)(const conv3 *G, mg_index_t t,
     const mg_index_t s = G->s[2], off = t * G->d[2] - G->p[2];
     mg_index_t a = -mg_conv_fdiv(off, s); // ceil(-off / s)
     mg_index_t b = mg_conv_fdiv(G->in[2] - 1 - off, s) + 1;
+    // Clamped to [0, out]: a tap that reaches no column gives lo == hi, and
+    // callers may then index [lo, hi) and fill [0, lo) without leaving the
+    // row.
     if (a < 0)
         a = 0;
+    if (a > G->out[2])
+        a = G->out[2];
     if (b > G->out[2])
         b = G->out[2];
     if (b < a)
@@ -96,8 +101,11 @@ static void FN(im2col_tile_)(const conv3 *G, mg_index_t channels,
                                 out[j] = 0;
                         } else {
                             const T *row = x + ((c * D + id) * H + ih) * W;
-                            const mg_index_t a = lo > ow ? lo : ow;
-                            const mg_index_t b = hi < e ? hi : e;
+                            // The valid span within [ow, e), possibly
+                            // empty (a == b).
+                            const mg_index_t a =
+                                lo < ow ? ow : lo > e ? e : lo;
+                            const mg_index_t b = hi > e ? e : hi < a ? a : hi;
                             mg_index_t j = ow;
                             for (; j < a; ++j)
                                 out[j] = 0;
@@ -180,8 +188,11 @@ static void FN(col2im_tile_)(const conv3 *G, mg_index_t channels,
                             const T *in = src + q - ow;
                             T *row = x + ((c * D + id) * H + ih) * W;
                             const mg_index_t e = ow + seg;
-                            const mg_index_t a = lo > ow ? lo : ow;
-                            const mg_index_t b = hi < e ? hi : e;
+                            // The valid span within [ow, e), possibly
+                            // empty (a == b).
+                            const mg_index_t a =
+                                lo < ow ? ow : lo > e ? e : lo;
+                            const mg_index_t b = hi > e ? e : hi < a ? a : hi;
                             if (s2 == 1) {
                                 T *dst = row + off;
                                 for (mg_index_t j = a; j < b; ++j)
