@@ -20,12 +20,6 @@ from minigrad.autograd.grad_mode import no_grad
 from minigrad.dtypes import canonical_dtype
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn._functional_conv import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_avg_pool3d,
-    avg_pool1d,
-    avg_pool2d,
-    avg_pool3d,
     conv1d,
     conv2d,
     conv3d,
@@ -33,11 +27,19 @@ from minigrad.nn._functional_conv import (
     conv_transpose2d,
     conv_transpose3d,
     fold,
+    pad,
+    unfold,
+)
+from minigrad.nn._functional_pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
     max_pool1d,
     max_pool2d,
     max_pool3d,
-    pad,
-    unfold,
 )
 from minigrad.ops import loss as _loss
 
