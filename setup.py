@@ -44,8 +44,9 @@ from setuptools.command.build_ext import build_ext
 DEBUG = os.environ.get("MINIGRAD_DEBUG") == "1"
 ONLY = {s for s in os.environ.get("MINIGRAD_ONLY", "").split(",") if s}
 JOBS = int(os.environ.get("MINIGRAD_JOBS") or os.cpu_count() or 1)
-# Families whose C sources another family's extension also links (by name).
-EXTRA_FAMILIES: dict[str, list[str]] = {}
+# Families whose kernels call another family's C entry points: its sources are
+# compiled into the extension too (convolution runs on the GEMM).
+EXTRA_FAMILIES: dict[str, list[str]] = {"conv": ["gemm"]}
 
 
 def compile_args() -> tuple[list[str], list[str]]:

@@ -1,5 +1,9 @@
 """Every differentiable op as one Function, with its functional form.
 
+(``conv`` and ``pad`` are not re-exported here: their names are those of the
+modules ``minigrad.ops.conv`` and ``minigrad.ops.pad``, which they would
+shadow; ``minigrad.nn.functional`` has the user-facing forms.)
+
 Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and ``minigrad._C``.
 """
 
@@ -15,6 +19,7 @@ from minigrad.ops.activation import (
     softplus,
     tanh,
 )
+from minigrad.ops.conv import col2im, conv_transpose, conv_weight, im2col
 from minigrad.ops.elementwise import (
     abs,
     add,
@@ -39,6 +44,7 @@ from minigrad.ops.integer import (
 )
 from minigrad.ops.linalg import matmul
 from minigrad.ops.minmax import clamp, maximum, minimum
+from minigrad.ops.pool import avg_pool, max_pool
 from minigrad.ops.reduce import (
     argmax,
     argmin,
@@ -73,6 +79,7 @@ __all__ = [
     "add",
     "argmax",
     "argmin",
+    "avg_pool",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
@@ -80,6 +87,9 @@ __all__ = [
     "cat",
     "clamp",
     "clone",
+    "col2im",
+    "conv_transpose",
+    "conv_weight",
     "div",
     "erf",
     "exp",
@@ -88,12 +98,14 @@ __all__ = [
     "floor_divide",
     "gelu",
     "getitem",
+    "im2col",
     "leaky_relu",
     "log",
     "log_softmax",
     "logsumexp",
     "matmul",
     "max",
+    "max_pool",
     "maximum",
     "mean",
     "min",
