@@ -95,6 +95,14 @@ def _dropout(x):
     return F.dropout(x.tanh(), 0.4, generator=np.random.default_rng(3))
 
 
+def _max_pool_adjoints(x, g, u):
+    # IndexScatter (max pooling's backward) of g, then its own backward,
+    # IndexGather of u: both in the forward graph, so both get checked.
+    (dx,) = mg.autograd.grad(F.max_pool2d(x, 2), x, g, create_graph=True)
+    (dg,) = mg.autograd.grad(dx, g, u, create_graph=True)
+    return (dx * dx).sum() + (dg * dg * g).sum()
+
+
 def _to32(x):
     return (x.to(mg.float32) * 1.5).to(mg.float64) ** 2
 
@@ -351,6 +359,46 @@ CASES = [
     ),
     Case(
         "huber_loss", lambda x, t: F.huber_loss(x, t, "sum", 0.8), [(2, 3), (2, 3)], "u"
+    ),
+    # -- convolution, pooling, padding (tiny: gradcheck is O(numel^2)) --------
+    Case(
+        "conv2d",
+        lambda x, w, b: F.conv2d(x, w, b, padding=1).tanh(),
+        [(1, 2, 4, 4), (3, 2, 3, 3), (3,)],
+        "u",
+    ),
+    Case(
+        "conv1d_groups_stride",
+        lambda x, w: F.conv1d(x, w, stride=2, groups=2) ** 2,
+        [(2, 4, 7), (4, 2, 3)],
+        "u",
+    ),
+    Case(
+        "conv_transpose2d",
+        lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1).tanh(),
+        [(1, 2, 3, 3), (2, 3, 2, 2)],
+        "u",
+    ),
+    # Random draws have no ties inside a window.
+    Case("max_pool2d", lambda x: F.max_pool2d(x * x, 2) ** 2, [(1, 2, 4, 4)], "u"),
+    Case(
+        "max_pool2d_adjoints",
+        _max_pool_adjoints,
+        [(1, 1, 4, 4), (1, 1, 2, 2), (1, 1, 4, 4)],
+        "u",
+    ),
+    Case(
+        "avg_pool2d",
+        lambda x: F.avg_pool2d(x, 2, stride=1, padding=1) ** 2,
+        [(1, 1, 3, 3)],
+        "u",
+    ),
+    Case("pad_constant", lambda x: F.pad(x, (1, 2), value=0.5) ** 2, [(2, 3)], "u"),
+    Case(
+        "unfold_fold",
+        lambda x: F.fold(F.unfold(x, 2) ** 2, (3, 3), 2),
+        [(1, 2, 3, 3)],
+        "u",
     ),
 ]
 
