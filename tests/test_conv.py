@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.errors import ArgumentError, ShapeError
+from tests.helpers import examples
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -58,7 +59,7 @@ def conv_configs(draw, max_nd=3):
     )
 
 
-@settings(max_examples=25, deadline=None)
+@examples(25, deadline=None)
 @given(cfg=conv_configs(), seed=st.integers(0, 2**16))
 def test_conv_grad_matches_numerical(cfg, seed):
     nd, n, cin, cout, groups, size, k, s, p, d, bias = cfg
@@ -89,7 +90,7 @@ def transpose_configs(draw):
     return nd, cin, cout, groups, size, k, s, p, op, d
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20, deadline=None)
 @given(cfg=transpose_configs(), seed=st.integers(0, 2**16))
 def test_conv_transpose_grad_matches_numerical(cfg, seed):
     nd, cin, cout, groups, size, k, s, p, op, d = cfg

@@ -8,11 +8,12 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad._C import _conv, _pool
 from minigrad.errors import ArgumentError, ShapeError
+from tests.helpers import examples
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
@@ -103,7 +104,7 @@ def conv_cases(draw):
     return n, cin, cout, groups, size, k, s, p, d, bias
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60, deadline=None)
 @given(
     case=conv_cases(),
     dtype=st.sampled_from([np.float32, np.float64]),
@@ -352,7 +353,7 @@ def avg_pool_ref(x, k, s, p, out, count_include_pad, divisor):
     return total / (padded if count_include_pad else count)
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60, deadline=None)
 @given(
     nd=st.integers(1, 3),
     data=st.data(),

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.errors import ArgumentError, ShapeError
+from tests.helpers import examples
 
 MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
@@ -43,7 +44,7 @@ def pool_configs(draw, dilation=True):
     return nd, shape, k, s, p, d, ceil
 
 
-@settings(max_examples=25, deadline=None)
+@examples(25, deadline=None)
 @given(cfg=pool_configs(), seed=st.integers(0, 2**16))
 def test_max_pool_grad_matches_numerical(cfg, seed):
     nd, shape, k, s, p, d, ceil = cfg
@@ -69,7 +70,7 @@ def test_max_pool_window_of_padding_only_gives_minus_inf_and_no_gradient():
     assert x.grad.numpy().tolist() == [[[0.0]]]
 
 
-@settings(max_examples=25, deadline=None)
+@examples(25, deadline=None)
 @given(
     cfg=pool_configs(dilation=False),
     cip=st.booleans(),
@@ -88,7 +89,7 @@ def test_avg_pool_grad_matches_numerical(cfg, cip, div, seed):
     assert mg.autograd.gradcheck(fn, (x,))
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20, deadline=None)
 @given(
     nd=st.integers(1, 3),
     size=st.integers(1, 5),
