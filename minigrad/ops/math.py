@@ -1,0 +1,671 @@
+"""Elementwise math beyond arithmetic: trigonometric and hyperbolic functions,
+exp2/expm1/log2/log10/log1p, rsqrt, reciprocal, erfc/erfinv, the rounding ops,
+atan2, hypot, logaddexp, xlogy, copysign, fmod, nan_to_num and the composites
+lerp, addcmul, addcdiv.
+
+Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd``, the promotion
+helpers of :mod:`minigrad.ops.elementwise` and the erf kernel of ``minigrad._C``.
+
+# Note [Unary math ops]
+Each unary op is a subclass of :class:`_Unary` that gives its numpy forward
+``_f`` and, beside it, its derivative ``_d`` as Tensor ops of the saved input
+(or of the output, with ``_from_out``), so that backward can be recorded
+(create_graph). Integer and bool inputs become float32, as in PyTorch. The
+rounding ops (floor, ceil, trunc, round) have a zero gradient, which PyTorch
+records too (``x.floor() * x`` differentiates like a product).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad._C import _act
+from minigrad.autograd.function import Function, apply1, apply2
+from minigrad.dtypes import DTypeError
+from minigrad.ops.elementwise import (
+    Where,
+    _check_broadcast,
+    _floating,
+    _operands,
+    sign,
+)
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "acos",
+    "acosh",
+    "addcdiv",
+    "addcmul",
+    "arccos",
+    "arcsin",
+    "arctan",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "ceil",
+    "clip",
+    "copysign",
+    "cos",
+    "cosh",
+    "erfc",
+    "erfinv",
+    "exp2",
+    "expm1",
+    "fix",
+    "floor",
+    "fmod",
+    "frac",
+    "hypot",
+    "lerp",
+    "log1p",
+    "log2",
+    "log10",
+    "logaddexp",
+    "nan_to_num",
+    "reciprocal",
+    "round",
+    "rsqrt",
+    "sgn",
+    "sin",
+    "sinh",
+    "tan",
+    "trunc",
+    "xlogy",
+]
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_2_SQRTPI = 2.0 / math.sqrt(math.pi)
+_SQRTPI_2 = math.sqrt(math.pi) / 2.0
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return Tensor._wrap(np.zeros(t.shape, t.dtype))
+
+
+# -- unary ops (Note [Unary math ops]) ----------------------------------------------
+
+
+class _Unary(Function):
+    """y = _f(a);  dL/da = g·_d(s), s the input (or the output, ``_from_out``)."""
+
+    _array_forward = True
+    _from_out = False
+
+    @classmethod
+    def forward(cls, ctx, a):
+        with np.errstate(all="ignore"):
+            y = np.asarray(cls._f(a), dtype=a.dtype)
+        ctx.save_for_backward(y if cls._from_out else a)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (s,) = ctx.saved_tensors
+        with np.errstate(all="ignore"):
+            return g * cls._d(s)
+
+    @staticmethod
+    def _f(a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def _d(s: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class Sin(_Unary):
+    """y = sin(a);  y' = cos(a)."""
+
+    _f = staticmethod(np.sin)
+    _d = staticmethod(lambda a: cos(a))
+
+
+class Cos(_Unary):
+    """y = cos(a);  y' = -sin(a)."""
+
+    _f = staticmethod(np.cos)
+    _d = staticmethod(lambda a: -sin(a))
+
+
+class Tan(_Unary):
+    """y = tan(a);  y' = 1 + y²."""
+
+    _from_out = True
+    _f = staticmethod(np.tan)
+    _d = staticmethod(lambda y: y * y + 1.0)
+
+
+class Asin(_Unary):
+    """y = asin(a);  y' = 1/√(1 - a²)."""
+
+    _f = staticmethod(np.arcsin)
+    _d = staticmethod(lambda a: rsqrt(1.0 - a * a))
+
+
+class Acos(_Unary):
+    """y = acos(a);  y' = -1/√(1 - a²)."""
+
+    _f = staticmethod(np.arccos)
+    _d = staticmethod(lambda a: -rsqrt(1.0 - a * a))
+
+
+class Atan(_Unary):
+    """y = atan(a);  y' = 1/(1 + a²)."""
+
+    _f = staticmethod(np.arctan)
+    _d = staticmethod(lambda a: reciprocal(a * a + 1.0))
+
+
+class Sinh(_Unary):
+    """y = sinh(a);  y' = cosh(a)."""
+
+    _f = staticmethod(np.sinh)
+    _d = staticmethod(lambda a: cosh(a))
+
+
+class Cosh(_Unary):
+    """y = cosh(a);  y' = sinh(a)."""
+
+    _f = staticmethod(np.cosh)
+    _d = staticmethod(lambda a: sinh(a))
+
+
+class Asinh(_Unary):
+    """y = asinh(a);  y' = 1/√(a² + 1)."""
+
+    _f = staticmethod(np.arcsinh)
+    _d = staticmethod(lambda a: rsqrt(a * a + 1.0))
+
+
+class Acosh(_Unary):
+    """y = acosh(a);  y' = 1/√((a - 1)(a + 1)) (PyTorch's form)."""
+
+    _f = staticmethod(np.arccosh)
+    _d = staticmethod(lambda a: rsqrt((a - 1.0) * (a + 1.0)))
+
+
+class Atanh(_Unary):
+    """y = atanh(a);  y' = 1/(1 - a²)."""
+
+    _f = staticmethod(np.arctanh)
+    _d = staticmethod(lambda a: reciprocal(1.0 - a * a))
+
+
+class Exp2(_Unary):
+    """y = 2^a;  y' = y·ln 2."""
+
+    _from_out = True
+    _f = staticmethod(np.exp2)
+    _d = staticmethod(lambda y: y * _LN2)
+
+
+class Expm1(_Unary):
+    """y = e^a - 1 (exact near 0);  y' = y + 1."""
+
+    _from_out = True
+    _f = staticmethod(np.expm1)
+    _d = staticmethod(lambda y: y + 1.0)
+
+
+class Log2(_Unary):
+    """y = log2(a);  y' = 1/(a·ln 2)."""
+
+    _f = staticmethod(np.log2)
+    _d = staticmethod(lambda a: reciprocal(a * _LN2))
+
+
+class Log10(_Unary):
+    """y = log10(a);  y' = 1/(a·ln 10)."""
+
+    _f = staticmethod(np.log10)
+    _d = staticmethod(lambda a: reciprocal(a * _LN10))
+
+
+class Log1p(_Unary):
+    """y = log(1 + a) (exact near 0);  y' = 1/(1 + a)."""
+
+    _f = staticmethod(np.log1p)
+    _d = staticmethod(lambda a: reciprocal(a + 1.0))
+
+
+class Rsqrt(_Unary):
+    """y = 1/√a;  y' = -y³/2."""
+
+    _from_out = True
+    _f = staticmethod(lambda a: 1.0 / np.sqrt(a))
+    _d = staticmethod(lambda y: y * y * y * -0.5)
+
+
+class Reciprocal(_Unary):
+    """y = 1/a;  y' = -y²."""
+
+    _from_out = True
+    _f = staticmethod(np.reciprocal)
+    _d = staticmethod(lambda y: -(y * y))
+
+
+def _erf(a: np.ndarray) -> np.ndarray:
+    return _act.forward("erf", np.ascontiguousarray(a))
+
+
+class Erfc(_Unary):
+    """y = 1 - erf(a);  y' = -(2/√π)·e^(-a²).
+
+    NOTE: computed as 1 - erf(a), so for a > ~4 (float32) or ~6 (float64) the
+    tiny tail rounds to 0 where PyTorch keeps its relative precision.
+    """
+
+    _f = staticmethod(lambda a: 1.0 - _erf(a))
+    _d = staticmethod(lambda a: (-(a * a)).exp() * -_2_SQRTPI)
+
+
+def _erfinv_array(a: np.ndarray) -> np.ndarray:
+    """erf⁻¹ by Giles' single-precision approximation, refined by Newton steps
+    on the erf kernel (2 steps reach float64 precision on (-1, 1)); ±1 gives
+    ±inf and |a| > 1 NaN, as PyTorch."""
+    x = a.astype(np.float64)
+    w = -np.log((1.0 - x) * (1.0 + x))
+    small = w < 5.0
+    ws = w - 2.5
+    p_small = 2.81022636e-08
+    for c in (
+        3.43273939e-07,
+        -3.5233877e-06,
+        -4.39150654e-06,
+        0.00021858087,
+        -0.00125372503,
+        -0.00417768164,
+        0.246640727,
+        1.50140941,
+    ):
+        p_small = c + p_small * ws
+    wl = np.sqrt(np.where(small, 5.0, w)) - 3.0
+    p_large = -0.000200214257
+    for c in (
+        0.000100950558,
+        0.00134934322,
+        -0.00367342844,
+        0.00573950773,
+        -0.0076224613,
+        0.00943887047,
+        1.00167406,
+        2.83297682,
+    ):
+        p_large = c + p_large * wl
+    y = np.where(small, p_small, p_large) * x
+    inner = np.abs(x) < 1
+    for _ in range(3):  # Newton: y -= (erf(y) - x) / erf'(y)
+        step = (_erf(np.where(inner, y, 0.0)) - x) / (_2_SQRTPI * np.exp(-y * y))
+        y = np.where(inner, y - step, y)
+    y = np.where(np.abs(x) == 1, np.copysign(np.inf, x), y)
+    return y.astype(a.dtype)
+
+
+class Erfinv(_Unary):
+    """y = erf⁻¹(a);  y' = (√π/2)·e^(y²)."""
+
+    _from_out = True
+    _f = staticmethod(_erfinv_array)
+    _d = staticmethod(lambda y: (y * y).exp() * _SQRTPI_2)
+
+
+class Frac(_Unary):
+    """y = a - trunc(a);  y' = 1."""
+
+    _f = staticmethod(lambda a: a - np.trunc(a))
+    _d = staticmethod(lambda a: Tensor._wrap(np.ones(a.shape, a.dtype)))
+
+
+class _Rounding(Function):
+    """A rounding op: y = _f(a);  dL/da = 0 (recorded, as PyTorch)."""
+
+    _array_forward = True
+
+    @classmethod
+    def forward(cls, ctx, a, **kw):
+        return cls._f(a, **kw)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _zeros_like(g)
+
+    @staticmethod
+    def _f(a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Floor(_Rounding):
+    """y = ⌊a⌋;  zero gradient."""
+
+    _f = staticmethod(np.floor)
+
+
+class Ceil(_Rounding):
+    """y = ⌈a⌉;  zero gradient."""
+
+    _f = staticmethod(np.ceil)
+
+
+class Trunc(_Rounding):
+    """y = a rounded toward 0;  zero gradient."""
+
+    _f = staticmethod(np.trunc)
+
+
+class Round(_Rounding):
+    """y = a rounded half to even (to ``decimals`` places);  zero gradient."""
+
+    @staticmethod
+    def _f(a, *, decimals=0):
+        return np.round(a, decimals)
+
+
+class NanToNum(Function):
+    """y = a with NaN, +inf, -inf replaced;  dL/da = g where a is finite, else 0."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, nan, posinf, neginf):
+        ctx.finite = np.isfinite(a)
+        return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Where.apply(g, 0.0, cond=ctx.finite)
+
+
+def _unary(cls: type[Function], name: str, doc: str) -> Any:
+    def fn(input: Tensor) -> Tensor:
+        return apply1(cls, _floating(input, name))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+sin = _unary(Sin, "sin", "Sine, elementwise (integer input gives float32).")
+cos = _unary(Cos, "cos", "Cosine, elementwise.")
+tan = _unary(Tan, "tan", "Tangent, elementwise.")
+asin = _unary(Asin, "asin", "Arcsine; NaN outside [-1, 1].")
+acos = _unary(Acos, "acos", "Arccosine; NaN outside [-1, 1].")
+atan = _unary(Atan, "atan", "Arctangent.")
+sinh = _unary(Sinh, "sinh", "Hyperbolic sine.")
+cosh = _unary(Cosh, "cosh", "Hyperbolic cosine.")
+asinh = _unary(Asinh, "asinh", "Inverse hyperbolic sine.")
+acosh = _unary(Acosh, "acosh", "Inverse hyperbolic cosine; NaN below 1.")
+atanh = _unary(Atanh, "atanh", "Inverse hyperbolic tangent; ±inf at ±1.")
+exp2 = _unary(Exp2, "exp2", "2 ** input.")
+expm1 = _unary(Expm1, "expm1", "exp(input) - 1, exact near 0.")
+log2 = _unary(Log2, "log2", "Base-2 logarithm.")
+log10 = _unary(Log10, "log10", "Base-10 logarithm.")
+log1p = _unary(Log1p, "log1p", "log(1 + input), exact near 0.")
+rsqrt = _unary(Rsqrt, "rsqrt", "1 / sqrt(input).")
+erfc = _unary(Erfc, "erfc", "The complementary error function, 1 - erf.")
+erfinv = _unary(Erfinv, "erfinv", "The inverse error function on (-1, 1).")
+arcsin, arccos, arctan = asin, acos, atan
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    """1 / input (integer input gives float32); 1/0 is inf."""
+    return apply1(Reciprocal, _floating(input, "reciprocal"))
+
+
+def frac(input: Tensor) -> Tensor:
+    """input - trunc(input), with the sign of input; gradient 1.
+
+    Raises
+    ------
+    TypeError
+        Integer or bool input (as PyTorch).
+    """
+    _need_float(input, "frac")
+    return apply1(Frac, input)
+
+
+def _need_float(a: Any, op: str) -> None:
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    if a.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating tensor, got {a.dtype}")
+
+
+def _rounding(cls: type[Function], name: str, doc: str) -> Any:
+    def fn(input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+        if input.data.dtype.kind != "f":  # integers are already whole: a copy
+            return Tensor._wrap(input.data.copy())
+        return apply1(cls, input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+floor = _rounding(Floor, "floor", "Largest whole number <= input; zero gradient.")
+ceil = _rounding(Ceil, "ceil", "Smallest whole number >= input; zero gradient.")
+trunc = _rounding(Trunc, "trunc", "input rounded toward zero; zero gradient.")
+fix = trunc
+
+
+def round(input: Tensor, decimals: int = 0) -> Tensor:
+    """input rounded half to even (to ``decimals`` decimal places, as PyTorch);
+    zero gradient. Integer input is returned as a copy (decimals 0)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"round: expected a Tensor, got {type(input).__name__}")
+    if input.data.dtype.kind != "f":
+        return Tensor._wrap(np.round(input.data, decimals))
+    return apply1(Round, input, {"decimals": int(decimals)})
+
+
+def sgn(input: Tensor) -> Tensor:
+    """sign(input) (for real tensors PyTorch's sgn is sign); zero gradient."""
+    return sign(input)
+
+
+def nan_to_num(
+    input: Tensor,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+) -> Tensor:
+    """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest value),
+    -inf -> ``neginf`` (its lowest); the gradient is 0 at the replaced points."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nan_to_num: expected a Tensor, got {type(input).__name__}")
+    if input.data.dtype.kind != "f":
+        return Tensor._wrap(input.data.copy())
+    return apply1(NanToNum, input, {"nan": nan, "posinf": posinf, "neginf": neginf})
+
+
+# -- binary ops ---------------------------------------------------------------------
+
+
+class _Binary(Function):
+    """y = _f(a, b), broadcasting; each backward sums to its input's shape."""
+
+    _array_forward = True
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        with np.errstate(all="ignore"):
+            y = np.asarray(cls._f(a, b), dtype=np.result_type(a, b))
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        with np.errstate(all="ignore"):
+            ga = cls._da(g, a, b, y).sum_to(a.shape) if needs[0] else None
+            gb = cls._db(g, a, b, y).sum_to(b.shape) if needs[1] else None
+        return ga, gb
+
+
+class Atan2(_Binary):
+    """y = atan2(a, b);  dL/da = g·b/(a² + b²), dL/db = -g·a/(a² + b²)."""
+
+    _f = staticmethod(np.arctan2)
+    _da = staticmethod(lambda g, a, b, y: g * b / (a * a + b * b))
+    _db = staticmethod(lambda g, a, b, y: -g * a / (a * a + b * b))
+
+
+class Hypot(_Binary):
+    """y = √(a² + b²);  dL/da = g·a/y, dL/db = g·b/y."""
+
+    _f = staticmethod(np.hypot)
+    _da = staticmethod(lambda g, a, b, y: g * a / y)
+    _db = staticmethod(lambda g, a, b, y: g * b / y)
+
+
+class LogAddExp(_Binary):
+    """y = log(e^a + e^b);  dL/da = g/(1 + e^(b-a)), dL/db = g/(1 + e^(a-b))."""
+
+    _f = staticmethod(np.logaddexp)
+    _da = staticmethod(lambda g, a, b, y: g / ((b - a).exp() + 1.0))
+    _db = staticmethod(lambda g, a, b, y: g / ((a - b).exp() + 1.0))
+
+
+class Xlogy(_Binary):
+    """y = a·log(b), 0 where a == 0 (unless b is NaN);
+    dL/da = g·log(b) (0 where a == 0 and b <= 0, as PyTorch), dL/db = g·a/b."""
+
+    @staticmethod
+    def _f(a, b):
+        return np.where((a == 0) & ~np.isnan(b), 0.0, a * np.log(b))
+
+    @staticmethod
+    def _da(g, a, b, y):
+        flat = np.broadcast_to((a.data == 0) & (b.data <= 0), y.shape)
+        safe_b = Where.apply(1.0, b, cond=flat)
+        return Where.apply(0.0, g * safe_b.log(), cond=flat)
+
+    _db = staticmethod(lambda g, a, b, y: g * a / b)
+
+
+class Copysign(_Binary):
+    """y = |a| with the sign of b;  dL/da = g·y/a (0 where a == 0), dL/db = 0."""
+
+    _f = staticmethod(np.copysign)
+
+    @staticmethod
+    def _da(g, a, b, y):
+        ratio = np.where(a.data == 0, 0.0, np.sign(a.data) * _sign_bit(b.data))
+        return g * Tensor._wrap(np.broadcast_to(ratio, y.shape).astype(y.dtype))
+
+    _db = staticmethod(lambda g, a, b, y: _zeros_like(g))
+
+
+def _sign_bit(b: np.ndarray) -> np.ndarray:
+    return np.where(np.signbit(b), -1.0, 1.0)
+
+
+class Fmod(_Binary):
+    """y = a - b·trunc(a/b) (the sign of a);  dL/da = g, dL/db = -g·trunc(a/b)."""
+
+    _f = staticmethod(np.fmod)
+    _da = staticmethod(lambda g, a, b, y: g)
+
+    @staticmethod
+    def _db(g, a, b, y):
+        with np.errstate(all="ignore"):
+            q = np.trunc(a.data / b.data)
+        return -g * Tensor._wrap(q.astype(y.dtype))
+
+
+def _binary(cls: type[Function], name: str, doc: str, floating: bool = True) -> Any:
+    def fn(input: Any, other: Any) -> Tensor:
+        a, b = _operands(input, other, name, floating=floating)
+        try:
+            return apply2(cls, a, b)
+        except ValueError:
+            _check_broadcast(name, a.shape, b.shape)
+            raise
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+atan2 = _binary(Atan2, "atan2", "atan(input / other) in the right quadrant.")
+arctan2 = atan2
+hypot = _binary(Hypot, "hypot", "sqrt(input² + other²) without overflow.")
+logaddexp = _binary(LogAddExp, "logaddexp", "log(exp(input) + exp(other)), stable.")
+xlogy = _binary(Xlogy, "xlogy", "input·log(other), 0 where input is 0.")
+copysign = _binary(Copysign, "copysign", "|input| with the sign of other.")
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """The C remainder ``input - other·trunc(input / other)`` (the sign of
+    ``input``; compare :func:`remainder`). Integer operands stay integer.
+
+    Raises
+    ------
+    ValueError
+        Integer division by zero.
+    """
+    a, b = _operands(input, other, "fmod")
+    if a.data.dtype.kind != "f":
+        if a.data.dtype.kind == "b":
+            raise DTypeError("fmod: not defined for bool tensors")
+        from minigrad.ops.integer import _no_int_zero
+
+        _no_int_zero(b.data, "fmod")
+        _check_broadcast("fmod", a.shape, b.shape)
+        return Tensor._wrap(np.fmod(a.data, b.data))
+    try:
+        return apply2(Fmod, a, b)
+    except ValueError:
+        _check_broadcast("fmod", a.shape, b.shape)
+        raise
+
+
+# -- composites (their gradients come from the ops they are made of) ----------------
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """``input + weight·(end - input)``; ``weight`` a number or a Tensor."""
+    return input + weight * (end - input)
+
+
+def addcmul(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1
+) -> Tensor:
+    """``input + value·tensor1·tensor2``."""
+    prod = tensor1 * tensor2
+    return input + (prod if value == 1 else prod * value)
+
+
+def addcdiv(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1
+) -> Tensor:
+    """``input + value·tensor1/tensor2``.
+
+    Raises
+    ------
+    TypeError
+        Integer tensor1 and tensor2 (as PyTorch: use true division first).
+    """
+    for t in (tensor1, tensor2):
+        if isinstance(t, Tensor) and t.data.dtype.kind != "f":
+            raise DTypeError(
+                "addcdiv: integer division with addcdiv is not supported; "
+                f"got {tensor1.dtype} and {tensor2.dtype}"
+            )
+    q = tensor1 / tensor2
+    return input + (q if value == 1 else q * value)
+
+
+def clip(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Alias of :func:`clamp` (bounds may be numbers or Tensors)."""
+    from minigrad.ops.minmax import clamp
+
+    return clamp(input, min, max)
