@@ -184,10 +184,10 @@ class Asinh(_Unary):
 
 
 class Acosh(_Unary):
-    """y = acosh(a);  y' = 1/√((a - 1)(a + 1)) (PyTorch's form)."""
+    """y = acosh(a);  y' = 1/√(a² - 1) (PyTorch's form: +inf at a = ±1)."""
 
     _f = staticmethod(np.arccosh)
-    _d = staticmethod(lambda a: rsqrt((a - 1.0) * (a + 1.0)))
+    _d = staticmethod(lambda a: rsqrt(a * a - 1.0))
 
 
 class Atanh(_Unary):
