@@ -248,7 +248,7 @@ def test_fmod_integers_and_division_by_zero():
 
 
 @pytest.mark.parametrize(
-    "name, args, kw",
+    ("name", "args", "kw"),
     [
         ("lerp", 3, {}),
         ("lerp_scalar", 2, {}),
@@ -289,7 +289,9 @@ def test_methods_and_functions_agree():
     for name in UNARY:
         if name in ("round", "nan_to_num"):
             continue
-        np.testing.assert_array_equal(getattr(x, name)().data, getattr(mg, name)(x).data)
+        np.testing.assert_array_equal(
+            getattr(x, name)().data, getattr(mg, name)(x).data
+        )
     for name in BINARY:
         np.testing.assert_array_equal(
             getattr(x, name)(x + 1).data, getattr(mg, name)(x, x + 1).data
