@@ -91,8 +91,9 @@ def _zeros_like(t: Tensor) -> Tensor:
 # -- unary ops (Note [Unary math ops]) ----------------------------------------------
 
 
-class _Unary(Function):
-    """y = _f(a);  dL/da = g·_d(s), s the input (or the output, ``_from_out``)."""
+class _Unary:
+    """y = _f(a);  dL/da = g·_d(s), s the input (or the output, ``_from_out``).
+    A mixin, not a Function: each op is ``class Op(_Unary, Function)``."""
 
     _array_forward = True
     _from_out = False
@@ -119,21 +120,21 @@ class _Unary(Function):
         raise NotImplementedError
 
 
-class Sin(_Unary):
+class Sin(_Unary, Function):
     """y = sin(a);  y' = cos(a)."""
 
     _f = staticmethod(np.sin)
     _d = staticmethod(lambda a: cos(a))
 
 
-class Cos(_Unary):
+class Cos(_Unary, Function):
     """y = cos(a);  y' = -sin(a)."""
 
     _f = staticmethod(np.cos)
     _d = staticmethod(lambda a: -sin(a))
 
 
-class Tan(_Unary):
+class Tan(_Unary, Function):
     """y = tan(a);  y' = 1 + y²."""
 
     _from_out = True
@@ -141,63 +142,63 @@ class Tan(_Unary):
     _d = staticmethod(lambda y: y * y + 1.0)
 
 
-class Asin(_Unary):
+class Asin(_Unary, Function):
     """y = asin(a);  y' = 1/√(1 - a²)."""
 
     _f = staticmethod(np.arcsin)
     _d = staticmethod(lambda a: rsqrt(1.0 - a * a))
 
 
-class Acos(_Unary):
+class Acos(_Unary, Function):
     """y = acos(a);  y' = -1/√(1 - a²)."""
 
     _f = staticmethod(np.arccos)
     _d = staticmethod(lambda a: -rsqrt(1.0 - a * a))
 
 
-class Atan(_Unary):
+class Atan(_Unary, Function):
     """y = atan(a);  y' = 1/(1 + a²)."""
 
     _f = staticmethod(np.arctan)
     _d = staticmethod(lambda a: reciprocal(a * a + 1.0))
 
 
-class Sinh(_Unary):
+class Sinh(_Unary, Function):
     """y = sinh(a);  y' = cosh(a)."""
 
     _f = staticmethod(np.sinh)
     _d = staticmethod(lambda a: cosh(a))
 
 
-class Cosh(_Unary):
+class Cosh(_Unary, Function):
     """y = cosh(a);  y' = sinh(a)."""
 
     _f = staticmethod(np.cosh)
     _d = staticmethod(lambda a: sinh(a))
 
 
-class Asinh(_Unary):
+class Asinh(_Unary, Function):
     """y = asinh(a);  y' = 1/√(a² + 1)."""
 
     _f = staticmethod(np.arcsinh)
     _d = staticmethod(lambda a: rsqrt(a * a + 1.0))
 
 
-class Acosh(_Unary):
+class Acosh(_Unary, Function):
     """y = acosh(a);  y' = 1/√(a² - 1) (PyTorch's form: +inf at a = ±1)."""
 
     _f = staticmethod(np.arccosh)
     _d = staticmethod(lambda a: rsqrt(a * a - 1.0))
 
 
-class Atanh(_Unary):
+class Atanh(_Unary, Function):
     """y = atanh(a);  y' = 1/(1 - a²)."""
 
     _f = staticmethod(np.arctanh)
     _d = staticmethod(lambda a: reciprocal(1.0 - a * a))
 
 
-class Exp2(_Unary):
+class Exp2(_Unary, Function):
     """y = 2^a;  y' = y·ln 2."""
 
     _from_out = True
@@ -205,7 +206,7 @@ class Exp2(_Unary):
     _d = staticmethod(lambda y: y * _LN2)
 
 
-class Expm1(_Unary):
+class Expm1(_Unary, Function):
     """y = e^a - 1 (exact near 0);  y' = y + 1."""
 
     _from_out = True
@@ -213,28 +214,28 @@ class Expm1(_Unary):
     _d = staticmethod(lambda y: y + 1.0)
 
 
-class Log2(_Unary):
+class Log2(_Unary, Function):
     """y = log2(a);  y' = 1/(a·ln 2)."""
 
     _f = staticmethod(np.log2)
     _d = staticmethod(lambda a: reciprocal(a * _LN2))
 
 
-class Log10(_Unary):
+class Log10(_Unary, Function):
     """y = log10(a);  y' = 1/(a·ln 10)."""
 
     _f = staticmethod(np.log10)
     _d = staticmethod(lambda a: reciprocal(a * _LN10))
 
 
-class Log1p(_Unary):
+class Log1p(_Unary, Function):
     """y = log(1 + a) (exact near 0);  y' = 1/(1 + a)."""
 
     _f = staticmethod(np.log1p)
     _d = staticmethod(lambda a: reciprocal(a + 1.0))
 
 
-class Rsqrt(_Unary):
+class Rsqrt(_Unary, Function):
     """y = 1/√a;  y' = -y³/2."""
 
     _from_out = True
@@ -242,7 +243,7 @@ class Rsqrt(_Unary):
     _d = staticmethod(lambda y: y * y * y * -0.5)
 
 
-class Reciprocal(_Unary):
+class Reciprocal(_Unary, Function):
     """y = 1/a;  y' = -y²."""
 
     _from_out = True
@@ -254,7 +255,7 @@ def _erf(a: np.ndarray) -> np.ndarray:
     return _act.forward("erf", np.ascontiguousarray(a))
 
 
-class Erfc(_Unary):
+class Erfc(_Unary, Function):
     """y = 1 - erf(a);  y' = -(2/√π)·e^(-a²).
 
     NOTE: computed as 1 - erf(a), so for a > ~4 (float32) or ~6 (float64) the
@@ -307,7 +308,7 @@ def _erfinv_array(a: np.ndarray) -> np.ndarray:
     return y.astype(a.dtype)
 
 
-class Erfinv(_Unary):
+class Erfinv(_Unary, Function):
     """y = erf⁻¹(a);  y' = (√π/2)·e^(y²)."""
 
     _from_out = True
@@ -315,15 +316,16 @@ class Erfinv(_Unary):
     _d = staticmethod(lambda y: (y * y).exp() * _SQRTPI_2)
 
 
-class Frac(_Unary):
+class Frac(_Unary, Function):
     """y = a - trunc(a);  y' = 1."""
 
     _f = staticmethod(lambda a: a - np.trunc(a))
     _d = staticmethod(lambda a: Tensor._wrap(np.ones(a.shape, a.dtype)))
 
 
-class _Rounding(Function):
-    """A rounding op: y = _f(a);  dL/da = 0 (recorded, as PyTorch)."""
+class _Rounding:
+    """A rounding op: y = _f(a);  dL/da = 0 (recorded, as PyTorch). A mixin,
+    as :class:`_Unary`."""
 
     _array_forward = True
 
@@ -340,25 +342,25 @@ class _Rounding(Function):
         raise NotImplementedError
 
 
-class Floor(_Rounding):
+class Floor(_Rounding, Function):
     """y = ⌊a⌋;  zero gradient."""
 
     _f = staticmethod(np.floor)
 
 
-class Ceil(_Rounding):
+class Ceil(_Rounding, Function):
     """y = ⌈a⌉;  zero gradient."""
 
     _f = staticmethod(np.ceil)
 
 
-class Trunc(_Rounding):
+class Trunc(_Rounding, Function):
     """y = a rounded toward 0;  zero gradient."""
 
     _f = staticmethod(np.trunc)
 
 
-class Round(_Rounding):
+class Round(_Rounding, Function):
     """y = a rounded half to even (to ``decimals`` places);  zero gradient."""
 
     @staticmethod
@@ -488,8 +490,9 @@ def nan_to_num(
 # -- binary ops ---------------------------------------------------------------------
 
 
-class _Binary(Function):
-    """y = _f(a, b), broadcasting; each backward sums to its input's shape."""
+class _Binary:
+    """y = _f(a, b), broadcasting; each backward sums to its input's shape. A
+    mixin, as :class:`_Unary`."""
 
     _array_forward = True
 
@@ -510,7 +513,7 @@ class _Binary(Function):
         return ga, gb
 
 
-class Atan2(_Binary):
+class Atan2(_Binary, Function):
     """y = atan2(a, b);  dL/da = g·b/(a² + b²), dL/db = -g·a/(a² + b²)."""
 
     _f = staticmethod(np.arctan2)
@@ -518,7 +521,7 @@ class Atan2(_Binary):
     _db = staticmethod(lambda g, a, b, y: -g * a / (a * a + b * b))
 
 
-class Hypot(_Binary):
+class Hypot(_Binary, Function):
     """y = √(a² + b²);  dL/da = g·a/y, dL/db = g·b/y."""
 
     _f = staticmethod(np.hypot)
@@ -526,7 +529,7 @@ class Hypot(_Binary):
     _db = staticmethod(lambda g, a, b, y: g * b / y)
 
 
-class LogAddExp(_Binary):
+class LogAddExp(_Binary, Function):
     """y = log(e^a + e^b);  dL/da = g/(1 + e^(b-a)), dL/db = g/(1 + e^(a-b))."""
 
     _f = staticmethod(np.logaddexp)
@@ -534,7 +537,7 @@ class LogAddExp(_Binary):
     _db = staticmethod(lambda g, a, b, y: g / ((a - b).exp() + 1.0))
 
 
-class Xlogy(_Binary):
+class Xlogy(_Binary, Function):
     """y = a·log(b), 0 where a == 0 (unless b is NaN);
     dL/da = g·log(b) (0 where a == 0 and b <= 0, as PyTorch), dL/db = g·a/b."""
 
@@ -551,7 +554,7 @@ class Xlogy(_Binary):
     _db = staticmethod(lambda g, a, b, y: g * a / b)
 
 
-class Copysign(_Binary):
+class Copysign(_Binary, Function):
     """y = |a| with the sign of b;  dL/da = g·y/a (0 where a == 0), dL/db = 0."""
 
     _f = staticmethod(np.copysign)
@@ -568,7 +571,7 @@ def _sign_bit(b: np.ndarray) -> np.ndarray:
     return np.where(np.signbit(b), -1.0, 1.0)
 
 
-class Fmod(_Binary):
+class Fmod(_Binary, Function):
     """y = a - b·trunc(a/b) (the sign of a);  dL/da = g, dL/db = -g·trunc(a/b)."""
 
     _f = staticmethod(np.fmod)

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd.function import Function
+from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import int64
 from minigrad.errors import DimError, ShapeError
 from minigrad.ops.elementwise import Where
@@ -70,6 +71,8 @@ class Prod(Function):
         g = g.reshape(ctx.kept).expand(ctx.shape)
         zero = a.data == 0
         if not zero.any():
+            if STATE.grad_enabled:  # recorded: y as an op of a, not a constant
+                y = Prod.apply(a, dims=ctx.dims, keepdim=True)
             return g * y / a
         nz = Where.apply(1.0, a, cond=zero)
         p = Prod.apply(nz, dims=ctx.dims, keepdim=True)
