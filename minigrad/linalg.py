@@ -5,8 +5,8 @@ Layer: API. Re-exports ops from :mod:`minigrad.ops`.
 
 from typing import Any
 
-from minigrad.ops.norm import matrix_norm, vector_norm
-from minigrad.ops.norm import norm as _norm
+from minigrad.ops.norms import matrix_norm, vector_norm
+from minigrad.ops.norms import norm as _norm
 from minigrad.tensor import Tensor
 
 __all__ = ["matrix_norm", "norm", "vector_norm"]

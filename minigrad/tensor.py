@@ -1023,7 +1023,7 @@ class Tensor:
     def norm(
         self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
     ) -> Tensor:
-        return _norm.norm(self, p, dim, keepdim, dtype)
+        return _norms.norm(self, p, dim, keepdim, dtype)
 
 
 _new = object.__new__
@@ -1110,7 +1110,7 @@ from minigrad.ops import compare as _compare  # noqa: E402
 from minigrad.ops import elementwise as _elementwise  # noqa: E402
 from minigrad.ops import integer as _integer  # noqa: E402
 from minigrad.ops import math as _math  # noqa: E402
-from minigrad.ops import norm as _norm  # noqa: E402
+from minigrad.ops import norms as _norms  # noqa: E402
 from minigrad.ops import reduce as _reduce  # noqa: E402
 from minigrad.ops import scan as _scan  # noqa: E402
 from minigrad.ops import shape as _shape_ops  # noqa: E402

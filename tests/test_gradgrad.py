@@ -453,6 +453,8 @@ CASES = [
     Case("prod", lambda a: a.prod(1) ** 2, [(2, 3)], "x"),
     Case("prod_zeros", lambda a: (a * _ZMASK).prod(1) * a.sum(1), [(2, 4)], "x"),
     Case("median", lambda a: a.median(0).values ** 2, [(3, 2)], "u"),
+    Case("median_all", lambda a: a.median() * a, [(3, 2)], "u"),
+    Case("prod_dim_zeros_nan_free", lambda a: (a * _ZMASK).prod(0) * a, [(2, 4)], "x"),
 ]
 
 # cumprod_zeros, prod_zeros: one zero in row 0, two in row 1 (PyTorch's cases)

@@ -116,7 +116,7 @@ from minigrad.ops.math import (
     xlogy,
 )
 from minigrad.ops.minmax import clamp, maximum, minimum
-from minigrad.ops.norm import (
+from minigrad.ops.norms import (
     matrix_norm,
     norm,
     vector_norm,

@@ -90,7 +90,16 @@ class Cumprod(Function):
         s_all = _cat(s[::-1], d)
         ones = Tensor._wrap(np.ones_like(at(a, 0).data))
         shifted = _cat([ones] + [at(a, i) for i in range(n - 1)], d)
-        return Cumprod.apply(shifted, dim=d) * s_all
+        # As PyTorch: before the first zero the division formula (a != 0
+        # there), at it the product form, after it exactly 0 (its prefix holds
+        # the zero; a NaN there would otherwise make 0·NaN).
+        zero = a.data == 0
+        seen = np.cumsum(zero, axis=d)
+        before, after = seen == 0, seen - zero > 0
+        safe = Where.apply(1.0, a, cond=zero)
+        at_zero = Cumprod.apply(shifted, dim=d) * s_all
+        out = Where.apply(_rev_cumsum(g * y, d) / safe, at_zero, cond=before)
+        return Where.apply(0.0, out, cond=after)
 
 
 def _cat(ts: list[Tensor], dim: int) -> Tensor:
@@ -201,7 +210,8 @@ class LogCumSumExp(Function):
     @staticmethod
     def forward(ctx, a, *, dim):
         ctx.dim = dim
-        y = np.logaddexp.accumulate(a, axis=dim) if a.size and a.ndim else a.copy()
+        with np.errstate(invalid="ignore"):  # NaN in, NaN out, as PyTorch
+            y = np.logaddexp.accumulate(a, axis=dim) if a.size and a.ndim else a.copy()
         ctx.save_for_backward(a, y)
         return y
 

@@ -50,10 +50,11 @@ __all__ = [
 class Prod(Function):
     """y = Π a over dims;  dL/da = g·Π of the others.
 
-    NOTE: that is g·y/a without zeros. With zeros, as PyTorch: where a slice
-    has one zero, the zero's gradient is the product of the rest and the
-    others' is 0; with two or more zeros, every gradient of the slice is 0.
-    The product of the non-zeros is itself a Prod, so create_graph works.
+    NOTE: that is g·y/a without zeros. With zeros, as PyTorch: over one dim,
+    the product of the others by exclusive prefix and suffix products (no
+    division); over all dims, where there is one zero its gradient is the
+    product of the rest and the others' is 0; with two or more, all are 0.
+    Both are written with Tensor ops (Prod, Cumprod), so create_graph works.
     """
 
     _array_forward = True
@@ -74,12 +75,34 @@ class Prod(Function):
             if STATE.grad_enabled:  # recorded: y as an op of a, not a constant
                 y = Prod.apply(a, dims=ctx.dims, keepdim=True)
             return g * y / a
+        if ctx.dims is not None and len(ctx.dims) == 1 and a.ndim:
+            return g * _prod_of_others(a, ctx.dims[0])
         nz = Where.apply(1.0, a, cond=zero)
         p = Prod.apply(nz, dims=ctx.dims, keepdim=True)
         count = zero.sum(axis=ctx.dims, keepdims=True)
         w = Where.apply(p.expand(ctx.shape), p / nz, cond=zero)
         keep = (count == 0) | (zero & (count == 1))
         return Where.apply(g * w, 0.0, cond=keep)
+
+
+def _prod_of_others(a: Tensor, d: int) -> Tensor:
+    """Π_{k != j} a_k along dim d, without division (exclusive prefix times
+    exclusive suffix products, as PyTorch's prod backward with zeros)."""
+    from minigrad.ops.scan import Cumprod
+
+    n = a.shape[d]
+    rev = (slice(None),) * d + (slice(None, None, -1),)
+    head = (slice(None),) * d + (slice(0, n - 1),)
+    ones = Tensor._wrap(np.ones(_kept_shape(a.shape, (d,)), a.dtype))
+    pre = Cumprod.apply(_cat([ones, a[head]], d), dim=d)
+    suf = Cumprod.apply(_cat([ones, a[rev][head]], d), dim=d)[rev]
+    return pre * suf
+
+
+def _cat(ts: list[Tensor], dim: int) -> Tensor:
+    from minigrad.ops.shape import cat
+
+    return cat(ts, dim)
 
 
 def prod(
@@ -185,8 +208,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
             if nan is None:
                 raise ShapeError("median: an empty integer tensor has no median")
             return Tensor._wrap(nan)
-        idx = _median_index(flat.data, 0)
-        return TakeAlong.apply(flat, idx=idx, dim=0).reshape(())
+        return MedianAll.apply(input)
     d = _norm_dims(dim, input.ndim, "median")
     if input.ndim == 0:
         return ValuesIndices(input.clone(), Tensor._wrap(np.zeros((), np.int64)))
@@ -201,6 +223,26 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
         shape = _drop(input.shape, (axis,))
         return ValuesIndices(vals.reshape(shape), Tensor._wrap(idx.reshape(shape)))
     return ValuesIndices(vals, Tensor._wrap(idx))
+
+
+class MedianAll(Function):
+    """y = the lower median of all elements;  dL/da = g shared evenly among the
+    elements equal to y (the NaNs, when y is NaN), as PyTorch's
+    evenly_distribute_backward for ``median()`` without dim."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a):
+        flat = a.reshape(-1)
+        y = flat[_median_index(flat, 0)].reshape(())
+        hit = (a == y) | (np.isnan(a) & np.isnan(y))
+        ctx.w = hit / hit.sum()
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.expand(ctx.w.shape) * Tensor._wrap(ctx.w.astype(g.dtype))
 
 
 def _median_index(x: np.ndarray, axis: int) -> np.ndarray:

@@ -72,9 +72,17 @@ def vector_norm(
         # |sign(x)| counts the non-zeros; Sign's gradient is 0, as PyTorch's here
         # (NOTE: a NaN counts 0 here, 1 in PyTorch)
         return x.sign().abs().sum(dims, keepdim)
-    if p < 0:  # a zero element makes the sum inf and the norm 0
-        with np.errstate(divide="ignore"):
-            return (a**p).sum(dims, keepdim) ** (1.0 / p)
+    if p < 0:
+        # A zero element makes the norm 0, with a zero gradient (PyTorch's
+        # mask where the norm is 0): such slices are computed on ones.
+        zero = (a.data == 0).any(axis=dims, keepdims=True)
+        if zero.any():
+            flat = np.broadcast_to(zero, a.shape)
+            safe = Where.apply(1.0, a, cond=flat)
+            y = (safe**p).sum(dims, keepdim) ** (1.0 / p)
+            out_zero = zero if keepdim else zero.reshape(y.shape)
+            return Where.apply(0.0, y, cond=out_zero)
+        return (a**p).sum(dims, keepdim) ** (1.0 / p)
     # Zeros (in a, and of the sum) are masked out of the powers, so their
     # gradient is 0 as PyTorch's, not inf·0 = NaN.
     s = _masked_pow(a, p).sum(dims, keepdim)
