@@ -8,6 +8,7 @@ the functional forms in :mod:`minigrad.ops`.
 
 from __future__ import annotations
 
+import builtins
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -857,7 +858,10 @@ class Tensor:
         return _math.addcdiv(self, tensor1, tensor2, value=value)
 
     def nan_to_num(
-        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+        self,
+        nan: builtins.float = 0.0,
+        posinf: builtins.float | None = None,
+        neginf: builtins.float | None = None,
     ) -> Tensor:
         return _math.nan_to_num(self, nan, posinf, neginf)
 
@@ -921,22 +925,22 @@ class Tensor:
     def isclose(
         self,
         other: Any,
-        rtol: float = 1e-05,
-        atol: float = 1e-08,
-        equal_nan: bool = False,
+        rtol: builtins.float = 1e-05,
+        atol: builtins.float = 1e-08,
+        equal_nan: builtins.bool = False,
     ) -> Tensor:
         return _compare.isclose(self, other, rtol, atol, equal_nan)
 
     def allclose(
         self,
         other: Any,
-        rtol: float = 1e-05,
-        atol: float = 1e-08,
-        equal_nan: bool = False,
-    ) -> bool:
+        rtol: builtins.float = 1e-05,
+        atol: builtins.float = 1e-08,
+        equal_nan: builtins.bool = False,
+    ) -> builtins.bool:
         return _compare.allclose(self, other, rtol, atol, equal_nan)
 
-    def equal(self, other: Tensor) -> bool:
+    def equal(self, other: Tensor) -> builtins.bool:
         return _compare.equal(self, other)
 
     def bitwise_and(self, other: Any) -> Tensor:
@@ -979,49 +983,61 @@ class Tensor:
             _integer.bitwise_right_shift(self._alias(), o), "bitwise_right_shift_"
         )
 
-    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+    def cumsum(self, dim: builtins.int, *, dtype: Any = None) -> Tensor:
         return _scan.cumsum(self, dim, dtype=dtype)
 
-    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+    def cumprod(self, dim: builtins.int, *, dtype: Any = None) -> Tensor:
         return _scan.cumprod(self, dim, dtype=dtype)
 
-    def cummax(self, dim: int) -> Any:
+    def cummax(self, dim: builtins.int) -> Any:
         return _scan.cummax(self, dim)
 
-    def cummin(self, dim: int) -> Any:
+    def cummin(self, dim: builtins.int) -> Any:
         return _scan.cummin(self, dim)
 
-    def logcumsumexp(self, dim: int) -> Tensor:
+    def logcumsumexp(self, dim: builtins.int) -> Tensor:
         return _scan.logcumsumexp(self, dim)
 
     def prod(
-        self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
+        self,
+        dim: builtins.int | None = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
     ) -> Tensor:
         return _stats.prod(self, dim, keepdim, dtype=dtype)
 
-    def nansum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def nansum(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _stats.nansum(self, dim, keepdim)
 
-    def nanmean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def nanmean(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _stats.nanmean(self, dim, keepdim)
 
-    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _stats.all(self, dim, keepdim)
 
-    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _stats.any(self, dim, keepdim)
 
-    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def median(
+        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Any:
         return _stats.median(self, dim, keepdim)
 
-    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    def aminmax(
+        self, *, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Any:
         return _stats.aminmax(self, dim=dim, keepdim=keepdim)
 
     def count_nonzero(self, dim: Any = None) -> Tensor:
         return _stats.count_nonzero(self, dim)
 
     def norm(
-        self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+        self,
+        p: Any = "fro",
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        dtype: Any = None,
     ) -> Tensor:
         return _norms.norm(self, p, dim, keepdim, dtype)
 

@@ -18,6 +18,7 @@ records too (``x.floor() * x`` differentiates like a product).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -110,27 +111,23 @@ class _Unary:
         with np.errstate(all="ignore"):
             return g * cls._d(s)
 
-    @staticmethod
-    def _f(a: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    _f: Any  # set by each op
 
-    @staticmethod
-    def _d(s: Tensor) -> Tensor:
-        raise NotImplementedError
+    _d: Any  # set by each op
 
 
 class Sin(_Unary, Function):
     """y = sin(a);  y' = cos(a)."""
 
     _f = staticmethod(np.sin)
-    _d = staticmethod(lambda a: cos(a))
+    _d = staticmethod(lambda a: a.cos())
 
 
 class Cos(_Unary, Function):
     """y = cos(a);  y' = -sin(a)."""
 
     _f = staticmethod(np.cos)
-    _d = staticmethod(lambda a: -sin(a))
+    _d = staticmethod(lambda a: -a.sin())
 
 
 class Tan(_Unary, Function):
@@ -145,14 +142,14 @@ class Asin(_Unary, Function):
     """y = asin(a);  y' = 1/√(1 - a²)."""
 
     _f = staticmethod(np.arcsin)
-    _d = staticmethod(lambda a: rsqrt(1.0 - a * a))
+    _d = staticmethod(lambda a: (1.0 - a * a).rsqrt())
 
 
 class Acos(_Unary, Function):
     """y = acos(a);  y' = -1/√(1 - a²)."""
 
     _f = staticmethod(np.arccos)
-    _d = staticmethod(lambda a: -rsqrt(1.0 - a * a))
+    _d = staticmethod(lambda a: -(1.0 - a * a).rsqrt())
 
 
 class Atan(_Unary, Function):
@@ -166,28 +163,28 @@ class Sinh(_Unary, Function):
     """y = sinh(a);  y' = cosh(a)."""
 
     _f = staticmethod(np.sinh)
-    _d = staticmethod(lambda a: cosh(a))
+    _d = staticmethod(lambda a: a.cosh())
 
 
 class Cosh(_Unary, Function):
     """y = cosh(a);  y' = sinh(a)."""
 
     _f = staticmethod(np.cosh)
-    _d = staticmethod(lambda a: sinh(a))
+    _d = staticmethod(lambda a: a.sinh())
 
 
 class Asinh(_Unary, Function):
     """y = asinh(a);  y' = 1/√(a² + 1)."""
 
     _f = staticmethod(np.arcsinh)
-    _d = staticmethod(lambda a: rsqrt(a * a + 1.0))
+    _d = staticmethod(lambda a: (a * a + 1.0).rsqrt())
 
 
 class Acosh(_Unary, Function):
     """y = acosh(a);  y' = 1/√(a² - 1) (PyTorch's form: +inf at a = ±1)."""
 
     _f = staticmethod(np.arccosh)
-    _d = staticmethod(lambda a: rsqrt(a * a - 1.0))
+    _d = staticmethod(lambda a: (a * a - 1.0).rsqrt())
 
 
 class Atanh(_Unary, Function):
@@ -273,7 +270,7 @@ def _erfinv_array(a: np.ndarray) -> np.ndarray:
     w = -np.log((1.0 - x) * (1.0 + x))
     small = w < 5.0
     ws = w - 2.5
-    p_small = 2.81022636e-08
+    p_small: Any = 2.81022636e-08
     for c in (
         3.43273939e-07,
         -3.5233877e-06,
@@ -286,7 +283,7 @@ def _erfinv_array(a: np.ndarray) -> np.ndarray:
     ):
         p_small = c + p_small * ws
     wl = np.sqrt(np.where(small, 5.0, w)) - 3.0
-    p_large = -0.000200214257
+    p_large: Any = -0.000200214257
     for c in (
         0.000100950558,
         0.00134934322,
@@ -336,9 +333,7 @@ class _Rounding:
     def backward(ctx, g):
         return _zeros_like(g)
 
-    @staticmethod
-    def _f(a: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    _f: Any  # set by each op
 
 
 class Floor(_Rounding, Function):
@@ -382,7 +377,7 @@ class NanToNum(Function):
         return Where.apply(g, 0.0, cond=ctx.finite)
 
 
-def _unary(cls: type[Function], name: str, doc: str) -> Any:
+def _unary(cls: type[Function], name: str, doc: str) -> Callable[[Tensor], Tensor]:
     def fn(input: Tensor) -> Tensor:
         return apply1(cls, _floating(input, name))
 
@@ -437,7 +432,7 @@ def _need_float(a: Any, op: str) -> None:
         raise DTypeError(f"{op}: expected a floating tensor, got {a.dtype}")
 
 
-def _rounding(cls: type[Function], name: str, doc: str) -> Any:
+def _rounding(cls: type[Function], name: str, doc: str) -> Callable[[Tensor], Tensor]:
     def fn(input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")

@@ -26,7 +26,7 @@ def _dim(a: Tensor, dim: Any, op: str) -> int:
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    d = _norm_dims(dim, a.ndim, op)
+    d = _norm_dims(int(dim), a.ndim, op)
     return d[0] if d else 0
 
 

@@ -146,7 +146,7 @@ def var_mean(
     dim: Dim = None,
     keepdim: bool = False,
     *,
-    correction: float = 1,
+    correction: int = 1,
     unbiased: bool | None = None,
 ) -> tuple[Tensor, Tensor]:
     """``(var, mean)`` over ``dim`` (see :func:`minigrad.var`)."""
@@ -159,7 +159,7 @@ def std_mean(
     dim: Dim = None,
     keepdim: bool = False,
     *,
-    correction: float = 1,
+    correction: int = 1,
     unbiased: bool | None = None,
 ) -> tuple[Tensor, Tensor]:
     """``(std, mean)`` over ``dim`` (see :func:`minigrad.std`)."""
@@ -212,7 +212,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     d = _norm_dims(dim, input.ndim, "median")
     if input.ndim == 0:
         return ValuesIndices(input.clone(), Tensor._wrap(np.zeros((), np.int64)))
-    axis = d[0]
+    axis = d[0] if d else 0
     if input.shape[axis] == 0:
         raise DimError(
             f"median: cannot reduce over dim {dim} of size 0 (shape {input.shape})"
