@@ -8,6 +8,7 @@ the functional forms in :mod:`minigrad.ops`.
 
 from __future__ import annotations
 
+import builtins
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -454,7 +455,7 @@ class Tensor:
         return _ops.sign(self)
 
     def round(self, decimals: int = 0) -> Tensor:
-        return _elementwise.round(self, decimals)
+        return _math.round(self, decimals)
 
     def square(self) -> Tensor:
         return _elementwise.square(self)
@@ -737,6 +738,309 @@ class Tensor:
     def __ixor__(self, o: Any) -> Tensor:
         return self._inplace(_integer.bitwise_xor(self._alias(), o), "bitwise_xor_")
 
+    # -- math, comparisons, scans and more reductions (issue 14) ---------------
+    # One-line calls of minigrad.ops.math / compare / scan / stats / norm.
+    def sin(self) -> Tensor:
+        return _math.sin(self)
+
+    def cos(self) -> Tensor:
+        return _math.cos(self)
+
+    def tan(self) -> Tensor:
+        return _math.tan(self)
+
+    def asin(self) -> Tensor:
+        return _math.asin(self)
+
+    def acos(self) -> Tensor:
+        return _math.acos(self)
+
+    def atan(self) -> Tensor:
+        return _math.atan(self)
+
+    def sinh(self) -> Tensor:
+        return _math.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _math.cosh(self)
+
+    def asinh(self) -> Tensor:
+        return _math.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return _math.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return _math.atanh(self)
+
+    def arcsin(self) -> Tensor:
+        return _math.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return _math.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return _math.arctan(self)
+
+    def exp2(self) -> Tensor:
+        return _math.exp2(self)
+
+    def expm1(self) -> Tensor:
+        return _math.expm1(self)
+
+    def log2(self) -> Tensor:
+        return _math.log2(self)
+
+    def log10(self) -> Tensor:
+        return _math.log10(self)
+
+    def log1p(self) -> Tensor:
+        return _math.log1p(self)
+
+    def rsqrt(self) -> Tensor:
+        return _math.rsqrt(self)
+
+    def reciprocal(self) -> Tensor:
+        return _math.reciprocal(self)
+
+    def erfc(self) -> Tensor:
+        return _math.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return _math.erfinv(self)
+
+    def floor(self) -> Tensor:
+        return _math.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _math.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _math.trunc(self)
+
+    def fix(self) -> Tensor:
+        return _math.fix(self)
+
+    def frac(self) -> Tensor:
+        return _math.frac(self)
+
+    def sgn(self) -> Tensor:
+        return _math.sgn(self)
+
+    def atan2(self, other: Any) -> Tensor:
+        return _math.atan2(self, other)
+
+    def arctan2(self, other: Any) -> Tensor:
+        return _math.arctan2(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _math.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return _math.logaddexp(self, other)
+
+    def xlogy(self, other: Any) -> Tensor:
+        return _math.xlogy(self, other)
+
+    def copysign(self, other: Any) -> Tensor:
+        return _math.copysign(self, other)
+
+    def fmod(self, other: Any) -> Tensor:
+        return _math.fmod(self, other)
+
+    def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        return _math.lerp(self, end, weight)
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        return _math.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        return _math.addcdiv(self, tensor1, tensor2, value=value)
+
+    def nan_to_num(
+        self,
+        nan: builtins.float = 0.0,
+        posinf: builtins.float | None = None,
+        neginf: builtins.float | None = None,
+    ) -> Tensor:
+        return _math.nan_to_num(self, nan, posinf, neginf)
+
+    def ne(self, other: Any) -> Tensor:
+        return _compare.ne(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return _compare.lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return _compare.le(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return _compare.gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return _compare.ge(self, other)
+
+    def not_equal(self, other: Any) -> Tensor:
+        return _compare.not_equal(self, other)
+
+    def less(self, other: Any) -> Tensor:
+        return _compare.less(self, other)
+
+    def less_equal(self, other: Any) -> Tensor:
+        return _compare.less_equal(self, other)
+
+    def greater(self, other: Any) -> Tensor:
+        return _compare.greater(self, other)
+
+    def greater_equal(self, other: Any) -> Tensor:
+        return _compare.greater_equal(self, other)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return _compare.logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return _compare.logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return _compare.logical_xor(self, other)
+
+    def isnan(self) -> Tensor:
+        return _compare.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return _compare.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return _compare.isfinite(self)
+
+    def isposinf(self) -> Tensor:
+        return _compare.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        return _compare.isneginf(self)
+
+    def logical_not(self) -> Tensor:
+        return _compare.logical_not(self)
+
+    def isclose(
+        self,
+        other: Any,
+        rtol: builtins.float = 1e-05,
+        atol: builtins.float = 1e-08,
+        equal_nan: builtins.bool = False,
+    ) -> Tensor:
+        return _compare.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(
+        self,
+        other: Any,
+        rtol: builtins.float = 1e-05,
+        atol: builtins.float = 1e-08,
+        equal_nan: builtins.bool = False,
+    ) -> builtins.bool:
+        return _compare.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> builtins.bool:
+        return _compare.equal(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return _integer.bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return _integer.bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return _integer.bitwise_xor(self, other)
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        return _integer.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        return _integer.bitwise_right_shift(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return _integer.bitwise_not(self)
+
+    def __lshift__(self, o: Any) -> Tensor:
+        return _integer.bitwise_left_shift(self, o)
+
+    def __rlshift__(self, o: Any) -> Tensor:
+        return _integer.bitwise_left_shift(o, self)
+
+    def __ilshift__(self, o: Any) -> Tensor:
+        return self._inplace(
+            _integer.bitwise_left_shift(self._alias(), o), "bitwise_left_shift_"
+        )
+
+    def __rshift__(self, o: Any) -> Tensor:
+        return _integer.bitwise_right_shift(self, o)
+
+    def __rrshift__(self, o: Any) -> Tensor:
+        return _integer.bitwise_right_shift(o, self)
+
+    def __irshift__(self, o: Any) -> Tensor:
+        return self._inplace(
+            _integer.bitwise_right_shift(self._alias(), o), "bitwise_right_shift_"
+        )
+
+    def cumsum(self, dim: builtins.int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: builtins.int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim: builtins.int) -> Any:
+        return _scan.cummax(self, dim)
+
+    def cummin(self, dim: builtins.int) -> Any:
+        return _scan.cummin(self, dim)
+
+    def logcumsumexp(self, dim: builtins.int) -> Tensor:
+        return _scan.logcumsumexp(self, dim)
+
+    def prod(
+        self,
+        dim: builtins.int | None = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
+    ) -> Tensor:
+        return _stats.prod(self, dim, keepdim, dtype=dtype)
+
+    def nansum(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return _stats.nansum(self, dim, keepdim)
+
+    def nanmean(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return _stats.nanmean(self, dim, keepdim)
+
+    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return _stats.all(self, dim, keepdim)
+
+    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return _stats.any(self, dim, keepdim)
+
+    def median(
+        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Any:
+        return _stats.median(self, dim, keepdim)
+
+    def aminmax(
+        self, *, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Any:
+        return _stats.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return _stats.count_nonzero(self, dim)
+
+    def norm(
+        self,
+        p: Any = "fro",
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        dtype: Any = None,
+    ) -> Tensor:
+        return _norms.norm(self, p, dim, keepdim, dtype)
+
 
 _new = object.__new__
 _KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
@@ -818,7 +1122,12 @@ class _HookHandle:
 
 
 from minigrad import ops as _ops  # noqa: E402  (ops import Tensor; bound last)
+from minigrad.ops import compare as _compare  # noqa: E402
 from minigrad.ops import elementwise as _elementwise  # noqa: E402
 from minigrad.ops import integer as _integer  # noqa: E402
+from minigrad.ops import math as _math  # noqa: E402
+from minigrad.ops import norms as _norms  # noqa: E402
 from minigrad.ops import reduce as _reduce  # noqa: E402
+from minigrad.ops import scan as _scan  # noqa: E402
 from minigrad.ops import shape as _shape_ops  # noqa: E402
+from minigrad.ops import stats as _stats  # noqa: E402

@@ -400,7 +400,65 @@ CASES = [
         [(1, 2, 3, 3)],
         "u",
     ),
+    # -- math, scans and more reductions (issue 14) -----------------------------
+    *(
+        Case(f"math_{n}", lambda a, n=n: getattr(a, n)() * a, [(2, 3)], kind)
+        for n, kind in [
+            ("sin", "u"),
+            ("cos", "u"),
+            ("tan", "prob"),
+            ("asin", "prob"),
+            ("acos", "prob"),
+            ("atan", "u"),
+            ("sinh", "u"),
+            ("cosh", "u"),
+            ("asinh", "u"),
+            ("atanh", "prob"),
+            ("exp2", "u"),
+            ("expm1", "u"),
+            ("log2", "pos"),
+            ("log10", "pos"),
+            ("log1p", "pos"),
+            ("rsqrt", "pos"),
+            ("reciprocal", "x"),
+            ("erfc", "u"),
+            ("erfinv", "prob"),
+            ("frac", "prob"),
+            ("nan_to_num", "u"),
+        ]
+    ),
+    Case("math_acosh", lambda a: (a + 1.0).acosh() * a, [(2, 3)], "pos"),
+    Case(
+        "math_rounding",
+        lambda a: (a.floor() + a.ceil() + a.trunc() + a.round(decimals=1)) * a,
+        [(2, 3)],
+        "prob",
+    ),
+    *(
+        Case(f"math_{n}", lambda a, b, n=n: getattr(mg, n)(a, b) * a, shapes, kind)
+        for n, shapes, kind in [
+            ("atan2", [(2, 3), (3,)], "x"),
+            ("hypot", [(2, 3), (2, 1)], "x"),
+            ("logaddexp", [(2, 3), (3,)], "u"),
+            ("xlogy", [(2, 3), (3,)], ("x", "pos")),
+            ("copysign", [(2, 3), (3,)], "x"),
+            ("fmod", [(2, 3), (3,)], ("x", "pos")),
+        ]
+    ),
+    Case("cumsum", lambda a: a.cumsum(1) ** 2, [(2, 3)], "u"),
+    Case("cumprod", lambda a: a.cumprod(-1) * a, [(2, 4)], "x"),
+    Case("cumprod_zeros", lambda a: (a * _ZMASK).cumprod(1) * a, [(2, 4)], "x"),
+    Case("cummax", lambda a: a.cummax(1).values ** 2, [(2, 4)], "u"),
+    Case("logcumsumexp", lambda a: a.logcumsumexp(0) * a, [(3, 2)], "u"),
+    Case("prod", lambda a: a.prod(1) ** 2, [(2, 3)], "x"),
+    Case("prod_zeros", lambda a: (a * _ZMASK).prod(1) * a.sum(1), [(2, 4)], "x"),
+    Case("median", lambda a: a.median(0).values ** 2, [(3, 2)], "u"),
+    Case("median_all", lambda a: a.median() * a, [(3, 2)], "u"),
+    Case("prod_dim_zeros_nan_free", lambda a: (a * _ZMASK).prod(0) * a, [(2, 4)], "x"),
 ]
+
+# cumprod_zeros, prod_zeros: one zero in row 0, two in row 1 (PyTorch's cases)
+_ZMASK = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]])
 
 CASES_BY_NAME = {c.name: c for c in CASES}
 

@@ -612,12 +612,6 @@ def sign(a: Tensor) -> Tensor:
     return apply1(Sign, a)
 
 
-def round(a: Tensor, decimals: int = 0) -> Tensor:
-    """``a`` rounded half to even, a constant (its gradient is zero almost
-    everywhere, as in PyTorch)."""
-    return Tensor._wrap(np.round(a.data, decimals))
-
-
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if cond else b``, broadcasting all three.
 

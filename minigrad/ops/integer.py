@@ -28,8 +28,10 @@ from minigrad.tensor import Tensor
 
 __all__ = [
     "bitwise_and",
+    "bitwise_left_shift",
     "bitwise_not",
     "bitwise_or",
+    "bitwise_right_shift",
     "bitwise_xor",
     "floor_divide",
     "int_pow",
@@ -226,3 +228,35 @@ def bitwise_not(a: Tensor) -> Tensor:
             f"{a.data.dtype}"
         )
     return Tensor._wrap(np.invert(a.data))
+
+
+def _shift(a: Any, b: Any, left: bool, op: str) -> Tensor:
+    """PyTorch's shifts: a shift by a negative amount or by the width of the
+    type or more gives 0 (left) or the sign fill (right), where numpy's result
+    is undefined (the hardware takes the amount modulo the width)."""
+    ta, tb = _pair(a, b, op)
+    if ta.data.dtype.kind in "fb":
+        raise DTypeError(
+            f"{op}: only integer tensors, got {ta.data.dtype} (PyTorch: not "
+            "implemented for floating or bool types)"
+        )
+    x, s = np.broadcast_arrays(ta.data, tb.data)
+    bits = x.dtype.itemsize * 8
+    wide = (s < 0) | (s >= bits)
+    safe = np.where(wide, 0, s).astype(x.dtype)
+    if left:
+        out = np.where(wide, 0, np.left_shift(x, safe))
+    else:
+        fill = np.right_shift(x, x.dtype.type(bits - 1))
+        out = np.where(wide, fill, np.right_shift(x, safe))
+    return Tensor._wrap(out.astype(x.dtype, copy=False))
+
+
+def bitwise_left_shift(a: Any, b: Any) -> Tensor:
+    """``a << b`` on integers (bits shifted out are lost; wraps like C)."""
+    return _shift(a, b, True, "bitwise_left_shift")
+
+
+def bitwise_right_shift(a: Any, b: Any) -> Tensor:
+    """``a >> b`` on integers, arithmetic (the sign is kept)."""
+    return _shift(a, b, False, "bitwise_right_shift")
