@@ -30,6 +30,13 @@ from minigrad.nn._functional_conv import (
     pad,
     unfold,
 )
+from minigrad.nn._functional_norm import (
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    group_norm,
+    instance_norm,
+)
 from minigrad.nn._functional_pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -40,6 +47,16 @@ from minigrad.nn._functional_pool import (
     max_pool1d,
     max_pool2d,
     max_pool3d,
+)
+from minigrad.nn._functional_resample import (
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    interpolate,
+    max_unpool1d,
+    max_unpool2d,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
 )
 from minigrad.ops import loss as _loss
 
@@ -53,6 +70,8 @@ __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
@@ -67,10 +86,16 @@ __all__ = [
     "conv_transpose3d",
     "cross_entropy",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "embedding",
     "fold",
     "gelu",
+    "group_norm",
     "huber_loss",
+    "instance_norm",
+    "interpolate",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -79,10 +104,14 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
     "mse_loss",
     "nll_loss",
     "one_hot",
     "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "relu",
     "sigmoid",
     "silu",
@@ -91,6 +120,7 @@ __all__ = [
     "softplus",
     "tanh",
     "unfold",
+    "upsample",
 ]
 
 
