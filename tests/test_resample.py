@@ -401,8 +401,10 @@ def test_group_norm_gradcheck_module_and_errors():
     b = mg.tensor(rng.standard_normal(4), requires_grad=True)
     assert mg.autograd.gradcheck(lambda x, w, b: F.group_norm(x, 2, w, b), (x, w, b))
     assert mg.autograd.gradgradcheck(lambda x: F.group_norm(x, 2) ** 2, (x,))
-    m = nn.GroupNorm(2, 4)
-    assert set(m.state_dict()) == set(torch.nn.GroupNorm(2, 4).state_dict())
+    for kw in ({}, {"affine": False}, {"bias": False}):
+        ours, theirs = nn.GroupNorm(2, 4, **kw), torch.nn.GroupNorm(2, 4, **kw)
+        assert repr(ours) == repr(theirs)
+        assert set(ours.state_dict()) == set(theirs.state_dict())
     with pytest.raises(ShapeError, match=r"group_norm: 4 channels.*\(2, 4, 3\).*3"):
         F.group_norm(x, 3)
     with pytest.raises(ArgumentError, match="GroupNorm"):
@@ -451,6 +453,17 @@ def test_instance_norm_modules_match_torch_over_steps(nd, affine, track):
         rtol=1e-9,
         atol=1e-9,
     )
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"affine": True}, {"affine": True, "bias": False}, {"bias": False}]
+)
+def test_instance_norm_repr_and_keys_match_torch(kw):
+    torch = pytest.importorskip("torch")
+    ours = nn.InstanceNorm2d(3, track_running_stats=True, **kw)
+    theirs = torch.nn.InstanceNorm2d(3, track_running_stats=True, **kw)
+    assert repr(ours) == repr(theirs)
+    assert set(ours.state_dict()) == set(theirs.state_dict())
 
 
 def test_instance_norm_gradcheck_and_errors():

@@ -39,6 +39,8 @@ class GroupNorm(Module):
         eps: float = 1e-5,
         affine: bool = True,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
@@ -51,9 +53,13 @@ class GroupNorm(Module):
         self.num_channels = int(num_channels)
         self.eps = eps
         self.affine = affine
+        self.use_bias = affine and bias
         if affine:
             self.weight = Parameter(np.ones(num_channels, d))
-            self.bias = Parameter(np.zeros(num_channels, d))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, d))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -62,7 +68,8 @@ class GroupNorm(Module):
         if self.affine:
             with no_grad():
                 self.weight.fill_(1.0)
-                self.bias.zero_()
+                if self.bias is not None:
+                    self.bias.zero_()
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -70,7 +77,7 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
-            f"affine={self.affine}"
+            f"affine={self.affine}, bias={self.use_bias}"
         )
 
 
@@ -85,6 +92,8 @@ class _InstanceNorm(Module):
         affine: bool = False,
         track_running_stats: bool = False,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         d = _float_dtype(dtype, type(self).__name__)
@@ -93,9 +102,13 @@ class _InstanceNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
+        self.use_bias = affine and bias  # a bias exists only with affine
         if affine:
             self.weight = Parameter(np.ones(num_features, d))
-            self.bias = Parameter(np.zeros(num_features, d))
+            if self.use_bias:
+                self.bias = Parameter(np.zeros(num_features, d))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -124,7 +137,8 @@ class _InstanceNorm(Module):
         if self.affine:
             with no_grad():
                 self.weight.fill_(1.0)
-                self.bias.zero_()
+                if self.bias is not None:
+                    self.bias.zero_()
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
@@ -164,7 +178,8 @@ class _InstanceNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.use_bias}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
