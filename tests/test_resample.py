@@ -152,6 +152,8 @@ def test_interpolate_integer_input_nearest():
         ({"size": 4, "mode": "cubic"}, ArgumentError, "mode"),
         ({"size": (2, 3, 4)}, ArgumentError, "size"),
         ({"scale_factor": 0.1}, ShapeError, r"output size \(0, 0\)"),
+        ({"scale_factor": float("nan")}, ArgumentError, "positive and finite"),
+        ({"scale_factor": (2, -1)}, ArgumentError, "positive and finite"),
         ({"size": 3, "recompute_scale_factor": True}, ArgumentError, "recompute"),
         (
             {"size": 3, "mode": "bilinear", "antialias": True},
@@ -186,6 +188,12 @@ def test_upsample_modules_match_torch():
         ),
         (nn.UpsamplingBilinear2d(size=6), torch.nn.UpsamplingBilinear2d(size=6)),
     ]
+    pairs.append(
+        (
+            nn.Upsample(scale_factor=(2, 1.5), mode="nearest-exact"),
+            torch.nn.Upsample(scale_factor=(2, 1.5), mode="nearest-exact"),
+        )
+    )
     for ours, theirs in pairs:
         assert repr(ours) == repr(theirs)
         want = theirs(torch.from_numpy(x)).numpy()

@@ -347,6 +347,10 @@ def _interp_sizes(
         isinstance(f, numbers.Real) and not isinstance(f, bool) for f in factors
     ):
         raise ArgumentError(f"{op}: scale_factor must be numbers, got {scale_factor!r}")
+    if not all(math.isfinite(f) and f > 0 for f in factors):
+        raise ArgumentError(
+            f"{op}: scale_factor must be positive and finite, got {scale_factor!r}"
+        )
     sizes = tuple(math.floor(float(i) * float(f)) for i, f in zip(ins, factors))
     if mode == "area" or recompute_scale_factor:
         return sizes, (None,) * nd
