@@ -526,3 +526,47 @@ def test_dropout_nd_unbatched_and_inplace():
     assert set(np.unique(leaf.grad.numpy())) <= {0.0, 4.0}
     with pytest.raises(ShapeError, match="dropout3d"):
         F.dropout3d(mg.ones(2, 3), 0.5)
+
+
+# -- power-average pooling -------------------------------------------------------
+
+
+@examples(20, deadline=None)
+@given(
+    nd=st.integers(1, 2),
+    p=st.sampled_from([1, 2, 3.5]),
+    k=st.integers(1, 3),
+    s=st.sampled_from([None, 1, 2]),
+    ceil=st.booleans(),
+    size=st.integers(3, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_lp_pool_matches_torch(nd, p, k, s, ceil, size, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.2, 2.0, (2, 2, *(size,) * nd))
+    fn_t = (torch.nn.functional.lp_pool1d, torch.nn.functional.lp_pool2d)[nd - 1]
+    fn_m = (F.lp_pool1d, F.lp_pool2d)[nd - 1]
+    xt = torch.from_numpy(x).requires_grad_(True)
+    yt = fn_t(xt, p, k, s, ceil)
+    xm = mg.tensor(x, requires_grad=True)
+    ym = fn_m(xm, p, k, s, ceil)
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), rtol=1e-10)
+    g = rng.standard_normal(ym.shape)
+    ym.backward(mg.tensor(g))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-9)
+
+
+def test_lp_pool_gradcheck_module_and_errors():
+    torch = pytest.importorskip("torch")
+    x = mg.tensor(
+        np.random.default_rng(8).uniform(0.5, 2, (1, 2, 4, 4)), requires_grad=True
+    )
+    assert mg.autograd.gradcheck(lambda x: F.lp_pool2d(x, 3, 2), (x,))
+    assert repr(nn.LPPool2d(2, 3)) == repr(torch.nn.LPPool2d(2, 3))
+    assert nn.LPPool1d(2, 2)(mg.ones(1, 3, 4)).shape == (1, 3, 2)
+    with pytest.raises(ArgumentError, match="lp_pool2d: norm_type"):
+        F.lp_pool2d(x, 0, 2)
+    with pytest.raises(ShapeError, match=r"lp_pool2d.*\(4,\)"):
+        F.lp_pool2d(mg.ones(4), 2, 2)

@@ -67,6 +67,8 @@ from minigrad.nn.summary import ModelSummary
 from minigrad.nn.upsampling import (
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    LPPool1d,
+    LPPool2d,
     MaxUnpool1d,
     MaxUnpool2d,
     PixelShuffle,
@@ -112,6 +114,8 @@ __all__ = [
     "InstanceNorm2d",
     "InstanceNorm3d",
     "L1Loss",
+    "LPPool1d",
+    "LPPool2d",
     "LayerNorm",
     "LeakyReLU",
     "Linear",

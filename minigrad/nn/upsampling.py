@@ -1,4 +1,4 @@
-"""Resampling layers: MaxUnpool1d/2d, AdaptiveMaxPool1d/2d, Upsample (and
+"""Resampling layers: LPPool1d/2d, MaxUnpool1d/2d, AdaptiveMaxPool1d/2d, Upsample (and
 UpsamplingNearest2d / UpsamplingBilinear2d), PixelShuffle, PixelUnshuffle.
 Layer: nn.
 
@@ -17,6 +17,8 @@ from minigrad.tensor import Tensor
 __all__ = [
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "LPPool1d",
+    "LPPool2d",
     "MaxUnpool1d",
     "MaxUnpool2d",
     "PixelShuffle",
@@ -25,6 +27,45 @@ __all__ = [
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
 ]
+
+
+class _LPPoolNd(Module):
+    _nd = 0
+
+    def __init__(
+        self,
+        norm_type: float,
+        kernel_size: Any,
+        stride: Any = None,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        fn = (F.lp_pool1d, F.lp_pool2d)[self._nd - 1]
+        return fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(_LPPoolNd):
+    """Power-average pooling of (N, C, L); see ``F.lp_pool1d``."""
+
+    _nd = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """Power-average pooling of (N, C, H, W); see ``F.lp_pool2d``."""
+
+    _nd = 2
 
 
 class _MaxUnpoolNd(Module):
