@@ -207,10 +207,10 @@ def test_upsample_modules_match_torch():
 
 @examples(30, deadline=None)
 @given(
-    nd=st.integers(1, 2),
+    nd=st.integers(1, 3),
     k=st.integers(1, 3),
     s=st.integers(1, 3),
-    size=st.integers(3, 7),
+    size=st.integers(3, 6),
     extra=st.integers(0, 1),
     seed=st.integers(0, 2**16),
 )
@@ -222,9 +222,9 @@ def test_max_unpool_matches_torch(nd, k, s, size, extra, seed):
     rng = np.random.default_rng(seed)
     x = _distinct(rng, (2, 2, *(size,) * nd))
     tf = torch.nn.functional
-    pool = (tf.max_pool1d, tf.max_pool2d)[nd - 1]
-    unpool_t = (tf.max_unpool1d, tf.max_unpool2d)[nd - 1]
-    unpool_m = (F.max_unpool1d, F.max_unpool2d)[nd - 1]
+    pool = (tf.max_pool1d, tf.max_pool2d, tf.max_pool3d)[nd - 1]
+    unpool_t = (tf.max_unpool1d, tf.max_unpool2d, tf.max_unpool3d)[nd - 1]
+    unpool_m = (F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)[nd - 1]
     v, idx = pool(torch.from_numpy(x), k, s, p, return_indices=True)
     out = [(i - 1) * s - 2 * p + k + extra * (s > 1) for i in v.shape[2:]]
     vt = v.detach().clone().requires_grad_(True)
@@ -276,9 +276,9 @@ def test_max_unpool_errors():
 
 @examples(30, deadline=None)
 @given(
-    nd=st.integers(1, 2),
-    size=st.integers(1, 9),
-    out=st.integers(1, 6),
+    nd=st.integers(1, 3),
+    size=st.integers(1, 7),
+    out=st.integers(1, 5),
     seed=st.integers(0, 2**16),
     ties=st.booleans(),
 )
@@ -290,8 +290,9 @@ def test_adaptive_max_pool_matches_torch(nd, size, out, seed, ties):
     fn_t = (
         torch.nn.functional.adaptive_max_pool1d,
         torch.nn.functional.adaptive_max_pool2d,
+        torch.nn.functional.adaptive_max_pool3d,
     )[nd - 1]
-    fn_m = (F.adaptive_max_pool1d, F.adaptive_max_pool2d)[nd - 1]
+    fn_m = (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)[nd - 1]
     xt = torch.from_numpy(x).requires_grad_(True)
     yt, it = fn_t(xt, out, return_indices=True)
     xm = mg.tensor(x, requires_grad=True)

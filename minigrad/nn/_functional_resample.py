@@ -41,9 +41,11 @@ from minigrad.tensor import Tensor
 __all__ = [
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
     "interpolate",
     "max_unpool1d",
     "max_unpool2d",
+    "max_unpool3d",
     "pixel_shuffle",
     "pixel_unshuffle",
     "upsample",
@@ -151,6 +153,18 @@ def max_unpool2d(
     return _max_unpool_nd(2, input, indices, kernel_size, stride, padding, output_size)
 
 
+def max_unpool3d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
+    """The partial inverse of ``max_pool3d`` on (N, C, D, H, W)."""
+    return _max_unpool_nd(3, input, indices, kernel_size, stride, padding, output_size)
+
+
 # -- adaptive max pooling ------------------------------------------------------
 
 
@@ -230,6 +244,14 @@ def adaptive_max_pool2d(
     that dim) over PyTorch's adaptive windows; with ``return_indices`` also
     the int64 flat positions within each H x W plane (``max_unpool2d``'s)."""
     return _adaptive_max_pool_nd(2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> Any:
+    """Max pooling of (N, C, D, H, W) to ``output_size`` over PyTorch's
+    adaptive windows (indices: flat positions within each D x H x W volume)."""
+    return _adaptive_max_pool_nd(3, input, output_size, return_indices)
 
 
 # -- interpolate ---------------------------------------------------------------

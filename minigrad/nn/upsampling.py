@@ -1,6 +1,6 @@
-"""Resampling layers: LPPool1d/2d, MaxUnpool1d/2d, AdaptiveMaxPool1d/2d, Upsample (and
-UpsamplingNearest2d / UpsamplingBilinear2d), PixelShuffle, PixelUnshuffle.
-Layer: nn.
+"""Resampling layers: LPPool1d/2d, MaxUnpool1d/2d/3d,
+AdaptiveMaxPool1d/2d/3d, Upsample (and UpsamplingNearest2d /
+UpsamplingBilinear2d), PixelShuffle, PixelUnshuffle. Layer: nn.
 
 Each stores its arguments as given, like PyTorch, and calls the functional
 form in :mod:`minigrad.nn._functional_resample`; the reprs are PyTorch's.
@@ -17,10 +17,12 @@ from minigrad.tensor import Tensor
 __all__ = [
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "LPPool1d",
     "LPPool2d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "PixelShuffle",
     "PixelUnshuffle",
     "Upsample",
@@ -80,7 +82,7 @@ class _MaxUnpoolNd(Module):
     def forward(
         self, input: Tensor, indices: Tensor, output_size: Any = None
     ) -> Tensor:
-        fn = (F.max_unpool1d, F.max_unpool2d)[self._nd - 1]
+        fn = (F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)[self._nd - 1]
         return fn(
             input, indices, self.kernel_size, self.stride, self.padding, output_size
         )
@@ -105,6 +107,12 @@ class MaxUnpool2d(_MaxUnpoolNd):
     _nd = 2
 
 
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool3d; see ``F.max_unpool3d``."""
+
+    _nd = 3
+
+
 class _AdaptiveMaxPoolNd(Module):
     _nd = 0
 
@@ -114,7 +122,9 @@ class _AdaptiveMaxPoolNd(Module):
         self.return_indices = return_indices
 
     def forward(self, input: Tensor) -> Any:
-        fn = (F.adaptive_max_pool1d, F.adaptive_max_pool2d)[self._nd - 1]
+        fn = (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)[
+            self._nd - 1
+        ]
         return fn(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
@@ -133,6 +143,13 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     keeps a dim); see ``F.adaptive_max_pool2d``."""
 
     _nd = 2
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, D, H, W) to ``output_size``; see
+    ``F.adaptive_max_pool3d``."""
+
+    _nd = 3
 
 
 class Upsample(Module):
