@@ -16,6 +16,14 @@ source-index and weight formulas (UpSample.h: ``area_pixel_compute_scale``,
 coefficients with A = -0.75, indices clamped to the edge) and apply one
 matmul per dim. Nearest modes gather with PyTorch's float32 index arithmetic
 (``nearest_idx``, ``nearest_exact_idx``), 'area' is adaptive average pooling.
+Found by comparing with PyTorch 2.13 on thousands of sizes: its linear modes
+copy a dim whose size does not change (whatever the factor), bicubic does
+not; its 2-D nearest kernel copies an unchanged dim and halves a doubled
+one, the 1-D and 3-D kernels do neither. We follow its forward exactly. Its
+nearest backward always takes those shortcuts, so with a factor that does
+not match the sizes PyTorch's gradient is not its forward's adjoint; ours
+is. An empty output (size 0) is an error here (PyTorch's 'area' returns
+an empty tensor, its other modes raise).
 """
 
 from __future__ import annotations
