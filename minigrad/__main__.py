@@ -15,7 +15,18 @@ def main(argv: list[str] | None = None) -> int:
         return exercises_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m minigrad")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="train small networks on built-in data")
+    demo = sub.add_parser(
+        "demo",
+        help="train small networks on built-in data",
+        description="Trains the classic small networks (logic gates, XOR, exam "
+        "scores, an MLP on the 8x8 digits) and prints what each learned.",
+    )
+    demo.add_argument(
+        "--cnn",
+        action="store_true",
+        help="also train a convolutional network on the 8x8 digits and print "
+        "its test accuracy and training time",
+    )
     sub.add_parser("info", help="version and compiled backend")
     # Listed for --help only: the command itself is routed above.
     sub.add_parser("exercises", help="gradient-checking exercises (list/start/check)")
@@ -23,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from minigrad.demo import run
 
-        return run()
+        return run(cnn=args.cnn)
     if args.command == "info":
         import minigrad
 

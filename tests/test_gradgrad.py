@@ -455,6 +455,33 @@ CASES = [
     Case("median", lambda a: a.median(0).values ** 2, [(3, 2)], "u"),
     Case("median_all", lambda a: a.median() * a, [(3, 2)], "u"),
     Case("prod_dim_zeros_nan_free", lambda a: (a * _ZMASK).prod(0) * a, [(2, 4)], "x"),
+    # -- resampling, group / instance norm (appended with issue 13's rest) ----
+    Case(
+        "max_unpool2d",
+        lambda x: F.max_unpool2d(
+            x * x, mg.tensor(np.array([[[[0, 3], [9, 15]]]])), 2
+        ).tanh(),
+        [(1, 1, 2, 2)],
+        "u",
+    ),
+    Case(
+        "interpolate_bicubic",
+        lambda x: F.interpolate(x, size=(3, 4), mode="bicubic") ** 2,
+        [(1, 1, 2, 3)],
+        "u",
+    ),
+    Case(
+        "adaptive_max_pool2d",
+        lambda x: F.adaptive_max_pool2d(x * x, (2, 1)) ** 2,
+        [(1, 1, 3, 3)],
+        "u",
+    ),
+    Case(
+        "group_norm",
+        lambda x, w: F.group_norm(x, 2, w) ** 2,
+        [(2, 4, 2), (4,)],
+        "u",
+    ),
 ]
 
 # cumprod_zeros, prod_zeros: one zero in row 0, two in row 1 (PyTorch's cases)

@@ -29,8 +29,14 @@ from minigrad.nn.conv import (
     ConvTranspose3d,
     Unflatten,
 )
-from minigrad.nn.dropout import Dropout, Flatten
+from minigrad.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, Flatten
 from minigrad.nn.embedding import Embedding
+from minigrad.nn.instancenorm import (
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+)
 from minigrad.nn.linear import Identity, Linear
 from minigrad.nn.loss import (
     BCELoss,
@@ -58,12 +64,30 @@ from minigrad.nn.pooling import (
     ZeroPad2d,
 )
 from minigrad.nn.summary import ModelSummary
+from minigrad.nn.upsampling import (
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    LPPool1d,
+    LPPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MaxUnpool3d,
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ = [
     "GELU",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
@@ -80,12 +104,21 @@ __all__ = [
     "ConvTranspose3d",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
     "Embedding",
     "Flatten",
+    "GroupNorm",
     "HuberLoss",
     "Identity",
     "IncompatibleKeys",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
     "L1Loss",
+    "LPPool1d",
+    "LPPool2d",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -94,12 +127,17 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MaxUnpool3d",
     "ModelSummary",
     "Module",
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "ReLU",
     "Sequential",
     "SiLU",
@@ -110,6 +148,9 @@ __all__ = [
     "StateDictError",
     "Tanh",
     "Unflatten",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "ZeroPad2d",
     "functional",
     "init",

@@ -28,6 +28,8 @@ __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
+    "lp_pool1d",
+    "lp_pool2d",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
@@ -307,3 +309,50 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling of (N, C, D, H, W) to ``output_size``."""
     return _adaptive_avg_pool_nd(3, input, output_size)
+
+
+def _lp_pool_nd(
+    nd: int,
+    input: Any,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any,
+    ceil_mode: bool,
+) -> Tensor:
+    op = f"lp_pool{nd}d"
+    x = _pool_input(input, nd, op)
+    if not isinstance(norm_type, (int, float, np.number)) or not norm_type > 0:
+        raise ArgumentError(
+            f"{op}: norm_type must be a positive number, got {norm_type!r}"
+        )
+    k, s, p, _d, out = _pool_geom(x, nd, op, kernel_size, stride, 0, 1, ceil_mode)
+    # PyTorch: (k * mean over the window of x^p)^(1/p), the window's p-norm.
+    mean = _pool.avg_pool(
+        x**norm_type, kernel_size=k, stride=s, padding=p, out_size=out
+    )
+    return (mean * float(np.prod(k))) ** (1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: int,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling of (N, C, L): each window's p-norm
+    (sum of x^p)^(1/p), ``norm_type`` = p (PyTorch's formula)."""
+    return _lp_pool_nd(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling of (N, C, H, W): each window's p-norm
+    (sum of x^p)^(1/p), ``norm_type`` = p (PyTorch's formula; p = 1 is sum
+    pooling, large p approaches max pooling)."""
+    return _lp_pool_nd(2, input, norm_type, kernel_size, stride, ceil_mode)

@@ -1,4 +1,5 @@
-"""Dropout and Flatten layers. Layer: nn."""
+"""Dropout (element-wise and channel-wise: Dropout1d/2d/3d) and Flatten
+layers. Layer: nn."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
-__all__ = ["Dropout", "Flatten"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Flatten"]
 
 
 class Dropout(Module):
@@ -40,6 +41,36 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _DropoutNd(Dropout):
+    _fn = "dropout2d"
+
+    def forward(self, input: Tensor) -> Tensor:
+        fn = getattr(F, self._fn)
+        return fn(input, self.p, self.training, self.inplace, self.generator)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeroes whole channels of (N, C, L) or (C, L) with probability ``p`` in
+    training, scaling the rest by 1/(1 - p); see ``F.dropout1d``."""
+
+    _fn = "dropout1d"
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole channels (feature maps) of (N, C, H, W) with probability
+    ``p`` in training, scaling the rest by 1/(1 - p); the identity in eval
+    mode. See ``F.dropout2d``."""
+
+    _fn = "dropout2d"
+
+
+class Dropout3d(_DropoutNd):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W); see
+    ``F.dropout3d``."""
+
+    _fn = "dropout3d"
 
 
 class Flatten(Module):
