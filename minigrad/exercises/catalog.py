@@ -228,6 +228,21 @@ EXERCISES: dict[str, Exercise] = {
             "the full backprop of a 2-layer XOR network in numpy",
             "by_hand",
         ),
+        Exercise(
+            "mlp_batch",
+            "a 2-layer MLP on a batch: backprop and one SGD step by hand",
+            "by_hand",
+        ),
+        Exercise(
+            "softmax_classifier",
+            "a softmax classifier (softmax with cross-entropy) by hand in numpy",
+            "by_hand",
+        ),
+        Exercise(
+            "mlp_relu",
+            "a 2-layer ReLU MLP with a softmax cross-entropy output, by hand",
+            "by_hand",
+        ),
     ]
 }
 
