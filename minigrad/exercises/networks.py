@@ -191,7 +191,6 @@ def steps(
         )
     else:
         step("d_z2", dz2, [], (f"d_{second[0]}", f"d_{second[1]}", "d_h"))
-    inp = v["h"] if net.act else X
     for k in second:
         step(f"d_{k}", v[f"d_{k}"], [], (f"new_{k}",))
     # -- through W2 to the hidden layer

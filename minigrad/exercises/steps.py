@@ -19,6 +19,7 @@ it counts as right when the steps computed from it are right.
 from __future__ import annotations
 
 import linecache
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,8 +200,7 @@ def first_wrong_step(
         before = [found[t.key] for t in steps[: steps.index(s)]]
         after = max((e.order for e in before if e is not None), default=-1)
         taken = {e.order for e in found.values() if e is not None}
-        free = [e for e in events if e.order not in taken]
-        finding, var, value = _diagnose_step(s, free, after, sizes)
+        finding, var, value = _diagnose_step(s, events, taken, after, sizes)
         tried.append((s, finding, var, value))
         if _recognised(finding):
             break
@@ -227,6 +227,11 @@ def first_wrong_step(
     return StepReport(s, finding, lines, right)
 
 
+def _param_named(e: Event) -> bool:
+    """Whether a variable's name ends in a parameter's (grad_b1, dW2, db)."""
+    return re.search(r"(?:^|_|d)[Wb]\d*$", e.name) is not None
+
+
 def _recognised(f: Finding) -> bool:
     if f.kind in ("mismatch", "missing", "shape"):
         return False
@@ -246,9 +251,16 @@ def _named(value: Any, events: list[Event]) -> Event | None:
 
 
 def _diagnose_step(
-    s: Step, events: list[Event], after: int, sizes: dict[str, int]
+    s: Step, events: list[Event], taken: set[int], after: int, sizes: dict[str, int]
 ) -> tuple[Finding, str, np.ndarray | None]:
-    """The finding for wrong step ``s``, the learner's name for it, its value."""
+    """The finding for wrong step ``s``, the learner's name for it, its value.
+
+    ``taken`` are the events that hold right steps: a variable holding a
+    known mistake of ``s`` may be one of them (``delta_h = W2.T @ delta``
+    without the activation's derivative is the right dL/dh), but a variable of
+    its own is preferred, and a variable named after a parameter
+    (``grad_b1 = delta_h``) comes last.
+    """
     if s.returned is not None:
         ev = _named(s.yours, events)
         var = ev.where if ev is not None else s.returned
@@ -263,31 +275,40 @@ def _diagnose_step(
                 return Finding(v.kind, None, f"{label}: {v.explain}"), var, mine
         return _generic(s, label, mine, sizes), var, mine
     # An intermediate: the variable that holds a known mistake of this step...
-    for v in s.variants:
-        match = [e for e in events if _same(e.value, v.value)]
-        if match:
-            e = match[0]
-            return Finding(v.kind, None, f"{e.name}: {v.explain}"), e.where, e.value
+    for own in (True, False):
+        for v in s.variants:
+            match = [
+                e
+                for e in events
+                if _same(e.value, v.value)
+                and (not own or not (_param_named(e) or e.order in taken))
+            ]
+            if match:
+                e = min(
+                    match, key=lambda e: (_param_named(e), e.order in taken, e.order)
+                )
+                f = Finding(v.kind, None, f"{e.name}: {v.explain}")
+                return f, e.where, e.value
     # ... else the first later one of a fitting shape with a recognised pattern.
     shape = s.value.shape
     fits = [
         e
         for e in events
         if e.order > after
+        and e.order not in taken
         and (
             e.value.shape in (shape, shape[::-1])
             or (e.value.ndim == len(shape) + 1 and e.value.shape[1:] == shape)
         )
     ]
-    first_mismatch = None
-    for e in fits:
-        f = _generic(s, e.name, e.value, sizes)
-        if f.kind != "mismatch" and (e.value.shape == shape or f.kind != "shape"):
+    tried = [(e, _generic(s, e.name, e.value, sizes)) for e in fits]
+    for strong in (True, False):  # a zero array (np.zeros_like, filled later) last
+        for e, f in tried:
+            if _recognised(f) and (f.kind not in ("zero", "spurious")) == strong:
+                return f, e.where, e.value
+    for e, f in tried:
+        if e.value.shape == shape and _informative(e.value):
             return f, e.where, e.value
-        if first_mismatch is None and e.value.shape == shape:
-            first_mismatch = (f, e.where, e.value)
-    if first_mismatch is not None:
-        return first_mismatch
     msg = (
         f"{s.key}: none of your variables holds it, and none holds one of the "
         "usual mistakes of this step; give it a variable of its own to see "
@@ -320,10 +341,10 @@ def _generic(s: Step, label: str, mine: np.ndarray, sizes: dict[str, int]) -> Fi
     f.index = None
     if f.kind == "transposed":
         f.message = (
-            f"{label} has shape {mine.shape}, the transpose of the shape "
+            f"{label}: it has shape {mine.shape}, the transpose of the shape "
             f"{ref.shape} it must have: it is transposed"
             if not same
-            else f"{label} is transposed"
+            else f"{label}: it is transposed"
         ) + (
             "; transposed back, it matches autograd's (the gradient of a "
             "weight matrix has the weight's shape: inp.T @ delta for "
@@ -334,7 +355,7 @@ def _generic(s: Step, label: str, mine: np.ndarray, sizes: dict[str, int]) -> Fi
     if f.kind == "broadcast":  # said for a backward; put it in a learner's words
         dims = f.evidence.get("dims", ())
         f.message = (
-            f"{label} has shape {mine.shape}, but the gradient of a parameter has "
+            f"{label}: it has shape {mine.shape}, but the gradient of a parameter has "
             f"the parameter's shape {ref.shape}: it was not summed over the batch "
             f"(the bias is added to every row). Sum it over axis "
             f"{dims[0] if len(dims) == 1 else dims}"
