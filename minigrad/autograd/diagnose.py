@@ -489,7 +489,7 @@ def _sign(c, a, n, valid, informative, checks, w) -> Finding | None:
     return Finding(
         "sign",
         c.index,
-        f"{c.label}: the gradient has the wrong sign at {k} of {k} entries "
+        f"{c.label}: the gradient has the wrong sign at all {k} entries "
         f"({w.ours} = -{w.ref} within tolerance)",
         {"count": k, "total": k},
     )
@@ -885,8 +885,13 @@ def _mismatch(c: JacobianCheck, bad: np.ndarray, w: _Words) -> Finding:
     return Finding(
         "mismatch",
         c.index,
-        f"{c.label}: {k} of {bad.size} entries differ with no simple pattern "
+        f"{c.label}: {_count(k, bad.size)} entries differ with no simple pattern "
         f"(not a sign, a constant factor, a transpose or a swap), "
-        f"{_where(c, bad)} ({len(rows)} of {bad.shape[0]} elements affected)",
+        f"{_where(c, bad)} ({_count(len(rows), bad.shape[0])} elements affected)",
         {"count": k},
     )
+
+
+def _count(k: int, n: int) -> str:
+    """'all 4' or '3 of 4': how many of n."""
+    return f"all {n}" if k == n else f"{k} of {n}"

@@ -23,7 +23,7 @@ from minigrad.autograd.diagnose import Finding, name_factor
 from minigrad.exercises.catalog import Exercise
 from minigrad.exercises.checker import CheckResult, _not_implemented, _raised
 from minigrad.exercises.networks import Net, steps, two_layer
-from minigrad.exercises.steps import first_wrong_step, trace_call
+from minigrad.exercises.steps import checked_names, first_wrong_step, trace_call
 
 __all__ = ["CLASSIC_222", "check_by_hand", "reference_222", "reference_xor"]
 
@@ -157,11 +157,14 @@ def check_by_hand(ex: Exercise, module: ModuleType) -> CheckResult:
             return CheckResult(
                 ex.name, "failed", [f"{ex.name}: FAILED on {where}.", *lines], findings
             )
+    names = checked_names(walk, events, forward)
     lines = [
         f"{ex.name}: passed. Your {spec.loss_name} and every step of your backward "
         f"pass match autograd on {len(cases)} cases "
         f"({'; '.join(label for label, _ in cases)})."
     ]
+    if names:
+        lines.append(f"The steps compared, in your names: {', '.join(names)}.")
     lines += spec.done(fn, len(cases))
     return CheckResult(ex.name, "passed", lines)
 

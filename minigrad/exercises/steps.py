@@ -31,7 +31,14 @@ import numpy as np
 from minigrad.autograd.diagnose import BackwardProbe, Finding, RawGrad, diagnose
 from minigrad.autograd.gradcheck import JacobianCheck
 
-__all__ = ["Event", "Step", "Variant", "first_wrong_step", "trace_call"]
+__all__ = [
+    "Event",
+    "Step",
+    "Variant",
+    "checked_names",
+    "first_wrong_step",
+    "trace_call",
+]
 
 ATOL, RTOL = 1e-8, 1e-6
 
@@ -174,21 +181,7 @@ def first_wrong_step(
     ``forward`` holds the forward pass's values: a variable holding one of them
     is never taken for the learner's try at a backward step.
     """
-    events = [e for e in events if not any(_same(e.value, f) for f in forward)]
-    found: dict[str, Event | None] = {}
-    ok: dict[str, bool] = {}
-    for s in steps:
-        if s.returned is not None:
-            ok[s.key] = _same(s.yours, s.value)
-            found[s.key] = _named(s.yours, events) if ok[s.key] else None
-        else:
-            match = [e for e in events if _same(e.value, s.value)]
-            found[s.key] = match[0] if match else None
-            ok[s.key] = bool(match)
-    for s in reversed(steps):  # computed inline: right when what it feeds is right
-        feeds = [k for k in s.feeds if k in ok]
-        if not ok[s.key] and s.returned is None and feeds:
-            ok[s.key] = all(ok[k] for k in feeds)
+    events, found, ok = _match(steps, events, forward)
     wrong = [s for s in steps if not ok[s.key]]
     if not wrong:
         return None
@@ -225,6 +218,42 @@ def first_wrong_step(
         lines.append(f"Wrong after it (computed from it): {', '.join(later)}.")
     finding.evidence.update({"step": s.key, "variable": var.split(" (line")[0]})
     return StepReport(s, finding, lines, right)
+
+
+def _match(
+    steps: list[Step], events: list[Event], forward: Any
+) -> tuple[list[Event], dict[str, Event | None], dict[str, bool]]:
+    """The events that are not forward values, the event holding each step
+    (None: none does), and whether each step is right."""
+    events = [e for e in events if not any(_same(e.value, f) for f in forward)]
+    found: dict[str, Event | None] = {}
+    ok: dict[str, bool] = {}
+    for s in steps:
+        if s.returned is not None:
+            ok[s.key] = _same(s.yours, s.value)
+            found[s.key] = _named(s.yours, events) if ok[s.key] else None
+        else:
+            match = [e for e in events if _same(e.value, s.value)]
+            found[s.key] = match[0] if match else None
+            ok[s.key] = bool(match)
+    for s in reversed(steps):  # computed inline: right when what it feeds is right
+        feeds = [k for k in s.feeds if k in ok]
+        if not ok[s.key] and s.returned is None and feeds:
+            ok[s.key] = all(ok[k] for k in feeds)
+    return events, found, ok
+
+
+def checked_names(
+    steps: list[Step], events: list[Event], forward: Any = ()
+) -> list[str]:
+    """The learner's names of the steps they computed (each once, in order)."""
+    _, found, _ = _match(steps, events, forward)
+    names: list[str] = []
+    for s in steps:
+        e = found[s.key]
+        if e is not None and e.name not in names:
+            names.append(e.name)
+    return names
 
 
 def _param_named(e: Event) -> bool:
