@@ -235,7 +235,7 @@ WRONG = [
         "one-hot forgotten",
         "(p - onehot) / n",
         "p / n",
-        {"mismatch"},
+        {"ce_target"},
         "logits",
     ),
     # -- matmul
