@@ -132,6 +132,64 @@ def test_a_wrong_step_written_inline_is_found_downstream(tmp_path):
     assert (first.kind, first.evidence["variable"]) == ("transpose_missing", "delta1")
 
 
+HELPER_STYLE = """
+import numpy as np
+
+EXERCISE = "mlp_relu"
+
+
+def backward(X, cache, W2, target):
+    z1, h, p = cache
+    N = len(X)
+    g = p.copy()
+    g[np.arange(N), target] -= 1
+    g /= N
+    grads = {}
+    grads["W2"] = h.T @ g
+    grads["b2"] = g.sum(0)
+    g = g @ W2.T
+    g = g * (z1 > 0)
+    grads["W1"] = X.T @ g
+    grads["b1"] = g.sum(0)
+    return grads
+
+
+def forward_backward(X, target, W1, b1, W2, b2):
+    z1 = X @ W1 + b1
+    h = np.maximum(z1, 0)
+    z = h @ W2 + b2
+    e = np.exp(z - z.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    loss = -np.log(p[np.arange(len(X)), target]).mean()
+    return loss, backward(X, (z1, h, p), W2, target)
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind", "variable"),
+    [
+        (None, None, None, None),
+        ("g = g @ W2.T", "g = g @ W2", "transpose_missing", "g"),
+        ("g = g * (z1 > 0)", "g = g * (z1 > 0) * 2", "factor", "g"),
+        ('grads["b1"] = g.sum(0)', 'grads["b1"] = g', "broadcast", 'grads["b1"]'),
+    ],
+)
+def test_a_helper_function_one_reused_variable_and_a_dict(
+    tmp_path, old, new, kind, variable
+):
+    # The backward in a helper, one variable g reused for every error, the
+    # gradients stored straight into a dict.
+    src = HELPER_STYLE if old is None else HELPER_STYLE.replace(old, new)
+    path = tmp_path / "mlp_relu.py"
+    path.write_text(src)
+    result = check_file(path)
+    if old is None:
+        assert result.passed, result.report
+        return
+    first = result.findings[0]
+    assert (first.kind, first.evidence["variable"]) == (kind, variable), result.report
+
+
 def test_missing_transpose_with_non_fitting_shapes_gets_a_hint(tmp_path):
     path = _edited(
         tmp_path, "xor_numpy", "grad_h = grad_z2 @ W2.T", "grad_h = grad_z2 @ W2"

@@ -216,7 +216,8 @@ def first_wrong_step(
     later = [t.returned for t in wrong[wrong.index(s) + 1 :] if t.returned]
     if later:
         lines.append(f"Wrong after it (computed from it): {', '.join(later)}.")
-    finding.evidence.update({"step": s.key, "variable": var.split(" (line")[0]})
+    label = finding.message.split(": ")[0]
+    finding.evidence.update({"step": s.key, "variable": label})
     return StepReport(s, finding, lines, right)
 
 
@@ -292,8 +293,13 @@ def _diagnose_step(
     """
     if s.returned is not None:
         ev = _named(s.yours, events)
-        var = ev.where if ev is not None else s.returned
-        label = ev.name if ev is not None else s.returned
+        if ev is not None and ev.order in taken:  # it holds a right step too
+            var = f"{s.returned}, which holds {ev.name} from line {ev.line}"
+            var += f" ({ev.text})" if ev.text else ""
+            label = s.returned
+        else:
+            var = ev.where if ev is not None else s.returned
+            label = ev.name if ev is not None else s.returned
         try:
             mine = np.asarray(s.yours, dtype=np.float64)
         except (TypeError, ValueError):
@@ -303,22 +309,13 @@ def _diagnose_step(
             if _same(mine, v.value):
                 return Finding(v.kind, None, f"{label}: {v.explain}"), var, mine
         return _generic(s, label, mine, sizes), var, mine
-    # An intermediate: the variable that holds a known mistake of this step...
-    for own in (True, False):
-        for v in s.variants:
-            match = [
-                e
-                for e in events
-                if _same(e.value, v.value)
-                and (not own or not (_param_named(e) or e.order in taken))
-            ]
-            if match:
-                e = min(
-                    match, key=lambda e: (_param_named(e), e.order in taken, e.order)
-                )
-                f = Finding(v.kind, None, f"{e.name}: {v.explain}")
-                return f, e.where, e.value
-    # ... else the first later one of a fitting shape with a recognised pattern.
+    # An intermediate. First a variable of its own holding a known mistake of
+    # this step, then one (of a fitting shape) with a recognised pattern, then
+    # any variable holding a known mistake; else the first of the right shape.
+    own = [e for e in events if not (_param_named(e) or e.order in taken)]
+    hit = _variant_match(s, own, taken)
+    if hit is not None:
+        return hit
     shape = s.value.shape
     fits = [
         e
@@ -331,19 +328,33 @@ def _diagnose_step(
         )
     ]
     tried = [(e, _generic(s, e.name, e.value, sizes)) for e in fits]
-    for strong in (True, False):  # a zero array (np.zeros_like, filled later) last
-        for e, f in tried:
-            if _recognised(f) and (f.kind not in ("zero", "spurious")) == strong:
-                return f, e.where, e.value
-    for e, f in tried:
-        if e.value.shape == shape and _informative(e.value):
+    for e, f in tried:  # a zero array (np.zeros_like, filled later) is weak
+        if _recognised(f) and f.kind not in ("zero", "spurious"):
             return f, e.where, e.value
+    hit = _variant_match(s, events, taken)
+    if hit is not None:
+        return hit
+    for e, f in tried:
+        if _recognised(f) or (e.value.shape == shape and _informative(e.value)):
+            return f, e.where, e.value
+    what = s.what.split(",")[0]
     msg = (
-        f"{s.key}: none of your variables holds it, and none holds one of the "
+        f"{what}: none of your variables holds it, and none holds one of the "
         "usual mistakes of this step; give it a variable of its own to see "
         "what is wrong with it"
     )
-    return Finding("missing", None, msg), f"{s.what.split(',')[0]}", None
+    return Finding("missing", None, msg), what, None
+
+
+def _variant_match(
+    s: Step, events: list[Event], taken: set[int]
+) -> tuple[Finding, str, np.ndarray] | None:
+    for v in s.variants:
+        match = [e for e in events if _same(e.value, v.value)]
+        if match:
+            e = min(match, key=lambda e: (_param_named(e), e.order in taken, e.order))
+            return Finding(v.kind, None, f"{e.name}: {v.explain}"), e.where, e.value
+    return None
 
 
 def _generic(s: Step, label: str, mine: np.ndarray, sizes: dict[str, int]) -> Finding:
