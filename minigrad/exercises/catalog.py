@@ -111,6 +111,26 @@ def _linear_cases(rng: np.random.Generator) -> list[Arrays]:
     ]
 
 
+def _conv_cases(rng: np.random.Generator) -> list[Arrays]:
+    # Non-square images and kernels (a transposed gradient has the wrong
+    # shape), then square ones, batches of more than one.
+    return [
+        (
+            rng.standard_normal((n, c, h, w)),
+            rng.standard_normal((o, c, kh, kw)),
+            rng.standard_normal(o),
+        )
+        for n, c, h, w, o, kh, kw in ((2, 2, 5, 4, 3, 3, 2), (2, 1, 4, 4, 2, 2, 2))
+    ]
+
+
+def _conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    windows = sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    return np.einsum("nchwij,ocij->nohw", windows, w) + b[None, :, None, None]
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -242,6 +262,17 @@ EXERCISES: dict[str, Exercise] = {
             (True, True, True),
             lambda x, w, b: x @ w.T + b,
             _linear_cases,
+        ),
+        Exercise(
+            "conv2d",
+            "a 2-d convolution layer (stride 1, no padding), forward and backward",
+            "function",
+            "Conv2d",
+            ("x", "W", "b"),
+            (True, True, True),
+            _conv2d,
+            _conv_cases,
+            lambda arrays: {"the batch size N": int(arrays[0].shape[0])},
         ),
         Exercise(
             "backprop_222",

@@ -304,4 +304,29 @@ WRONG = [
         {"sign"},
         "W",
     ),
+    # -- conv2d
+    (
+        "conv2d",
+        "bias not summed over the batch",
+        "grad_b = g.sum(axis=(0, 2, 3))",
+        "grad_b = g.sum(axis=(2, 3))",
+        {"broadcast"},
+        "b",
+    ),
+    (
+        "conv2d",
+        "weights averaged over the batch",
+        'grad_W = np.einsum("nchwij,nohw->ocij", windows, g)',
+        'grad_W = np.einsum("nchwij,nohw->ocij", windows, g) / g.shape[0]',
+        {"factor"},
+        "W",
+    ),
+    (
+        "conv2d",
+        "sign of dL/dx",
+        "return mg.tensor(grad_x), mg.tensor(grad_W)",
+        "return mg.tensor(-grad_x), mg.tensor(grad_W)",
+        {"sign"},
+        "x",
+    ),
 ]
