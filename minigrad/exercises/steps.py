@@ -23,7 +23,6 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -187,7 +186,8 @@ def first_wrong_step(
         return None
     # An intermediate step with no variable of its own and no recognised
     # mistake was perhaps written inline: the first step after it whose
-    # mistake is recognised is the one to name; if none is, the first one.
+    # mistake is recognised is the one to name (unless an earlier step has a
+    # variable of its own that is wrong); if none is, the first one.
     tried = []
     for s in wrong:
         before = [found[t.key] for t in steps[: steps.index(s)]]
@@ -197,10 +197,13 @@ def first_wrong_step(
         tried.append((s, finding, var, value))
         if _recognised(finding):
             break
-    else:
-        firm = [t for t in tried if t[1].kind != "missing"]
-        tried = [firm[0] if firm else tried[0]]
-    s, finding, var, value = tried[-1]
+    firm = [t for t in tried if t[1].kind != "missing"]
+    pick = tried[-1] if _recognised(tried[-1][1]) else firm[0] if firm else tried[0]
+    for t in tried:
+        if t is pick or (t[1].kind != "missing" and t[2] != pick[2]):
+            pick = t
+            break
+    s, finding, var, value = pick
     lines = [f"The first wrong step is {var}: {s.what}."]
     lines.append(f"  {finding.message}.")
     if value is not None:
@@ -317,11 +320,13 @@ def _diagnose_step(
     if hit is not None:
         return hit
     shape = s.value.shape
+    right = [e.value for e in events if e.order in taken]
     fits = [
         e
         for e in events
         if e.order > after
         and e.order not in taken
+        and not any(_same(e.value, r) for r in right)
         and (
             e.value.shape in (shape, shape[::-1])
             or (e.value.ndim == len(shape) + 1 and e.value.shape[1:] == shape)
@@ -436,8 +441,3 @@ def value_table(mine: np.ndarray, ref: np.ndarray, k: int = 4) -> list[str]:
         else f"all {ref.size} elements differ"
     )
     return lines
-
-
-def where_text(path: str | Path, line: int) -> str:
-    """The stripped text of ``line`` of ``path``."""
-    return linecache.getline(str(path), line).strip()
