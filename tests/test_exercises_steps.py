@@ -81,6 +81,23 @@ def test_first_wrong_step_is_named_with_its_mistake(
     assert result.report.isascii(), result.report
 
 
+def test_a_wrong_step_without_a_pattern_is_named_where_it_is(tmp_path):
+    path = _edited(
+        tmp_path,
+        "xor_numpy",
+        "grad_z2 = grad_p * p * (1 - p)",
+        "grad_z2 = grad_p * p * (1 - p) + 0.01 * p",
+    )
+    result = check_file(path)
+    first = result.findings[0]
+    assert (first.kind, first.evidence["step"], first.evidence["variable"]) == (
+        "mismatch",
+        "d_z2",
+        "grad_z2",
+    ), result.report
+    assert "Right before it: grad_p." in result.report
+
+
 def test_the_line_of_the_wrong_step_is_quoted(tmp_path):
     path = _edited(tmp_path, "mlp_batch", "dh = delta2 @ W2.T", "dh = delta2 @ W2")
     line = 1 + path.read_text().splitlines().index("    dh = delta2 @ W2")

@@ -336,6 +336,11 @@ def _diagnose_step(
     for e, f in tried:  # a zero array (np.zeros_like, filled later) is weak
         if _recognised(f) and f.kind not in ("zero", "spurious"):
             return f, e.where, e.value
+    # The variable assigned right after the last right step, if it fits.
+    nxt = next((e for e in events if e.order > after), None)
+    for e, f in tried:
+        if e is nxt and e.value.shape == shape and _informative(e.value):
+            return f, e.where, e.value
     hit = _variant_match(s, events, taken)
     if hit is not None:
         return hit
