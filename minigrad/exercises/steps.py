@@ -255,8 +255,9 @@ def checked_names(
     names: list[str] = []
     for s in steps:
         e = found[s.key]
-        if e is not None and e.name not in names:
-            names.append(e.name)
+        name = e.name if e is not None else s.returned
+        if name is not None and name not in names:
+            names.append(name)
     return names
 
 
