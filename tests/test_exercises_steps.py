@@ -225,9 +225,24 @@ def test_wrong_loss_is_reported_as_the_forward_pass(tmp_path):
         "loss = -np.sum(np.log(p[np.arange(N), target]))",
     )
     result = check_file(path)
-    assert "forward" in result.kinds()
+    assert result.findings[0].kind == "forward"
     assert "The forward pass is wrong: your loss is" in result.report
     assert "5 times too large, and 5 is the batch size N" in result.report
+
+
+def test_a_wrong_forward_pass_names_its_first_wrong_value(tmp_path):
+    path = _edited(tmp_path, "xor_numpy", "h = np.tanh(z1)", "h = np.tanh(z1) * 1.1")
+    result = check_file(path)
+    first = result.findings[0]
+    assert (first.kind, first.evidence["step"], first.evidence["variable"]) == (
+        "forward",
+        "h",
+        "h",
+    ), result.report
+    assert "The forward pass is wrong" in result.report
+    assert "The first wrong step is h (line " in result.report
+    assert "h: the value is off by a constant factor" in result.report
+    assert "Right before it: z1." in result.report
 
 
 def test_cli_names_the_first_wrong_step(tmp_path):

@@ -22,7 +22,7 @@ import numpy as np
 from minigrad.autograd.diagnose import Finding, name_factor
 from minigrad.exercises.catalog import Exercise
 from minigrad.exercises.checker import CheckResult, _not_implemented, _raised
-from minigrad.exercises.networks import Net, steps, two_layer
+from minigrad.exercises.networks import Net, forward_steps, steps, two_layer
 from minigrad.exercises.steps import checked_names, first_wrong_step, trace_call
 
 __all__ = ["CLASSIC_222", "check_by_hand", "reference_222", "reference_xor"]
@@ -150,9 +150,25 @@ def check_by_hand(ex: Exercise, module: ModuleType) -> CheckResult:
             )
             lines.append(f"The forward pass is wrong: {msg}.")
             findings.append(Finding("forward", None, msg))
+        if lines:  # the forward pass is wrong: where?
+            fw = first_wrong_step(forward_steps(spec.net, v, loss), events, {})
+            if fw is not None and fw.step.key != "loss":
+                lines = [
+                    "The forward pass is wrong (the backward is checked once it is "
+                    "right).",
+                    *(_value_words(t) for t in fw.lines),
+                ]
+                msg = _value_words(fw.finding.message)
+                findings = [Finding("forward", None, msg, fw.finding.evidence)]
+                found = None
         if found is not None:
+            if lines:  # the loss is wrong, every forward value right
+                lines.append(
+                    "Your backward pass is compared with autograd's from the right "
+                    "forward values:"
+                )
             lines += found.lines
-            findings.insert(0, found.finding)
+            findings.append(found.finding)
         if lines:
             return CheckResult(
                 ex.name, "failed", [f"{ex.name}: FAILED on {where}.", *lines], findings
@@ -167,6 +183,13 @@ def check_by_hand(ex: Exercise, module: ModuleType) -> CheckResult:
         lines.append(f"The steps compared, in your names: {', '.join(names)}.")
     lines += spec.done(fn, len(cases))
     return CheckResult(ex.name, "passed", lines)
+
+
+def _value_words(text: str) -> str:
+    """A diagnosis said of a forward value instead of a gradient."""
+    return text.replace("the gradient is", "the value is").replace(
+        "the gradient has", "the value has"
+    )
 
 
 def _parse(spec: Spec, res: Any) -> tuple[float, dict[str, tuple[str, Any]]] | str:

@@ -20,7 +20,7 @@ import numpy as np
 
 from minigrad.exercises.steps import Step, Variant
 
-__all__ = ["Net", "steps", "two_layer"]
+__all__ = ["Net", "forward_steps", "steps", "two_layer"]
 
 ACT_DERIV = {
     "sigmoid": ("h * (1 - h)", lambda h, z: h * (1 - h), lambda z: z * (1 - z)),
@@ -104,6 +104,28 @@ def two_layer(net: Net, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) ->
         vals[f"d_{k}"] = np.array(g.data, dtype=np.float64)
     vals["loss"] = float(loss.item())
     return vals
+
+
+def forward_steps(net: Net, v: dict[str, Any], loss: float) -> list[Step]:
+    """The forward pass as steps (z1, h, z2, the output), then the loss the
+    learner returned: the first wrong one is where the forward goes wrong."""
+    col = net.layout == "col"
+    mul = (lambda w, a: f"{w} @ {a}") if col else (lambda w, a: f"{a} @ {w}")
+    x = "x" if col else "X"
+    out: list[Step] = []
+    if net.act:
+        out.append(Step("z1", f"z1 = {mul('W1', x)} + b1", v["z1"], feeds=("h",)))
+        out.append(Step("h", f"h = {net.act}(z1)", v["h"], feeds=("z2",)))
+        out.append(Step("z2", f"z2 = {mul('W2', 'h')} + b2", v["z2"], feeds=("out",)))
+    else:
+        out.append(Step("z2", f"z = {mul('W', x)} + b", v["z2"], feeds=("out",)))
+    if net.head != "half_sse_linear":
+        f = "sigmoid" if net.head.endswith("sigmoid") else "softmax"
+        out.append(Step("out", f"the output, {f}(z)", v["out"], feeds=("loss",)))
+    out.append(
+        Step("loss", "the loss", np.asarray(v["loss"]), returned="the loss", yours=loss)
+    )
+    return out
 
 
 def steps(
