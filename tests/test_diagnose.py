@@ -45,7 +45,7 @@ def test_diagnose_sign_flipped_everywhere_counts_entries():
     n = _diag_matrix(RNG.uniform(0.5, 2, 12) * RNG.choice([-1, 1], 12))
     (f,) = diagnose([_check(-n, n)])
     assert f.kind == "sign"
-    assert "wrong sign at 12 of 12 entries" in f.message
+    assert "wrong sign at all 12 entries" in f.message
     assert "analytical = -numerical" in f.message
 
 

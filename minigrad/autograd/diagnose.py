@@ -10,7 +10,7 @@ backprop by hand). :func:`diagnose` looks for the mistakes learners make, each
 recognised from the numbers alone:
 
 - ``sign``: ``A = -N`` (everywhere, or at some entries);
-- ``factor``: ``A = c·N`` for a constant ``c``, named when it is a common one
+- ``factor``: ``A = c*N`` for a constant ``c``, named when it is a common one
   (the 2 of a square, the N of a mean, a broadcast count);
 - ``transposed``: ``A`` matches ``N`` once the input-shaped gradient is
   transposed;
@@ -105,7 +105,7 @@ def probe_backward(
     of a user-defined Function (one not defined in the minigrad package) whose
     inputs include some of ``inputs`` themselves. Its backward is called under
     ``no_grad`` once per output element with a one-hot ``grad_out`` (the raw
-    Jacobian) and twice with a random ``g`` and ``2·g`` (linearity).
+    Jacobian) and twice with a random ``g`` and ``2*g`` (linearity).
 
     Parameters
     ----------
@@ -315,8 +315,8 @@ def _probe_findings(
             Finding(
                 "not_linear",
                 None,
-                f"{probe.source} ignores grad_out: backward(2·g) is not "
-                "2·backward(g). By the chain rule the gradient of an input is "
+                f"{probe.source} ignores grad_out: backward(2*g) is not "
+                "2*backward(g). By the chain rule the gradient of an input is "
                 "grad_out times the local derivative; multiply by grad_out",
             )
         )
@@ -489,7 +489,7 @@ def _sign(c, a, n, valid, informative, checks, w) -> Finding | None:
     return Finding(
         "sign",
         c.index,
-        f"{c.label}: the gradient has the wrong sign at {k} of {k} entries "
+        f"{c.label}: the gradient has the wrong sign at all {k} entries "
         f"({w.ours} = -{w.ref} within tolerance)",
         {"count": k, "total": k},
     )
@@ -559,12 +559,12 @@ def name_factor(k: float, sizes: dict[str, int]) -> str:
     if near(k, 2):
         return sign + (
             "it is twice the true gradient: a factor 2 too many (the derivative "
-            "of ½u² is u, not 2u; or a gradient added twice)"
+            "of 1/2 u^2 is u, not 2u; or a gradient added twice)"
         )
     if near(k, 0.5):
         return sign + (
             "it is half the true gradient: the 2 from differentiating a square "
-            "is missing (d(u²)/du = 2u)"
+            "is missing (d(u^2)/du = 2u)"
         )
     for label, s in sizes.items():
         if near(k, s):
@@ -885,8 +885,13 @@ def _mismatch(c: JacobianCheck, bad: np.ndarray, w: _Words) -> Finding:
     return Finding(
         "mismatch",
         c.index,
-        f"{c.label}: {k} of {bad.size} entries differ with no simple pattern "
+        f"{c.label}: {_count(k, bad.size)} entries differ with no simple pattern "
         f"(not a sign, a constant factor, a transpose or a swap), "
-        f"{_where(c, bad)} ({len(rows)} of {bad.shape[0]} elements affected)",
+        f"{_where(c, bad)} ({_count(len(rows), bad.shape[0])} elements affected)",
         {"count": k},
     )
+
+
+def _count(k: int, n: int) -> str:
+    """'all 4' or '3 of 4': how many of n."""
+    return f"all {n}" if k == n else f"{k} of {n}"

@@ -351,10 +351,13 @@ def format_failure(
     said = {f.message for f in findings}
     for c in failed:
         compared = bool(np.isfinite(c.analytical).any()) or not c.analytical.size
+        bad = int(c.bad_mask().sum())
         what = (
-            f"{int(c.bad_mask().sum())} of {c.analytical.size} Jacobian entries differ"
-            if compared
-            else "no analytical Jacobian to compare"
+            "no analytical Jacobian to compare"
+            if not compared
+            else f"{bad} of {c.analytical.size} Jacobian entries differ"
+            if bad
+            else f"all {c.analytical.size} Jacobian entries match"
         )
         lines.append(
             f"  {c.label} (shape {c.input_shape}), output shape {c.output_shape}: "
@@ -371,9 +374,11 @@ def format_failure(
                 f"{'abs err':>11} {'rel err':>10}"
             )
         for ii, oi, av, nv, err, rel in rows:
+            # Against a reference near zero a relative error means nothing.
+            rel_text = f"{rel:>10.3g}" if abs(nv) > c.atol else f"{'-':>10}"
             lines.append(
                 f"    {ii!s:<13} {oi!s:<13} {av:>12.6g} {nv:>12.6g} "
-                f"{err:>11.3g} {rel:>10.3g}"
+                f"{err:>11.3g} {rel_text}"
             )
     return "\n".join(lines)
 

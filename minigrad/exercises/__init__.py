@@ -11,6 +11,13 @@ inputs::
     python -m minigrad exercises start sigmoid [DIR]
     python -m minigrad exercises check sigmoid.py
 
+For the by-hand exercises (backprop_222, xor_numpy, mlp_batch,
+softmax_classifier, mlp_relu) the checker compares every step of the learner's
+backward pass with autograd (the error at the output, dW2, db2, the error at
+the hidden layer, dW1, db1, the updates) and names the first wrong one in the
+learner's own variable names, with what is wrong with it
+(``minigrad.exercises.steps``).
+
 From Python: ``minigrad.exercises.check_file("sigmoid.py").report``.
 """
 

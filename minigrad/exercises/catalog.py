@@ -30,7 +30,11 @@ class Exercise:
 
     ``kind`` is ``"function"`` (the learner writes an ``mg.autograd.Function``
     named ``cls``, checked by gradcheck on ``cases``) or ``"by_hand"`` (the
-    learner writes numpy functions, checked against autograd).
+    learner writes numpy functions, checked against autograd). ``explain``
+    recognises a mistake of this exercise that the generic diagnosis cannot
+    name: given a case's arrays and the first input's gradient (yours and the
+    numerical one, input-shaped, for a scalar output), it returns the kind of
+    mistake and what is wrong, or None.
     """
 
     name: str
@@ -43,6 +47,9 @@ class Exercise:
     cases: Callable[[np.random.Generator], list[Arrays]] | None = None
     sizes: Callable[[Arrays], dict[str, int]] = field(default=lambda arrays: {})
     seed: int = 0
+    explain: (
+        Callable[[Arrays, np.ndarray, np.ndarray], tuple[str, str] | None] | None
+    ) = None
 
 
 def _away_from_zero(x: np.ndarray, gap: float = 0.05) -> np.ndarray:
@@ -104,6 +111,26 @@ def _linear_cases(rng: np.random.Generator) -> list[Arrays]:
     ]
 
 
+def _conv_cases(rng: np.random.Generator) -> list[Arrays]:
+    # Non-square images and kernels (a transposed gradient has the wrong
+    # shape), then square ones, batches of more than one.
+    return [
+        (
+            rng.standard_normal((n, c, h, w)),
+            rng.standard_normal((o, c, kh, kw)),
+            rng.standard_normal(o),
+        )
+        for n, c, h, w, o, kh, kw in ((2, 2, 5, 4, 3, 3, 2), (2, 1, 4, 4, 2, 2, 2))
+    ]
+
+
+def _conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    windows = sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    return np.einsum("nchwij,ocij->nohw", windows, w) + b[None, :, None, None]
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -116,6 +143,23 @@ def _softmax_ce(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=1, keepdims=True)
     logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return np.asarray(-logp[np.arange(len(y)), y].mean())
+
+
+def _ce_missing_target(
+    arrays: Arrays, yours: np.ndarray, ref: np.ndarray
+) -> str | None:
+    """Cross-entropy's gradient without the -1 at the target class."""
+    z, y = arrays
+    n = z.shape[0]
+    onehot = np.zeros(z.shape)
+    onehot[np.arange(n), y] = 1.0
+    if yours.shape != z.shape or not np.allclose(yours - ref, onehot / n, atol=1e-6):
+        return None
+    return "ce_target", (
+        f"the -1 at the target class is missing: yours is exactly 1/N = {1 / n:.4g} "
+        "too large at each row's target class and right elsewhere. The gradient "
+        "is (softmax(z) - onehot(target)) / N"
+    )
 
 
 def _numel(label: str) -> Callable[[Arrays], dict[str, int]]:
@@ -197,6 +241,7 @@ EXERCISES: dict[str, Exercise] = {
             _softmax_ce,
             _ce_cases,
             lambda arrays: {"the batch size N": int(arrays[0].shape[0])},
+            explain=_ce_missing_target,
         ),
         Exercise(
             "matmul",
@@ -219,6 +264,17 @@ EXERCISES: dict[str, Exercise] = {
             _linear_cases,
         ),
         Exercise(
+            "conv2d",
+            "a 2-d convolution layer (stride 1, no padding), forward and backward",
+            "function",
+            "Conv2d",
+            ("x", "W", "b"),
+            (True, True, True),
+            _conv2d,
+            _conv_cases,
+            lambda arrays: {"the batch size N": int(arrays[0].shape[0])},
+        ),
+        Exercise(
             "backprop_222",
             "backprop and one SGD step by hand in a 2-2-2 sigmoid network",
             "by_hand",
@@ -226,6 +282,21 @@ EXERCISES: dict[str, Exercise] = {
         Exercise(
             "xor_numpy",
             "the full backprop of a 2-layer XOR network in numpy",
+            "by_hand",
+        ),
+        Exercise(
+            "mlp_batch",
+            "a 2-layer MLP on a batch: backprop and one SGD step by hand",
+            "by_hand",
+        ),
+        Exercise(
+            "softmax_classifier",
+            "a softmax classifier (softmax with cross-entropy) by hand in numpy",
+            "by_hand",
+        ),
+        Exercise(
+            "mlp_relu",
+            "a 2-layer ReLU MLP with a softmax cross-entropy output, by hand",
             "by_hand",
         ),
     ]

@@ -34,6 +34,10 @@ What to do
 Fill in ``sgd_step``; ``sigmoid`` is given. Return plain numpy arrays and do not
 modify the arguments in place.
 
+Give each step a variable of its own (delta_out, the gradients, delta_h, the
+new weights): the checker compares every one with autograd and names the first
+wrong one.
+
 Check your work (against minigrad's autograd, on the classic numbers and on
 random ones):
 

@@ -19,6 +19,8 @@ dloss/dp, dloss/dz2 (the sigmoid's derivative), dloss/dW2 and dloss/db2,
 dloss/dh, dloss/dz1 (the tanh's derivative), dloss/dW1 and dloss/db1. Every
 gradient has its parameter's shape: a bias is added to every row of the batch,
 so its gradient sums over the batch. Do not forget the 1/N of the mean.
+Give each step a variable of its own: the checker compares every one with
+autograd and names the first wrong one.
 
 ``train`` (given) then uses your gradients to learn XOR by gradient descent.
 The checker compares your loss and gradients with minigrad's autograd on XOR
