@@ -7,7 +7,7 @@
 #   tools/sanitize.sh short                 # CI: kernel tests + a short fuzz, <= 3 min
 #   tools/sanitize.sh long [--calls N]      # N fuzzed calls (default 1000000)
 # Options:
-#   --calls N        fuzzed calls (short: 20000, long: 1000000)
+#   --calls N        fuzzed calls (short: 10000, long: 1000000)
 #   --seed S         fuzzer seed (default: 0)
 #   --no-tests       skip the kernel tests (pytest), fuzz only
 #   --build-dir DIR  where the copy is built (default: a fresh mktemp -d, removed
@@ -35,7 +35,7 @@ set -euo pipefail
 
 mode=${1:-}
 case "$mode" in
-short) calls=20000 ;;
+short) calls=10000 ;;
 long) calls=1000000 ;;
 *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'

@@ -38,8 +38,23 @@ def side(r: random.Random, large: bool = True) -> int:
 
 
 def shape(
-    r: random.Random, min_dims: int = 0, max_dims: int = 4, max_size: int = 40_000
+    r: random.Random,
+    min_dims: int = 0,
+    max_dims: int = 4,
+    max_size: int = 40_000,
+    big: bool = False,
 ) -> tuple[int, ...]:
+    """Mostly small shapes; with ``big`` (or rarely), one of 70 000 - 400 000
+    elements: past the kernels' thresholds for using threads."""
+    if big or r.random() < 0.003:
+        total = r.choice((70_000, 131_072, 400_001))
+        nd = max(min_dims, min(max_dims, r.choice((1, 2))))
+        if nd == 0:
+            return ()
+        if nd == 1:
+            return (total,)
+        c = r.choice((1, 7, 64, 1000))
+        return (total // c, c) + (1,) * (nd - 2)
     nd = r.randint(min_dims, max_dims)
     s = [side(r) for _ in range(nd)]
     while int(np.prod(s, dtype=np.int64)) > max_size:

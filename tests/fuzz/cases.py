@@ -503,7 +503,8 @@ def case_act(f) -> Call:
         op = r.choice(("RELU", "gelu_erf", "", "softmax"))
         a.invalid(f"op={op!r}")
     dt = float_dtype(f, a)
-    shp = shape(r)
+    nt = threads(f, a)
+    shp = shape(r, big=nt in HUGE_THREADS and r.random() < 0.5)
     v = f.values(shp, family="act")
     x = operand(f, a, v, dt, "x", "act")
     backward = r.random() < 0.45
@@ -563,7 +564,6 @@ def case_act(f) -> Call:
             args = (op, src, args[2])
     if out is not None:
         kw["out"] = out
-    nt = threads(f, a)
     if nt is not None:
         kw["nthreads"] = nt
     kw["isa"] = isa(f, a)

@@ -10,6 +10,7 @@ from tests.fuzz.arrays import has_nonfinite, layout, shape, side
 from tests.fuzz.cases import (
     F32,
     F64,
+    HUGE_THREADS,
     Args,
     Call,
     close,
@@ -104,7 +105,8 @@ def _c_out(f, a: Args, shp, dt, inputs, inplace_ok):
 def case_softmax(f) -> Call:
     r, a = f.r, Args()
     dt = float_dtype(f, a)
-    shp = shape(r, 0, 4)
+    nt = threads(f, a)
+    shp = shape(r, 0, 4, big=nt in HUGE_THREADS and r.random() < 0.5)
     if not shp:
         a.invalid("0-d")
     log = r.random() < 0.5
@@ -134,7 +136,6 @@ def case_softmax(f) -> Call:
         fn = S.softmax_fwd
     if out is not None:
         kw["out"] = out
-    nt = threads(f, a)
     if nt is not None:
         kw["nthreads"] = nt
     kw["isa"] = isa(f, a)
@@ -406,7 +407,8 @@ def ref_bce_logits(x, t, w, pw):
 def case_bce(f) -> Call:
     r, a = f.r, Args()
     dt = float_dtype(f, a)
-    shp = shape(r, 0, 3)
+    nt = threads(f, a)
+    shp = shape(r, 0, 3, big=nt in HUGE_THREADS and r.random() < 0.5)
     logits = r.random() < 0.5
     if logits:
         vx = f.values(shp, -12, 12, family="softmax")
@@ -445,7 +447,6 @@ def case_bce(f) -> Call:
                 else:
                     a.invalid("probability outside [0, 1]")
     kw = {}
-    nt = threads(f, a)
     if nt is not None:
         kw["nthreads"] = nt
     kw["isa"] = isa(f, a)
