@@ -23,8 +23,8 @@ def _no_findings(res):
 @pytest.mark.parametrize("target", sorted(fuzz_c.TARGETS))
 def test_fuzz_target_seeded(target):
     # A fixed stretch of calls of each target: the same calls on every run.
-    res = fuzz_c.run(300, seed=12345, only=[target], out=None)
-    assert res["calls"] == 300
+    res = fuzz_c.run(1000, seed=12345, only=[target], out=None)
+    assert res["calls"] == 1000
     _no_findings(res)
 
 

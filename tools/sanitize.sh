@@ -16,11 +16,13 @@
 #                    changed header or a deleted file is not noticed: use a
 #                    fresh dir for a run that counts)
 #   --keep           keep the temporary build dir (its path is printed)
-#   -k EXPR          only the kernel tests matching EXPR (pytest -k), e.g. to
-#                    leave out tests of a known open bug: -k "not propagates_nan"
+#   -k EXPR          only the kernel tests matching EXPR (pytest -k); default:
+#                    all but those that hit an open known bug ($KNOWN_TESTS
+#                    below), or all of them when MG_FUZZ_SKIP=none
 # Environment:
-#   MG_FUZZ_SKIP=cat1,cat2   known-bug categories the fuzzer skips (see
-#                            tests/fuzz/fuzz_c.py, KNOWN_BUGS); default none
+#   MG_FUZZ_SKIP=cat1,cat2   known-bug categories the fuzzer avoids (see
+#                            tests/fuzz/fuzz_c.py, KNOWN_BUGS); unset: those
+#                            still open (DEFAULT_SKIP there); "none": nothing
 #   MG_SAN_JOBS=N            parallel compile jobs (default 2)
 #
 # The checkout it runs from is never modified: the sources are copied (tracked
@@ -32,6 +34,10 @@
 # -fno-omit-frame-pointer -O1 -g, given through CFLAGS/LDFLAGS. setup.py puts its
 # own -O3 after CFLAGS, so the compiler is a small wrapper that appends -O1 last.
 set -euo pipefail
+
+# Kernel tests that run into a known open bug under the sanitizers (the NaN
+# into the vectorised exp, csrc/act/vmath.h): remove a name when its fix lands.
+KNOWN_TESTS="propagates_nan or special_values or xent_fused_edges"
 
 mode=${1:-}
 case "$mode" in
@@ -47,7 +53,8 @@ seed=0
 tests=1
 build_dir=""
 keep=0
-kexpr=""
+kexpr="not ($KNOWN_TESTS)"
+[ "${MG_FUZZ_SKIP:-}" = none ] && kexpr=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --calls) calls=$2; shift 2 ;;
