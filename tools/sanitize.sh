@@ -134,7 +134,8 @@ fi
 
 echo "== fuzz: $calls calls, seed $seed"
 state="$build_dir/fuzz_state.npy"
-"$python" -m tests.fuzz.fuzz_c --calls "$calls" --seed "$seed" --state "$state" || status=$?
+"$python" -m tests.fuzz.fuzz_c --calls "$calls" --seed "$seed" --state "$state" \
+    --progress $((calls >= 100000 ? 50000 : 0)) || status=$?
 if [ "$status" -gt 128 ] && [ -f "$state" ]; then
     # Killed by a signal (a sanitizer abort, SIGSEGV): name the call in flight.
     i=$("$python" -c "import numpy as np; print(int(np.load('$state')[1]))")

@@ -304,6 +304,20 @@ def case_gemm(f) -> Call:
         out = np.lib.stride_tricks.as_strided(base, oshape, st)
         if dt.kind == "f":
             a.unsure.append("self-overlapping out")
+    elif (
+        u < 0.58
+        and isinstance(A, np.ndarray)
+        and dt.kind == "f"
+        and A.size
+        and int(np.prod(oshape))
+    ):
+        # out shares exactly one element (a's last) with a.
+        size_o = int(np.prod(oshape))
+        base = np.zeros(A.size + size_o, dt)
+        base[: A.size] = f64(A).reshape(-1)
+        A = base[: A.size].reshape(A.shape)
+        out = base[A.size - 1 : A.size - 1 + size_o].reshape(oshape)
+        a.invalid("out overlaps a")
     if out is not None:
         kw["out"] = out
         if isinstance(out, np.ndarray) and out.dtype.kind == "f":
@@ -623,3 +637,32 @@ def case_act_info(f) -> Call:
             "act.has_isa", _act.has_isa, (name,), None, None, "ok" if ok else "error"
         )
     return Call("act.isa_code", _act.isa_code, ("op", name), None, None, "either")
+
+
+def case_set_threads(f) -> Call:
+    """minigrad.set_num_threads with good and bad values (restored at once:
+    a kernel called with nthreads=None uses it)."""
+    from minigrad import backend
+
+    r = f.r
+    v = r.choice((1, 2, 3, 16, 0, -1, 1.5, True, None, "2", 2**31, 2**64))
+    ok = isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    def setget():
+        old = backend.get_num_threads()
+        try:
+            backend.set_num_threads(v)
+            assert backend.get_num_threads() == v
+            assert backend._kernel_threads() <= max(v, 1)
+        finally:
+            backend.set_num_threads(old)
+
+    return Call(
+        "set_num_threads",
+        setget,
+        (),
+        None,
+        None,
+        "ok" if ok else "error",
+        info={"n": v},
+    )

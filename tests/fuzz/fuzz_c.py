@@ -59,6 +59,7 @@ TARGETS = {
     "gemm_info": (cases.case_gemm_info, 0.3),
     "act": (cases.case_act, 6),
     "act_info": (cases.case_act_info, 0.2),
+    "set_threads": (cases.case_set_threads, 0.1),
     "softmax": (cases_loss.case_softmax, 4),
     "xent": (cases_loss.case_xent, 4),
     "bce": (cases_loss.case_bce, 3),
@@ -167,6 +168,7 @@ def run(
     state: str | None = None,
     stop_after: int = 20,
     out=sys.stdout,
+    progress: int = 0,
 ) -> dict:
     """Makes calls start .. start+n_calls-1; returns {"calls", "findings",
     "seconds", "by_target", "skipped"}. ``findings``: (index, target, what,
@@ -202,6 +204,14 @@ def run(
                         f"fuzz_c: case {target} failed to build (seed {seed}, call {i})"
                     ) from e
                 by_target[target] += 1
+                done = i - start + 1
+                if progress and done % progress == 0 and out is not None:
+                    dt = time.perf_counter() - t0
+                    print(
+                        f"fuzz_c: {done} calls, {dt:.0f} s, {len(findings)} findings",
+                        file=out,
+                        flush=True,
+                    )
                 if verbose and out is not None:
                     print(f"[{i}] {describe(call)}", file=out, flush=True)
                 what = judge(call)
@@ -244,6 +254,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip", default=None, help="known-bug categories to avoid")
     p.add_argument("--state", default=os.environ.get("MG_FUZZ_STATE"))
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--progress", type=int, default=0, help="report every N calls")
     a = p.parse_args(argv)
     only = a.only.split(",") if a.only else None
     try:
@@ -255,6 +266,7 @@ def main(argv=None) -> int:
             skip=a.skip,
             verbose=a.verbose,
             state=a.state,
+            progress=a.progress,
         )
     except BaseException:
         if a.state and os.path.exists(a.state):
