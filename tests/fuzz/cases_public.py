@@ -223,6 +223,8 @@ def case_public(f) -> Call:
             return  # values: case_gemm's job, with its error bound
         if any(z is not None and has_nonfinite(z) for z in ins):
             return
+        if any(z is not None and np.max(np.abs(f64(z)), initial=0) > 1e30 for z in ins):
+            return  # near float32's limit intermediates round (or overflow) first
         close(f"public {op}", got, expected, dt, 1e-4 if dt == F32 else 1e-9)
 
     return Call(
