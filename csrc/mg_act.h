@@ -8,6 +8,9 @@
 //
 // Contract shared by every function below:
 // - n == 0 is a no-op; no pointer is read.
+// - Every pointer is aligned for its element type (C allows no other float
+//   pointer) and the values are in this CPU's byte order: the Cython
+//   wrappers copy an operand that is not, and refuse such an `out`.
 // - An output may alias an input only exactly (same pointer and stride: in
 //   place); partial overlap is undefined.
 // - The return value is 0, or -1 when `isa` names an instruction set this CPU

@@ -35,14 +35,23 @@ enum {
     MG_GEMM_OK = 0,
     MG_GEMM_ENOMEM = 1, // the packing buffer could not be allocated
     MG_GEMM_EISA = 2,   // the requested ISA is not supported by this CPU
-    MG_GEMM_EARG = 3    // a negative size, bad enum value or thread count
+    MG_GEMM_EARG = 3,   // a negative size, bad enum value or thread count,
+                        // or a zero stride in C
+    MG_GEMM_ESIZE = 4   // sizes or strides whose products overflow
 };
 
-// How to run. num_threads is the upper bound on OpenMP threads; shapes too
-// small to gain from a second thread use one, and with one thread no
-// parallel region is entered at all. mc/kc/nc of 0 take the defaults below;
+// The largest m, n or k accepted (MG_GEMM_ESIZE above): a quarter of the
+// index range, so a dim rounded up to whole micro-tiles or blocks never
+// overflows.
+#define MG_GEMM_MAX_DIM (PTRDIFF_MAX / 4)
+
+// How to run. num_threads is the upper bound on OpenMP threads (clamped to
+// mg_threads_max()); shapes too small to gain from a second thread use one,
+// and with one thread no parallel region is entered at all. mc/kc/nc of 0 take the defaults below;
 // other values bound the blocks instead (blocks are whole micro-tiles, so at
-// least MR x NR), which lets tests put block edges inside small matrices.
+// least MR x NR, and at most the matrix: any larger value, up to
+// PTRDIFF_MAX, means one block), which lets tests put block edges inside
+// small matrices.
 typedef struct mg_gemm_opts {
     int isa;         // MG_ISA_AUTO or MG_ISA_GENERIC/AVX2/AVX512
     int num_threads; // >= 1

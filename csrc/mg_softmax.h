@@ -12,6 +12,12 @@
 //
 // Contract shared by every function:
 // - a zero size is a no-op; no pointer is read.
+// - every pointer is aligned for its element type, values are in this
+//   CPU's byte order (the Cython wrappers copy operands that are not).
+// - NaN and ±inf propagate as in the float64 formulas below, evaluated
+//   stably (tests/test_kernel_special_values.py); inputs a forward never
+//   gives (a log_softmax output y > 0, an lse below the row's max) are
+//   still computed right: e^y overflows to +inf as numpy's.
 // - outputs never alias inputs, except where stated.
 // - return 0, MG_SOFTMAX_EISA when this CPU cannot run `isa` (nothing is
 //   read or written then), or a negative status described per function

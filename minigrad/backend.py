@@ -37,6 +37,17 @@ free core at full speed, instead of two threads fighting for it. Where the
 process sees only part of the machine (a container with a CPU set), the count
 says nothing about our cores, and the thread count is used as set.
 
+# Note [Thread cap]
+libgomp creates whatever team a kernel asks for: 65536 threads segfault inside
+the runtime (their stacks exhaust the address space) and 2**31 - 1 make it
+abort the process on a 480 GB allocation. So a thread count is capped at
+``max_threads()`` = 4 x ``os.cpu_count()`` (enough for hyper-threads and
+oversubscription tests) with a warning naming the requested and the used
+count, here (``set_num_threads``, ``MINIGRAD_NUM_THREADS``), in each Cython
+wrapper's ``nthreads=`` / ``num_threads=`` check, and again in C
+(``mg_threads_clamp`` in csrc/mg_common.h, the same cap) for callers that
+bypass both.
+
 # Note [OpenMP and fork]
 libgomp's thread pool does not survive ``fork``: a child that starts a
 parallel region with more than one thread after its parent did hangs for ever.
@@ -46,13 +57,15 @@ thread; calling ``set_num_threads`` in it is at the caller's risk.
 
 from __future__ import annotations
 
+import operator
 import os
 import time
+import warnings
 from typing import Any
 
 from minigrad.errors import ArgumentError
 
-__all__ = ["backend_info", "get_num_threads", "set_num_threads"]
+__all__ = ["backend_info", "get_num_threads", "max_threads", "set_num_threads"]
 
 _ISA_ENV = "MINIGRAD_ISA"
 
@@ -86,6 +99,35 @@ def _configure_openmp() -> str:
 _OMP_POLICY = _configure_openmp()
 
 
+# MG_THREADS_PER_CPU in csrc/mg_common.h; see Note [Thread cap].
+_THREADS_PER_CPU = 4
+
+
+def max_threads() -> int:
+    """The most threads a kernel runs: 4 x ``os.cpu_count()`` (Note [Thread
+    cap])."""
+    return _THREADS_PER_CPU * (os.cpu_count() or 1)
+
+
+def _cap_threads(
+    where: str, n: int, cap: int | None = None, stacklevel: int = 3
+) -> int:
+    """``n`` (a validated positive int) capped at ``cap`` (default
+    ``max_threads()``), warning when it is; see Note [Thread cap]. The Cython
+    wrappers pass their C cap and ``stacklevel=2`` (they add no frame)."""
+    if cap is None:
+        cap = max_threads()
+    if n <= cap:
+        return n
+    warnings.warn(
+        f"{where}: {n} threads requested, using {cap} (at most "
+        f"{_THREADS_PER_CPU} per CPU, {os.cpu_count() or 1} CPUs)",
+        RuntimeWarning,
+        stacklevel=stacklevel,
+    )
+    return cap
+
+
 def _initial_threads() -> int:
     env = os.environ.get("MINIGRAD_NUM_THREADS")
     if env:
@@ -97,7 +139,7 @@ def _initial_threads() -> int:
             ) from None
         if n < 1:
             raise ArgumentError(f"MINIGRAD_NUM_THREADS must be >= 1, got {n}")
-        return n
+        return _cap_threads("MINIGRAD_NUM_THREADS", n)
     return os.cpu_count() or 1
 
 
@@ -165,17 +207,23 @@ def set_num_threads(n: int) -> None:
     Parameters
     ----------
     n : int
-        At least 1. Kernels use fewer when the work is too small to share or
-        other processes are busy on some of the cores (Note [Sharing cores]).
+        At least 1; above ``max_threads()`` (4 x ``os.cpu_count()``) it is
+        capped there with a ``RuntimeWarning`` (Note [Thread cap]). Kernels use
+        fewer when the work is too small to share or other processes are busy
+        on some of the cores (Note [Sharing cores]).
 
     Raises
     ------
     ValueError
-        If ``n`` is not a positive int.
+        If ``n`` is not a positive int (bools are not).
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    try:
+        count = operator.index(n) if not isinstance(n, bool) else 0
+    except TypeError:
+        count = 0
+    if count < 1:
         raise ArgumentError(f"set_num_threads: expected a positive int, got {n!r}")
-    _Threads.n = n
+    _Threads.n = _cap_threads("set_num_threads", count)
 
 
 def get_num_threads() -> int:

@@ -4,11 +4,14 @@ arange, linspace, eye. Layer: core.
 
 from __future__ import annotations
 
+import math
+import operator
 from typing import Any
 
 import numpy as np
 
-from minigrad.dtypes import canonical_dtype, float32, to_array
+from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
+from minigrad.errors import ArgumentError
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
@@ -29,10 +32,16 @@ __all__ = [
 ]
 
 
-def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    try:
+        shape = tuple(operator.index(s) for s in size)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be ints, got {tuple(size)!r}") from None
+    if any(s < 0 for s in shape):
+        raise ArgumentError(f"{op}: negative dimension in size {shape}")
+    return shape
 
 
 def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -55,12 +64,12 @@ def _dt(dtype: Any) -> np.dtype:
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 by default."""
-    return _make(np.zeros(_shape(size), _dt(dtype)), requires_grad)
+    return _make(np.zeros(_shape(size, "zeros"), _dt(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 by default."""
-    return _make(np.ones(_shape(size), _dt(dtype)), requires_grad)
+    return _make(np.ones(_shape(size, "ones"), _dt(dtype)), requires_grad)
 
 
 def full(
@@ -71,7 +80,8 @@ def full(
     if dtype is None:
         dtype = to_array(fill_value).dtype
     return _make(
-        np.full(_shape((size,)), fill_value, canonical_dtype(dtype)), requires_grad
+        np.full(_shape((size,), "full"), fill_value, canonical_dtype(dtype)),
+        requires_grad,
     )
 
 
@@ -106,7 +116,7 @@ def rand(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Uniform on [0, 1)."""
-    arr = get_generator(generator).random(_shape(size)).astype(_dt(dtype))
+    arr = get_generator(generator).random(_shape(size, "rand")).astype(_dt(dtype))
     return _make(arr, requires_grad)
 
 
@@ -117,7 +127,11 @@ def randn(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Standard normal."""
-    arr = get_generator(generator).standard_normal(_shape(size)).astype(_dt(dtype))
+    arr = (
+        get_generator(generator)
+        .standard_normal(_shape(size, "randn"))
+        .astype(_dt(dtype))
+    )
     return _make(arr, requires_grad)
 
 
@@ -135,7 +149,9 @@ def randint(
     elif high is None:
         low, high = 0, low
     d = np.int64 if dtype is None else canonical_dtype(dtype)
-    arr = get_generator(generator).integers(low, high, size=_shape((size,)))
+    if low >= high:
+        raise ArgumentError(f"randint: low ({low}) must be less than high ({high})")
+    arr = get_generator(generator).integers(low, high, size=_shape((size,), "randint"))
     return Tensor._wrap(np.asarray(arr).astype(d))
 
 
@@ -147,21 +163,54 @@ def arange(
     requires_grad: bool = False,
 ) -> Tensor:
     """Values from ``start`` to ``end`` (excluded) by ``step``; int64 when all are
-    ints, else float32 (PyTorch's defaults)."""
+    ints, else float32 (PyTorch's defaults). As in PyTorch, the length is
+    ``ceil((end - start) / step)`` computed in float64, and value i is
+    ``start + i * step``.
+
+    Raises
+    ------
+    ValueError
+        ``step`` is 0, a bound is not finite, or ``end`` lies on the wrong side
+        of ``start`` for the sign of ``step`` (PyTorch returns no empty tensor
+        there either).
+    """
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else float32
-    return _make(
-        np.arange(start, end, step).astype(canonical_dtype(dtype)), requires_grad
-    )
+    dt = canonical_dtype(dtype)
+    if dt.kind == "b":
+        raise DTypeError("arange: not defined for dtype bool (as in PyTorch)")
+    if not (math.isfinite(start) and math.isfinite(end) and math.isfinite(step)):
+        raise ArgumentError(f"arange: unsupported range: {start} -> {end} by {step}")
+    if dt.kind in "iu":
+        # PyTorch casts the bounds and step to the integer dtype first (C++
+        # truncation): arange(-1.5, 2, dtype=int64) is [-1, 0, 1]
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise ArgumentError(f"arange: step must be nonzero (start={start}, end={end})")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise ArgumentError(
+            f"arange: upper bound and lower bound inconsistent with step sign "
+            f"(start={start}, end={end}, step={step})"
+        )
+    if all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
+        arr = np.arange(start, end, step, dtype=np.int64)
+    else:
+        n = math.ceil((float(end) - float(start)) / float(step))
+        arr = float(start) + float(step) * np.arange(n, dtype=np.float64)
+    return _make(arr.astype(dt, copy=False), requires_grad)
 
 
 def linspace(
     start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (included); float32."""
+    if steps < 0:
+        raise ArgumentError(
+            f"linspace: number of steps must be non-negative, got {steps}"
+        )
     return _make(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
 
@@ -169,4 +218,6 @@ def eye(
     n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """The ``n x m`` identity (``m`` defaults to ``n``); float32 by default."""
+    if n < 0 or (m is not None and m < 0):
+        raise ArgumentError(f"eye: negative size ({n}, {m})")
     return _make(np.eye(n, m, dtype=_dt(dtype)), requires_grad)

@@ -1,4 +1,4 @@
-"""dtypes and PyTorch's type promotion. Layer: bottom; imports only numpy.
+"""dtypes and PyTorch's type promotion. Layer: bottom; imports numpy and errors.
 
 minigrad's dtypes are numpy dtypes: float32 (the default for Python floats),
 float64, int64 (labels, indices) and bool (masks).
@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from minigrad.errors import ArgumentError, ShapeError
 
 __all__ = [
     "DTypeError",
@@ -48,7 +50,7 @@ def canonical_dtype(dtype: Any, op: str = "tensor") -> np.dtype:
     d = np.dtype(dtype)
     if d in SUPPORTED:
         return d
-    raise TypeError(
+    raise DTypeError(
         f"{op}: unsupported dtype {d}; minigrad supports float32, float64, int64, bool"
     )
 
@@ -59,15 +61,28 @@ def to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     Python floats become float32, ints int64, bools bool; a numpy array keeps a
     supported dtype (other floats become float32, other integers int64).
     """
-    if dtype is not None:
-        d = canonical_dtype(dtype)
-        return np.array(data, dtype=d, copy=copy or None)
-    if isinstance(data, np.ndarray):
-        arr = np.array(data, copy=copy or None)
-    else:
-        arr = np.asarray(data)
-        if arr.dtype == np.float64 and not _has_float64(data):
-            arr = arr.astype(np.float32)
+    try:
+        if dtype is not None:
+            d = canonical_dtype(dtype)
+            return np.array(data, dtype=d, copy=copy or None)
+        if isinstance(data, np.ndarray):
+            arr = np.array(data, copy=copy or None)
+        else:
+            arr = np.asarray(data)
+            if arr.dtype == np.float64 and not _has_float64(data):
+                arr = arr.astype(np.float32)
+    except ValueError as e:
+        if "inhomogeneous" in str(e):
+            raise ShapeError(
+                f"tensor: nested sequences of different lengths cannot make a "
+                f"tensor ({e})"
+            ) from None
+        raise ArgumentError(f"tensor: {e}") from None
+    if not arr.dtype.isnative:
+        # Byte-swapped ('>f8' on x86): the same values in this CPU's byte
+        # order, keeping the width (not float32 for '>f8'); the C kernels
+        # read native numbers only.
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     kind = arr.dtype.kind
     if arr.dtype in SUPPORTED:
         return arr

@@ -7,7 +7,7 @@ from both, so code written for either ``except`` catches minigrad's errors.
 
 from __future__ import annotations
 
-__all__ = ["ArgumentError", "ShapeError"]
+__all__ = ["ArgumentError", "DimError", "ShapeError"]
 
 
 class ArgumentError(ValueError, RuntimeError):
@@ -18,3 +18,10 @@ class ArgumentError(ValueError, RuntimeError):
 class ShapeError(ArgumentError):
     """Operands whose shapes do not fit the op (``matmul: inner dimensions differ:
     (3, 4) @ (5, 2)``). Both a ValueError and a RuntimeError."""
+
+
+class DimError(ShapeError, IndexError):
+    """A dim out of range for the tensor (``sum: dim 5 is out of range for a
+    tensor with 2 dims``): an IndexError, as PyTorch raises there, and a
+    ValueError and RuntimeError like the other shape errors (numpy's AxisError
+    is likewise both a ValueError and an IndexError)."""

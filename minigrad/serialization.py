@@ -44,6 +44,12 @@ from minigrad.tensor import Tensor
 __all__ = ["SerializationError", "load", "save"]
 
 MAX_HEADER_BYTES = 100_000_000  # the safetensors package's limit as well
+_MAX_NDIM = 64  # numpy's limit
+_MAX_DIM = np.iinfo(np.intp).max
+# torch.save writes a zip archive; its legacy format (and any pickle of
+# protocol >= 2) starts with the PROTO opcode and the protocol number 2..5.
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTO = 0x80
 TREE_KEY = "minigrad.tree"
 ROOT_TENSOR_KEY = "tensor"
 
@@ -71,8 +77,9 @@ _READ_CODES: dict[str, tuple[str, Any]] = {
 }
 
 
-class SerializationError(ValueError):
-    """A file is not a valid safetensors file, or its minigrad metadata is bad."""
+class SerializationError(ValueError, RuntimeError):
+    """A file is not a valid safetensors file, or its minigrad metadata is bad.
+    Both a ValueError and a RuntimeError, like minigrad.errors.ArgumentError."""
 
 
 PathLike = str | os.PathLike[str]
@@ -235,12 +242,30 @@ class _Reader:
     def fail(self, problem: str) -> SerializationError:
         return SerializationError(f"load: {self.path!r} is not a valid file: {problem}")
 
+    def not_safetensors(self, head: bytes) -> None:
+        # Called once the header length is known to be bad: a PyTorch pickle
+        # gets a message saying what it is and how to convert it. (A valid
+        # file may start with 0x80 too: a 128-byte header.)
+        pickled = head[0] == _PICKLE_PROTO and 2 <= head[1] <= 5
+        if head.startswith(_ZIP_MAGIC) or pickled:
+            raise SerializationError(
+                f"load: {self.path!r} looks like a PyTorch pickle (torch.save), "
+                "not a safetensors file; minigrad never unpickles (it can run "
+                "code). Convert it once with PyTorch: sd = torch.load(path, "
+                "map_location='cpu'); mg.save({k: v.numpy() for k, v in "
+                "sd.items()}, 'model.safetensors') (or "
+                "safetensors.torch.save_file(sd, 'model.safetensors'))"
+            )
+
     def header(self, f: Any, size: int) -> tuple[dict[str, Any], int]:
         if size < 8:
             raise self.fail(
                 f"only {size} bytes, too short for the 8-byte header length"
             )
-        (n,) = struct.unpack("<Q", f.read(8))
+        head = f.read(8)
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER_BYTES or 8 + n > size:
+            self.not_safetensors(head)
         if n > MAX_HEADER_BYTES:
             raise self.fail(f"header length {n} exceeds the limit {MAX_HEADER_BYTES}")
         if 8 + n > size:
@@ -277,19 +302,27 @@ class _Reader:
                     f"tensor {name!r} needs exactly dtype, shape and data_offsets"
                 )
             code, shape, offs = info["dtype"], info["shape"], info["data_offsets"]
+            if not isinstance(code, str):
+                raise self.fail(
+                    f"tensor {name!r} has dtype {code!r:.80}, not a string like 'F32'"
+                )
             if code not in _READ_CODES:
                 raise self.fail(f"tensor {name!r} has unsupported dtype {code!r}")
-            if not isinstance(shape, list) or not all(
-                _is_int(s) and s >= 0 for s in shape
+            if (
+                not isinstance(shape, list)
+                or len(shape) > _MAX_NDIM
+                or not all(_is_int(s) and 0 <= s <= _MAX_DIM for s in shape)
             ):
-                raise self.fail(f"tensor {name!r} has an invalid shape {shape!r}")
+                raise self.fail(f"tensor {name!r} has an invalid shape {shape!r:.80}")
             if (
                 not isinstance(offs, list)
                 or len(offs) != 2
                 or not all(_is_int(o) for o in offs)
                 or not 0 <= offs[0] <= offs[1]
             ):
-                raise self.fail(f"tensor {name!r} has invalid data_offsets {offs!r}")
+                raise self.fail(
+                    f"tensor {name!r} has invalid data_offsets {offs!r:.80}"
+                )
             itemsize = np.dtype(_READ_CODES[code][0]).itemsize
             nbytes = math.prod(shape) * itemsize
             if offs[1] - offs[0] != nbytes:
@@ -320,7 +353,10 @@ class _Reader:
         a = np.frombuffer(
             data, dtype=stored, count=(e - b) // np.dtype(stored).itemsize, offset=b
         )
-        a = a.reshape(shape)
+        try:
+            a = a.reshape(shape)
+        except (ValueError, OverflowError, MemoryError):
+            raise self.fail(f"tensor {name!r} has an invalid shape {shape}") from None
         if code == "BF16":
             return (a.astype(np.uint32) << 16).view(np.float32)
         if code == "BOOL":
@@ -355,9 +391,13 @@ def load(path: PathLike) -> Any:
 
     Raises
     ------
-    SerializationError (a ValueError) : the file is truncated or corrupted (bad
-        header length, bad JSON, offsets out of range or overlapping, unknown
-        dtype, size mismatch); the message names the file and the problem.
+    SerializationError (a ValueError and a RuntimeError) : the file is
+        truncated or corrupted (bad header length, bad JSON, wrongly typed
+        dtype / shape / data_offsets, offsets out of range, overlapping or
+        leaving gaps, unknown dtype, size mismatch, a tensor the metadata names
+        twice), or is a PyTorch pickle (the message says how to convert it);
+        the message names the file, the tensor and the problem. Every loaded
+        tensor owns its memory: no two share a buffer.
     """
     p = os.fspath(path)
     r = _Reader(p)
@@ -390,7 +430,11 @@ def _decode_tree(r: _Reader, text: str, arrays: dict[str, np.ndarray]) -> Any:
         if kind in ("t", "a"):
             if not isinstance(val, str) or val not in arrays:
                 raise r.fail(
-                    f"metadata {TREE_KEY!r} refers to a missing tensor {val!r}"
+                    f"metadata {TREE_KEY!r} refers to a missing tensor {val!r:.80}"
+                )
+            if val in used:  # two objects over one buffer: never aliased
+                raise r.fail(
+                    f"metadata {TREE_KEY!r} refers to tensor {val!r} more than once"
                 )
             used.add(val)
             return Tensor._wrap(arrays[val]) if kind == "t" else arrays[val]

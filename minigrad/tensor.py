@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
-from minigrad.dtypes import DTypeError, to_array
+from minigrad.device import CPU, check_device, device, parse_to
+from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
 from minigrad.errors import ShapeError
 
 __all__ = ["Tensor"]
@@ -49,11 +50,9 @@ class Tensor:
     _is_node = False  # a leaf is an edge of the graph, not a node
 
     def __init__(
-        self, data: Any, dtype: Any = None, requires_grad: bool = False
+        self, *args: Any, dtype: Any = None, requires_grad: bool = False
     ) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data: np.ndarray = to_array(data, dtype)
+        self.data: np.ndarray = _constructor_array(args, dtype)
         self.grad: Tensor | None = None
         self.grad_fn: Any = None
         self.requires_grad = False
@@ -115,8 +114,8 @@ class Tensor:
         return self.transpose(-2, -1)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        return CPU
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -129,9 +128,9 @@ class Tensor:
 
     def item(self) -> Any:
         if self.data.size != 1:
-            raise RuntimeError(
-                f"item: a Tensor with {self.data.size} elements cannot be converted "
-                "to a Python scalar"
+            raise ShapeError(
+                f"item: a Tensor with {self.data.size} elements (shape {self.shape}) "
+                "cannot be converted to a Python scalar"
             )
         return self.data.reshape(()).item()
 
@@ -159,9 +158,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(
+            raise ShapeError(
                 f"bool: the truth value of a tensor with {self.data.size} elements "
-                "is ambiguous"
+                f"(shape {self.shape}) is ambiguous"
             )
         return bool(self.data.reshape(()))
 
@@ -277,10 +276,12 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
     # -- dtype -----------------------------------------------------------------
-    def to(self, dtype: Any) -> Tensor:
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
-        return _ops.to_dtype(self, dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``;
+        ``self`` when nothing changes. Devices other than the CPU raise."""
+        dtype = parse_to(args, kwargs, "Tensor.to")
+        out = self if dtype is None else _ops.to_dtype(self, dtype)
+        return out.clone() if out is self and kwargs.get("copy") else out
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
@@ -304,6 +305,10 @@ class Tensor:
         return _ops.to_dtype(self, other.dtype)
 
     def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None) -> Tensor:
+        check_device("cuda" if device is None else device, "Tensor.cuda")
         return self
 
     def clone(self) -> Tensor:
@@ -346,11 +351,23 @@ class Tensor:
     def __rpow__(self, o: Any) -> Tensor:
         return _ops.pow(o, self)
 
+    def __floordiv__(self, o: Any) -> Tensor:
+        return _integer.floor_divide(self, o)
+
+    def __rfloordiv__(self, o: Any) -> Tensor:
+        return _integer.floor_divide(o, self)
+
+    def __mod__(self, o: Any) -> Tensor:
+        return _integer.remainder(self, o)
+
+    def __rmod__(self, o: Any) -> Tensor:
+        return _integer.remainder(o, self)
+
     def __matmul__(self, o: Any) -> Tensor:
         return _ops.matmul(self, o)
 
     def __rmatmul__(self, o: Any) -> Tensor:
-        return _ops.matmul(Tensor(o), self)
+        return _ops.matmul(_wrap(to_array(o)), self)
 
     def __neg__(self) -> Tensor:
         return _ops.neg(self)
@@ -398,19 +415,27 @@ class Tensor:
     def eq(self, o: Any) -> Tensor:
         return self._cmp(o, np.equal)
 
+    # Bitwise on integers, logical on bools, an error on floats (PyTorch).
     def __invert__(self) -> Tensor:
-        if self.data.dtype != np.bool_:
-            raise TypeError("~ is only defined for bool tensors")
-        return Tensor._wrap(~self.data)
+        return _integer.bitwise_not(self)
 
     def __and__(self, o: Any) -> Tensor:
-        return self._cmp(o, np.logical_and)
+        return _integer.bitwise_and(self, o)
+
+    def __rand__(self, o: Any) -> Tensor:
+        return _integer.bitwise_and(o, self)
 
     def __or__(self, o: Any) -> Tensor:
-        return self._cmp(o, np.logical_or)
+        return _integer.bitwise_or(self, o)
+
+    def __ror__(self, o: Any) -> Tensor:
+        return _integer.bitwise_or(o, self)
 
     def __xor__(self, o: Any) -> Tensor:
-        return self._cmp(o, np.logical_xor)
+        return _integer.bitwise_xor(self, o)
+
+    def __rxor__(self, o: Any) -> Tensor:
+        return _integer.bitwise_xor(o, self)
 
     # -- elementwise ---------------------------------------------------------------
     def exp(self) -> Tensor:
@@ -427,6 +452,9 @@ class Tensor:
 
     def sign(self) -> Tensor:
         return _ops.sign(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _elementwise.round(self, decimals)
 
     def square(self) -> Tensor:
         return _elementwise.square(self)
@@ -448,6 +476,12 @@ class Tensor:
 
     def pow(self, exponent: Any) -> Tensor:
         return _ops.pow(self, exponent)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return _integer.floor_divide(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return _integer.remainder(self, other)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
         return _ops.clamp(self, min, max)
@@ -624,7 +658,7 @@ class Tensor:
             )
         if result.dtype != self.dtype:
             if _KIND_RANK[result.dtype.kind] > _KIND_RANK[self.dtype.kind]:
-                raise TypeError(
+                raise DTypeError(
                     f"{op}: result type {result.dtype} can't be cast to the "
                     f"tensor's dtype {self.dtype}"
                 )
@@ -683,6 +717,26 @@ class Tensor:
     def __itruediv__(self, o: Any) -> Tensor:
         return self.div_(o)
 
+    # In place like PyTorch (without these Python would rebind the name to a new
+    # tensor, and views and other references would keep the old values).
+    def __ifloordiv__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.floor_divide(self._alias(), o), "floor_divide_")
+
+    def __imod__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.remainder(self._alias(), o), "remainder_")
+
+    def __ipow__(self, o: Any) -> Tensor:
+        return self._inplace(_ops.pow(self._alias(), o), "pow_")
+
+    def __iand__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_and(self._alias(), o), "bitwise_and_")
+
+    def __ior__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_or(self._alias(), o), "bitwise_or_")
+
+    def __ixor__(self, o: Any) -> Tensor:
+        return self._inplace(_integer.bitwise_xor(self._alias(), o), "bitwise_xor_")
+
 
 _new = object.__new__
 _KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
@@ -702,6 +756,30 @@ def _snapshot_saved_alias(result: Tensor, data: np.ndarray) -> None:
             snap.requires_grad = val.requires_grad
             entries[k] = (kind, snap, 0)
     node._saved = tuple(entries)
+
+
+def _constructor_array(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
+    """The array of ``Tensor(*args, dtype=...)``, by ``torch.Tensor``'s rules:
+    ``Tensor(data)`` converts a list / array / scalar data to float32 (unless
+    ``dtype`` is given); ``Tensor(2, 3)`` (ints alone) is a float32 tensor of that
+    shape, which PyTorch leaves uninitialised and minigrad fills with zeros;
+    ``Tensor()`` is empty; ``Tensor(t)`` shares ``t``'s array."""
+    d = float32 if dtype is None else canonical_dtype(dtype, "Tensor")
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        a = args[0].data
+        return a if dtype is None or a.dtype == d else a.astype(d)
+    if not args:
+        return np.zeros(0, d)
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        if any(a < 0 for a in args):
+            raise ShapeError(f"Tensor: negative dimension in size {tuple(args)}")
+        return np.zeros(tuple(int(a) for a in args), d)
+    if len(args) == 1:
+        return to_array(args[0], d)
+    raise TypeError(
+        "Tensor: expected data (a list, an array or a Tensor) or a shape as ints, "
+        f"got {len(args)} arguments of types {[type(a).__name__ for a in args]}"
+    )
 
 
 def _wrap(arr: np.ndarray) -> Tensor:
@@ -741,5 +819,6 @@ class _HookHandle:
 
 from minigrad import ops as _ops  # noqa: E402  (ops import Tensor; bound last)
 from minigrad.ops import elementwise as _elementwise  # noqa: E402
+from minigrad.ops import integer as _integer  # noqa: E402
 from minigrad.ops import reduce as _reduce  # noqa: E402
 from minigrad.ops import shape as _shape_ops  # noqa: E402

@@ -18,6 +18,7 @@ as Tensors and returns a float.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.loss import BCEWithLogitsLoss
 from minigrad.tensor import Tensor
 
-__all__ = ["History", "evaluate", "fit", "predict_labels"]
+__all__ = ["Callback", "History", "evaluate", "fit", "predict_labels"]
 
 MetricFn = Callable[[Tensor, Tensor], float]
 MetricsArg = Sequence[str | MetricFn] | Mapping[str, str | MetricFn] | None
@@ -77,11 +78,133 @@ class History:
         out.update({f"val_{k}": list(v) for k, v in self.val.items()})
         return out
 
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Keras's ``History.history``: the flat dict of :meth:`as_dict`."""
+        return self.as_dict()
+
+    @property
+    def epoch(self) -> list[int]:
+        """Keras's ``History.epoch``: the 0-based index of each recorded epoch."""
+        return list(range(self.epochs))
+
+    def keys(self) -> list[str]:
+        """The keys of :attr:`history` (``loss``, ``val_loss``...)."""
+        return list(self.as_dict())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.as_dict()
+
+    def last(self) -> dict[str, float]:
+        """The latest epoch's figures as one flat dict (Keras's epoch ``logs``)."""
+        return {k: v[-1] for k, v in self.as_dict().items() if v}
+
     def _record(
         self, part: dict[str, list[float]], values: Mapping[str, float]
     ) -> None:
         for k, v in values.items():
             part.setdefault(k, []).append(float(v))
+
+
+class Callback:
+    """Hooks that :func:`fit` calls, Keras's protocol: ``on_train_begin(logs)``,
+    ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_end(logs)``; ``epoch`` counts from 0 and ``logs`` is the epoch's
+    flat dict (``loss``, ``val_loss``, metrics...).
+
+    Before training, fit sets ``model`` (unless a caller bound another model
+    with :meth:`set_model`, as :mod:`minigrad.keras` does), ``optimizer`` and
+    ``history``. Setting ``self.model.stop_training = True`` ends training after
+    the current epoch.
+    """
+
+    model: Any = None
+    optimizer: Any = None
+    history: History | None = None
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        pass
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        pass
+
+
+def _hook(callbacks: list[Any], name: str, *args: Any) -> None:
+    for cb in callbacks:
+        fn = getattr(cb, name, None)
+        if fn is not None:
+            fn(*args)
+
+
+def _bind(
+    callbacks: list[Any], model: Any, optimizer: Any, history: History
+) -> list[Any]:
+    """Gives each callback its model, optimizer and history; returns the models
+    whose ``stop_training`` flag fit watches (cleared here)."""
+    models = []
+    for cb in callbacks:
+        if getattr(cb, "model", None) is None:
+            if hasattr(cb, "set_model"):
+                cb.set_model(model)
+            else:
+                cb.model = model
+        cb.optimizer = optimizer
+        cb.history = history
+        if all(cb.model is not m for m in models):
+            models.append(cb.model)
+    for m in models:
+        with contextlib.suppress(AttributeError):  # a plain function as model
+            m.stop_training = False
+    return models
+
+
+def _split_validation(loader: Any, fraction: float) -> tuple[Any, Any]:
+    """Keras's ``validation_split``: the last ``fraction`` of ``loader``'s dataset
+    (taken before any shuffling) becomes a validation loader; the training
+    loader keeps the rest and its own settings."""
+    from minigrad.data import DataLoader, Subset
+
+    if not isinstance(fraction, (int, float)) or not 0.0 <= fraction < 1.0:
+        raise ArgumentError(
+            f"fit: validation_split must be in [0, 1), got {fraction!r}"
+        )
+    if not isinstance(loader, DataLoader):
+        raise ArgumentError(
+            "fit: validation_split needs a DataLoader (its dataset is split), got "
+            f"{type(loader).__name__}; pass val_loader instead"
+        )
+    n = len(loader.dataset)
+    split_at = math.ceil(n * (1.0 - fraction))
+    if split_at < 1 or split_at >= n:
+        raise ArgumentError(
+            f"fit: validation_split={fraction} of {n} samples leaves "
+            f"{split_at} for training and {n - split_at} for validation; both "
+            "need at least one"
+        )
+
+    def part(indices: range, shuffle: bool, drop_last: bool) -> DataLoader:
+        return DataLoader(
+            Subset(loader.dataset, np.arange(indices.start, indices.stop)),
+            batch_size=loader.batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            generator=loader.generator,
+            collate_fn=loader.collate_fn,
+        )
+
+    return (
+        part(range(0, split_at), loader.shuffle, loader.drop_last),
+        part(range(split_at, n), False, False),
+    )
 
 
 def predict_labels(output: Any, loss_fn: Any = None) -> np.ndarray:
@@ -247,6 +370,8 @@ def fit(
     metrics: MetricsArg = None,
     scheduler: Any = None,
     verbose: bool = True,
+    validation_split: float = 0.0,
+    callbacks: Sequence[Any] | None = None,
 ) -> History:
     """Trains ``model`` for ``epochs`` passes over ``train_loader``.
 
@@ -274,6 +399,13 @@ def fit(
     verbose : bool
         Show a progress bar (tqdm, on stderr) with the latest epoch's figures; if
         tqdm is not installed, print a line every tenth of the run instead.
+    validation_split : float in [0, 1)
+        Keras's option: the last fraction of ``train_loader``'s dataset (a
+        :class:`~minigrad.data.DataLoader`'s, taken before shuffling) is held out
+        and evaluated after each epoch instead of ``val_loader``.
+    callbacks : list of :class:`Callback` (or objects with some of its hooks)
+        Called at the start and end of training and of each epoch; training
+        stops after an epoch in which one sets ``model.stop_training``.
 
     Returns
     -------
@@ -288,10 +420,18 @@ def fit(
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ArgumentError(f"fit: epochs must be a positive int, got {epochs!r}")
     table = _metric_table(metrics)
+    if validation_split:
+        if val_loader is not None:
+            raise ArgumentError("fit: give val_loader or validation_split, not both")
+        train_loader, val_loader = _split_validation(train_loader, validation_split)
     history = History()
+    callbacks = list(callbacks or [])
+    watched = _bind(callbacks, model, optimizer, history)
     bar = _progress(verbose, epochs, train_loader)
     try:
+        _hook(callbacks, "on_train_begin", {})
         for epoch in range(1, epochs + 1):
+            _hook(callbacks, "on_epoch_begin", epoch - 1, {})
             history.lr.append(float(optimizer.param_groups[0]["lr"]))
             train = _train_epoch(model, loss_fn, optimizer, train_loader, table, bar)
             history._record(history.train, train)
@@ -302,6 +442,10 @@ def fit(
                     history.val, evaluate(model, val_loader, loss_fn, metrics)
                 )
             _report(bar, verbose, epoch, epochs, history)
+            _hook(callbacks, "on_epoch_end", epoch - 1, history.last())
+            if any(getattr(m, "stop_training", False) for m in watched):
+                break
+        _hook(callbacks, "on_train_end", history.last())
     finally:
         if bar is not None:
             bar.close()

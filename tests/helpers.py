@@ -1,10 +1,12 @@
-"""Shared test helpers: per-dtype tolerances, tensor construction, torch bridge."""
+"""Shared test helpers: per-dtype tolerances, tensor construction, torch bridge,
+hypothesis example counts that scale with the profile."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from hypothesis import settings
 
 import minigrad as mg
 
@@ -39,3 +41,31 @@ def to_torch(t: mg.Tensor, torch: Any) -> Any:
     if t.requires_grad:
         x.requires_grad_(True)
     return x
+
+
+# The dev profile's max_examples (tests/conftest.py): the unit of ``examples``.
+DEV_MAX_EXAMPLES = 50
+# A profile with at least this many examples is exhaustive (thorough): no
+# property runs fewer than the profile's max_examples there.
+EXHAUSTIVE_MAX_EXAMPLES = 500
+
+
+def example_count(n: int, profile_max_examples: int) -> int:
+    """How many examples ``examples(n)`` asks for under a profile with that
+    max_examples."""
+    k = max(1, round(n * profile_max_examples / DEV_MAX_EXAMPLES))
+    if profile_max_examples >= EXHAUSTIVE_MAX_EXAMPLES:
+        k = max(k, profile_max_examples)
+    return k
+
+
+def examples(n: int, **kw: Any) -> settings:
+    """``settings(max_examples=...)`` for a property that runs ``n`` examples
+    under the dev profile (a costly one fewer than dev's 50).
+
+    The count scales with the loaded profile's max_examples (n under dev, 4n
+    under ci's 200), so a per-test count never caps a deeper profile; under an
+    exhaustive one (thorough) it is at least the profile's max_examples. Other
+    keywords (``deadline``...) pass through.
+    """
+    return settings(max_examples=example_count(n, settings.default.max_examples), **kw)

@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad._C import _act
+from tests.helpers import examples
 
 ISAS = [i for i in _act.ISAS if _act.has_isa(i)]
 DTYPES = [np.float32, np.float64]
@@ -100,7 +101,7 @@ def test_act_kernel_matches_reference(op, dtype, isa):
     _close(gx, g.astype(np.float64) * rd, dtype)
 
 
-@settings(max_examples=25, deadline=None)
+@examples(25, deadline=None)
 @given(
     n=st.sampled_from([0, 1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 1000, 40_001, 150_001]),
     op=st.sampled_from(_act.OPS),

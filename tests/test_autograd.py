@@ -4,6 +4,7 @@ anomaly detection."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import ClassVar
 
@@ -369,6 +370,84 @@ def test_set_grad_enabled_as_call_context_and_decorator():
     assert mg.is_grad_enabled()  # decorating does not switch the mode
     assert not f(x).requires_grad
     assert mg.is_grad_enabled()
+
+
+def _run_threads(*targets):
+    # Runs each target in its own thread; re-raises the first failure here.
+    errors = []
+
+    def guard(fn):
+        try:
+            fn()
+        except BaseException as e:  # reported in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=guard, args=(fn,)) for fn in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    if errors:
+        raise errors[0]
+
+
+def test_grad_mode_is_per_thread():
+    # Thread A sits inside no_grad while thread B records (and backprops) a
+    # graph; then B sits inside set_grad_enabled(False) while A, back outside
+    # no_grad, records. Like PyTorch, one thread's mode never leaks into another.
+    barrier = threading.Barrier(2, timeout=20)
+    seen = {}
+
+    def a():
+        x = leaf([1.0, 2.0])
+        with mg.no_grad():
+            barrier.wait()  # 1: A is in no_grad
+            barrier.wait()  # 2: B has recorded its graph
+            seen["a_inside"] = (mg.is_grad_enabled(), (x * 2).requires_grad)
+        barrier.wait()  # 3: B is in set_grad_enabled(False)
+        y = x * 2
+        seen["a_after"] = (mg.is_grad_enabled(), y.grad_fn is not None)
+        barrier.wait()  # 4
+
+    def b():
+        x = leaf([1.0, 2.0])
+        barrier.wait()  # 1
+        y = (x * 3).sum()
+        seen["b_during_a"] = (mg.is_grad_enabled(), y.grad_fn is not None)
+        y.backward()
+        seen["b_grad"] = x.grad.tolist()
+        barrier.wait()  # 2
+        with mg.set_grad_enabled(False):
+            barrier.wait()  # 3
+            barrier.wait()  # 4
+            seen["b_inside"] = (mg.is_grad_enabled(), (x * 2).requires_grad)
+
+    _run_threads(a, b)
+    assert seen == {
+        "a_inside": (False, False),
+        "b_during_a": (True, True),
+        "b_grad": [3.0, 3.0],
+        "a_after": (True, True),
+        "b_inside": (False, False),
+    }
+    assert mg.is_grad_enabled()
+
+
+def test_new_threads_start_with_grad_enabled():
+    seen = []
+
+    def child():
+        seen.append((mg.is_grad_enabled(), (leaf([1.0]) * 2).requires_grad))
+
+    with mg.no_grad():
+        _run_threads(child)
+        assert not mg.is_grad_enabled()
+    mg.set_grad_enabled(False)
+    try:
+        _run_threads(child)
+    finally:
+        mg.set_grad_enabled(True)
+    assert seen == [(True, True), (True, True)]
 
 
 # -- detach, retain_grad, hooks ------------------------------------------------

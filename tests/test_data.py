@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -399,6 +400,66 @@ def test_idx_rejects_corrupted_gzip(tmp_path):
     good = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x02\x01\x02")
     with pytest.raises(ValueError, match="corrupted gzip"):
         read_idx(_write_raw(tmp_path / "bad.gz", good[:-6]))
+
+
+_IDX_U8_16 = b"\x00\x00\x08\x01\x00\x00\x00\x10"  # uint8, shape (16,)
+
+
+def test_idx_gzip_bomb_is_rejected_without_inflating_it(tmp_path):
+    # The header declares 16 bytes; the file inflates to 1 GiB (64 MiB of zeros
+    # compresses to ~64 KiB; gzip members concatenate into one stream). The
+    # reader must stop one chunk past the declared size, not inflate it all.
+    zeros = gzip.compress(bytes(64 << 20), compresslevel=9)
+    bomb = gzip.compress(_IDX_U8_16 + bytes(range(16))) + zeros * 16
+    assert len(bomb) < 2 << 20
+    path = _write_raw(tmp_path / "bomb.gz", bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"trailing bytes.*after decompression"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+
+
+def test_idx_gzip_members_concatenate(tmp_path):
+    data = _IDX_U8_16 + bytes(range(16))
+    path = _write_raw(
+        tmp_path / "two.gz", gzip.compress(data[:10]) + gzip.compress(data[10:])
+    )
+    np.testing.assert_array_equal(read_idx(path), np.arange(16, dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("tail", "match"),
+    [
+        (b"junk", "after the end of the gzip stream"),
+        (b"\x1f\x8bjunk", "corrupted gzip"),
+        (gzip.compress(b"x"), "trailing bytes"),
+    ],
+)
+def test_idx_gzip_trailing_data_is_rejected(tmp_path, tail, match):
+    good = gzip.compress(_IDX_U8_16 + bytes(16))
+    with pytest.raises(ValueError, match=match):
+        read_idx(_write_raw(tmp_path / "t.gz", good + tail))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_declared_size_is_checked_before_reading(tmp_path, gz):
+    # 2**31 * 2**31 * 4 = 2**64 wraps to 0 in int64: the header must not pass
+    # for an empty array, nor make the reader allocate what it declares.
+    data = b"\x00\x00\x08\x03" + np.array([2**31, 2**31, 4], ">u4").tobytes()
+    if gz:
+        data = gzip.compress(data)
+    with pytest.raises(ValueError, match=rf"file truncated.* needs {2**64} data bytes"):
+        read_idx(_write_raw(tmp_path / ("big.gz" if gz else "big"), data))
+
+
+def test_idx_gzip_shorter_than_declared(tmp_path):
+    path = _write_raw(tmp_path / "s.gz", gzip.compress(_IDX_U8_16 + bytes(15)))
+    with pytest.raises(ValueError, match=r"file truncated.*found 15"):
+        read_idx(path)
 
 
 def test_idx_missing_file(tmp_path):

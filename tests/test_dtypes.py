@@ -189,10 +189,10 @@ def test_promotion_follows_pytorch(a, b, expected):
     assert (a * b).dtype == expected
     assert (b * a).dtype == expected
     assert (a + b).dtype == expected
-    if expected != B:
+    if not any(isinstance(x, mg.Tensor) and x.dtype == B for x in (a, b)):
         assert (b - a).dtype == expected
-    else:
-        with pytest.raises(TypeError, match="sub: subtraction of bool"):
+    else:  # PyTorch refuses a subtraction with a bool tensor, whatever the other
+        with pytest.raises(TypeError, match="sub: subtraction with a bool"):
             b - a
 
 
@@ -206,10 +206,11 @@ def test_promotion_division_is_true_division():
 def test_promotion_pow_and_unary_math():
     assert (mg.tensor([1, 2]) ** 2).dtype == I64
     assert (mg.tensor([1, 2]) ** 2.0).dtype == F32
-    assert (2 ** mg.tensor([1, 2])).dtype == F32
+    assert (2 ** mg.tensor([1, 2])).dtype == I64  # as PyTorch
+    assert (2.0 ** mg.tensor([1, 2])).dtype == F32
     assert mg.tensor([1, 2]).exp().dtype == F32
     assert mg.tensor([1.0], dtype=mg.float64).sqrt().dtype == F64
-    with pytest.raises(ValueError, match=r"pow: integer tensor.*negative"):
+    with pytest.raises(ValueError, match=r"pow: Integers to negative integer"):
         mg.tensor([1, 2]) ** -1
 
 

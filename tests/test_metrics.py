@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.metrics import accuracy, confusion_matrix, f1_score, precision, recall
+from tests.helpers import examples
 
 # y_true / y_pred of a small binary problem: tp = 3, fp = 1, fn = 2, tn = 4.
 BT = [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
@@ -110,7 +111,7 @@ def test_errors():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=60)
+@examples(60)
 @given(st.data())
 def test_agrees_with_sklearn(data):
     skm = pytest.importorskip("sklearn.metrics")

@@ -8,7 +8,7 @@ import math
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -16,6 +16,7 @@ import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad.autograd import gradcheck, gradgradcheck
 from minigrad.nn.utils import clip_grad_norm_, clip_grad_value_
+from tests.helpers import examples
 from tests.strategies import arrays
 
 
@@ -181,7 +182,7 @@ def test_one_hot_errors():
 # -- normalization and embedding forms -----------------------------------------------
 
 
-@settings(max_examples=25)
+@examples(25)
 @given(
     shape=hnp.array_shapes(min_dims=2, max_dims=3, min_side=2, max_side=5),
     data=st.data(),
@@ -236,7 +237,7 @@ def test_batch_norm_functional_gradcheck_and_double_backward():
     assert gradgradcheck(fn, (x, w, b))
 
 
-@settings(max_examples=25)
+@examples(25)
 @given(
     shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5),
     k=st.integers(1, 3),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.autograd import gradcheck, gradgradcheck
 from minigrad.ops import activation as A
+from tests.helpers import examples
 from tests.strategies import arrays, away_from, shapes
 
 FNS = {
@@ -77,7 +78,7 @@ def test_activation_matches_torch(name, dtype):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), **tol, err_msg=name)
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20, deadline=None)
 @given(data=st.data(), name=st.sampled_from(sorted(FNS)))
 def test_activation_grad_matches_numerical(data, name):
     shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4))
@@ -151,8 +152,11 @@ def test_softmax_rows_sum_to_one_and_stay_finite(dtype):
 def test_activation_validation():
     with pytest.raises(TypeError, match="relu: expected a Tensor"):
         A.relu(np.ones(3))
-    with pytest.raises(TypeError, match="sigmoid: expected a floating tensor"):
-        A.sigmoid(mg.tensor([1, 2]))
+    with pytest.raises(TypeError, match="silu: expected a floating tensor"):
+        A.silu(mg.tensor([1, 2]))
+    # as in PyTorch, sigmoid/tanh/erf of integers are float32, relu stays int64
+    assert A.sigmoid(mg.tensor([1, 2])).dtype == mg.float32
+    assert A.relu(mg.tensor([-1, 2])).tolist() == [0, 2]
     with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh'"):
         A.gelu(mg.tensor([1.0]), approximate="erf")
     with pytest.raises(ValueError, match="softplus: beta must be non-zero"):

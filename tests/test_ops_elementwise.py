@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.ops import elementwise as E
-from tests.helpers import assert_close
+from tests.helpers import assert_close, examples
 from tests.strategies import arrays, away_from, broadcastable_shapes, shapes
 
 gradcheck, gradgradcheck = mg.autograd.gradcheck, mg.autograd.gradgradcheck
@@ -112,7 +112,7 @@ def draw_unary(data, name, shape_strategy=SMALL):
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-@settings(max_examples=25)
+@examples(25)
 @given(data=st.data())
 def test_unary_forward_matches_numpy_and_gradcheck(name, data):
     fn, ref, _, _, _ = UNARY[name]
@@ -125,7 +125,7 @@ def test_unary_forward_matches_numpy_and_gradcheck(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-@settings(max_examples=10)
+@examples(10)
 @given(data=st.data())
 def test_unary_gradgradcheck(name, data):
     fn = UNARY[name][0]
@@ -134,7 +134,7 @@ def test_unary_gradgradcheck(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-@settings(max_examples=10)
+@examples(10)
 @given(data=st.data())
 def test_unary_matches_torch(name, data):
     torch = pytest.importorskip("torch")
@@ -177,7 +177,7 @@ def draw_binary(data, name, max_side=4):
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
-@settings(max_examples=30)
+@examples(30)
 @given(data=st.data())
 def test_binary_broadcast_forward_and_gradcheck(name, data):
     fn, ref, _, _, _ = BINARY[name]
@@ -190,7 +190,7 @@ def test_binary_broadcast_forward_and_gradcheck(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
-@settings(max_examples=10)
+@examples(10)
 @given(data=st.data())
 def test_binary_gradgradcheck(name, data):
     a, b = draw_binary(data, name, max_side=3)
@@ -198,7 +198,7 @@ def test_binary_gradgradcheck(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
-@settings(max_examples=10)
+@examples(10)
 @given(data=st.data())
 def test_binary_matches_torch(name, data):
     torch = pytest.importorskip("torch")
@@ -207,7 +207,7 @@ def test_binary_matches_torch(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
-@settings(max_examples=15)
+@examples(15)
 @given(data=st.data())
 def test_binary_backward_reduces_broadcast_itself(name, data):
     # Inputs are non-leaves, so the engine's leaf-level fallback (summing a
@@ -284,7 +284,7 @@ def test_maximum_with_scalar_and_int_tensors():
 # -- where ---------------------------------------------------------------------
 
 
-@settings(max_examples=30)
+@examples(30)
 @given(data=st.data())
 def test_where_broadcast_forward_and_gradcheck(data):
     sc, sa, sb = data.draw(broadcastable_shapes(3, max_side=4))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, leaf, to_torch
-from hypothesis import given, settings
+from helpers import assert_close, examples, leaf, to_torch
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -42,7 +42,7 @@ def _matmul_shapes():
     return pairs()
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(shapes=_matmul_shapes(), dtype=st.sampled_from((np.float32, np.float64)))
 def test_matmul_forward_matches_numpy(shapes, dtype):
     rng = np.random.default_rng(0)
@@ -55,7 +55,7 @@ def test_matmul_forward_matches_numpy(shapes, dtype):
     assert_close(y, want, rtol=1e-5, atol=1e-6 * (k + 1))
 
 
-@settings(max_examples=15)
+@examples(15)
 @given(shapes=_matmul_shapes(), seed=st.integers(0, 1000))
 def test_matmul_grad_matches_numerical(shapes, seed):
     rng = np.random.default_rng(seed)

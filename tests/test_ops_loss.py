@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.autograd import gradcheck, gradgradcheck
 from minigrad.ops import loss as L
+from tests.helpers import examples
 
 REDS = ["mean", "sum", "none"]
 
@@ -123,7 +124,7 @@ def test_bce_losses_match_torch(red):
     np.testing.assert_allclose(tm.grad.numpy(), tt.grad.numpy(), rtol=1e-10)
 
 
-@settings(max_examples=25, deadline=None)
+@examples(25, deadline=None)
 @given(
     shape=st.sampled_from([*SHAPES, (1, 1), (6, 3)]),
     red=st.sampled_from(REDS),

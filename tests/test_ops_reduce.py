@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
-from tests.helpers import assert_close
+from tests.helpers import assert_close, examples
 from tests.strategies import arrays, shapes
 
 gradcheck, gradgradcheck = mg.autograd.gradcheck, mg.autograd.gradgradcheck
@@ -128,7 +128,7 @@ def draw_reduction(data, name, shape_strategy=SMALL):
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
-@settings(max_examples=30)
+@examples(30)
 @given(data=st.data())
 def test_reduction_forward_and_gradcheck(name, data):
     fn, ref, _ = REDUCTIONS[name]
@@ -146,7 +146,7 @@ def test_reduction_forward_and_gradcheck(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
-@settings(max_examples=8)
+@examples(8)
 @given(data=st.data())
 def test_reduction_gradgradcheck(name, data):
     fn = REDUCTIONS[name][0]
@@ -155,7 +155,7 @@ def test_reduction_gradgradcheck(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
-@settings(max_examples=10)
+@examples(10)
 @given(data=st.data())
 def test_reduction_matches_torch(name, data):
     torch = pytest.importorskip("torch")
@@ -175,7 +175,7 @@ def test_reduction_matches_torch(name, data):
 
 
 @pytest.mark.parametrize("is_max", [True, False])
-@settings(max_examples=30)
+@examples(30)
 @given(data=st.data())
 def test_max_min_forward_and_gradcheck(is_max, data):
     shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
@@ -243,7 +243,7 @@ def test_max_of_empty_raises():
     assert mg.zeros(0, 3).max(1).values.shape == (0,)
 
 
-@settings(max_examples=50)
+@examples(50)
 @given(data=st.data())
 def test_argmax_argmin_match_numpy(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
+from tests.helpers import examples
 from tests.strategies import arrays, shapes
 
 gradcheck, gradgradcheck = mg.autograd.gradcheck, mg.autograd.gradgradcheck
@@ -50,7 +51,7 @@ def reshape_target(draw, shape):
     return tuple(target)
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_reshape_view_forward_and_gradcheck(data):
     shape = data.draw(SMALL)
@@ -72,7 +73,7 @@ def test_reshape_errors_name_the_shapes():
     assert mg.zeros(0, 3).reshape(-1, 3).shape == (0, 3)
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_flatten_squeeze_unsqueeze(data):
     shape = data.draw(shapes(max_dims=4, max_side=3))
@@ -124,7 +125,7 @@ def test_squeeze_tuple_and_noop_dims():
 # -- transpose / permute / T / expand ------------------------------------------
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_transpose_permute_T(data):
     shape = data.draw(shapes(min_dims=1, max_dims=4, max_side=3))
@@ -162,7 +163,7 @@ def expand_case(draw):
     return src, target, arg
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_expand_forward_and_grad_sums(data):
     src, target, arg = data.draw(expand_case())
@@ -207,7 +208,7 @@ def basic_index(draw, shape):
     return tuple(idx)
 
 
-@settings(max_examples=60)
+@examples(60)
 @given(data=st.data())
 def test_getitem_basic_forward_and_gradcheck(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4))
@@ -244,7 +245,7 @@ def advanced_index(draw, shape):
     )
 
 
-@settings(max_examples=60)
+@examples(60)
 @given(data=st.data())
 def test_getitem_advanced_scatter_adds_in_backward(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
@@ -301,7 +302,7 @@ def test_getitem_errors_name_the_op_and_shape():
 # -- setitem -------------------------------------------------------------------
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_setitem_forward_and_gradcheck(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
@@ -371,7 +372,7 @@ def test_setitem_values_and_errors():
 # -- cat / stack / split -------------------------------------------------------
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_cat_stack_forward_and_gradcheck(data):
     base = data.draw(shapes(min_dims=1, max_dims=3, max_side=3))
@@ -401,7 +402,7 @@ def test_cat_promotes_and_validates():
         mg.stack([mg.zeros(2), mg.zeros(3)])
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_split_forward_and_gradcheck(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=5))

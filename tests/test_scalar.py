@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.autograd import gradcheck
 from minigrad.scalar import Value
+from tests.helpers import examples
 
 try:
     import micrograd.engine as micrograd_engine
@@ -497,7 +498,7 @@ def relu_inputs_clear_of_kink(
     return True
 
 
-@settings(max_examples=200)
+@examples(200)
 @given(programs(list(OPS)))
 def test_value_random_graph_grad_matches_numerical(prog):
     leaves, steps = prog
@@ -508,7 +509,7 @@ def test_value_random_graph_grad_matches_numerical(prog):
     assert gradcheck(lambda *v: run_program(list(v), steps), xs, atol=1e-5, rtol=1e-3)
 
 
-@settings(max_examples=200)
+@examples(200)
 @given(programs(list(OPS)))
 def test_value_random_graph_matches_tensor_engine(prog):
     leaves, steps = prog
@@ -525,7 +526,7 @@ def test_value_random_graph_matches_tensor_engine(prog):
 
 
 @pytest.mark.skipif(micrograd_engine is None, reason="micrograd is not installed")
-@settings(max_examples=200)
+@examples(200)
 @given(programs(MICROGRAD_OPS))
 def test_value_random_graph_matches_micrograd(prog):
     engine = micrograd_engine

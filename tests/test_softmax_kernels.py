@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad._C import _act
 from minigrad._C import _softmax as S
+from tests.helpers import examples
 from tests.strategies import arrays, shapes
 
 TOL = {
@@ -37,7 +38,7 @@ def ref_softmax_bwd(y, g, dim, log):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@settings(max_examples=40, deadline=None)
+@examples(40, deadline=None)
 @given(
     data=st.data(),
     dtype=st.sampled_from([np.float32, np.float64]),
@@ -110,7 +111,7 @@ def ref_xent(x, t, w, ignore, eps):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@settings(max_examples=40, deadline=None)
+@examples(40, deadline=None)
 @given(
     n=st.integers(0, 9),
     c=st.integers(1, 40),
@@ -233,7 +234,7 @@ def test_softmax_kernels_validation():
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@settings(max_examples=40, deadline=None)
+@examples(40, deadline=None)
 @given(
     n=st.sampled_from([0, 1, 7, 63, 64, 65, 129, 300]),
     c=st.sampled_from([1, 2, 10, 31, 32, 33, 97]),

@@ -384,6 +384,7 @@ MG_DEF_RUN(double, f64)
         int use = mg_cpu_resolve_isa(isa);                                    \
         if (use < 0)                                                          \
             return -1;                                                        \
+        nthreads = mg_threads_clamp(nthreads); /* never trust the caller */   \
         if (n <= 0)                                                           \
             return 0;                                                         \
         if (inc_x != 1 || inc_y != 1) {                                       \
@@ -419,6 +420,7 @@ MG_DEF_RUN(double, f64)
         int use = mg_cpu_resolve_isa(isa);                                    \
         if (use < 0)                                                          \
             return -1;                                                        \
+        nthreads = mg_threads_clamp(nthreads); /* never trust the caller */   \
         if (n <= 0)                                                           \
             return 0;                                                         \
         if (inc_s != 1 || inc_gy != 1 || inc_gx != 1) {                       \

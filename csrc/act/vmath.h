@@ -75,12 +75,17 @@ MG_VDECL(double, mg_verfc, "erfc")
 #include <stdint.h>
 #include <string.h>
 
-static inline int32_t mg_f32_bits(float x) {
-    int32_t i;
+// The bits of a float as an UNSIGNED integer: the exponent arithmetic below
+// also runs on NaN lanes (whose result is discarded: NaN times anything is
+// NaN), where a signed subtraction could overflow and a left shift of a
+// negative value is undefined behaviour; unsigned arithmetic wraps and gives
+// the same bits in every defined case.
+static inline uint32_t mg_f32_bits(float x) {
+    uint32_t i;
     memcpy(&i, &x, sizeof i);
     return i;
 }
-static inline float mg_f32_from_bits(int32_t i) {
+static inline float mg_f32_from_bits(uint32_t i) {
     float x;
     memcpy(&x, &i, sizeof x);
     return x;
@@ -98,7 +103,7 @@ static inline float mg_exp_core_f32(float x, float lo) {
     const float shift = 12582912.0f; // 1.5·2^23: adding it rounds to integer
     float k = x * 1.44269504088896341f + shift;
     float n = k - shift;
-    int32_t ni = mg_f32_bits(k) - mg_f32_bits(shift);
+    uint32_t ni = mg_f32_bits(k) - mg_f32_bits(shift); // n mod 2^32
     float r = x - n * 0.693359375f;
     r = r - n * -2.12194440054690583e-4f;
     r = r + lo;
@@ -108,7 +113,7 @@ static inline float mg_exp_core_f32(float x, float lo) {
     q = q * r + 1.6666521e-1f;
     q = q * r + 4.9999993e-1f;
     float p = 1.0f + (r + (r * r) * q);
-    return p * mg_f32_from_bits((ni + 127) << 23);
+    return p * mg_f32_from_bits((ni + 127u) << 23);
 }
 
 // 1 / (1 + e^-x). e^-x is taken on -x clamped to [-87, 88] and replaced by
@@ -141,7 +146,7 @@ typedef struct {
 } mg_ndist_f32;
 
 static inline mg_ndist_f32 mg_ndist_f32_of(float x) {
-    float xh = mg_f32_from_bits(mg_f32_bits(x) & (int32_t)0xFFFFF000);
+    float xh = mg_f32_from_bits(mg_f32_bits(x) & 0xFFFFF000u);
     float xl = x - xh;
     float hi = -0.5f * (xh * xh);
     float hc = -87.0f > hi ? -87.0f : hi;

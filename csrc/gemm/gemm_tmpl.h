@@ -375,10 +375,13 @@ static void FN(macro_kernel_)(const FN(sweep_) * s, mg_index_t ic,
     }
 }
 
+// Assumes x >= 0, y > 0. Written without x + y - 1, which overflows for a
+// block size near PTRDIFF_MAX (and then divides by zero further on).
 static mg_index_t FN(ceil_div_)(mg_index_t x, mg_index_t y) {
-    return (x + y - 1) / y;
+    return x / y + (x % y != 0);
 }
 
+// Assumes x >= 0, y > 0 and that the result fits (the callers check).
 static mg_index_t FN(round_up_)(mg_index_t x, mg_index_t y) {
     return FN(ceil_div_)(x, y) * y;
 }
@@ -411,9 +414,9 @@ typedef struct {
 // and k = 512 0.98-1.02; float64 k = 256, 512, 1024 0.94-0.95 on 1 thread;
 // other k (1000) 1.03-1.05.
 static int FN(b_in_place_)(mg_index_t rs_b, mg_index_t cs_b) {
-    const mg_index_t period = sizeof(T) == 8 ? 2048 : 4096;
-    return rs_b == 1 && cs_b > 1 &&
-           cs_b * (mg_index_t)sizeof(T) % period != 0;
+    // The period in elements (cs_b * sizeof(T) could overflow).
+    const mg_index_t period = (sizeof(T) == 8 ? 2048 : 4096) / sizeof(T);
+    return rs_b == 1 && cs_b > 1 && cs_b % period != 0;
 }
 
 // Work item `it`: rows [i0, i0 + mi) x columns [jc, jc + nc) of C, all of K,
@@ -558,18 +561,27 @@ static int FN(gemm_packed_)(const KERNEL *kr, mg_index_t m, mg_index_t n,
     // micro-tiles.
     const int bias_rows = bias && inc_bj == 0;
     const mg_index_t align = 64 / (mg_index_t)sizeof(T);
-    const mg_index_t a_len = FN(round_up_)(mc * kc, align);
-    const mg_index_t b_len = FN(round_up_)(kc * nc, align);
-    const mg_index_t bias_len =
-        !bias ? 0
-              : FN(round_up_)(bias_rows ? FN(round_up_)(m, MR)
-                                        : FN(round_up_)(n, NR),
-                              align);
-    const double total =
-        ((double)(a_len + b_len) * nt + bias_len) * (double)sizeof(T);
-    if (total > (double)PTRDIFF_MAX / 2)
+    // Every product below is checked before it is formed: the blocks are at
+    // most the dims rounded up to whole micro-tiles (the entry point leaves
+    // room for that), but their products may still not fit.
+    mg_index_t a_len, b_len, bias_len = 0, per_thread, all;
+    if (!mg_size_mul(mc, kc, &a_len) || !mg_size_mul(kc, nc, &b_len) ||
+        a_len > PTRDIFF_MAX - align || b_len > PTRDIFF_MAX - align)
         return MG_GEMM_ENOMEM;
-    T *buf = aligned_alloc(64, (size_t)total);
+    a_len = FN(round_up_)(a_len, align);
+    b_len = FN(round_up_)(b_len, align);
+    if (bias)
+        bias_len = FN(round_up_)(bias_rows ? FN(round_up_)(m, MR)
+                                           : FN(round_up_)(n, NR),
+                                 align);
+    if (a_len > PTRDIFF_MAX - b_len ||
+        !mg_size_mul(a_len + b_len, nt, &per_thread) ||
+        per_thread > PTRDIFF_MAX - bias_len ||
+        !mg_size_mul(per_thread + bias_len, (mg_index_t)sizeof(T), &all) ||
+        all > PTRDIFF_MAX / 2)
+        return MG_GEMM_ENOMEM;
+    const size_t total = (size_t)all;
+    T *buf = aligned_alloc(64, total);
     if (!buf)
         return MG_GEMM_ENOMEM;
     T *bias_buf = buf + (a_len + b_len) * nt;
@@ -654,6 +666,21 @@ int FN(mg_gemm_)(mg_index_t m, mg_index_t n, mg_index_t k, T alpha, const T *a,
         opts->isa >= MG_ISA_COUNT || opts->mc < 0 || opts->kc < 0 ||
         opts->nc < 0)
         return MG_GEMM_EARG;
+    // C never trusts its caller: sizes and strides whose products overflow
+    // (an element offset i * rs_a + p * cs_a, a packing buffer mc * kc) are
+    // refused before any arithmetic. Dims leave room for rounding up to
+    // micro-tiles; each operand's extent must be addressable; no two
+    // elements of C may share one address through a zero stride.
+    if (m > MG_GEMM_MAX_DIM || n > MG_GEMM_MAX_DIM || k > MG_GEMM_MAX_DIM)
+        return MG_GEMM_ESIZE;
+    mg_index_t elems;
+    if (!mg_size_mul(m, n, &elems) || !mg_size_mul(m, k, &elems) ||
+        !mg_size_mul(k, n, &elems) || !mg_extent_ok(m, k, rs_a, cs_a) ||
+        !mg_extent_ok(k, n, rs_b, cs_b) || !mg_extent_ok(m, n, rs_c, cs_c) ||
+        (bias && !mg_extent_ok(1, n, 0, inc_bias)))
+        return MG_GEMM_ESIZE;
+    if ((m > 1 && rs_c == 0) || (n > 1 && cs_c == 0))
+        return MG_GEMM_EARG;
     const int isa = opts->isa == MG_ISA_AUTO ? mg_cpu_best_isa() : opts->isa;
     const KERNEL *kr = FN(kernel_for_)(isa);
     if (!mg_cpu_has_isa(isa) || !kr->ukr)
@@ -705,7 +732,7 @@ int FN(mg_gemm_)(mg_index_t m, mg_index_t n, mg_index_t k, T alpha, const T *a,
         inc_bj = 0;
     }
     // Threads: one per MG_GEMM_MIN_FMA_PER_THREAD multiply-adds at most.
-    int nt = opts->num_threads;
+    int nt = mg_threads_clamp(opts->num_threads);
     const double cap = fma / MG_GEMM_MIN_FMA_PER_THREAD;
     if (cap < nt)
         nt = cap < 1 ? 1 : (int)cap;

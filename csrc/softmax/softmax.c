@@ -39,6 +39,24 @@ static inline float mg_sm_expf(float x) {
     return x < -87.0f ? 0.0f : y;
 }
 
+// float exp of any x, for the backward kernels: their arguments (y of
+// log_softmax, x - lse) are <= 0 when they come from the forward, but they
+// are the caller's, and e.g. lse = -inf must give +inf, not mg_sm_expf's
+// saturated e^88. Up to 88 it is mg_sm_expf; above, 2·e^(x - ln2) (the head
+// of ln2 is subtracted exactly, its tail rides as the correction), which
+// keeps 2^n normal up to float's overflow at 88.72 and gives +inf beyond.
+// It costs ~1.8x mg_sm_expf in a loop, so the kernels use it only for a row
+// (block) where some argument exceeds EXP_SAT, the bound of mg_sm_expf.
+static inline float mg_sm_expf_any(float x) {
+    float xc = -87.0f > x ? -87.0f : x;
+    xc = 89.0f < xc ? 89.0f : xc;
+    int big = xc > 88.0f;
+    float y = mg_exp_core_f32(big ? xc - 0.693359375f : xc,
+                              big ? 2.12194440054690583e-4f : 0.0f);
+    y = big ? 2.0f * y : y;
+    return x < -87.0f ? 0.0f : y;
+}
+
 #define MG_CAT2(a, b) a##_##b
 #define MG_CAT(a, b) MG_CAT2(a, b)
 
@@ -62,7 +80,8 @@ static inline float mg_sm_expf(float x) {
 #define MG_FOR_TASKS(q, count, ...)                                           \
     do {                                                                      \
         if (p) {                                                              \
-            _Pragma("omp parallel for num_threads(nthreads) schedule(static)") \
+            const int nt_ = mg_threads_clamp(nthreads);                       \
+            _Pragma("omp parallel for num_threads(nt_) schedule(static)")     \
             for (mg_index_t q = 0; q < (count); q++)                          \
                 __VA_ARGS__                                                   \
         } else {                                                              \
@@ -92,23 +111,31 @@ static int bad_targets(mg_index_t n, mg_index_t c, const int64_t *t,
 #define T float
 #define SUF f32
 #define EXP mg_sm_expf
+#define EXP_ANY mg_sm_expf_any
+#define EXP_SAT 88.0f
 #define LOG mg_vlogf
 #define LOG1P mg_vlog1pf
 #include "softmax/softmax_impl.h"
 #undef T
 #undef SUF
 #undef EXP
+#undef EXP_ANY
+#undef EXP_SAT
 #undef LOG
 #undef LOG1P
 
 #define T double
 #define SUF f64
 #define EXP mg_vexp
+#define EXP_ANY mg_vexp
+#define EXP_SAT INFINITY
 #define LOG mg_vlog
 #define LOG1P mg_vlog1p
 #include "softmax/softmax_impl.h"
 #undef T
 #undef SUF
 #undef EXP
+#undef EXP_ANY
+#undef EXP_SAT
 #undef LOG
 #undef LOG1P

@@ -1,7 +1,8 @@
 // The softmax kernels for one element type (internal to csrc/softmax):
 // softmax.c includes this file once per dtype with T (the type), SUF (f32 or
-// f64), EXP (an exp that vectorises; its argument is always <= 0 here), LOG
-// and LOG1P defined. See mg_softmax.h for the contract of the exported
+// f64), EXP (an exp that vectorises; its argument is always <= 0 here),
+// EXP_ANY (the same for an argument of any sign: the backward's; EXP is
+// exact up to EXP_SAT), LOG and LOG1P defined. See mg_softmax.h for the contract of the exported
 // functions.
 //
 // The per-row work is in softmax_rows.h, compiled here once per instruction
@@ -282,7 +283,8 @@ int FN(mg_bce_fwd)(mg_index_t n, const T *x, const T *t, const T *w, T *loss,
                                   w ? w + o : w, loss + o);
         return bad ? -1 : 0;
     }
-#pragma omp parallel for num_threads(nthreads) schedule(static)                \
+    const int nt_ = mg_threads_clamp(nthreads);
+#pragma omp parallel for num_threads(nt_) schedule(static)                     \
     reduction(| : bad)
     for (mg_index_t q = 0; q < nb; q++) {
         mg_index_t o = q * 4096, len = n - o < 4096 ? n - o : 4096;

@@ -122,9 +122,18 @@ MG_ATTR static void FK(row_bwd)(mg_index_t d, const T *y, const T *gy, T *gx,
                                 int lg) {
     T s = 0;
     if (lg) {
-#pragma omp simd reduction(+ : s)
-        for (mg_index_t j = 0; j < d; j++)
+        int big = 0; // y > EXP_SAT: not from a forward, see EXP_ANY
+#pragma omp simd reduction(+ : s) reduction(| : big)
+        for (mg_index_t j = 0; j < d; j++) {
             s += gy[j];
+            big |= y[j] > EXP_SAT;
+        }
+        if (big) {
+#pragma omp simd
+            for (mg_index_t j = 0; j < d; j++)
+                gx[j] = gy[j] - EXP_ANY(y[j]) * s;
+            return;
+        }
 #pragma omp simd
         for (mg_index_t j = 0; j < d; j++)
             gx[j] = gy[j] - EXP(y[j]) * s;
@@ -141,20 +150,29 @@ MG_ATTR static void FK(row_bwd)(mg_index_t d, const T *y, const T *gy, T *gx,
 MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
                                 const T *y, const T *gy, T *gx, int lg) {
     T s[MG_BLK];
+    int big = 0; // some y > EXP_SAT (log_softmax): see row_bwd
     for (mg_index_t k = 0; k < b; k++)
         s[k] = 0;
     for (mg_index_t j = 0; j < d; j++) {
         const T *yr = y + j * inner, *gr = gy + j * inner;
-#pragma omp simd
-        for (mg_index_t k = 0; k < b; k++)
+#pragma omp simd reduction(| : big)
+        for (mg_index_t k = 0; k < b; k++) {
             s[k] += lg ? gr[k] : gr[k] * yr[k];
+            big |= yr[k] > EXP_SAT;
+        }
     }
     for (mg_index_t j = 0; j < d; j++) {
         const T *yr = y + j * inner, *gr = gy + j * inner;
         T *xr = gx + j * inner;
+        if (lg && big) {
 #pragma omp simd
-        for (mg_index_t k = 0; k < b; k++)
-            xr[k] = lg ? gr[k] - EXP(yr[k]) * s[k] : yr[k] * (gr[k] - s[k]);
+            for (mg_index_t k = 0; k < b; k++)
+                xr[k] = gr[k] - EXP_ANY(yr[k]) * s[k];
+        } else {
+#pragma omp simd
+            for (mg_index_t k = 0; k < b; k++)
+                xr[k] = lg ? gr[k] - EXP(yr[k]) * s[k] : yr[k] * (gr[k] - s[k]);
+        }
     }
 }
 
@@ -173,15 +191,18 @@ MG_ATTR static inline T FK(xent_row_out)(mg_index_t c, const T *xr, int64_t t,
     T wt = w ? w[t] : (T)1;
     T v = P->keep * wt * (l - xr[t]);
     if (P->smooth) {
+        // Σ w_j·(l - x_j), not W·l - Σ w_j·x_j: each l - x_j >= 0 (l >= max
+        // x), so no cancellation (which made the loss of large logits wrong,
+        // even below 0) and the terms are PyTorch's -log_softmax.
         T dot = 0;
         if (w) {
             for (mg_index_t j = 0; j < c; j++)
-                dot += w[j] * xr[j];
+                dot += w[j] * (l - xr[j]);
         } else {
             for (mg_index_t j = 0; j < c; j++)
-                dot += xr[j];
+                dot += l - xr[j];
         }
-        v += P->ec * (P->W * l - dot);
+        v += P->ec * dot;
     }
     if (g) {
         // g_j = sc·(p_j·a - ec·w_j) - [j = t]·sc·keep·w_t, p_j = e_j / s.
@@ -249,10 +270,10 @@ MG_ATTR static void FK(xent_rows_short)(mg_index_t nr, mg_index_t c, const T *x,
         T l = lse[r], wt = w ? w[t] : (T)1;
         T v = P->keep * wt * (l - xr[t]);
         if (P->smooth) {
-            T dot = 0;
+            T dot = 0; // Σ w_j·(l - x_j), as in xent_row_out
             for (mg_index_t j = 0; j < c; j++)
-                dot += (w ? w[j] : (T)1) * xr[j];
-            v += P->ec * (P->W * l - dot);
+                dot += (w ? w[j] : (T)1) * (l - xr[j]);
+            v += P->ec * dot;
         }
         loss[r] = v;
         k[r] = P->sc * (P->keep * wt + P->ec * P->W) / s[r];
@@ -298,25 +319,46 @@ MG_ATTR static void FK(xent_row_long)(mg_index_t c, const T *x, int64_t t,
 }
 
 // Backward from the saved lse: e = exp(x - lse) = p directly, so s = 1.
+// x - lse <= 0 (to a rounding) for the forward's lse, but lse is the
+// caller's: a row with x - lse > EXP_SAT is done again with EXP_ANY.
 MG_ATTR static void FK(xent_bwd_rows)(mg_index_t nr, mg_index_t c, const T *x,
                                       const T *lse, const int64_t *target,
                                       const FN(xent_par) * P, const T *scale,
                                       mg_index_t inc_scale, T *gx) {
     if (c < MG_SM_SHORT) {
+        int big = 0;
         for (mg_index_t r = 0; r < nr; r++)
-            for (mg_index_t j = 0; j < c; j++)
-                gx[r * c + j] = x[r * c + j] - lse[r];
+            for (mg_index_t j = 0; j < c; j++) {
+                T v = x[r * c + j] - lse[r];
+                gx[r * c + j] = v;
+                big |= v > EXP_SAT;
+            }
         mg_index_t k = nr * c;
+        if (big) {
 #pragma omp simd
-        for (mg_index_t q = 0; q < k; q++)
-            gx[q] = EXP(gx[q]);
+            for (mg_index_t q = 0; q < k; q++)
+                gx[q] = EXP_ANY(gx[q]);
+        } else {
+#pragma omp simd
+            for (mg_index_t q = 0; q < k; q++)
+                gx[q] = EXP(gx[q]);
+        }
     } else {
         for (mg_index_t r = 0; r < nr; r++) {
             const T *xr = x + r * c;
             T *g = gx + r * c, l = lse[r];
+            int big = 0;
+#pragma omp simd reduction(| : big)
+            for (mg_index_t j = 0; j < c; j++) {
+                T v = xr[j] - l;
+                g[j] = EXP(v);
+                big |= v > EXP_SAT;
+            }
+            if (big) {
 #pragma omp simd
-            for (mg_index_t j = 0; j < c; j++)
-                g[j] = EXP(xr[j] - l);
+                for (mg_index_t j = 0; j < c; j++)
+                    g[j] = EXP_ANY(xr[j] - l);
+            }
         }
     }
     FN(xent_par) Q = *P;

@@ -13,6 +13,9 @@ cimport numpy as cnp
 
 cnp.import_array()
 
+cdef extern from "mg_common.h" nogil:
+    int mg_threads_max() noexcept
+
 cdef extern from "mg_cpu.h" nogil:
     int mg_cpu_has_isa(int isa) noexcept
     int mg_cpu_best_isa() noexcept
@@ -191,6 +194,9 @@ cdef int _threads(str op, object nthreads) except -1:
         return get_num_threads()
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
         raise ArgumentError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
+    if nthreads > mg_threads_max():  # capped, with a warning: Note [Thread cap]
+        from minigrad.backend import _cap_threads
+        return _cap_threads(op, nthreads, mg_threads_max(), 2)
     return nthreads
 
 
@@ -203,21 +209,36 @@ cdef int _op_index(str where, object op) except -1:
 
 
 cdef object _float_array(str op, str name, object a):
+    """`a` itself, or (when its bytes are swapped) a native-endian copy: the
+    kernels read float32 / float64 in this CPU's byte order."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{op}: {name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype != _F32 and a.dtype != _F64:
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if tn != cnp.NPY_FLOAT32 and tn != cnp.NPY_FLOAT64:
         raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype}")
+    if not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a):
+        # ('>f4' on x86): its type number is float32's, but read as is it
+        # would give garbage; numpy converts it on copy.
+        a = cnp.PyArray_FROM_OTF(a, tn, cnp.NPY_ARRAY_CARRAY_RO)
     return a
 
 
 cdef object _flat_in(object a):
-    """A 1-D view of `a`; copied unless it is C-contiguous, or 1-D with an
-    aligned whole-element stride."""
+    """A 1-D view of `a` (native-endian, see _float_array); copied unless it
+    is aligned and C-contiguous, or 1-D with a whole-element stride.
+    Note [Aligned operands]: C forbids even forming a float pointer that is
+    not aligned for float (a view at a byte offset, e.g.
+    np.frombuffer(buf, offset=1)), and the loops read such an operand as
+    floats, so a misaligned operand is copied (np.ascontiguousarray would
+    return it as is: it is C-contiguous). Copying costs only those rare
+    operands, whereas unaligned reads in C would need another pointer type
+    through every kernel (see the commit adding this note for timings)."""
     if a.flags.c_contiguous and a.flags.aligned:
         return a.reshape(-1)
     if a.ndim == 1 and a.flags.aligned and a.strides[0] % a.itemsize == 0:
         return a
-    return np.ascontiguousarray(a).reshape(-1)
+    return cnp.PyArray_FROM_OTF(a, cnp.PyArray_TYPE(<cnp.ndarray>a),
+                                cnp.NPY_ARRAY_CARRAY_RO).reshape(-1)
 
 
 cdef object _check_out(str op, object out, object like, tuple inputs):
@@ -235,9 +256,13 @@ cdef object _check_out(str op, object out, object like, tuple inputs):
         raise ShapeError(f"{op}: out is read-only")
     if not out.flags.aligned or not (
         out.flags.c_contiguous
-        or (out.ndim == 1 and out.strides[0] % out.itemsize == 0)
+        or (out.ndim == 1 and out.strides[0] % out.itemsize == 0
+            and out.strides[0] != 0)
     ):
-        raise ArgumentError(f"{op}: out must be aligned and C-contiguous (or 1-D)")
+        # A zero stride (as_strided) would make every element, and every
+        # thread, write one location.
+        raise ArgumentError(f"{op}: out must be aligned and C-contiguous (or 1-D "
+                            f"with a nonzero stride), got strides {out.strides}")
     for a in inputs:
         # In place (the very same memory and layout) is fine; any other
         # overlap would let the kernel read what it already overwrote.
@@ -273,8 +298,9 @@ def forward(str op, x, *, double p0=0.0, double p1=0.0, out=None, nthreads=None,
         Forces one instruction set (tests); default the best available.
     """
     cdef int k = _op_index("activation forward", op)
-    _float_array(op, "x", x)
-    y = _check_out(op, out, x, (x,))
+    x_in = x
+    x = _float_array(op, "x", x)
+    y = _check_out(op, out, x, (x_in,))
     cdef int nt = _threads(op, nthreads)
     cdef int code = _isa_code(op, isa)
     if x.size == 0:
@@ -309,14 +335,15 @@ def backward(str op, s, grad_out, *, double p0=0.0, double p1=0.0, out=None,
     """
     cdef int k = _op_index("activation backward", op)
     where = op + "_backward"
-    _float_array(where, "s", s)
-    _float_array(where, "grad_out", grad_out)
+    s_in, g_in = s, grad_out
+    s = _float_array(where, "s", s)
+    grad_out = _float_array(where, "grad_out", grad_out)
     if s.dtype != grad_out.dtype:
         raise TypeError(f"{where}: s is {s.dtype} but grad_out is {grad_out.dtype}")
     if s.shape != grad_out.shape:
         raise ShapeError(f"{where}: s has shape {s.shape} but grad_out has shape "
                          f"{grad_out.shape}")
-    gx = _check_out(where, out, s, (s, grad_out))
+    gx = _check_out(where, out, s, (s_in, g_in))
     cdef int nt = _threads(where, nthreads)
     cdef int code = _isa_code(where, isa)
     if s.size == 0:

@@ -5,6 +5,7 @@ protects the C code (dtype, shape, strides, alignment, overlap) happens here
 before the GIL is released, so no input can crash the interpreter.
 """
 
+import sys
 from numbers import Real
 
 import numpy as np
@@ -13,6 +14,9 @@ from minigrad.errors import ArgumentError, ShapeError
 cimport numpy as cnp
 
 cnp.import_array()
+
+cdef extern from "mg_common.h" nogil:
+    int mg_threads_max() noexcept
 
 cdef extern from "mg_cpu.h" nogil:
     int MG_ISA_AUTO
@@ -39,6 +43,9 @@ cdef extern from "mg_gemm.h" nogil:
     int MG_GEMM_OK
     int MG_GEMM_ENOMEM
     int MG_GEMM_EISA
+    int MG_GEMM_EARG
+    int MG_GEMM_ESIZE
+    Py_ssize_t MG_GEMM_MAX_DIM
     ctypedef struct mg_gemm_opts:
         int isa
         int num_threads
@@ -107,7 +114,10 @@ def blocking(isa, dtype):
     dt = np.dtype(dtype)
     if dt != np.float32 and dt != np.float64:
         raise TypeError(f"blocking: dtype must be float32 or float64, got {dt}")
-    if not mg_gemm_blocking(_isa_code(isa), dt.itemsize, out):
+    cdef int code = _isa_code(isa)
+    if code == MG_ISA_AUTO:
+        code = mg_cpu_best_isa()
+    if not mg_gemm_blocking(code, dt.itemsize, out):
         raise RuntimeError(f"blocking: the {isa} kernel was not compiled in")
     return tuple(out[i] for i in range(5))
 
@@ -115,7 +125,7 @@ def blocking(isa, dtype):
 cdef int _isa_code(object name) except -2:
     if name is None:
         return MG_ISA_AUTO
-    if name not in ISAS:
+    if not isinstance(name, str) or name not in ISAS:
         raise ArgumentError(f"unknown ISA {name!r}: expected one of {ISAS}")
     return ISAS.index(name)
 
@@ -138,6 +148,15 @@ cdef object _usable(object x):
     if x.flags.aligned:
         return x
     return np.array(x, order="C")
+
+
+cdef object _native(object x):
+    """`x` itself if its dtype is in native byte order, else a native copy:
+    C reads raw memory, so a '>f4' array read in place would be garbage."""
+    dt = x.dtype
+    if dt.isnative:
+        return x
+    return x.astype(dt.newbyteorder("="))
 
 
 cdef bint _one_to_one(object x):
@@ -184,11 +203,16 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     ----------
     a, b : ndarray, both float32 or both float64
         2-D, shapes (m, k) and (k, n) after `trans_a` / `trans_b`; or 3-D
-        (batch, m, k) and (batch, k, n), a batch of 1 broadcasting. Any strides
-        (transposed views and slices are read in place, without a copy).
+        (batch, m, k) and (batch, k, n), a batch of 1 broadcasting as in
+        numpy (against a batch of 0 too: the result is empty). Any strides
+        (transposed views, slices, negative and zero strides are read in
+        place, without a copy); misaligned or byte-swapped ('>f4' on x86)
+        arrays are read through a native, aligned copy.
     out : ndarray, optional
-        Shape (m, n) or (batch, m, n), same dtype, not overlapping a, b or
-        bias. Read only when beta != 0. A new array when omitted.
+        Shape (m, n) or (batch, m, n), same dtype (either byte order), not
+        overlapping a, b or bias. Read only when beta != 0. A new array when
+        omitted. Written through a copy when misaligned, byte-swapped or
+        not one-to-one.
     alpha, beta : float
     trans_a, trans_b : bool
         Use the transpose of the last two dims.
@@ -199,11 +223,14 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     isa : {None, "generic", "avx2", "avx512"}
         The micro-kernel; None picks the best this CPU supports.
     num_threads : int
-        Upper bound on threads; small products use one.
+        Upper bound on threads; small products use one. Capped, with a
+        RuntimeWarning, at 4 x os.cpu_count() (backend.py, Note [Thread
+        cap]).
     path : {"auto", "packed", "direct", "ref"}
         Force an algorithm (tests); "ref" is the naive C oracle.
     blocks : (mc, kc, nc), optional
-        Cache-block sizes overriding the defaults (tests).
+        Cache-block sizes overriding the defaults (tests): positive ints;
+        one larger than the matrix, however large, means one block.
 
     Returns
     -------
@@ -214,7 +241,8 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     TypeError
         Operands not numpy arrays, or dtypes not both float32 / float64.
     ValueError
-        Shapes that do not agree, a bad `out`, option value or overlap.
+        Shapes that do not agree, a bad `out`, option value or overlap;
+        sizes whose products C could not hold (minigrad's ArgumentError).
     RuntimeError
         `isa` names a kernel this CPU cannot run.
     """
@@ -226,8 +254,16 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     dt = a.dtype
     cdef bint f32 = _is_f32(dt)
     if not ((f32 and _is_f32(b.dtype)) or (_is_f64(dt) and _is_f64(b.dtype))):
-        raise TypeError(f"{op}: a and b must both be float32 or both float64, "
-                        f"got {a.dtype} and {b.dtype}")
+        # A byte-swapped operand ('>f4' here) is never read as native: it
+        # is converted first (the slow path; never taken for native data).
+        a_dt, b_dt = dt, b.dtype
+        a, b = _native(a), _native(b)
+        dt = a.dtype
+        f32 = _is_f32(dt)
+        if not ((f32 and _is_f32(b.dtype))
+                or (_is_f64(dt) and _is_f64(b.dtype))):
+            raise TypeError(f"{op}: a and b must both be float32 or both "
+                            f"float64, got {a_dt} and {b_dt}")
     cdef int ndim = a.ndim
     if b.ndim != ndim or (ndim != 2 and ndim != 3):
         raise ShapeError(f"{op}: expected two 2-D or two 3-D arrays, got shapes "
@@ -238,6 +274,11 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     if not _is_real(beta):
         raise TypeError(f"{op}: beta must be a real number, got "
                         f"{type(beta).__name__}")
+    try:
+        f_alpha, f_beta = float(alpha), float(beta)
+    except (OverflowError, ValueError, TypeError):
+        raise ArgumentError(f"{op}: alpha and beta must be representable as "
+                            f"floats, got {alpha!r} and {beta!r}") from None
     act = _ACTS.get(activation, -1) if (activation is None
                                         or isinstance(activation, str)) else -1
     if act < 0:
@@ -252,17 +293,24 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
             or num_threads < 1):
         raise ArgumentError(f"{op}: num_threads must be a positive int, got "
                             f"{num_threads!r}")
+    if num_threads > mg_threads_max():
+        # See Note [Thread cap] in minigrad/backend.py.
+        from minigrad.backend import _cap_threads
+        num_threads = _cap_threads(op, num_threads, mg_threads_max(), 2)
     cdef mg_gemm_opts opts
     opts.isa = _checked_isa(op, isa)
-    opts.num_threads = min(num_threads, 1 << 16)
+    opts.num_threads = num_threads
     opts.path = path_code
     opts.mc = opts.kc = opts.nc = 0
     if blocks is not None:
         if (not isinstance(blocks, tuple) or len(blocks) != 3
-                or not all(isinstance(v, int) and v > 0 for v in blocks)):
+                or not all(isinstance(v, int) and not isinstance(v, bool)
+                           and v > 0 for v in blocks)):
             raise ArgumentError(f"{op}: blocks must be three positive ints "
                                 f"(mc, kc, nc), got {blocks!r}")
-        opts.mc, opts.kc, opts.nc = blocks
+        # A block at least as large as the matrix is one block, whatever
+        # its size: clamped, so that no value reaches C past its limit.
+        opts.mc, opts.kc, opts.nc = [min(v, MG_GEMM_MAX_DIM) for v in blocks]
 
     opa = a.swapaxes(ndim - 1, ndim - 2) if trans_a else a
     opb = b.swapaxes(ndim - 1, ndim - 2) if trans_b else b
@@ -277,42 +325,63 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
         if sa[0] != sb[0] and sa[0] != 1 and sb[0] != 1:
             raise ShapeError(f"{op}: batch sizes differ: "
                              f"{_shapes(a, b, trans_a, trans_b)}")
-        batch = max(sa[0], sb[0])
+        # numpy's rule: a batch of 1 takes the other's size, 0 included
+        # (1 and 0 give 0: max() gave 1, and C read the empty operand).
+        batch = sb[0] if sa[0] == 1 else sa[0]
     out_shape = (batch, m, n) if ndim == 3 else (m, n)
+    # Sizes C's arithmetic cannot hold (views of broadcast arrays can be
+    # that large) are refused here, before any product is formed.
+    if m > MG_GEMM_MAX_DIM or n > MG_GEMM_MAX_DIM or k > MG_GEMM_MAX_DIM:
+        raise ArgumentError(f"{op}: sizes too large (m={m}, n={n}, k={k}, at "
+                            f"most {MG_GEMM_MAX_DIM}): "
+                            f"{_shapes(a, b, trans_a, trans_b)}")
 
     if bias is not None:
         if not isinstance(bias, np.ndarray):
             raise TypeError(f"{op}: bias must be a numpy array, got "
                             f"{type(bias).__name__}")
         if bias.dtype != dt:
-            raise TypeError(f"{op}: bias dtype {bias.dtype} differs from the "
-                            f"operands' {dt}")
+            if bias.dtype.newbyteorder("=") != dt:
+                raise TypeError(f"{op}: bias dtype {bias.dtype} differs from "
+                                f"the operands' {dt}")
+            bias = _native(bias)
         if bias.shape != (n,):
             raise ShapeError(f"{op}: bias must have shape ({n},) for "
                              f"{_shapes(a, b, trans_a, trans_b)}, got "
                              f"{bias.shape}")
     if out is None:
+        # An output numpy could not even describe (of broadcast views):
+        # refused with the sizes rather than numpy's "array is too big".
+        if batch * m * n * dt.itemsize > sys.maxsize:
+            raise ArgumentError(f"{op}: the output of "
+                                f"{_shapes(a, b, trans_a, trans_b)} would "
+                                f"hold {batch} * {m} * {n} elements, more "
+                                f"than memory can address")
         # beta * (uninitialised) would be garbage; a fresh out is zero then.
-        out = np.empty(out_shape, dt) if beta == 0 else np.zeros(out_shape, dt)
+        out = np.empty(out_shape, dt) if f_beta == 0 else np.zeros(out_shape, dt)
         target = out
     else:
         _check_out(op, out, dt, out_shape, a, b, bias, trans_a, trans_b)
-        # C writes `out` in place only if it is aligned and one-to-one;
-        # otherwise it works on an aligned copy that is assigned back.
+        # C writes `out` in place only if it is aligned, one-to-one and in
+        # native byte order; otherwise it works on an aligned native copy
+        # that is assigned back (converting the byte order again).
         flags = out.flags
-        target = out if flags.aligned and (
+        target = out if out.dtype.isnative and flags.aligned and (
             flags.c_contiguous or flags.f_contiguous or _one_to_one(out)
-        ) else np.array(out)
+        ) else np.array(out, dtype=dt)
     if out.size == 0:
         return out
 
     status = _run(_usable(opa), _usable(opb), target,
                   None if bias is None else _usable(bias), f32, batch,
-                  float(alpha), float(beta), act, &opts)
+                  f_alpha, f_beta, act, &opts)
     if status == MG_GEMM_ENOMEM:
         raise MemoryError("gemm: could not allocate the packing buffer")
     if status == MG_GEMM_EISA:
         raise RuntimeError("gemm: this CPU does not support the requested kernel")
+    if status == MG_GEMM_ESIZE:
+        raise ArgumentError(f"gemm: sizes or strides whose products overflow: "
+                            f"{_shapes(a, b, trans_a, trans_b)}")
     if status != MG_GEMM_OK:
         raise ArgumentError(f"gemm: the C kernel rejected its arguments ({status})")
     if target is not out:
@@ -331,7 +400,7 @@ cdef void _check_out(str op, object out, object dt, tuple out_shape, object a,
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{op}: out must be a numpy array, got "
                         f"{type(out).__name__}")
-    if out.dtype != dt:
+    if out.dtype != dt and out.dtype.newbyteorder("=") != dt:
         raise TypeError(f"{op}: out dtype {out.dtype} differs from the "
                         f"operands' {dt}")
     if out.shape != out_shape:

@@ -17,6 +17,9 @@ from minigrad.errors import ArgumentError, ShapeError
 
 cnp.import_array()
 
+cdef extern from "mg_common.h" nogil:
+    int mg_threads_max() noexcept
+
 cdef extern from "mg_cpu.h" nogil:
     int MG_ISA_AUTO
 
@@ -76,7 +79,6 @@ cdef extern from "mg_softmax.h" nogil:
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
-_I64 = np.dtype(np.int64)
 
 
 cdef object _kernel_threads = None
@@ -101,6 +103,9 @@ cdef int _threads(str op, object nthreads, Py_ssize_t work) except -1:
         return _auto_threads(work)
     if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
         raise ArgumentError(f"{op}: nthreads must be a positive int, got {nthreads!r}")
+    if nthreads > mg_threads_max():  # capped, with a warning: Note [Thread cap]
+        from minigrad.backend import _cap_threads
+        return _cap_threads(op, nthreads, mg_threads_max(), 2)
     return nthreads
 
 
@@ -119,13 +124,24 @@ cdef object _floats(str op, str name, object a, object dtype=None):
     checked to be float32/float64 and, when given, of `dtype`."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{op}: {name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype != _F32 and a.dtype != _F64:
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if tn != cnp.NPY_FLOAT32 and tn != cnp.NPY_FLOAT64:
         raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype}")
+    a = _behaved(<cnp.ndarray>a, tn)
     if dtype is not None and a.dtype != dtype:
         raise TypeError(f"{op}: {name} has dtype {a.dtype}, expected {dtype}")
-    if not (a.flags.c_contiguous and a.flags.aligned):
-        a = np.ascontiguousarray(a)
     return a
+
+
+cdef inline cnp.ndarray _behaved(cnp.ndarray a, int typenum):
+    """`a` itself when the kernels can read it as is: C-contiguous, aligned
+    and in this CPU's byte order; else such a copy. Note [Aligned operands]
+    in _act.pyx: np.ascontiguousarray keeps a misaligned C-contiguous view
+    (np.frombuffer(buf, offset=1)) as it is, and a byte-swapped array ('>f4'
+    on x86) has float32's type number but, read as is, gives garbage."""
+    if cnp.PyArray_ISCARRAY_RO(a) and cnp.PyArray_ISNOTSWAPPED(a):
+        return a
+    return <cnp.ndarray>cnp.PyArray_FROM_OTF(a, typenum, cnp.NPY_ARRAY_CARRAY_RO)
 
 
 cdef object _shape(str op, str name, object a, tuple shape):
@@ -162,11 +178,11 @@ cdef object _targets(str op, object target, mg_index_t n):
     if not isinstance(target, np.ndarray):
         raise TypeError(f"{op}: target must be a numpy array, got "
                         f"{type(target).__name__}")
-    if target.dtype != _I64:
+    if target.dtype.kind != "i" or target.dtype.itemsize != 8:
         raise TypeError(f"{op}: target must be int64, got {target.dtype}")
     if target.shape != (n,):
         raise ShapeError(f"{op}: target has shape {target.shape}, expected ({n},)")
-    return np.ascontiguousarray(target)
+    return _behaved(<cnp.ndarray>target, cnp.NPY_INT64)
 
 
 cdef tuple _axis_view(str op, object x, object dim):
@@ -470,9 +486,7 @@ cdef cnp.ndarray _operand(str op, str name, object a, int typenum):
     if cnp.PyArray_TYPE(arr) != typenum:
         raise TypeError(f"{op}: {name} has dtype {arr.dtype}, expected "
                         f"{np.dtype(cnp.PyArray_TypeObjectFromType(typenum))}")
-    if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISALIGNED(arr)):
-        arr = np.ascontiguousarray(arr)
-    return arr
+    return _behaved(arr, typenum)
 
 
 cdef object _scalar(double v, int typenum):

@@ -13,8 +13,8 @@ from minigrad.autograd.gradcheck import (
     GradcheckError,
     gradcheck,
     gradcheck_module,
-    gradgradcheck,
 )
+from minigrad.autograd.gradgrad import gradgradcheck
 
 __all__ = [
     "Context",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minigrad.autograd.grad_mode import STATE
+from minigrad.autograd.grad_mode import GLOBAL_STATE
 
 __all__ = ["detect_anomaly", "set_detect_anomaly"]
 
@@ -16,11 +16,11 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
-        self._prev = STATE.anomaly
-        STATE.anomaly = self.check_nan
+        self._prev = GLOBAL_STATE.anomaly
+        GLOBAL_STATE.anomaly = self.check_nan
 
     def __exit__(self, *exc: object) -> None:
-        STATE.anomaly = self._prev
+        GLOBAL_STATE.anomaly = self._prev
 
 
 class set_detect_anomaly(detect_anomaly):
@@ -28,8 +28,8 @@ class set_detect_anomaly(detect_anomaly):
 
     def __init__(self, mode: bool) -> None:
         super().__init__(mode)
-        self._prev = STATE.anomaly
-        STATE.anomaly = mode
+        self._prev = GLOBAL_STATE.anomaly
+        GLOBAL_STATE.anomaly = mode
 
     def __enter__(self) -> None:
         pass

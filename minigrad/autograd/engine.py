@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import _FREED
-from minigrad.autograd.grad_mode import STATE
+from minigrad.autograd.grad_mode import GLOBAL_STATE, STATE
 
 __all__ = ["grad", "run_backward"]
 
@@ -151,7 +151,7 @@ def _loop(
     # ``nxt`` short-cuts the heap for chains: a node scheduled while the heap is
     # empty, and alone, is necessarily the next one to run.
     heappop, heappush = heapq.heappop, heapq.heappush
-    anomaly = STATE.anomaly
+    anomaly = GLOBAL_STATE.anomaly
     fast = capture is None
     if not heap:
         return

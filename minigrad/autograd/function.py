@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.grad_mode import STATE
+from minigrad.autograd.grad_mode import GLOBAL_STATE, STATE
 
 __all__ = ["Context", "Function"]
 
@@ -298,7 +298,7 @@ def apply1(cls: type[Function], a: Any, kwargs: Any = None) -> Any:
                     ]
                 )
             ctx._to_save = ()
-        if STATE.anomaly:
+        if GLOBAL_STATE.anomaly:
             ctx._trace = traceback.format_stack()[:-2]
     if cls._view:
         _share_version(t, a)
@@ -359,7 +359,7 @@ def apply2(cls: type[Function], a: Any, b: Any, kwargs: Any = None) -> Any:
                     saved.append(_saved_entry(it, (a, b), (res,), (t,)))
             ctx._saved = tuple(saved)
             ctx._to_save = ()
-        if STATE.anomaly:
+        if GLOBAL_STATE.anomaly:
             ctx._trace = traceback.format_stack()[:-2]
     return t
 
@@ -422,7 +422,7 @@ def _apply_arrays(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> An
                         saved.append(_saved_entry(it, args, (out,), (t,)))
             ctx._saved = tuple(saved)
             ctx._to_save = ()
-        if STATE.anomaly:
+        if GLOBAL_STATE.anomaly:
             ctx._trace = traceback.format_stack()[:-2]
     elif ctx._non_diff:
         return _finish_general(cls, ctx, args, out, rec)
@@ -526,7 +526,7 @@ def _record_outputs(
     if ctx._to_save:
         ctx._saved = _saved_entries(ctx._to_save, args, outs, results)
         ctx._to_save = ()
-    if STATE.anomaly:
+    if GLOBAL_STATE.anomaly:
         ctx._trace = traceback.format_stack()[:-3]
 
 

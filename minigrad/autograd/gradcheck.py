@@ -1,5 +1,5 @@
-"""Finite-difference gradient checks: ``gradcheck``, ``gradgradcheck`` and
-``gradcheck_module``.
+"""Finite-difference gradient checks: ``gradcheck`` and ``gradcheck_module``
+(``gradgradcheck``, built on them, is in ``gradgrad.py``).
 
 Layer: autograd. Imports the backward engine and, lazily, ``minigrad.tensor``,
 ``minigrad.scalar.check`` (functions of scalar Values) and
@@ -32,7 +32,6 @@ __all__ = [
     "format_failure",
     "gradcheck",
     "gradcheck_module",
-    "gradgradcheck",
 ]
 
 
@@ -262,9 +261,18 @@ def gradcheck(
 
 
 def compute_checks(
-    fn: Callable[..., Any], inputs: Any, eps: float, atol: float, rtol: float
+    fn: Callable[..., Any],
+    inputs: Any,
+    eps: float,
+    atol: float,
+    rtol: float,
+    *,
+    reference: Callable[..., Any] | None = None,
 ) -> list[JacobianCheck]:
     """The analytical and numerical Jacobian of every input that requires grad.
+
+    The numerical Jacobian differences ``reference`` (default: fn itself), a
+    function of the same inputs with outputs of the same sizes as fn's.
 
     A RuntimeError raised by backward does not propagate: the analytical
     Jacobians are then NaN and each check carries a note saying what was raised.
@@ -302,6 +310,9 @@ def compute_checks(
     except RuntimeError as exc:
         analytical = [np.full((inputs[i].numel(), f0.size), np.nan) for i in diff]
         notes = [f"backward raised {type(exc).__name__}: {exc}"]
+    if reference is not None:
+        fn = reference
+        f0 = _flat_outputs(_float_outputs(fn(*inputs)))
     checks = []
     for i, a in zip(diff, analytical):
         n, left, right = _numerical(fn, inputs, i, f0, eps)
@@ -329,10 +340,12 @@ def format_failure(
     *,
     ours: str = "analytical",
     ref: str = "numerical",
+    title: str = "gradcheck failed: backward disagrees with finite differences.",
 ) -> str:
-    """The report of failed checks: per input, the diagnosis, the notes and the
-    worst elements (``ours`` and ``ref`` name the two Jacobians' columns)."""
-    lines = ["gradcheck failed: backward disagrees with finite differences."]
+    """The report of failed checks: ``title``, then per input the diagnosis, the
+    notes and the worst elements (``ours`` and ``ref`` name the two Jacobians'
+    columns)."""
+    lines = [title]
     general = [f for f in findings if f.index is None]
     lines.extend(f"  diagnosis: {f.message}" for f in general)
     said = {f.message for f in findings}
@@ -363,71 +376,6 @@ def format_failure(
                 f"{err:>11.3g} {rel:>10.3g}"
             )
     return "\n".join(lines)
-
-
-def gradgradcheck(
-    fn: Callable[..., Any],
-    inputs: Any,
-    grad_outputs: Any = None,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    raise_exception: bool = True,
-    seed: int = 0,
-) -> bool:
-    """Checks second derivatives: gradcheck of ``(inputs, v) -> vᵀ·J(inputs)``,
-    the backward pass recorded with ``create_graph=True``. ``v`` defaults to a
-    random (seeded) tensor per output.
-
-    Parameters
-    ----------
-    fn, inputs, eps, atol, rtol, raise_exception : as for :func:`gradcheck`
-    grad_outputs : Tensor or tuple of Tensors, optional (one per output)
-    seed : seed of the default ``grad_outputs``
-
-    Returns
-    -------
-    bool : True when the Jacobian of the first gradient agrees.
-    """
-    from minigrad.tensor import Tensor
-
-    inputs = _tuple(inputs)
-    diff = [
-        i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad
-    ]
-    outs = [o for o in _tuple(fn(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
-    if grad_outputs is None:
-        rng = np.random.default_rng(seed)
-        grad_outputs = [
-            Tensor(rng.standard_normal(o.shape), dtype=o.dtype, requires_grad=True)
-            for o in outs
-        ]
-    gos = list(_tuple(grad_outputs))
-    n = len(inputs)
-
-    def first_grad(*args: Any) -> tuple[Any, ...]:
-        ins, vs = args[:n], args[n:]
-        os_ = [o for o in _tuple(fn(*ins)) if isinstance(o, Tensor) and o.requires_grad]
-        gs = autograd_grad(
-            os_, [ins[i] for i in diff], list(vs), create_graph=True, allow_unused=True
-        )
-        res = []
-        for i, g in zip(diff, gs):
-            res.append(
-                g
-                if g is not None
-                else Tensor._wrap(np.zeros(ins[i].shape, ins[i].dtype))
-            )
-        return tuple(res)
-
-    return gradcheck(
-        first_grad,
-        (*inputs, *gos),
-        eps=eps,
-        atol=atol,
-        rtol=rtol,
-        raise_exception=raise_exception,
-    )
 
 
 def gradcheck_module(
@@ -474,7 +422,7 @@ def gradcheck_module(
     saved = [(p, p.data, p.grad) for _, p in named]
     buffers = _snapshot_buffers(module)
     ins = tuple(
-        Tensor(np.array(x.data, dtype=np.float64), requires_grad=True)
+        Tensor(x.data, dtype=np.float64, requires_grad=True)
         if isinstance(x, Tensor) and x.dtype.kind == "f"
         else x
         for x in inputs
@@ -530,3 +478,12 @@ def _require_deterministic(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> N
             "gradcheck_module: the module's output changed between two calls with "
             "the same inputs (Dropout in training mode?); call module.eval() first"
         )
+
+
+def __getattr__(name: str) -> Any:
+    # gradgradcheck lived here; gradgrad.py imports this module, hence lazily.
+    if name == "gradgradcheck":
+        from minigrad.autograd.gradgrad import gradgradcheck
+
+        return gradgradcheck
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

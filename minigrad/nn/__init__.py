@@ -18,7 +18,17 @@ from minigrad.nn.activation import (
     Softplus,
     Tanh,
 )
+from minigrad.nn.batchnorm import BatchNorm2d, BatchNorm3d
 from minigrad.nn.container import ModuleDict, ModuleList, Sequential
+from minigrad.nn.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    Unflatten,
+)
 from minigrad.nn.dropout import Dropout, Flatten
 from minigrad.nn.embedding import Embedding
 from minigrad.nn.linear import Identity, Linear
@@ -35,13 +45,39 @@ from minigrad.nn.loss import (
 from minigrad.nn.module import IncompatibleKeys, Module, StateDictError
 from minigrad.nn.normalization import BatchNorm1d, LayerNorm
 from minigrad.nn.parameter import Parameter
+from minigrad.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+    ZeroPad2d,
+)
 from minigrad.nn.summary import ModelSummary
 
 __all__ = [
     "GELU",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
@@ -55,6 +91,9 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
     "ModelSummary",
     "Module",
     "ModuleDict",
@@ -70,6 +109,8 @@ __all__ = [
     "Softplus",
     "StateDictError",
     "Tanh",
+    "Unflatten",
+    "ZeroPad2d",
     "functional",
     "init",
     "utils",

@@ -17,8 +17,30 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.autograd.grad_mode import no_grad
-from minigrad.dtypes import canonical_dtype
+from minigrad.dtypes import canonical_dtype, to_array
 from minigrad.errors import ArgumentError, ShapeError
+from minigrad.nn._functional_conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    fold,
+    pad,
+    unfold,
+)
+from minigrad.nn._functional_pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+)
 from minigrad.ops import loss as _loss
 
 # ``linear`` is the fused op itself (y = input @ weightᵀ + bias, weight of shape
@@ -28,12 +50,25 @@ from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "cross_entropy",
     "dropout",
     "embedding",
+    "fold",
     "gelu",
     "huber_loss",
     "l1_loss",
@@ -41,9 +76,13 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
     "mse_loss",
     "nll_loss",
     "one_hot",
+    "pad",
     "relu",
     "sigmoid",
     "silu",
@@ -51,6 +90,7 @@ __all__ = [
     "softmax",
     "softplus",
     "tanh",
+    "unfold",
 ]
 
 
@@ -58,7 +98,7 @@ def _tensor(x: Any, op: str, name: str = "input") -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
-        return Tensor(x)
+        return Tensor._wrap(to_array(x))
     raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
 
 

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
-from minigrad.dtypes import canonical_dtype
+from minigrad.device import check_device, parse_to
 from minigrad.errors import ArgumentError
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
@@ -482,12 +482,14 @@ class Module:
         return self
 
     # -- dtype ---------------------------------------------------------------
-    def to(self: M, dtype: Any) -> M:
-        """Casts floating parameters and buffers to ``dtype`` in place (the
-        Parameter objects stay the same, so an optimizer keeps working)."""
-        if isinstance(dtype, str) and dtype == "cpu":
+    def to(self: M, *args: Any, **kwargs: Any) -> M:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: casts floating
+        parameters and buffers to ``dtype`` in place (the Parameter objects stay
+        the same, so an optimizer keeps working). Devices other than the CPU
+        raise."""
+        d = parse_to(args, kwargs, "Module.to")
+        if d is None:
             return self
-        d = canonical_dtype(dtype, "Module.to")
         if d.kind != "f":
             raise TypeError(f"Module.to: dtype must be floating point, got {d}")
         for t in [*self.parameters(), *self.buffers()]:
@@ -505,6 +507,10 @@ class Module:
         return self.to(np.float64)
 
     def cpu(self: M) -> M:
+        return self
+
+    def cuda(self: M, device: Any = None) -> M:
+        check_device("cuda" if device is None else device, "Module.cuda")
         return self
 
     # -- display ----------------------------------------------------------------

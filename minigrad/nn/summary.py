@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
-from minigrad.dtypes import canonical_dtype
+from minigrad.dtypes import canonical_dtype, to_array
 from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
 
@@ -95,7 +95,7 @@ def _inputs(model: Module, input: Any, dtype: Any) -> tuple[Tensor, ...]:
     if isinstance(input, Tensor):
         return (input,)
     if isinstance(input, np.ndarray):
-        return (Tensor(input),)
+        return (Tensor._wrap(to_array(input)),)
     if isinstance(input, (tuple, list)) and all(
         isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in input
     ):

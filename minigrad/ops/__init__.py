@@ -1,5 +1,9 @@
 """Every differentiable op as one Function, with its functional form.
 
+(``conv`` and ``pad`` are not re-exported here: their names are those of the
+modules ``minigrad.ops.conv`` and ``minigrad.ops.pad``, which they would
+shadow; ``minigrad.nn.functional`` has the user-facing forms.)
+
 Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and ``minigrad._C``.
 """
 
@@ -15,15 +19,13 @@ from minigrad.ops.activation import (
     softplus,
     tanh,
 )
+from minigrad.ops.conv import col2im, conv_transpose, conv_weight, im2col
 from minigrad.ops.elementwise import (
     abs,
     add,
-    clamp,
     div,
     exp,
     log,
-    maximum,
-    minimum,
     mul,
     neg,
     pow,
@@ -32,7 +34,17 @@ from minigrad.ops.elementwise import (
     sub,
     where,
 )
+from minigrad.ops.integer import (
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    floor_divide,
+    remainder,
+)
 from minigrad.ops.linalg import matmul
+from minigrad.ops.minmax import clamp, maximum, minimum
+from minigrad.ops.pool import avg_pool, max_pool
 from minigrad.ops.reduce import (
     argmax,
     argmin,
@@ -67,22 +79,33 @@ __all__ = [
     "add",
     "argmax",
     "argmin",
+    "avg_pool",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
     "cat",
     "clamp",
     "clone",
+    "col2im",
+    "conv_transpose",
+    "conv_weight",
     "div",
     "erf",
     "exp",
     "expand",
     "flatten",
+    "floor_divide",
     "gelu",
     "getitem",
+    "im2col",
     "leaky_relu",
     "log",
     "log_softmax",
     "logsumexp",
     "matmul",
     "max",
+    "max_pool",
     "maximum",
     "mean",
     "min",
@@ -92,6 +115,7 @@ __all__ = [
     "permute",
     "pow",
     "relu",
+    "remainder",
     "reshape",
     "setitem",
     "sigmoid",

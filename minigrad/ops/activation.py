@@ -22,6 +22,7 @@ import numpy as np
 from minigrad._C import _act, _softmax
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
+from minigrad.dtypes import DTypeError
 from minigrad.errors import ArgumentError
 from minigrad.ops.reduce import _norm_dims
 from minigrad.tensor import Tensor
@@ -46,11 +47,16 @@ _GT_K0 = math.sqrt(2.0 / math.pi)
 _GT_K1 = 0.044715
 
 
-def _float(a: Any, op: str) -> Tensor:
+def _float(a: Any, op: str, promote: bool = False) -> Tensor:
+    """``a`` checked to be a floating Tensor; with ``promote``, integer and bool
+    input becomes float32 (PyTorch's tanh, sigmoid, erf, as exp and log), else
+    it is refused (PyTorch's gelu, silu, softplus, softmax, ...)."""
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a.data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating tensor, got {a.dtype}")
+        if promote:
+            return a.to(np.float32)
+        raise DTypeError(f"{op}: expected a floating tensor, got {a.dtype}")
     return a
 
 
@@ -198,7 +204,9 @@ class Softplus(_Activation):
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0), elementwise."""
+    """max(x, 0), elementwise; an integer tensor stays integer (as PyTorch)."""
+    if isinstance(x, Tensor) and x.data.dtype.kind in "iu":
+        return Tensor._wrap(np.maximum(x.data, 0))
     return Relu.apply(_float(x, "relu"))
 
 
@@ -209,17 +217,17 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x), exactly 0 / 1 for large |x| and never NaN for finite x."""
-    return Sigmoid.apply(_float(x, "sigmoid"))
+    return Sigmoid.apply(_float(x, "sigmoid", promote=True))
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, elementwise."""
-    return Tanh.apply(_float(x, "tanh"))
+    return Tanh.apply(_float(x, "tanh", promote=True))
 
 
 def erf(x: Tensor) -> Tensor:
     """The error function, elementwise."""
-    return Erf.apply(_float(x, "erf"))
+    return Erf.apply(_float(x, "erf", promote=True))
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:

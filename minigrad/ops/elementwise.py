@@ -1,4 +1,5 @@
-"""Elementwise ops: arithmetic with broadcasting, exp/log/sqrt/abs/pow/clamp, where.
+"""Elementwise ops: arithmetic with broadcasting, exp/log/sqrt/abs/sign/pow, where
+(clamp, maximum and minimum are in minmax.py).
 
 Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and ``minigrad.dtypes``.
 
@@ -30,19 +31,23 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function, apply1, apply2
-from minigrad.dtypes import float32, float64, result_type, scalar_result_type
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.dtypes import (
+    DTypeError,
+    float32,
+    float64,
+    result_type,
+    scalar_result_type,
+    to_array,
+)
+from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = [
     "abs",
     "add",
-    "clamp",
     "div",
     "exp",
     "log",
-    "maximum",
-    "minimum",
     "mul",
     "neg",
     "pow",
@@ -54,7 +59,7 @@ __all__ = [
 ]
 
 _nd = np.ndarray
-_F32, _F64 = float32, float64
+_F32, _F64, _I64 = float32, float64, np.dtype(np.int64)
 
 
 def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -140,7 +145,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if type(b) is _nd:
+        if type(b) is _nd or not b:  # x/0 is inf or NaN without a warning
             with np.errstate(all="ignore"):
                 return a / b
         return a / b
@@ -189,14 +194,16 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         needs = ctx.needs_input_grad
         ga = gb = None
-        if needs[0]:
-            da = Where.apply(g * b * a ** (b - 1), 0.0, cond=b.data != 0)
-            ga = da.sum_to(a.shape)
-        if needs[1]:
-            flat = (a.data == 0) & (b.data >= 0)
-            safe_a = Where.apply(1.0, a, cond=flat)
-            db = Where.apply(0.0, g * y * log(safe_a), cond=flat)
-            gb = db.sum_to(b.shape)
+        # 0·inf at the masked points is selected away (Note [Floating-point warnings])
+        with np.errstate(invalid="ignore"):
+            if needs[0]:
+                da = Where.apply(g * b * a ** (b - 1), 0.0, cond=b.data != 0)
+                ga = da.sum_to(a.shape)
+            if needs[1]:
+                flat = (a.data == 0) & (b.data >= 0)
+                safe_a = Where.apply(1.0, a, cond=flat)
+                db = Where.apply(0.0, g * y * log(safe_a), cond=flat)
+                gb = db.sum_to(b.shape)
         return ga, gb
 
 
@@ -228,7 +235,11 @@ class PowScalar(Function):
 
 
 class RPowScalar(Function):
-    """y = c ** a for a Python number c;  dL/da = g·y·log(c)."""
+    """y = c ** a for a Python number c;  dL/da = g·y·log(c).
+
+    NOTE: for c == 0, dL/da is 0 where a >= 0 (not 0·log(0) = NaN, nor
+    1·log(0) = -inf at a == 0), as in PyTorch and as :class:`Pow` does.
+    """
 
     _array_forward = True
 
@@ -238,12 +249,20 @@ class RPowScalar(Function):
             y = np.power(a.dtype.type(c), a)
             ctx.logc = float(np.log(np.float64(c)))
         ctx.save_for_backward(y)
+        if c == 0:
+            # log(c) as an array: 0 where a >= 0, so that no 0·(-inf) = NaN
+            # appears, in backward nor in its own derivative (create_graph)
+            ctx.logc = np.where(a >= 0, 0.0, -np.inf).astype(y.dtype)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * y * ctx.logc
+        logc = ctx.logc
+        if type(logc) is _nd:
+            with np.errstate(invalid="ignore"):  # NaN only where a is NaN
+                return g * y * Tensor._wrap(logc)
+        return g * y * logc
 
 
 # -- unary math ------------------------------------------------------------------
@@ -303,13 +322,14 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """y = |a|;  dL/da = g·sign(a). NOTE: abs'(0) = 0, as in PyTorch."""
+    """y = |a|;  dL/da = g·sign(a). NOTE: abs'(0) = 0 and abs'(NaN) = 0, as in
+    PyTorch (its sgn(NaN) is 0)."""
 
     _array_forward = True
 
     @staticmethod
     def forward(ctx, a):
-        ctx.sign = np.sign(a)
+        ctx.sign = _sign(a)
         return np.abs(a)
 
     @staticmethod
@@ -317,81 +337,30 @@ class Abs(Function):
         return g * Tensor._wrap(ctx.sign)
 
 
-class Clamp(Function):
-    """y = min(max(a, lo), hi);  dL/da = g where lo <= a <= hi, else 0.
-
-    NOTE: the gradient passes at the bounds themselves, as in PyTorch.
-    """
-
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, a, *, lo, hi):
-        y = a
-        mask = None
-        if lo is not None:
-            mask = a >= lo
-            y = np.maximum(y, a.dtype.type(lo))
-        if hi is not None:
-            upper = a <= hi
-            mask = upper if mask is None else mask & upper
-            y = np.minimum(y, a.dtype.type(hi))
-        ctx.mask = mask
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        return Where.apply(g, 0.0, cond=ctx.mask)
+def _sign(a: np.ndarray) -> np.ndarray:
+    """np.sign, but 0 for NaN, as PyTorch's sign."""
+    s = np.sign(a)
+    if s.dtype.kind == "f":
+        nan = np.isnan(s)
+        if nan.any():
+            s = np.where(nan, s.dtype.type(0), s)
+    return s
 
 
-class Maximum(Function):
-    """y = max(a, b);  the gradient goes to the larger input, split evenly on ties."""
+class Sign(Function):
+    """y = sign(a) (-1, 0 or 1; 0 for NaN, as PyTorch);  dL/da = 0 (PyTorch
+    records it, with a zero gradient, so that ``x.sign() * x`` differentiates
+    like a product)."""
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        y = np.maximum(a, b)
-        ctx.wa = _tie_weights(a > b, a == b, y.dtype)
-        return y
+    def forward(ctx, a):
+        return _sign(a)
 
     @staticmethod
     def backward(ctx, g):
-        return _split_grad(ctx, g)
-
-
-class Minimum(Function):
-    """y = min(a, b);  the gradient goes to the smaller input, split evenly on ties."""
-
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        y = np.minimum(a, b)
-        ctx.wa = _tie_weights(a < b, a == b, y.dtype)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        return _split_grad(ctx, g)
-
-
-def _tie_weights(wins: Any, ties: Any, dtype: Any) -> np.ndarray:
-    """The share of the gradient that goes to ``a``: 1, 0.5 on ties, else 0."""
-    w = np.asarray(wins, dtype=dtype if dtype.kind == "f" else np.float64)
-    w[np.asarray(ties)] = 0.5
-    return w
-
-
-def _split_grad(ctx: Any, g: Tensor) -> tuple[Tensor | None, Tensor | None]:
-    sa, sb = ctx.shapes
-    needs = ctx.needs_input_grad
-    wa = Tensor._wrap(ctx.wa.astype(g.dtype, copy=False))
-    ga = (g * wa).sum_to(sa) if needs[0] else None
-    gb = (g * (1.0 - wa)).sum_to(sb) if needs[1] else None
-    return ga, gb
+        return Tensor._wrap(np.zeros(g.shape, g.dtype))
 
 
 class Where(Function):
@@ -448,7 +417,7 @@ def _other_dtype(t: Tensor, other: Any, op: str) -> np.dtype:
     if _is_scalar(other):
         return scalar_result_type(t.data.dtype, other)
     if isinstance(other, (np.ndarray, list, tuple)):
-        return result_type(t.data.dtype, Tensor(other).data.dtype)
+        return result_type(t.data.dtype, to_array(other).dtype)
     raise TypeError(
         f"{op}: unsupported operand type {type(other).__name__} with a Tensor"
     )
@@ -469,7 +438,11 @@ def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], T
         if isinstance(a, Tensor):
             dt = a.data.dtype
             if isinstance(b, Tensor):
-                if b.data.dtype is dt:
+                # int / int is true division (float32) and bool - bool an
+                # error: both left to _binary_general
+                if b.data.dtype is dt and (
+                    dt is _F32 or dt is _F64 or (dt is _I64 and cls is not Div)
+                ):
                     try:
                         return apply2(cls, a, b)
                     except ValueError:
@@ -491,11 +464,17 @@ def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], T
 
 
 def _binary_general(cls: type[Function], a: Any, b: Any, op: str) -> Tensor:
-    a, b = _operands(a, b, op, floating=cls is Div)
-    if cls is Sub and a.data.dtype.kind == "b":
-        raise TypeError(
-            "sub: subtraction of bool tensors is not supported; use ^ (xor) instead"
+    if cls is Sub and any(
+        isinstance(x, (bool, np.bool_))
+        or (isinstance(x, Tensor) and x.data.dtype.kind == "b")
+        for x in (a, b)
+    ):
+        # PyTorch refuses it whatever the other operand (a Python bool too)
+        raise DTypeError(
+            "sub: subtraction with a bool tensor (or a bool) is not supported; "
+            "use ^ (xor) or ~ (not) instead"
         )
+    a, b = _operands(a, b, op, floating=cls is Div)
     try:
         return apply2(cls, a, b)
     except ValueError:
@@ -543,34 +522,42 @@ def neg(a: Tensor) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:
     """``a ** b``: tensor or Python-number base and exponent.
 
+    Integer (and bool) operands give an int64 result, as in PyTorch:
+    ``int_tensor ** 2``, ``2 ** int_tensor``, ``int_tensor ** int_tensor``
+    (see :func:`minigrad.ops.integer.int_pow`); a float on either side gives a
+    float.
+
     Raises
     ------
     ValueError
-        An integer tensor raised to a negative integer power.
+        An integer tensor raised to a negative Python integer power.
     """
-    if isinstance(a, Tensor) and _is_scalar(b) and not isinstance(b, (bool, np.bool_)):
-        kind = a.data.dtype.kind
-        if kind != "f":
-            if isinstance(b, (float, np.floating)):
-                a = a.to(float32)
-            elif b < 0:
-                raise ArgumentError(
-                    f"pow: integer tensor ({a.dtype}) to a negative integer power "
-                    f"({b}) is not allowed"
-                )
+    if isinstance(a, Tensor) and _is_scalar(b):
+        if a.data.dtype.kind != "f":
+            if not isinstance(b, (float, np.floating)):
+                return _int_pow(a, b)
+            a = a.to(float32)
         return PowScalar.apply(a, c=b)
-    if isinstance(b, Tensor) and _is_scalar(a) and not isinstance(a, (bool, np.bool_)):
+    if isinstance(b, Tensor) and _is_scalar(a):
         if b.data.dtype.kind != "f":
+            if not isinstance(a, (float, np.floating)):
+                return _int_pow(a, b)
             b = b.to(float32)
         return RPowScalar.apply(b, c=a)
     a, b = _operands(a, b, "pow")
     if a.data.dtype.kind != "f":
-        a, b = a.to(float32), b.to(float32)
+        return _int_pow(a, b)
     try:
         return apply2(Pow, a, b)
     except ValueError:
         _check_broadcast("pow", a.shape, b.shape)
         raise
+
+
+def _int_pow(a: Any, b: Any) -> Tensor:
+    from minigrad.ops.integer import int_pow  # it imports this module
+
+    return int_pow(a, b)
 
 
 def square(a: Tensor) -> Tensor:
@@ -601,47 +588,34 @@ def sqrt(a: Tensor) -> Tensor:
 
 
 def abs(a: Tensor) -> Tensor:
-    """``|a|``; its gradient at 0 is 0."""
+    """``|a|``; its gradient at 0 is 0.
+
+    Raises
+    ------
+    TypeError
+        A bool tensor (as PyTorch).
+    """
+    if isinstance(a, Tensor) and a.data.dtype.kind == "b":
+        raise DTypeError(
+            "abs: not defined for bool tensors (PyTorch: 'abs_cpu' "
+            "not implemented for 'Bool')"
+        )
     return apply1(Abs, a)
 
 
 def sign(a: Tensor) -> Tensor:
-    """sign(a), a constant (its gradient is zero almost everywhere)."""
-    return Tensor._wrap(np.sign(a.data))
+    """sign(a) in a's dtype (a bool tensor is its own sign); the gradient is 0."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"sign: expected a Tensor, got {type(a).__name__}")
+    if a.data.dtype.kind == "b":
+        return Tensor._wrap(a.data.copy())
+    return apply1(Sign, a)
 
 
-def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    """Limits ``a`` to ``[min, max]`` (either may be None, or a Tensor).
-
-    Raises
-    ------
-    ValueError
-        When both bounds are None.
-    """
-    if min is None and max is None:
-        raise ArgumentError("clamp: at least one of min and max must be given")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = a
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
-    if a.data.dtype.kind != "f" and any(
-        isinstance(v, (float, np.floating)) for v in (min, max)
-    ):
-        a = a.to(float32)
-    return Clamp.apply(a, lo=min, hi=max)
-
-
-maximum = _binary_op(
-    Maximum, "maximum", """Elementwise max; on ties the gradient is split evenly."""
-)
-
-
-minimum = _binary_op(
-    Minimum, "minimum", """Elementwise min; on ties the gradient is split evenly."""
-)
+def round(a: Tensor, decimals: int = 0) -> Tensor:
+    """``a`` rounded half to even, a constant (its gradient is zero almost
+    everywhere, as in PyTorch)."""
+    return Tensor._wrap(np.round(a.data, decimals))
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
@@ -661,12 +635,17 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     """
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != np.bool_:
-        raise TypeError(f"where: condition must be bool, got {c.dtype}")
+        raise DTypeError(f"where: condition must be bool, got {c.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
+        a = Tensor._wrap(to_array(a))
     a, b = _operands(a, b, "where")
     try:
         return Where.apply(a, b, cond=c)
     except ValueError:
         _check_broadcast("where", c.shape, a.shape, b.shape)
         raise
+
+
+# clamp, maximum and minimum live in minmax.py; imported here too for the modules
+# that take them from elementwise (it imports this module, so it comes last).
+from minigrad.ops.minmax import clamp, maximum, minimum  # noqa: E402,F401

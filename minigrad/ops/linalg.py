@@ -74,6 +74,10 @@ def _matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = np.empty((*batch, m, n), a.dtype)
+    if out.size == 0:
+        # An empty batch (numpy's rule: 1 against 0 gives 0) or m or n of 0:
+        # nothing to compute, and no operand to hand the kernel.
+        return out
     out3 = out.reshape(_numel(batch), m, n)
     _gemm.gemm(_as_batch3(a, batch), _as_batch3(b, batch), out=out3, **kw)
     return out

@@ -350,8 +350,8 @@ def _weight_like(weight: Any, x: Tensor, op: str, name: str) -> Tensor:
     """``weight`` as a floating Tensor of x's dtype that broadcasts to x's shape
     (a constant: no gradient flows to it)."""
     w = _as_tensor(weight, op, name)
-    if w.data.dtype.kind != "f":
-        raise TypeError(f"{op}: {name} must be a floating tensor, got {w.dtype}")
+    if w.data.dtype.kind not in "fiub":  # integer weights promote, as in PyTorch
+        raise TypeError(f"{op}: {name} must be a real tensor, got {w.dtype}")
     try:
         if np.broadcast_shapes(w.shape, x.shape) != x.shape:
             raise ValueError
@@ -493,6 +493,8 @@ class CrossEntropy(Function):
             )
         except IndexError:
             _bad_target(x, target, ignore_index)
+        if red == _R_MEAN and weight is not None and not math.isfinite(out):
+            out = _zero_weight_mean(x2, lse, target, weight, ignore_index, eps, out)
         ctx.save_for_backward(x)
         ctx.x2, ctx.lse, ctx.gx = x2, lse, gx
         ctx.meta = (n, c, k, target, weight, ignore_index, eps, red)
@@ -535,6 +537,33 @@ class CrossEntropy(Function):
             label_smoothing=eps,
         )
         return Tensor._wrap(_unrows(gx2, n, c, k, shape))
+
+
+def _zero_weight_mean(
+    x2: np.ndarray,
+    lse: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    ignore_index: int,
+    eps: float,
+    out: np.ndarray,
+) -> np.ndarray:
+    """The 'mean' of a weighted cross-entropy whose targets' weights sum to 0,
+    as PyTorch computes it: (1 - ε)·(Σ nll / 0) + ε/C·(Σ smooth / 0), i.e. NaN
+    (0/0) for non-negative weights, where the kernel's Σ loss / 0 gives inf.
+    ``out`` (kept if the weights do not sum to 0: a genuine overflow)."""
+    denom = _mean_denominator(t, w, ignore_index, x2.dtype)
+    if denom != 0:
+        return out
+    valid = t != ignore_index
+    logp = x2[valid] - lse[valid, None]
+    tv = t[valid]
+    nll = -(w[tv] * logp[np.arange(len(tv)), tv]).sum()
+    smooth = -(logp * w).sum()
+    c = x2.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (1.0 - eps) * (nll / denom) + (eps / c) * (smooth / denom)
+    return np.asarray(r, dtype=out.dtype)
 
 
 def _xent_grad_terms(
@@ -691,7 +720,11 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def _full(a: Tensor | None, shape: tuple[int, ...]) -> np.ndarray | None:
-    return None if a is None else np.ascontiguousarray(np.broadcast_to(a.data, shape))
+    # NOTE: np.asarray(order="C"), not np.ascontiguousarray, which makes a 0-d
+    # array 1-d (and the kernel then rejects a 0-d input's 0-d weight).
+    if a is None:
+        return None
+    return np.asarray(np.broadcast_to(a.data, shape), order="C")
 
 
 def _reduction_code(reduction: Any, op: str) -> int:

@@ -12,7 +12,9 @@ import numpy as np
 
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
-from minigrad.errors import ShapeError
+from minigrad.dtypes import DTypeError
+from minigrad.errors import DimError, ShapeError
+from minigrad.ops.elementwise import Where
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -46,14 +48,21 @@ def _norm_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
     as PyTorch reduces over everything when given an empty dim list."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(dim, (int, np.integer)):
+        dims: tuple[Any, ...] = (dim,)
+    elif isinstance(dim, (tuple, list, range)) and all(
+        isinstance(d, (int, np.integer)) for d in dim
+    ):
+        dims = tuple(dim)
+    else:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     if not dims:
         return None
     out = []
     n = ndim if ndim > 0 else 1  # a 0-d tensor accepts dim 0 and -1
     for d in dims:
         if not -n <= d < n:
-            raise IndexError(
+            raise DimError(
                 f"{op}: dim {d} is out of range for a tensor with {ndim} dims"
             )
         out.append(int(d) % n)
@@ -93,12 +102,17 @@ class MaxMin(Function):
     ties, as PyTorch's ``amax``. Over one dim (``single``), forward also returns
     the indices (int64, not differentiable) and the gradient goes to them: the
     first of the ties, as ``t.max(dim)`` in PyTorch.
+
+    NOTE: with ``nan_share`` (``t.max()`` / ``t.min()`` without dim) a NaN
+    maximum shares the gradient among the NaNs, as PyTorch's
+    evenly_distribute_backward; ``amax`` gives NaN gradients there, as PyTorch's.
     """
 
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, a, *, dims, keepdim, is_max, single):
+    def forward(ctx, a, *, dims, keepdim, is_max, single, nan_share=False):
+        ctx.nan_share = nan_share
         ctx.kept, ctx.shape, ctx.dims = _kept_shape(a.shape, dims), a.shape, dims
         if single:
             axis = dims[0]
@@ -122,8 +136,12 @@ class MaxMin(Function):
             np.put_along_axis(mask, ctx.idx, 1, axis=ctx.dims[0])
         else:
             (a,) = ctx.saved_tensors
-            mask = (a.data == ctx.y_kept).astype(g.dtype)
-            mask /= mask.sum(axis=ctx.dims, keepdims=True)
+            hit = a.data == ctx.y_kept
+            if ctx.nan_share:
+                hit |= np.isnan(a.data) & np.isnan(ctx.y_kept)
+            mask = hit.astype(g.dtype)
+            with np.errstate(invalid="ignore"):  # no hit (a NaN amax): 0/0 = NaN
+                mask /= mask.sum(axis=ctx.dims, keepdims=True)
         return g.reshape(ctx.kept).expand(ctx.shape) * Tensor._wrap(mask)
 
 
@@ -167,7 +185,7 @@ def _need_float(a: Tensor, op: str) -> None:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a.data.dtype.kind != "f":
-        raise TypeError(f"{op}: input dtype should be floating point, got {a.dtype}")
+        raise DTypeError(f"{op}: input dtype should be floating point, got {a.dtype}")
 
 
 def _divide(t: Tensor, n: int) -> Tensor:
@@ -216,9 +234,40 @@ def std(
     correction: int = 1,
     unbiased: bool | None = None,
 ) -> Tensor:
-    """Standard deviation, ``sqrt(var(...))`` (unbiased by default)."""
+    """Standard deviation, ``sqrt(var(...))`` (unbiased by default); its gradient
+    is 0 where the std is 0 (a constant input), as in PyTorch."""
     _need_float(a, "std")
-    return var(a, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    v = var(a, dim, keepdim, correction=correction, unbiased=unbiased)
+    return SqrtOfVar.apply(v)
+
+
+class SqrtOfVar(Function):
+    """y = sqrt(v) for a variance v;  dL/dv = g / (2y), and 0 where y == 0.
+
+    NOTE: PyTorch's std backward masks the points where std is 0 (an input
+    that is constant along the reduced dims): there dL/dv = g/0 = inf would meet
+    var's zero gradient and make NaN; the subgradient 0 is taken instead.
+    """
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, v):
+        with np.errstate(all="ignore"):
+            y = np.sqrt(v)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        zero = y.data == 0
+        if not zero.any():
+            return g / (y * 2.0)
+        # The divisor is made safe before dividing, so that a recorded backward
+        # (create_graph) has no inf at the masked points either.
+        safe = Where.apply(1.0, y, cond=zero)
+        return Where.apply(0.0, g / (safe * 2.0), cond=zero)
 
 
 def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool, op: str) -> Any:
@@ -228,16 +277,23 @@ def _maxmin(a: Tensor, dim: Dim, keepdim: bool, is_max: bool, op: str) -> Any:
     dims = _norm_dims(dim, a.ndim, op)
     if dims is None:
         if a.numel() == 0:
-            raise RuntimeError(
+            raise ShapeError(
                 f"{op}: cannot reduce an empty tensor of shape {a.shape} over all "
                 "dims; specify dim"
             )
         if single:  # a 0-d tensor reduced over dim 0
             return ValuesIndices(a.clone(), Tensor._wrap(np.zeros((), np.int64)))
-        return MaxMin.apply(a, dims=None, keepdim=keepdim, is_max=is_max, single=False)
+        return MaxMin.apply(
+            a,
+            dims=None,
+            keepdim=keepdim,
+            is_max=is_max,
+            single=False,
+            nan_share=dim is None and op in ("max", "min"),
+        )
     for d in dims:
         if a.shape[d] == 0:
-            raise IndexError(
+            raise DimError(
                 f"{op}: cannot reduce over dim {d} of size 0 (shape {a.shape})"
             )
     out = MaxMin.apply(a, dims=dims, keepdim=keepdim, is_max=is_max, single=single)
@@ -281,7 +337,7 @@ def _arg(a: Tensor, dim: int | None, keepdim: bool, is_max: bool) -> Tensor:
     op = "argmax" if is_max else "argmin"
     fn = np.argmax if is_max else np.argmin
     if a.numel() == 0 and (dim is None or a.ndim == 0 or a.shape[dim] == 0):
-        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {a.shape}")
+        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {a.shape}")
     if dim is None:
         idx = np.asarray(fn(a.data), dtype=np.int64)
         return Tensor._wrap(idx.reshape((1,) * a.ndim) if keepdim else idx)

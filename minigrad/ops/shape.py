@@ -1,5 +1,6 @@
 """Shape ops: reshape/view, transpose, permute, expand, sum_to, squeeze, unsqueeze,
-flatten, cat, stack, split, indexing (get and in-place set), clone, dtype casts.
+flatten, cat, stack, split, clone, dtype casts (indexing, get and in-place set,
+is in index.py).
 
 Layer: ops. Reshape, transpose, permute, expand and basic indexing return numpy
 views, so the result shares memory (and its version counter) with the input.
@@ -7,13 +8,14 @@ views, so the result shares memory (and its version counter) with the input.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.errors import ArgumentError, DimError, ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -142,10 +144,15 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(a, shape=new)
 
 
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape_arg(shape: tuple[Any, ...], op: str = "reshape") -> tuple[int, ...]:
+    """The sizes as ints: ``f(2, 3)`` or ``f((2, 3))``. A float is refused, not
+    truncated (as PyTorch: "must be tuple of ints")."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be ints, got {tuple(shape)!r}") from None
 
 
 def _infer_shape(old: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -164,7 +171,7 @@ def _infer_shape(old: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...
 
 def _dim(d: int, ndim: int, op: str) -> int:
     if not -ndim <= d < ndim:
-        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+        raise DimError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
     return d % ndim
 
 
@@ -193,7 +200,7 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     ValueError
         ``dims`` is not a permutation of ``range(a.ndim)``.
     """
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute")
     n = a.ndim
     norm = tuple(_dim(d, n, "permute") for d in dims)
     if len(norm) != n or sorted(norm) != list(range(n)):
@@ -211,7 +218,7 @@ def expand(a: Tensor, *shape: Any) -> Tensor:
     ValueError
         When ``a`` cannot be broadcast to ``shape``.
     """
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "expand")
     lead = len(shape) - a.ndim
     if lead < 0 or any(s < 0 for s in shape[:lead]) or any(s < -1 for s in shape):
         raise ShapeError(f"expand: cannot expand shape {a.shape} to {shape}")
@@ -384,6 +391,10 @@ def split(
         sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ArgumentError(
+                f"split: section sizes must be non-negative, got {sizes}"
+            )
         if sum(sizes) != n:
             raise ArgumentError(
                 f"split: sections {sizes} do not sum to dim {d}'s size {n}"
@@ -394,172 +405,6 @@ def split(
         out.append(getitem(a, (*lead, slice(start, start + s))))
         start += s
     return tuple(out)
-
-
-# -- indexing -----------------------------------------------------------------
-
-
-def _norm_index(idx: Any) -> Any:
-    """Replaces Tensors (and lists) inside an index by arrays."""
-    if isinstance(idx, tuple):
-        return tuple(_norm_item(i) for i in idx)
-    return _norm_item(idx)
-
-
-def _norm_item(i: Any) -> Any:
-    if isinstance(i, Tensor):
-        return i.data
-    if isinstance(i, list):
-        arr = np.asarray([_norm_item(j) for j in i])
-        return arr.astype(np.int64) if arr.size == 0 else arr
-    return i
-
-
-def _is_advanced(idx: Any) -> bool:
-    items = idx if isinstance(idx, tuple) else (idx,)
-    return any(isinstance(i, (np.ndarray, list)) for i in items)
-
-
-class GetItem(Function):
-    """y = a[idx];  dL/da = zeros with g scatter-added at idx (repeats accumulate)."""
-
-    _array_forward = True
-    _view = True
-
-    @staticmethod
-    def forward(ctx, a, *, idx):
-        ctx.shape, ctx.idx = a.shape, idx
-        return a[idx]
-
-    @staticmethod
-    def backward(ctx, g):
-        return IndexAdd.apply(g, shape=ctx.shape, idx=ctx.idx)
-
-
-class IndexAdd(Function):
-    """y = zeros(shape) with g added at idx;  dL/dg = dL/dy[idx]."""
-
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, g, *, shape, idx):
-        ctx.idx = idx
-        out = np.zeros(shape, dtype=g.dtype)
-        if _is_advanced(idx):
-            np.add.at(out, idx, g)
-        else:
-            out[idx] = g
-        return out
-
-    @staticmethod
-    def backward(ctx, gg):
-        return GetItem.apply(gg, idx=ctx.idx)
-
-
-def getitem(a: Tensor, idx: Any) -> Tensor:
-    """``a[idx]``: ints, slices, None, Ellipsis (basic indexing: a view), and int or
-    bool arrays / Tensors / lists (advanced indexing: a copy). The backward
-    scatter-adds, so repeated indices accumulate.
-
-    Raises
-    ------
-    IndexError
-        An index out of range or of a wrong type.
-    """
-    idx = _norm_index(idx)
-    try:
-        return GetItem.apply(a, idx=idx)
-    except IndexError as e:
-        raise IndexError(f"index: {e} (tensor of shape {a.shape})") from None
-
-
-class SetItem(Function):
-    """a[idx] = v in place;  dL/da = g zeroed at idx, dL/dv = g[idx] reduced to v.
-
-    NOTE: with repeated advanced indices the last write wins (numpy's rule), and
-    only the values that landed get a gradient.
-    """
-
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, a, v, *, idx):
-        ctx.idx, ctx.vshape = idx, np.shape(v)
-        a[idx] = v
-        ctx.landed = _landed(a.shape, idx) if _is_advanced(idx) else None
-        return a
-
-    @staticmethod
-    def backward(ctx, g):
-        needs = ctx.needs_input_grad
-        ga = gv = None
-        if needs[0]:
-            mask = np.ones(g.shape, dtype=g.dtype)
-            mask[ctx.idx] = 0
-            ga = g * Tensor._wrap(mask)
-        if needs[1]:
-            gv = GetItem.apply(g, idx=ctx.idx)
-            if ctx.landed is not None:
-                gv = gv * Tensor._wrap(ctx.landed.astype(g.dtype))
-            gv = gv.sum_to(ctx.vshape)
-        return ga, gv
-
-
-def _landed(shape: tuple[int, ...], idx: Any) -> np.ndarray | None:
-    """For ``a[idx] = v``: which positions of ``a[idx]`` were written last (None
-    when every one was: no repeated index)."""
-    pos = np.full(shape, -1, dtype=np.int64)
-    n = pos[idx].size
-    order = np.arange(n).reshape(pos[idx].shape)
-    pos[idx] = order
-    landed = pos[idx] == order
-    return None if landed.all() else landed
-
-
-def setitem(a: Tensor, idx: Any, value: Any) -> None:
-    """``a[idx] = value`` in place, recorded in the graph when grad is needed
-    (Note [In-place ops] in ``tensor.py``).
-
-    Raises
-    ------
-    RuntimeError
-        ``a`` is a leaf that requires grad (under grad mode), a read-only view,
-        or a view whose base requires grad.
-    IndexError, ValueError
-        Bad index, or a value that does not broadcast to ``a[idx]``.
-    """
-    idx = _norm_index(idx)
-    if not isinstance(value, Tensor):
-        value = Tensor._wrap(np.asarray(value, dtype=a.data.dtype))
-    elif value.data.dtype != a.data.dtype:
-        value = value.to(a.data.dtype)
-    a._check_inplace("setitem", value.requires_grad)
-    if value.ndim:
-        value = _drop_leading_ones(value, a.data, idx)
-    alias = a._alias()
-    try:
-        out = SetItem.apply(alias, value, idx=idx)
-    except (IndexError, ValueError) as e:
-        raise type(e)(
-            f"setitem: cannot assign a value of shape {value.shape} to index {idx!r} "
-            f"of a tensor of shape {a.shape}: {e}"
-        ) from None
-    a._version[0] += 1
-    if out.grad_fn is not None:
-        a.grad_fn, a._out_idx, a.requires_grad = out.grad_fn, 0, True
-
-
-def _drop_leading_ones(value: Tensor, arr: np.ndarray, idx: Any) -> Tensor:
-    """PyTorch accepts ``t[1] = tensor([v])``: leading size-1 dims of the value
-    beyond the target's rank are dropped."""
-    try:
-        target = arr[idx].shape
-    except (IndexError, ValueError):
-        return value  # the assignment itself reports it
-    extra = value.ndim - len(target)
-    if extra > 0 and all(s == 1 for s in value.shape[:extra]):
-        return reshape(value, value.shape[extra:])
-    return value
 
 
 class Overwrite(Function):
@@ -635,3 +480,8 @@ def to_dtype(a: Tensor, dtype: Any) -> Tensor:
     if a.data.dtype == d:
         return a
     return ToDtype.apply(a, dtype=d)
+
+
+# Indexing lives in index.py; its functional forms are imported here too, as the
+# shape ops they were (index.py imports this module, so this comes last).
+from minigrad.ops.index import getitem, setitem  # noqa: E402

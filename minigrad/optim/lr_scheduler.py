@@ -1,4 +1,5 @@
-"""Learning-rate schedules: StepLR, ExponentialLR, CosineAnnealingLR. Layer: optim.
+"""Learning-rate schedules: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR,
+LambdaLR, ReduceLROnPlateau. Layer: optim.
 
 Imports ``minigrad.optim.optimizer`` only. A scheduler rewrites
 ``optimizer.param_groups[i]["lr"]`` each time :meth:`LRScheduler.step` is
@@ -9,13 +10,23 @@ do in PyTorch. ``step(epoch)`` jumps to an epoch with the closed form instead.
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from minigrad.errors import ArgumentError
 from minigrad.optim.optimizer import Optimizer
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "StepLR"]
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "MultiStepLR",
+    "ReduceLROnPlateau",
+    "StepLR",
+]
 
 
 class LRScheduler:
@@ -227,3 +238,181 @@ class CosineAnnealingLR(LRScheduler):
             lo + (base - lo) * (1 + math.cos(math.pi * e / T)) / 2
             for base in self.base_lrs
         ]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiplies the learning rate by ``gamma`` at each epoch in ``milestones``.
+
+    ``lr = initial_lr * gamma ** (number of milestones <= epoch)``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    milestones : iterable of int (a milestone listed twice counts twice)
+    gamma : float
+    last_epoch : int
+        See :class:`LRScheduler`.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        k = self.milestones.count(self.last_epoch)
+        if self._is_initial or k == 0:
+            return self._current()
+        return [lr * self.gamma**k for lr in self._current()]
+
+    def _closed_form_lr(self) -> list[float]:
+        k = bisect.bisect_right(self.milestones, self.last_epoch)
+        return [base * self.gamma**k for base in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """``lr = initial_lr * lr_lambda(epoch)`` (one function, or one per group).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    lr_lambda : callable epoch -> factor, or a list of them (one per group)
+    last_epoch : int
+        See :class:`LRScheduler`.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ArgumentError(
+                    f"LambdaLR: expected {n} lr_lambdas (one per group), got "
+                    f"{len(lr_lambda)}"
+                )
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return self._closed_form_lr()
+
+    def _closed_form_lr(self) -> list[float]:
+        return [
+            base * fn(self.last_epoch)
+            for base, fn in zip(self.base_lrs, self.lr_lambdas)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, without the functions (they cannot be saved)."""
+        return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+
+
+class ReduceLROnPlateau:
+    """Multiplies the learning rate by ``factor`` once a watched figure has not
+    improved for more than ``patience`` epochs (PyTorch's rules): call
+    ``step(value)`` once per epoch with the figure (e.g. the validation loss).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    mode : 'min' or 'max'
+    factor : float in [0, 1)
+    patience : int
+        Epochs without improvement tolerated before reducing.
+    threshold : float
+    threshold_mode : 'rel' (better than ``best * (1 -/+ threshold)``) or 'abs'
+        (better than ``best -/+ threshold``)
+    cooldown : int
+        Epochs to wait after a reduction before counting again.
+    min_lr : float or list of float (one per group)
+    eps : float
+        Reductions smaller than this are skipped.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list[float] = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer"
+            )
+        if not 0.0 <= factor < 1.0:
+            raise ArgumentError(
+                f"ReduceLROnPlateau: factor must be in [0, 1), got {factor!r}"
+            )
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ArgumentError(
+                "ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode "
+                f"'rel' or 'abs', got {mode!r} and {threshold_mode!r}"
+            )
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        self.min_lrs = (
+            list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        )
+        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
+        self.threshold, self.threshold_mode = float(threshold), threshold_mode
+        self.cooldown, self.eps = int(cooldown), float(eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _is_better(self, a: float, best: float) -> bool:
+        t = self.threshold
+        if self.mode == "min":
+            return a < (best * (1.0 - t) if self.threshold_mode == "rel" else best - t)
+        return a > (best * (1.0 + t) if self.threshold_mode == "rel" else best + t)
+
+    def step(self, metrics: Any) -> None:
+        """Records this epoch's figure and reduces the rate if it has plateaued."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, lo in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, lo)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
