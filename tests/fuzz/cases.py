@@ -275,7 +275,9 @@ def case_gemm(f) -> Call:
     ):
         out = A
         if A.size:
-            a.invalid("out is a")
+            # Native: ValueError (overlap); byte-swapped or misaligned: a is
+            # read through a copy, so the result may also be right.
+            _alias(a, A, "out is a")
     elif (
         u < 0.48
         and isinstance(B, np.ndarray)
@@ -284,7 +286,7 @@ def case_gemm(f) -> Call:
     ):
         out = B
         if B.size:
-            a.invalid("out is b")
+            _alias(a, B, "out is b")
     elif u < 0.5:
         out = np.zeros((*oshape, 1), dt)
         a.invalid("out shape")
@@ -295,7 +297,7 @@ def case_gemm(f) -> Call:
     elif u < 0.54:
         out = np.zeros(oshape, dt.newbyteorder() if dt.kind == "f" else dt)
         if dt.kind == "f":
-            a.invalid("out byte order")
+            a.lenient.append("out byte order")  # written through a copy (main)
     elif u < 0.56 and len(oshape) >= 2 and oshape[-1] > 1:
         # Overlapping rows: a writeable view whose elements share memory.
         base = np.zeros(int(np.prod(oshape)) + 8, dt)
@@ -324,6 +326,9 @@ def case_gemm(f) -> Call:
             old = f64(out).copy()
     if dt.kind != "f" or isinstance(A, list) or isinstance(B, list):
         a.bad = a.bad or ["bad operand"]
+    # The operands' values now: out may be one of them.
+    fa0 = f64(A) if isinstance(A, np.ndarray) and dt.kind == "f" else None
+    fb0 = f64(B) if isinstance(B, np.ndarray) and dt_b.kind == "f" else None
 
     def check(res):
         assert isinstance(res, np.ndarray), type(res)
@@ -332,7 +337,7 @@ def case_gemm(f) -> Call:
             assert res is out, "gemm: did not return out"
         if a.unsure or not _finite_scalars(alpha, beta):
             return
-        fa, fb = f64(A), f64(B)
+        fa, fb = fa0, fb0
         if ta:
             fa = fa.swapaxes(-1, -2)
         if tb:
@@ -372,6 +377,13 @@ def case_gemm(f) -> Call:
         )
 
     return Call("gemm", _gemm.gemm, (A, B), kw, check, a.expect(), "; ".join(a.bad))
+
+
+def _alias(a: Args, x: np.ndarray, what: str) -> None:
+    if x.dtype.isnative and x.flags.aligned:
+        a.invalid(what)
+    else:
+        a.lenient.append(what)
 
 
 def _finite_scalars(*xs) -> bool:
@@ -651,7 +663,8 @@ def case_set_threads(f) -> Call:
         old = backend.get_num_threads()
         try:
             backend.set_num_threads(v)
-            assert backend.get_num_threads() == v
+            # Capped (with a warning) at a few times the core count.
+            assert 1 <= backend.get_num_threads() <= v
             assert backend._kernel_threads() <= max(v, 1)
         finally:
             backend.set_num_threads(old)
