@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from tests.fuzz import fuzz_c
+from tests.helpers import examples
 
 
 def _no_findings(res):
@@ -29,7 +30,7 @@ def test_fuzz_target_seeded(target):
     _no_findings(res)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@examples(60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(seed=st.integers(0, 2**32 - 1), start=st.integers(0, 2**20))
 def test_fuzz_random_seeds(seed, start):
     # Fresh calls each run (hypothesis picks the seeds), all targets.
