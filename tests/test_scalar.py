@@ -383,6 +383,20 @@ def test_value_init_cannot_make_a_cycle():
         u.__init__(1.0, (u,), "self")
 
 
+def test_value_internal_helpers_reject_none():
+    # Typed Value arguments accept None in Cython unless told otherwise:
+    # _topo(None) dereferenced NULL, and _neuron(None, ...) read (and its
+    # backward wrote) a Value's fields inside the None object.
+    from minigrad._C._scalar import _neuron, _topo
+
+    with pytest.raises(TypeError):
+        _topo(None)
+    with pytest.raises(TypeError):
+        _neuron(None, [Value(1.0)], [2.0])
+    with pytest.raises(TypeError):
+        _neuron(None, [], [])
+
+
 def test_value_leaves_pickle_and_deepcopy():
     a = Value(1.5)
     a.grad = 0.25

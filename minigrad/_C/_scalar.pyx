@@ -611,7 +611,7 @@ def _leaf(double data, double grad, str op):
     return v
 
 
-def _topo(Value root):
+def _topo(Value root not None):
     """The Values ``root`` depends on (itself included), children before
     parents, without recursion."""
     global _epoch
@@ -633,7 +633,7 @@ def _topo(Value root):
         free(order)
 
 
-def _neuron(Value b, ws, xs):
+def _neuron(Value b not None, ws, xs):
     """``b + w0*x0 + w1*x1 + ...`` built left to right, node for node the graph
     of micrograd's ``sum((wi*xi for wi, xi in zip(w, x)), b)`` (zip stops at
     the shorter list). Each ``w`` must be a Value; each ``x`` a Value or a
