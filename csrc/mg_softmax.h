@@ -41,6 +41,10 @@
 // The status of a call asking for an instruction set this CPU lacks.
 #define MG_SOFTMAX_EISA (-2)
 
+// The status of a cross-entropy call whose label smoothing is not in [0, 1]
+// (NaN included); nothing is written.
+#define MG_SOFTMAX_ESMOOTH (-3)
+
 // Reductions of a loss over its rows / elements.
 #define MG_REDUCE_NONE 0
 #define MG_REDUCE_MEAN 1

@@ -192,6 +192,8 @@ int FN(mg_xent_fwd_grad)(mg_index_t n, mg_index_t c, const T *x,
         return MG_SOFTMAX_EISA;
     if (total)
         *total = 0;
+    if (!(eps >= 0.0 && eps <= 1.0))
+        return MG_SOFTMAX_ESMOOTH;
     if (n <= 0)
         return 0;
     if (c <= 0 || reduction < MG_REDUCE_NONE || reduction > MG_REDUCE_SUM)
@@ -250,6 +252,8 @@ int FN(mg_xent_bwd)(mg_index_t n, mg_index_t c, const T *x, const T *lse,
     const FN(sm_kern) *K = FN(kern_for)(isa);
     if (!K)
         return MG_SOFTMAX_EISA;
+    if (!(eps >= 0.0 && eps <= 1.0))
+        return MG_SOFTMAX_ESMOOTH;
     if (n <= 0)
         return 0;
     if (c <= 0 || bad_targets(n, c, target, ignore_index))

@@ -54,10 +54,12 @@ MG_ATTR static void FK(row_fwd)(mg_index_t d, const T *x, T *y, int lg) {
 #pragma omp simd reduction(+ : s)
         for (mg_index_t j = 0; j < d; j++)
             s += EXP(x[j] - m);
-        T off = m + LOG(s);
+        // (x - m) - log s, not x - (m + log s): with |m| large, m + log s
+        // rounds log s away (log_softmax of [1e8, 1e8] would be [0, 0]).
+        T ls = LOG(s);
 #pragma omp simd
         for (mg_index_t j = 0; j < d; j++)
-            y[j] = x[j] - off;
+            y[j] = (x[j] - m) - ls;
     } else {
 #pragma omp simd reduction(+ : s)
         for (mg_index_t j = 0; j < d; j++) {
@@ -101,14 +103,14 @@ MG_ATTR static void FK(blk_fwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
         }
     }
     for (mg_index_t k = 0; k < b; k++)
-        s[k] = lg ? m[k] + LOG(s[k]) : (T)1 / s[k];
+        s[k] = lg ? LOG(s[k]) : (T)1 / s[k]; // (x - m) - log s, as row_fwd
     for (mg_index_t j = 0; j < d; j++) {
         const T *xr = x + j * inner;
         T *yr = y + j * inner;
         if (lg) {
 #pragma omp simd
             for (mg_index_t k = 0; k < b; k++)
-                yr[k] = xr[k] - s[k];
+                yr[k] = (xr[k] - m[k]) - s[k];
         } else {
 #pragma omp simd
             for (mg_index_t k = 0; k < b; k++)
@@ -176,11 +178,12 @@ MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
     }
 }
 
-// The loss of row xr from its log-sum-exp l, and (g != NULL) its gradient
-// from e = exp(x - m) already in g and s = Σ e.
+// The loss of row xr from its log-sum-exp m + ls (m = max x, ls = log s;
+// each -log p_j is taken as (m - x_j) + ls, which keeps ls when |m| is large),
+// and (g != NULL) its gradient from e = exp(x - m) already in g and s = Σ e.
 MG_ATTR static inline T FK(xent_row_out)(mg_index_t c, const T *xr, int64_t t,
-                                         T l, T s, const FN(xent_par) * P,
-                                         T *g) {
+                                         T m, T ls, T s,
+                                         const FN(xent_par) * P, T *g) {
     if (t == P->ignore) {
         if (g)
             for (mg_index_t j = 0; j < c; j++)
@@ -189,18 +192,18 @@ MG_ATTR static inline T FK(xent_row_out)(mg_index_t c, const T *xr, int64_t t,
     }
     const T *w = P->w;
     T wt = w ? w[t] : (T)1;
-    T v = P->keep * wt * (l - xr[t]);
+    T v = P->keep * wt * ((m - xr[t]) + ls);
     if (P->smooth) {
-        // Σ w_j·(l - x_j), not W·l - Σ w_j·x_j: each l - x_j >= 0 (l >= max
-        // x), so no cancellation (which made the loss of large logits wrong,
-        // even below 0) and the terms are PyTorch's -log_softmax.
+        // Σ w_j·(lse - x_j), not W·lse - Σ w_j·x_j: each term is >= 0, so no
+        // cancellation (which made the loss of large logits wrong, even below
+        // 0) and the terms are PyTorch's -log_softmax.
         T dot = 0;
         if (w) {
             for (mg_index_t j = 0; j < c; j++)
-                dot += w[j] * (l - xr[j]);
+                dot += w[j] * ((m - xr[j]) + ls);
         } else {
             for (mg_index_t j = 0; j < c; j++)
-                dot += l - xr[j];
+                dot += (m - xr[j]) + ls;
         }
         v += P->ec * dot;
     }
@@ -232,6 +235,7 @@ MG_ATTR static void FK(xent_rows_short)(mg_index_t nr, mg_index_t c, const T *x,
                                         T *gx) {
     T e[MG_SM_BUF];
     T m[MG_SM_ROWS], s[MG_SM_ROWS], k[MG_SM_ROWS], b[MG_SM_ROWS];
+    T ls[MG_SM_ROWS];
     const T *w = P->w;
     for (mg_index_t j = 0; j < c; j++)
         for (mg_index_t r = 0; r < nr; r++)
@@ -256,8 +260,10 @@ MG_ATTR static void FK(xent_rows_short)(mg_index_t nr, mg_index_t c, const T *x,
         }
     }
 #pragma omp simd
-    for (mg_index_t r = 0; r < nr; r++)
-        lse[r] = m[r] + LOG(s[r]);
+    for (mg_index_t r = 0; r < nr; r++) {
+        ls[r] = LOG(s[r]);
+        lse[r] = m[r] + ls[r];
+    }
     // Per row: the loss, and the gradient's factors k (of e) and b (of w).
     for (mg_index_t r = 0; r < nr; r++) {
         int64_t t = target[r];
@@ -267,12 +273,12 @@ MG_ATTR static void FK(xent_rows_short)(mg_index_t nr, mg_index_t c, const T *x,
             k[r] = b[r] = 0;
             continue;
         }
-        T l = lse[r], wt = w ? w[t] : (T)1;
-        T v = P->keep * wt * (l - xr[t]);
+        T mr = m[r], lr = ls[r], wt = w ? w[t] : (T)1;
+        T v = P->keep * wt * ((mr - xr[t]) + lr); // as in xent_row_out
         if (P->smooth) {
-            T dot = 0; // Σ w_j·(l - x_j), as in xent_row_out
+            T dot = 0;
             for (mg_index_t j = 0; j < c; j++)
-                dot += (w ? w[j] : (T)1) * (l - xr[j]);
+                dot += (w ? w[j] : (T)1) * ((mr - xr[j]) + lr);
             v += P->ec * dot;
         }
         loss[r] = v;
@@ -313,9 +319,9 @@ MG_ATTR static void FK(xent_row_long)(mg_index_t c, const T *x, int64_t t,
         for (mg_index_t j = 0; j < c; j++)
             s += EXP(x[j] - m);
     }
-    T l = m + LOG(s);
-    *lse = l;
-    *loss = FK(xent_row_out)(c, x, t, l, s, P, g);
+    T ls = LOG(s);
+    *lse = m + ls;
+    *loss = FK(xent_row_out)(c, x, t, m, ls, s, P, g);
 }
 
 // Backward from the saved lse: e = exp(x - lse) = p directly, so s = 1.
@@ -366,8 +372,8 @@ MG_ATTR static void FK(xent_bwd_rows)(mg_index_t nr, mg_index_t c, const T *x,
         Q.sc = scale[r * inc_scale];
         // Only the gradient part of xent_row_out is wanted; its loss value
         // is discarded (and costs O(1) without smoothing).
-        (void)FK(xent_row_out)(c, x + r * c, target[r], lse[r], (T)1, &Q,
-                               gx + r * c);
+        (void)FK(xent_row_out)(c, x + r * c, target[r], lse[r], (T)0, (T)1,
+                               &Q, gx + r * c);
     }
 }
 

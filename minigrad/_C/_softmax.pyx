@@ -329,6 +329,9 @@ def xent_bwd(x, lse, target, scale, weight=None, *, long ignore_index=-100,
     scale : array of x's dtype, shape () (one value for every row) or (n,).
     """
     op = "cross_entropy_backward"
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ArgumentError(f"{op}: label_smoothing must be in [0, 1], got "
+                            f"{label_smoothing}")
     x = _floats(op, "input", x)
     if x.ndim != 2:
         raise ShapeError(f"{op}: input must be 2-D (n, c), got shape {x.shape}")
