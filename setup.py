@@ -27,6 +27,7 @@ Environment:
 import hashlib
 import json
 import os
+import platform
 import shutil
 import sys
 import sysconfig
@@ -54,6 +55,12 @@ def compile_args() -> tuple[list[str], list[str]]:
         return ["/O2", "/openmp"], []
     cflags = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     cflags += ["-O0", "-g"] if DEBUG else ["-O3"]
+    if platform.machine().lower() in ("x86_64", "amd64", "i386", "i686"):
+        # GCC 12's vectoriser can put an int reduction in an MMX register
+        # (movq2dq) without emms, leaving the x87 unit in MMX state: every
+        # later long-double operation in the process gives NaN. No kernel
+        # needs MMX (tests/test_fpu_state.py).
+        cflags.append("-mno-mmx")
     # Portable baseline: SIMD paths are chosen at run time (target attributes),
     # never -march=native.
     omp = [] if sys.platform == "darwin" else ["-fopenmp"]
