@@ -98,3 +98,53 @@ def test_info_explains_each_field(capsys) -> None:
     for line, key in zip(lines[1:], fields):
         assert line.startswith(f"{key}: ")
         assert line.endswith(f"# {_INFO_HELP[key]}")
+
+
+def _captured_figure(monkeypatch, draw):
+    """Runs a minigrad.plot function and returns the figure it would save."""
+    from minigrad import plot
+
+    figs = []
+    monkeypatch.setattr(plot, "_save", lambda fig, path: figs.append(fig) or path)
+    draw(plot)
+    (fig,) = figs
+    fig.canvas.draw()
+    return fig
+
+
+def test_plot_history_ticks_whole_epochs(monkeypatch) -> None:
+    pytest.importorskip("matplotlib")
+    from minigrad.train import History
+
+    h = History(
+        train={"loss": [1.0, 0.5, 0.3], "accuracy": [0.5, 0.6, 0.7]},
+        val={"loss": [1.1, 0.6, 0.4]},
+    )
+    fig = _captured_figure(monkeypatch, lambda plot: plot.plot_history(h, "x.png"))
+    for ax in fig.axes:
+        ticks = ax.get_xticks()
+        assert len(ticks) > 0
+        assert all(float(t).is_integer() for t in ticks), ticks
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_decision_boundary_classes_have_own_colour_and_marker(
+    monkeypatch, n_classes
+) -> None:
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2)).astype(np.float32)
+    y = np.arange(60) % n_classes
+    model = nn.Linear(2, 1 if n_classes == 2 else n_classes)
+    fig = _captured_figure(
+        monkeypatch,
+        lambda plot: plot.plot_decision_boundary(model, x, y, "b.png", resolution=10),
+    )
+    ax = fig.axes[0]
+    points = [c for c in ax.collections if c.get_label().startswith("class ")]
+    assert [c.get_label() for c in points] == [f"class {k}" for k in range(n_classes)]
+    colours = {tuple(np.round(c.get_facecolor()[0], 3)) for c in points}
+    assert len(colours) == n_classes
+    shapes = {c.get_paths()[0].vertices.tobytes() for c in points}
+    assert len(shapes) == n_classes
+    assert ax.get_legend() is not None
