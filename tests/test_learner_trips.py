@@ -148,3 +148,34 @@ def test_decision_boundary_classes_have_own_colour_and_marker(
     shapes = {c.get_paths()[0].vertices.tobytes() for c in points}
     assert len(shapes) == n_classes
     assert ax.get_legend() is not None
+
+
+def _run_example(name: str, *args: str) -> str:
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    return subprocess.run(
+        [sys.executable, str(root / "examples" / name), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=root,
+    ).stdout
+
+
+def test_digits_example_validates_on_training_images() -> None:
+    pytest.importorskip("sklearn")
+    out = _run_example("digits_mlp.py", "--epochs", "1")
+    # 80% of the 1797 images train (a tenth of them validate), 20% test.
+    assert "1295 images to train, 143 to validate, 359 to test" in out
+    assert "test set:" in out
+
+
+def test_exam_scores_example_reports_test_accuracy() -> None:
+    out = _run_example("exam_scores.py")
+    assert "150 students to train, 50 to test" in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("test accuracy"))
+    assert float(line.split()[-1].rstrip("%")) >= 85.0
