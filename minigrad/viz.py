@@ -56,8 +56,9 @@ def _value_dot(root: Value, lines: list[str]) -> None:
     ids = {id(v): f"v{k}" for k, v in enumerate(order)}
     for v in order:
         vid = ids[id(v)]
+        name = f"{_esc(str(v.label))} | " if v.label else ""
         lines.append(
-            f'  {vid} [shape=record, label="{{ data {_num(v.data)} | '
+            f'  {vid} [shape=record, label="{{ {name}data {_num(v.data)} | '
             f'grad {_num(v.grad)} }}"];'
         )
         children = v._children

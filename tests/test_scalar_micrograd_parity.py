@@ -121,3 +121,12 @@ def test_draw_dot_without_graphviz_names_the_install() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "pip install graphviz" in out
+
+
+def test_to_dot_shows_labels() -> None:
+    from minigrad.viz import to_dot
+
+    a = Value(2.0, label="a")
+    src = to_dot(a * Value(3.0))
+    assert '"{ a | data 2 | grad 0 }"' in src
+    assert '"{ data 3 | grad 0 }"' in src
