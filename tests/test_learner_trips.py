@@ -100,29 +100,40 @@ def test_info_explains_each_field(capsys) -> None:
         assert line.endswith(f"# {_INFO_HELP[key]}")
 
 
-def _captured_figure(monkeypatch, draw):
-    """Runs a minigrad.plot function and returns the figure it would save."""
-    from minigrad import plot
-
-    figs = []
-    monkeypatch.setattr(plot, "_save", lambda fig, path: figs.append(fig) or path)
-    draw(plot)
-    (fig,) = figs
-    fig.canvas.draw()
-    return fig
-
-
-def test_plot_history_ticks_whole_epochs() -> None:
-    pytest.importorskip("matplotlib")
-    # In a fresh process: after tests/test_kernel_special_values.py the x87
-    # state of this one is corrupt (np.longdouble(1) + 1 is nan), and
-    # matplotlib's tick locator then fails on NaN limits.
-    code = """
-from minigrad import plot
+# The plots are drawn in a fresh process: after
+# tests/test_kernel_special_values.py the x87 state of the test process is
+# corrupt (np.longdouble(1) + 1 is nan), and matplotlib's tick locator then
+# fails on NaN limits.
+_CAPTURE = """
+import json
+import numpy as np
+import minigrad as mg
+from minigrad import nn, plot
 from minigrad.train import History
 
 figs = []
 plot._save = lambda fig, path: figs.append(fig) or path
+"""
+
+
+def _draw(code: str) -> list:
+    """Runs plotting ``code`` after _CAPTURE in a fresh process; ``code``
+    prints one JSON value, returned parsed."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-c", _CAPTURE + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def test_plot_history_ticks_whole_epochs() -> None:
+    pytest.importorskip("matplotlib")
+    ticks = _draw(
+        """
 h = History(
     train={"loss": [1.0, 0.5, 0.3], "accuracy": [0.5, 0.6, 0.7]},
     val={"loss": [1.1, 0.6, 0.4]},
@@ -130,40 +141,39 @@ h = History(
 plot.plot_history(h, "x.png")
 (fig,) = figs
 fig.canvas.draw()
-for ax in fig.axes:
-    print(*ax.get_xticks())
+print(json.dumps([[float(t) for t in ax.get_xticks()] for ax in fig.axes]))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    assert len(out) == 2  # the loss and the metrics axes
-    for line in out:
-        ticks = [float(t) for t in line.split()]
-        assert ticks
-        assert all(t.is_integer() for t in ticks), ticks
+    )
+    assert len(ticks) == 2  # the loss and the metrics axes
+    for axis in ticks:
+        assert axis
+        assert all(t.is_integer() for t in axis), axis
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_decision_boundary_classes_have_own_colour_and_marker(
-    monkeypatch, n_classes
-) -> None:
+def test_decision_boundary_classes_have_own_colour_and_marker(n_classes) -> None:
     pytest.importorskip("matplotlib")
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 2)).astype(np.float32)
-    y = np.arange(60) % n_classes
-    model = nn.Linear(2, 1 if n_classes == 2 else n_classes)
-    fig = _captured_figure(
-        monkeypatch,
-        lambda plot: plot.plot_decision_boundary(model, x, y, "b.png", resolution=10),
+    points = _draw(
+        f"""
+rng = np.random.default_rng(0)
+x = rng.normal(size=(60, 2)).astype(np.float32)
+y = np.arange(60) % {n_classes}
+model = nn.Linear(2, {1 if n_classes == 2 else n_classes})
+plot.plot_decision_boundary(model, x, y, "b.png", resolution=10)
+(fig,) = figs
+fig.canvas.draw()
+ax = fig.axes[0]
+assert ax.get_legend() is not None
+print(json.dumps([
+    [c.get_label(), np.round(c.get_facecolor()[0], 3).tolist(),
+     c.get_paths()[0].vertices.round(3).tolist()]
+    for c in ax.collections if c.get_label().startswith("class ")
+]))
+"""
     )
-    ax = fig.axes[0]
-    points = [c for c in ax.collections if c.get_label().startswith("class ")]
-    assert [c.get_label() for c in points] == [f"class {k}" for k in range(n_classes)]
-    colours = {tuple(np.round(c.get_facecolor()[0], 3)) for c in points}
-    assert len(colours) == n_classes
-    shapes = {c.get_paths()[0].vertices.tobytes() for c in points}
-    assert len(shapes) == n_classes
-    assert ax.get_legend() is not None
+    assert [p[0] for p in points] == [f"class {k}" for k in range(n_classes)]
+    assert len({tuple(p[1]) for p in points}) == n_classes
+    assert len({repr(p[2]) for p in points}) == n_classes
 
 
 def _run_example(name: str, *args: str) -> str:
