@@ -38,11 +38,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info":
         import minigrad
 
-        print(f"minigrad {minigrad.__version__}")
-        for k, v in minigrad.backend_info().items():
-            print(f"{k}: {v}")
+        _print_info(minigrad.__version__, minigrad.backend_info())
         return 0
     return 1
+
+
+# What each field of `info` means, printed beside it.
+_INFO_HELP = {
+    "isa": "CPU instruction set the matrix-multiply kernel uses",
+    "isa_forced": "True if MINIGRAD_ISA chose it instead of the CPU check",
+    "available_isas": "instruction sets this build has kernels for",
+    "num_threads": "most threads a kernel may use (set_num_threads, "
+    "MINIGRAD_NUM_THREADS)",
+    "threads_now": "threads a kernel would get now, leaving cores busy with "
+    "other programs",
+    "compiler": "C compiler the extensions were built with",
+    "openmp": "OpenMP version date (0: built without threads)",
+    "omp_wait_policy": "what idle OpenMP threads do (PASSIVE: sleep, not spin)",
+    "forked_child": "True in a forked worker, which runs on one thread",
+}
+
+
+def _print_info(version: str, info: dict[str, object]) -> None:
+    print(f"minigrad {version}")
+    width = max(len(f"{k}: {v}") for k, v in info.items())
+    for k, v in info.items():
+        text = f"{k}: {v}"
+        print(f"{text:<{width}}  # {_INFO_HELP.get(k, '')}".rstrip(" #"))
 
 
 if __name__ == "__main__":

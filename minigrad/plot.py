@@ -36,6 +36,50 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
+def _integer_epochs(ax: Any) -> None:
+    """Ticks at whole epochs only (matplotlib would put one at 2.5 for a short
+    run)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+# One marker per class, so classes stay apart where their colours are close
+# to the region behind them (and for readers who do not tell the colours apart).
+_MARKERS = "o^sDvP*Xph"
+# Binary classes: the two ends of the RdBu_r map the regions use.
+_BINARY_COLOURS = ("#2166ac", "#b2182b")
+
+
+def _scatter_classes(
+    ax: Any, pts: np.ndarray, labels: np.ndarray, binary: bool
+) -> None:
+    """The data points, one scatter (colour, marker, legend entry) per class."""
+    from matplotlib import colormaps
+
+    tab10 = colormaps["tab10"]
+    classes = np.unique(labels)
+    for i, c in enumerate(classes):
+        at = labels == c
+        if binary:
+            colour = _BINARY_COLOURS[int(c >= 0.5)]
+        else:
+            colour = tab10(int(c) % 10)
+        name = int(c) if float(c).is_integer() else c
+        ax.scatter(
+            pts[at, 0],
+            pts[at, 1],
+            color=colour,
+            marker=_MARKERS[i % len(_MARKERS)],
+            s=22,
+            edgecolors="k",
+            linewidths=0.5,
+            label=f"class {name}",
+        )
+    if len(classes) <= 10:
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
+
+
 def _save(fig: Any, path: str | os.PathLike[str]) -> str:
     path = os.fspath(path)
     fig.tight_layout()
@@ -82,6 +126,7 @@ def plot_history(
     ax.set_ylabel("loss")
     ax.set_title(title or "loss")
     ax.legend()
+    _integer_epochs(ax)
     if metrics:
         ax = axes[1]
         for k in metrics:
@@ -91,6 +136,7 @@ def plot_history(
         ax.set_xlabel("epoch")
         ax.set_title("metrics")
         ax.legend()
+        _integer_epochs(ax)
     return _save(fig, path)
 
 
@@ -164,21 +210,19 @@ def plot_decision_boundary(
         cs = ax.contourf(gx, gy, z, levels=20, cmap="RdBu_r", alpha=0.6)
         ax.contour(gx, gy, z, levels=[threshold], colors="k", linewidths=1.5)
         fig.colorbar(cs, ax=ax, label="model output")
-        colours = {"cmap": "RdBu_r", "vmin": 0, "vmax": 1}
+        binary = True
     elif out.ndim == 2:
         z = out.argmax(axis=1).reshape(gx.shape)
         k = out.shape[1]
         ax.contourf(
             gx, gy, z, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmax=9, alpha=0.35
         )
-        colours = {"cmap": "tab10", "vmin": 0, "vmax": 9}
+        binary = False
     else:
         raise ShapeError(
             f"plot_decision_boundary: model output must be (M, C), (M, 1) or (M,), "
             f"got {out.shape}"
         )
-    ax.scatter(
-        pts[:, 0], pts[:, 1], c=labels, s=18, edgecolors="k", linewidths=0.4, **colours
-    )
+    _scatter_classes(ax, pts, labels, binary)
     ax.set_title(title or "decision boundary")
     return _save(fig, path)

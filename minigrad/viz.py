@@ -12,6 +12,10 @@ graph shows the root Tensor and the leaf Tensors as records (shape, dtype,
 grad) and each backward node (``MulBackward``...) as a box. Edges point from
 inputs to outputs. Both walks are iterative, so deep graphs are fine (though
 Graphviz itself is slow beyond a few thousand nodes).
+
+:func:`draw_dot` is micrograd's notebook function for code written against
+it: it returns a ``graphviz.Digraph`` (shown inline by Jupyter), and needs the
+``graphviz`` package but not the ``dot`` program until the graph is rendered.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from minigrad._C._scalar import _topo
 from minigrad.errors import ArgumentError
 from minigrad.scalar import Value
 
-__all__ = ["draw", "to_dot"]
+__all__ = ["draw", "draw_dot", "to_dot"]
 
 _FORMATS = ("svg", "png", "pdf")
 _INSTALL_HINT = (
@@ -52,8 +56,9 @@ def _value_dot(root: Value, lines: list[str]) -> None:
     ids = {id(v): f"v{k}" for k, v in enumerate(order)}
     for v in order:
         vid = ids[id(v)]
+        name = f"{_esc(str(v.label))} | " if v.label else ""
         lines.append(
-            f'  {vid} [shape=record, label="{{ data {_num(v.data)} | '
+            f'  {vid} [shape=record, label="{{ {name}data {_num(v.data)} | '
             f'grad {_num(v.grad)} }}"];'
         )
         children = v._children
@@ -209,3 +214,62 @@ def draw(
     out = Path(path)
     out.write_bytes(image)
     return out
+
+
+def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Any:
+    """The graph of a Value as a ``graphviz.Digraph``, micrograd's ``draw_dot``.
+
+    One record per Value (its ``label`` when it has one, data, grad) and an
+    oval per op, as in micrograd's notebook; a Jupyter cell shows the result,
+    and ``.render()`` / ``.pipe()`` write it (those need Graphviz's ``dot``).
+
+    Parameters
+    ----------
+    root : Value
+    format : str
+        The Digraph's output format ("svg", "png", ...).
+    rankdir : {"LR", "TB"}
+        Layout direction.
+
+    Returns
+    -------
+    graphviz.Digraph
+
+    Raises
+    ------
+    ImportError
+        The ``graphviz`` Python package is not installed.
+    TypeError
+        ``root`` is not a Value.
+    ValueError
+        ``rankdir`` is neither "LR" nor "TB".
+    """
+    if not isinstance(root, Value):
+        raise TypeError(
+            f"draw_dot: expected a Value, got {type(root).__name__}; "
+            "for a Tensor use minigrad.viz.to_dot or draw"
+        )
+    if rankdir not in ("LR", "TB"):
+        raise ArgumentError(f"draw_dot: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    try:
+        from graphviz import Digraph
+    except ImportError as e:
+        raise ImportError(
+            "minigrad.viz.draw_dot needs the graphviz Python package: "
+            "pip install graphviz (rendering also needs Graphviz's 'dot' "
+            "program: apt install graphviz, brew install graphviz)"
+        ) from e
+    dot = Digraph(format=format, graph_attr={"rankdir": rankdir})
+    for n in _topo(root):  # iterative, unlike micrograd's recursive trace
+        uid = str(id(n))
+        label = n.label
+        fields = f"data {n.data:.4f} | grad {n.grad:.4f}"
+        if label:
+            fields = f"{_esc(str(label))} | {fields}"
+        dot.node(name=uid, label=f"{{ {fields} }}", shape="record")
+        if n._op:
+            dot.node(name=uid + n._op, label=n._label)
+            dot.edge(uid + n._op, uid)
+        for child in n._prev:
+            dot.edge(str(id(child)), uid + n._op)
+    return dot

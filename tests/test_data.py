@@ -347,6 +347,9 @@ def test_load_digits_without_sklearn_names_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
+    # Not installed: its data file is not found either, and nothing is cached.
+    monkeypatch.setattr(datasets, "_digits_path", lambda: None)
+    monkeypatch.setattr(datasets, "_digits_cache", None)
     with pytest.raises(ImportError, match=r"minigrad\[demo\]"):
         datasets.load_digits()
 

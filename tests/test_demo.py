@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from minigrad import demo
+from minigrad.data import datasets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -97,6 +98,9 @@ def test_demo_without_sklearn_skips_digits_and_names_the_extra(monkeypatch, caps
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    # Not installed: load_digits finds no data file either, and has no cache.
+    monkeypatch.setattr(datasets, "_digits_path", lambda: None)
+    monkeypatch.setattr(datasets, "_digits_cache", None)
     assert demo.digits(quick=True) is None
     out = capsys.readouterr().out
     assert "skipped" in out

@@ -79,6 +79,13 @@ cdef enum:
     # its children, which is what keeps the graph acyclic.
     F_INIT = 1
     F_CONST_INT = 2  # the constant operand was an int (shown as one, micrograd)
+    F_LABEL = 4  # has a label in _labels
+
+# Labels (micrograd's ``label``), by node address. Few nodes carry one (the
+# named leaves of an exercise), so they live here rather than in every node's
+# struct: a Value stays 80 bytes and only a labelled one pays a dict entry,
+# removed when it dies (F_LABEL tells __dealloc__ to look).
+cdef dict _labels = {}
 
 _OP_NAMES = ("", "+", "-", "*", "/", "**", "neg", "ReLU", "tanh", "exp", "log",
              "sigmoid", "+", "-", "-", "*", "/", "/", "**", "**")
@@ -251,6 +258,8 @@ cdef class Value:
         Low-level constructor, as in micrograd: the node's inputs (at most 2).
     _op : str, optional
         The op that made the node (shown by ``_op`` and :mod:`minigrad.viz`).
+    label : str, optional
+        A name for the node, shown by ``draw_dot`` (micrograd's notebook).
     _local_grads : tuple of float, optional
         d data / d child for each child. micrograd sets gradient flow through a
         ``_backward`` closure instead; a node built without local gradients
@@ -273,7 +282,8 @@ cdef class Value:
     # numpy scalars defer to Value's reflected operators (np.float64(2) * v).
     __array_ufunc__ = None
 
-    def __init__(self, data, _children=(), str _op="", _local_grads=()):
+    def __init__(self, data, _children=(), str _op="", label="",
+                 _local_grads=()):
         if self.n.flags & F_INIT:
             raise RuntimeError("Value.__init__: this Value is already "
                                "initialised or in use; make a new Value instead")
@@ -296,10 +306,14 @@ cdef class Value:
                 self.n.c1 = &(<Value>children[1]).n
                 (<Value>children[1]).n.flags |= F_INIT
         self.n.flags = F_INIT
+        if not (type(label) is str and not label):
+            self.label = label
 
     def __dealloc__(self):
         cdef mg_scalar_node *a = self.n.c0
         cdef mg_scalar_node *b = self.n.c1
+        if self.n.flags & F_LABEL and _labels is not None:
+            _labels.pop(<size_t>&self.n, None)
         if a != NULL or b != NULL:
             self.n.c0 = NULL
             self.n.c1 = NULL
@@ -323,6 +337,23 @@ cdef class Value:
     @grad.setter
     def grad(self, value):
         self.n.grad = _real_arg("Value.grad", value)
+
+    @property
+    def label(self):
+        """The node's name ('' unless given), shown by ``draw_dot``."""
+        if self.n.flags & F_LABEL:
+            return _labels[<size_t>&self.n]
+        return ""
+
+    @label.setter
+    def label(self, value):
+        if type(value) is str and not value:
+            if self.n.flags & F_LABEL:
+                del _labels[<size_t>&self.n]
+                self.n.flags &= ~F_LABEL
+            return
+        _labels[<size_t>&self.n] = value
+        self.n.flags |= F_LABEL
 
     @property
     def _prev(self):
@@ -401,7 +432,7 @@ cdef class Value:
         if self.n.c0 != NULL:
             raise TypeError("Value: only leaf Values (without children) can "
                             "be pickled or copied")
-        return _leaf, (self.n.data, self.n.grad, self._op)
+        return _leaf, (self.n.data, self.n.grad, self._op, self.label)
 
     # -- arithmetic ---------------------------------------------------------------
     def __add__(self, other):
@@ -604,9 +635,9 @@ cdef uint32_t _custom_code(str op) except? 0:
     return CUSTOM + <uint32_t>idx
 
 
-def _leaf(double data, double grad, str op):
+def _leaf(double data, double grad, str op, label=""):
     """Rebuilds a leaf Value (see Value.__reduce__)."""
-    cdef Value v = Value(data, (), op)
+    cdef Value v = Value(data, (), op, label)
     v.n.grad = grad
     return v
 
@@ -669,3 +700,8 @@ cdef Py_ssize_t _node_offset():
 
 
 _NODE_OFFSET = _node_offset()
+
+
+def _label_count():
+    """How many live Values have a label (for tests: labels are released)."""
+    return len(_labels)

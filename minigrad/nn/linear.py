@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.dtypes import canonical_dtype
+from minigrad.dtypes import DTypeError, canonical_dtype
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn import functional as F
 from minigrad.nn import init
@@ -27,6 +27,35 @@ def _float_dtype(dtype: Any, op: str) -> np.dtype:
     if d.kind != "f":
         raise TypeError(f"{op}: dtype must be float32 or float64, got {d}")
     return d
+
+
+_TORCH_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "int64": "Long",
+    "bool": "Bool",
+}
+
+
+def _dtype_mismatch(x: np.dtype, w: np.dtype) -> None:
+    """PyTorch's error for a Linear whose input dtype is not its weight's (it
+    does not promote: a float64 batch to a float32 layer is usually a numpy
+    array passed without .float()), with the fix."""
+    if x.kind == "f":
+        fix = (
+            "convert the input with x.float(), or the model with model.double()"
+            if w == np.float32
+            else "convert the input with x.double(), or the model with model.float()"
+        )
+    else:
+        fix = "convert the input with x.float()" + (
+            "" if w == np.float32 else " and the model with model.float()"
+        )
+    raise DTypeError(
+        f"Linear: mat1 and mat2 must have the same dtype, but got "
+        f"{_TORCH_NAMES.get(x.name, x.name)} and {_TORCH_NAMES.get(w.name, w.name)} "
+        f"(input {x.name}, weight {w.name}); {fix}"
+    )
 
 
 class Identity(Module):
@@ -56,6 +85,12 @@ class Linear(Module):
     bias : Parameter, shape (out_features,), U(-1/√in, 1/√in), or None
 
     Shapes: input (*, in_features) -> output (*, out_features).
+
+    Raises
+    ------
+    DTypeError
+        The input's dtype is not the weight's (float64 or integer input to a
+        float32 layer): PyTorch's error, with the conversion to make.
     """
 
     def __init__(
@@ -103,7 +138,10 @@ class Linear(Module):
                 f"Linear: input of shape {input.shape} does not end with "
                 f"in_features={self.in_features}"
             )
-        return F.linear(input, params["weight"], params["bias"], activation)
+        weight = params["weight"]
+        if d.dtype != weight.data.dtype:
+            _dtype_mismatch(d.dtype, weight.data.dtype)
+        return F.linear(input, weight, params["bias"], activation)
 
     def extra_repr(self) -> str:
         return (

@@ -61,7 +61,7 @@ class Optimizer:
     Raises
     ------
     TypeError
-        ``params`` is a single Tensor, a set, or holds something other than
+        ``params`` is a single Tensor, a Module, a set, or holds something other than
         floating-point Tensors.
     ValueError
         An empty parameter list, a non-leaf tensor, or a tensor that appears twice.
@@ -75,6 +75,14 @@ class Optimizer:
             raise TypeError(
                 f"{type(self).__name__}: params should be an iterable of Tensors or "
                 "dicts, got a single Tensor (wrap it in a list)"
+            )
+        if callable(getattr(params, "parameters", None)):
+            # A Module (nn is not imported here): PyTorch fails with "'Linear'
+            # object is not iterable", which does not say what to do.
+            raise TypeError(
+                f"{type(self).__name__}: params should be an iterable of Tensors or "
+                f"dicts, got a {type(params).__name__} module; pass its parameters: "
+                f"{type(self).__name__}(model.parameters(), ...)"
             )
         if isinstance(params, (set, frozenset)):
             raise TypeError(

@@ -13,8 +13,20 @@ Code written for micrograd runs after changing its import::
     c = a + b
     ...
     g.backward()
+
+``draw_dot`` (micrograd's notebook function, from :mod:`minigrad.viz`) is
+importable from here too, loaded on first use.
 """
 
 from minigrad._C._scalar import Value
 
-__all__ = ["Value"]
+__all__ = ["Value", "draw_dot"]
+
+
+def __getattr__(name: str):
+    # Lazily: minigrad.viz imports this module.
+    if name == "draw_dot":
+        from minigrad.viz import draw_dot
+
+        return draw_dot
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
