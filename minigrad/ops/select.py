@@ -140,11 +140,15 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
     ValueError
         An index of the wrong rank or too large a shape.
     """
-    idx = _index_array(index, "gather")
-    d = _gather_check(a.shape, idx, dim, "gather")
+    return _gather(a, dim, _index_array(index, "gather"), "gather")
+
+
+def _gather(a: Tensor, dim: int, idx: np.ndarray, op: str) -> Tensor:
+    d = _gather_check(a.shape, idx, dim, op)
     if a.ndim == 0:
-        return getitem(a, ()) if idx.ndim == 0 else reshape(a, idx.shape)
-    _check_range("gather", idx, a.shape[d], d)
+        _check_range(op, idx, 1, 0)
+        return getitem(a, ()) if idx.ndim == 0 else expand(a, idx.shape)
+    _check_range(op, idx, a.shape[d], d)
     return Gather.apply(a, dim=d, index=idx)
 
 
@@ -507,7 +511,7 @@ def take_along_dim(a: Tensor, indices: Any, dim: int | None = None) -> Tensor:
         )
     d = _dim(dim, max(a.ndim, 1), "take_along_dim")
     if a.ndim == 0:
-        return gather(a, 0, idx)
+        return _gather(a, 0, idx, "take_along_dim")
     sa, si = list(a.shape), list(idx.shape)
     sa[d] = si[d] = 1
     try:
@@ -521,7 +525,8 @@ def take_along_dim(a: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     ta[d] = a.shape[d]
     ti = list(common)
     ti[d] = idx.shape[d]
-    return gather(expand(a, tuple(ta)), d, np.broadcast_to(idx, tuple(ti)))
+    idx = np.broadcast_to(idx, tuple(ti))
+    return _gather(expand(a, tuple(ta)), d, idx, "take_along_dim")
 
 
 # -- nonzero ----------------------------------------------------------------------
