@@ -6,7 +6,9 @@ pinv are forward only (they raise NotImplementedError when a gradient would be
 needed).
 """
 
-from minigrad.ops.einsum import cross
+from typing import Any
+
+from minigrad.ops.einsum import cross as _cross
 from minigrad.ops.lapack import (
     cholesky,
     det,
@@ -33,3 +35,8 @@ __all__ = [
     "solve",
     "svd",
 ]
+
+
+def cross(a: Any, b: Any, *, dim: int = -1) -> Any:
+    """The cross product of 3-vectors along ``dim`` (the last by default)."""
+    return _cross(a, b, dim)
