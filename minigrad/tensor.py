@@ -8,6 +8,7 @@ the functional forms in :mod:`minigrad.ops`.
 
 from __future__ import annotations
 
+import builtins
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -617,40 +618,42 @@ class Tensor:
 
     # -- issue 14: indexing, selection, layout (ops/select, sort, layout, einsum,
     # lapack) ------------------------------------------------------------------------
-    def gather(self, dim: int, index: Any) -> Tensor:
+    def gather(self, dim: builtins.int, index: Any) -> Tensor:
         return _ops.gather(self, dim, index)
 
-    def scatter(self, dim: int, index: Any, src: Any = None, **kw: Any) -> Tensor:
+    def scatter(
+        self, dim: builtins.int, index: Any, src: Any = None, **kw: Any
+    ) -> Tensor:
         return _ops.scatter(self, dim, index, src, **kw)
 
-    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
+    def scatter_add(self, dim: builtins.int, index: Any, src: Tensor) -> Tensor:
         return _ops.scatter_add(self, dim, index, src)
 
     def scatter_reduce(
         self,
-        dim: int,
+        dim: builtins.int,
         index: Any,
         src: Tensor,
         reduce: str,
         *,
-        include_self: bool = True,
+        include_self: builtins.bool = True,
     ) -> Tensor:
         return _ops.scatter_reduce(
             self, dim, index, src, reduce, include_self=include_self
         )
 
-    def index_select(self, dim: int, index: Any) -> Tensor:
+    def index_select(self, dim: builtins.int, index: Any) -> Tensor:
         return _ops.index_select(self, dim, index)
 
     def index_add(
-        self, dim: int, index: Any, source: Tensor, *, alpha: Any = 1
+        self, dim: builtins.int, index: Any, source: Tensor, *, alpha: Any = 1
     ) -> Tensor:
         return _ops.index_add(self, dim, index, source, alpha=alpha)
 
-    def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
+    def index_fill(self, dim: builtins.int, index: Any, value: Any) -> Tensor:
         return _ops.index_fill(self, dim, index, value)
 
-    def index_copy(self, dim: int, index: Any, source: Tensor) -> Tensor:
+    def index_copy(self, dim: builtins.int, index: Any, source: Tensor) -> Tensor:
         return _ops.index_copy(self, dim, index, source)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
@@ -665,39 +668,51 @@ class Tensor:
     def take(self, index: Any) -> Tensor:
         return _ops.take(self, index)
 
-    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+    def take_along_dim(self, indices: Any, dim: builtins.int | None = None) -> Tensor:
         return _ops.take_along_dim(self, indices, dim)
 
-    def nonzero(self, *, as_tuple: bool = False) -> Any:
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
         return _ops.nonzero(self, as_tuple=as_tuple)
 
     def argwhere(self) -> Tensor:
         return _ops.argwhere(self)
 
     def sort(
-        self, dim: int = -1, descending: bool = False, stable: bool = False
+        self,
+        dim: builtins.int = -1,
+        descending: builtins.bool = False,
+        stable: builtins.bool = False,
     ) -> Any:
         return _ops.sort(self, dim, descending, stable)
 
     def argsort(
-        self, dim: int = -1, descending: bool = False, stable: bool = False
+        self,
+        dim: builtins.int = -1,
+        descending: builtins.bool = False,
+        stable: builtins.bool = False,
     ) -> Tensor:
         return _ops.argsort(self, dim, descending, stable)
 
     def topk(
-        self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+        self,
+        k: builtins.int,
+        dim: builtins.int = -1,
+        largest: builtins.bool = True,
+        sorted: builtins.bool = True,
     ) -> Any:
         return _ops.topk(self, k, dim, largest, sorted)
 
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    def kthvalue(
+        self, k: builtins.int, dim: builtins.int = -1, keepdim: builtins.bool = False
+    ) -> Any:
         return _ops.kthvalue(self, k, dim, keepdim)
 
     def unique(
         self,
-        sorted: bool = True,
-        return_inverse: bool = False,
-        return_counts: bool = False,
-        dim: int | None = None,
+        sorted: builtins.bool = True,
+        return_inverse: builtins.bool = False,
+        return_counts: builtins.bool = False,
+        dim: builtins.int | None = None,
     ) -> Any:
         return _ops.unique(self, sorted, return_inverse, return_counts, dim)
 
@@ -717,46 +732,52 @@ class Tensor:
         return _layout.repeat(self, *sizes)
 
     def repeat_interleave(
-        self, repeats: Any, dim: int | None = None, **kw: Any
+        self, repeats: Any, dim: builtins.int | None = None, **kw: Any
     ) -> Tensor:
         return _ops.repeat_interleave(self, repeats, dim, **kw)
 
     def tile(self, dims: Any) -> Tensor:
         return _ops.tile(self, dims)
 
-    def tril(self, diagonal: int = 0) -> Tensor:
+    def tril(self, diagonal: builtins.int = 0) -> Tensor:
         return _ops.tril(self, diagonal)
 
-    def triu(self, diagonal: int = 0) -> Tensor:
+    def triu(self, diagonal: builtins.int = 0) -> Tensor:
         return _ops.triu(self, diagonal)
 
-    def diag(self, diagonal: int = 0) -> Tensor:
+    def diag(self, diagonal: builtins.int = 0) -> Tensor:
         return _ops.diag(self, diagonal)
 
-    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    def diagonal(
+        self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1
+    ) -> Tensor:
         return _ops.diagonal(self, offset, dim1, dim2)
 
-    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    def diag_embed(
+        self, offset: builtins.int = 0, dim1: builtins.int = -2, dim2: builtins.int = -1
+    ) -> Tensor:
         return _ops.diag_embed(self, offset, dim1, dim2)
 
     def trace(self) -> Tensor:
         return _ops.trace(self)
 
-    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+    def unfold(
+        self, dimension: builtins.int, size: builtins.int, step: builtins.int
+    ) -> Tensor:
         return _layout.unfold(self, dimension, size, step)
 
-    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+    def narrow(self, dim: builtins.int, start: Any, length: builtins.int) -> Tensor:
         return _ops.narrow(self, dim, start, length)
 
-    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
         return _ops.chunk(self, chunks, dim)
 
     def tensor_split(
-        self, indices_or_sections: Any, dim: int = 0
+        self, indices_or_sections: Any, dim: builtins.int = 0
     ) -> tuple[Tensor, ...]:
         return _ops.tensor_split(self, indices_or_sections, dim)
 
-    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+    def unbind(self, dim: builtins.int = 0) -> tuple[Tensor, ...]:
         return _ops.unbind(self, dim)
 
     def movedim(self, source: Any, destination: Any) -> Tensor:
@@ -765,10 +786,10 @@ class Tensor:
     def moveaxis(self, source: Any, destination: Any) -> Tensor:
         return _ops.movedim(self, source, destination)
 
-    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+    def swapaxes(self, axis0: builtins.int, axis1: builtins.int) -> Tensor:
         return _ops.swapaxes(self, axis0, axis1)
 
-    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+    def swapdims(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
         return _ops.swapaxes(self, dim0, dim1)
 
     def t(self) -> Tensor:
@@ -783,7 +804,7 @@ class Tensor:
     def broadcast_to(self, shape: Any) -> Tensor:
         return _ops.broadcast_to(self, shape)
 
-    def unflatten(self, dim: int, sizes: Any) -> Tensor:
+    def unflatten(self, dim: builtins.int, sizes: Any) -> Tensor:
         return _ops.unflatten(self, dim, sizes)
 
     def outer(self, vec2: Tensor) -> Tensor:
@@ -801,7 +822,7 @@ class Tensor:
     def kron(self, other: Tensor) -> Tensor:
         return _ops.kron(self, other)
 
-    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+    def cross(self, other: Tensor, dim: builtins.int | None = None) -> Tensor:
         return _ops.cross(self, other, dim)
 
     def bmm(self, mat2: Tensor) -> Tensor:
@@ -829,7 +850,7 @@ class Tensor:
     def slogdet(self) -> Any:
         return _lapack.slogdet(self)
 
-    def cholesky(self, upper: bool = False) -> Tensor:
+    def cholesky(self, upper: builtins.bool = False) -> Tensor:
         return _lapack.cholesky(self, upper=upper)
 
     # -- end of issue 14: indexing, selection, layout --------------------------------

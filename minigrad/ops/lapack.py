@@ -270,7 +270,7 @@ def _mat(a: Tensor, op: str) -> None:
         )
 
 
-def qr(a: Tensor, mode: str = "reduced") -> QR:
+def qr(a: Tensor, mode: Any = "reduced") -> QR:
     """``(Q, R)`` with ``A = Q R`` (mode 'reduced', 'complete' or 'r').
     Forward only."""
     _mat(a, "qr")
@@ -278,7 +278,7 @@ def qr(a: Tensor, mode: str = "reduced") -> QR:
     if mode not in ("reduced", "complete", "r"):
         raise ArgumentError(f"linalg.qr: unknown mode {mode!r}")
     if mode == "r":
-        r = np.linalg.qr(a.data, mode="r")
+        r: Any = np.linalg.qr(a.data, mode="r")
         return QR(Tensor._wrap(np.zeros((0,), a.data.dtype)), Tensor._wrap(r))
     q, r = np.linalg.qr(a.data, mode=mode)
     return QR(Tensor._wrap(q), Tensor._wrap(r))
@@ -292,7 +292,7 @@ def svd(a: Tensor, full_matrices: bool = True) -> SVD:
     return SVD(Tensor._wrap(u), Tensor._wrap(s), Tensor._wrap(vh))
 
 
-def eigh(a: Tensor, UPLO: str = "L") -> Eigh:
+def eigh(a: Tensor, UPLO: Any = "L") -> Eigh:
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, read from
     its ``UPLO`` triangle. Forward only."""
     _square(a, "eigh")

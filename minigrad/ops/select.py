@@ -69,7 +69,7 @@ def _check_range(
 def _positions(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
     """The advanced index that addresses ``out[i0, .., index[i], .., in]`` for
     every position ``i`` of ``index`` (scatter's and gather's addressing)."""
-    grid = list(np.indices(index.shape, sparse=True))
+    grid: list[Any] = list(np.indices(index.shape, sparse=True))
     grid[dim] = index
     return tuple(grid)
 

@@ -180,7 +180,7 @@ def searchsorted(
                 "searchsorted: side='left' and right=True contradict each other"
             )
         right = side == "right"
-    how = "right" if right else "left"
+    how: Any = "right" if right else "left"
     if sorter is not None:
         order = sorter.data if isinstance(sorter, Tensor) else np.asarray(sorter)
         seq = np.take_along_axis(seq, order.astype(np.int64), axis=-1)
