@@ -176,8 +176,9 @@ def _prepare_scatter(
 ) -> tuple[int, np.ndarray]:
     idx = _index_array(index, op)
     d = _gather_check(a.shape, idx, dim, op)
-    if a.ndim:
-        _check_range(op, idx, a.shape[d], d)
+    _check_range(op, idx, a.shape[d] if a.ndim else 1, d)
+    if a.ndim == 0:
+        raise ShapeError(f"{op}: a 0-d input is not supported (shape {a.shape})")
     return d, idx
 
 
