@@ -616,6 +616,245 @@ class Tensor:
     def __setitem__(self, idx: Any, value: Any) -> None:
         _ops.setitem(self, idx, value)
 
+    # -- issue 14: indexing, selection, layout (ops/select, sort, layout, einsum,
+    # lapack) ------------------------------------------------------------------------
+    def gather(self, dim: builtins.int, index: Any) -> Tensor:
+        return _ops.gather(self, dim, index)
+
+    def scatter(
+        self, dim: builtins.int, index: Any, src: Any = None, **kw: Any
+    ) -> Tensor:
+        return _ops.scatter(self, dim, index, src, **kw)
+
+    def scatter_add(self, dim: builtins.int, index: Any, src: Tensor) -> Tensor:
+        return _ops.scatter_add(self, dim, index, src)
+
+    def scatter_reduce(
+        self,
+        dim: builtins.int,
+        index: Any,
+        src: Tensor,
+        reduce: str,
+        *,
+        include_self: builtins.bool = True,
+    ) -> Tensor:
+        return _ops.scatter_reduce(
+            self, dim, index, src, reduce, include_self=include_self
+        )
+
+    def index_select(self, dim: builtins.int, index: Any) -> Tensor:
+        return _ops.index_select(self, dim, index)
+
+    def index_add(
+        self, dim: builtins.int, index: Any, source: Tensor, *, alpha: Any = 1
+    ) -> Tensor:
+        return _ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_fill(self, dim: builtins.int, index: Any, value: Any) -> Tensor:
+        return _ops.index_fill(self, dim, index, value)
+
+    def index_copy(self, dim: builtins.int, index: Any, source: Tensor) -> Tensor:
+        return _ops.index_copy(self, dim, index, source)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return _ops.masked_fill(self, mask, value)
+
+    def masked_select(self, mask: Any) -> Tensor:
+        return _ops.masked_select(self, mask)
+
+    def masked_scatter(self, mask: Any, source: Tensor) -> Tensor:
+        return _ops.masked_scatter(self, mask, source)
+
+    def take(self, index: Any) -> Tensor:
+        return _ops.take(self, index)
+
+    def take_along_dim(self, indices: Any, dim: builtins.int | None = None) -> Tensor:
+        return _ops.take_along_dim(self, indices, dim)
+
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
+        return _ops.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self) -> Tensor:
+        return _ops.argwhere(self)
+
+    def sort(
+        self,
+        dim: builtins.int = -1,
+        descending: builtins.bool = False,
+        stable: builtins.bool = False,
+    ) -> Any:
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(
+        self,
+        dim: builtins.int = -1,
+        descending: builtins.bool = False,
+        stable: builtins.bool = False,
+    ) -> Tensor:
+        return _ops.argsort(self, dim, descending, stable)
+
+    def topk(
+        self,
+        k: builtins.int,
+        dim: builtins.int = -1,
+        largest: builtins.bool = True,
+        sorted: builtins.bool = True,
+    ) -> Any:
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(
+        self, k: builtins.int, dim: builtins.int = -1, keepdim: builtins.bool = False
+    ) -> Any:
+        return _ops.kthvalue(self, k, dim, keepdim)
+
+    def unique(
+        self,
+        sorted: builtins.bool = True,
+        return_inverse: builtins.bool = False,
+        return_counts: builtins.bool = False,
+        dim: builtins.int | None = None,
+    ) -> Any:
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def flip(self, *dims: Any) -> Tensor:
+        return _ops.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def fliplr(self) -> Tensor:
+        return _ops.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        return _ops.flipud(self)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return _ops.roll(self, shifts, dims)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return _layout.repeat(self, *sizes)
+
+    def repeat_interleave(
+        self, repeats: Any, dim: builtins.int | None = None, **kw: Any
+    ) -> Tensor:
+        return _ops.repeat_interleave(self, repeats, dim, **kw)
+
+    def tile(self, dims: Any) -> Tensor:
+        return _ops.tile(self, dims)
+
+    def tril(self, diagonal: builtins.int = 0) -> Tensor:
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal: builtins.int = 0) -> Tensor:
+        return _ops.triu(self, diagonal)
+
+    def diag(self, diagonal: builtins.int = 0) -> Tensor:
+        return _ops.diag(self, diagonal)
+
+    def diagonal(
+        self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1
+    ) -> Tensor:
+        return _ops.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(
+        self, offset: builtins.int = 0, dim1: builtins.int = -2, dim2: builtins.int = -1
+    ) -> Tensor:
+        return _ops.diag_embed(self, offset, dim1, dim2)
+
+    def trace(self) -> Tensor:
+        return _ops.trace(self)
+
+    def unfold(
+        self, dimension: builtins.int, size: builtins.int, step: builtins.int
+    ) -> Tensor:
+        return _layout.unfold(self, dimension, size, step)
+
+    def narrow(self, dim: builtins.int, start: Any, length: builtins.int) -> Tensor:
+        return _ops.narrow(self, dim, start, length)
+
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        return _ops.chunk(self, chunks, dim)
+
+    def tensor_split(
+        self, indices_or_sections: Any, dim: builtins.int = 0
+    ) -> tuple[Tensor, ...]:
+        return _ops.tensor_split(self, indices_or_sections, dim)
+
+    def unbind(self, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        return _ops.unbind(self, dim)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        return _ops.movedim(self, source, destination)
+
+    def moveaxis(self, source: Any, destination: Any) -> Tensor:
+        return _ops.movedim(self, source, destination)
+
+    def swapaxes(self, axis0: builtins.int, axis1: builtins.int) -> Tensor:
+        return _ops.swapaxes(self, axis0, axis1)
+
+    def swapdims(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
+        return _ops.swapaxes(self, dim0, dim1)
+
+    def t(self) -> Tensor:
+        return _layout.t(self)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return _ops.reshape(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return _ops.reshape(self, other.shape)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return _ops.broadcast_to(self, shape)
+
+    def unflatten(self, dim: builtins.int, sizes: Any) -> Tensor:
+        return _ops.unflatten(self, dim, sizes)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _ops.outer(self, vec2)
+
+    def inner(self, other: Tensor) -> Tensor:
+        return _ops.inner(self, other)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return _ops.dot(self, other)
+
+    def vdot(self, other: Tensor) -> Tensor:
+        return _ops.vdot(self, other)
+
+    def kron(self, other: Tensor) -> Tensor:
+        return _ops.kron(self, other)
+
+    def cross(self, other: Tensor, dim: builtins.int | None = None) -> Tensor:
+        return _ops.cross(self, other, dim)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return _ops.bmm(self, mat2)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        return _interop.mm(self, mat2)
+
+    def addmm(
+        self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1
+    ) -> Tensor:
+        return _ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(
+        self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1
+    ) -> Tensor:
+        return _ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def inverse(self) -> Tensor:
+        return _lapack.inv(self)
+
+    def det(self) -> Tensor:
+        return _lapack.det(self)
+
+    def slogdet(self) -> Any:
+        return _lapack.slogdet(self)
+
+    def cholesky(self, upper: builtins.bool = False) -> Tensor:
+        return _lapack.cholesky(self, upper=upper)
+
+    # -- end of issue 14: indexing, selection, layout --------------------------------
+
     # -- in place ---------------------------------------------------------------------
     # Note [In-place ops]
     # An in-place op computes its result out of place from an alias of this tensor
@@ -1121,10 +1360,13 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
+from minigrad import interop as _interop  # noqa: E402
 from minigrad import ops as _ops  # noqa: E402  (ops import Tensor; bound last)
 from minigrad.ops import compare as _compare  # noqa: E402
 from minigrad.ops import elementwise as _elementwise  # noqa: E402
 from minigrad.ops import integer as _integer  # noqa: E402
+from minigrad.ops import lapack as _lapack  # noqa: E402
+from minigrad.ops import layout as _layout  # noqa: E402
 from minigrad.ops import math as _math  # noqa: E402
 from minigrad.ops import norms as _norms  # noqa: E402
 from minigrad.ops import reduce as _reduce  # noqa: E402

@@ -76,6 +76,10 @@ _W_ELEM = mg.tensor(np.array([[0.5, 2.0, 1.0], [1.5, 0.25, 3.0]]))
 _POS_W = mg.tensor(np.array([2.0, 0.5, 1.5]))
 _IDX = mg.tensor(np.array([[0, 2], [3, 0]]))
 _OFF = np.array([[0.6, -0.7, 1.1], [-1.3, 0.4, -0.9]])
+# issue 14: indexing, selection, layout
+_IDX14 = mg.tensor(np.array([[0, 0], [2, 1]]))
+_IDX14_UNIQ = mg.tensor(np.array([[2, 0], [1, 2]]))
+_EYE3 = mg.eye(3, dtype=mg.float64)
 
 
 def _setitem(x, v):
@@ -480,6 +484,48 @@ CASES = [
         "group_norm",
         lambda x, w: F.group_norm(x, 2, w) ** 2,
         [(2, 4, 2), (4,)],
+        "u",
+    ),
+    # -- issue 14: indexing, selection, layout --
+    Case("gather", lambda x: x.gather(1, _IDX14) ** 2, [(2, 3)], "u"),
+    Case(
+        "scatter_add",
+        lambda x, s: x.scatter_add(1, _IDX14, s) ** 2,
+        [(2, 3), (2, 2)],
+        "u",
+    ),
+    Case(
+        "scatter",
+        lambda x, s: x.scatter(1, _IDX14_UNIQ, s) ** 2,
+        [(2, 3), (2, 2)],
+        "u",
+    ),
+    # drawn values: no ties between self and src
+    Case(
+        "scatter_reduce_amax",
+        lambda x, s: x.scatter_reduce(1, _IDX14, s, "amax") ** 2,
+        [(2, 3), (2, 2)],
+        "u",
+    ),
+    Case("sort_values", lambda x: x.sort(descending=True).values ** 2, [(2, 4)], "u"),
+    Case("flip", lambda x: x.flip(0, 1) * x, [(2, 3)], "u"),
+    Case("roll", lambda x: x.roll(1, 1) * x, [(2, 3)], "u"),
+    Case("diagonal", lambda x: x.diagonal(1) ** 2, [(3, 4)], "u"),
+    Case("diag_embed", lambda x: x.diag_embed(-1) ** 2, [(2, 3)], "u"),
+    Case("einsum", lambda x, y: mg.einsum("ij,jk,ik->k", x, y, x), [(2, 3), (3, 3)]),
+    Case("inv", lambda x: mg.linalg.inv(x + 4 * _EYE3), [(3, 3)], "u"),
+    Case("det", lambda x: mg.linalg.det(x + 4 * _EYE3), [(3, 3)], "u"),
+    Case("slogdet", lambda x: mg.linalg.slogdet(x + 4 * _EYE3)[1], [(3, 3)], "u"),
+    Case(
+        "solve",
+        lambda x, b: mg.linalg.solve(x + 4 * _EYE3, b),
+        [(3, 3), (3, 2)],
+        "u",
+    ),
+    Case(
+        "cholesky",
+        lambda x: mg.linalg.cholesky(x @ x.mT + 3 * _EYE3),
+        [(3, 3)],
         "u",
     ),
 ]

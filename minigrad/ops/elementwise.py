@@ -39,7 +39,7 @@ from minigrad.dtypes import (
     scalar_result_type,
     to_array,
 )
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -612,8 +612,9 @@ def sign(a: Tensor) -> Tensor:
     return apply1(Sign, a)
 
 
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise ``a if cond else b``, broadcasting all three.
+def where(cond: Any, a: Any = None, b: Any = None) -> Any:
+    """Elementwise ``a if cond else b``, broadcasting all three; with ``cond``
+    alone, ``nonzero(cond, as_tuple=True)`` (as PyTorch).
 
     Parameters
     ----------
@@ -627,6 +628,12 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     ValueError
         The shapes do not broadcast.
     """
+    if a is None and b is None:
+        from minigrad.ops.select import nonzero
+
+        return nonzero(cond, as_tuple=True)
+    if a is None or b is None:
+        raise ArgumentError("where: give both 'input' and 'other', or neither")
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != np.bool_:
         raise DTypeError(f"where: condition must be bool, got {c.dtype}")
