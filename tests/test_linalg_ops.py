@@ -89,11 +89,6 @@ def test_forward_only_ops_match_torch():
     a = RNG.standard_normal((4, 3))
     s = _spd(3, 3)
     ma, ta = mg.tensor(a), torch.from_numpy(a)
-    if not np.isfinite(np.linalg.qr(a)[0]).all():
-        # Seen in a full run after tests/test_kernel_special_values.py: numpy's
-        # own LAPACK returns NaN for this finite input from then on (not
-        # minigrad's code; reported to the lead). Visible, not silent.
-        pytest.xfail("numpy.linalg.qr returns NaN for a finite input in this process")
     q, r = mg.linalg.qr(ma)
     np.testing.assert_allclose((q @ r).data, a, **TOL)
     assert q.shape == tuple(torch.linalg.qr(ta).Q.shape)
