@@ -40,7 +40,7 @@ def reference(op: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p0, p1 = PARAMS.get(op, (0.0, 0.0))
     with np.errstate(over="ignore", invalid="ignore"):
         if op == "relu":
-            return np.maximum(x, 0), (x > 0) * 1.0
+            return np.maximum(x, 0), (~(x <= 0)) * 1.0  # relu'(NaN) = 1 (torch)
         if op == "leaky_relu":
             return np.where(x > 0, x, p0 * x), np.where(x > 0, 1.0, p0)
         if op == "sigmoid":

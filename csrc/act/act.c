@@ -68,7 +68,9 @@ static inline float el_sigmoid_f32(float x) { return mg_sigmoid_f32(x); }
 
 // relu: written as a select so NaN propagates (x > 0 is false for NaN).
 #define F_RELU(x) ((x) > 0 ? (x) : ((x) != (x) ? (x) : (T)0))
-#define B_RELU(s, g) ((s) > 0 ? (g) : (T)0)
+// NOTE: relu'(NaN) passes g, as PyTorch's threshold_backward (s <= 0 is
+// false for NaN); relu'(0) = 0.
+#define B_RELU(s, g) ((s) <= 0 ? (T)0 : (g))
 #define F_LEAKY(x) EL_SELECT((x) > 0, (x), (x) * P0)
 #define B_LEAKY(s, g) EL_SELECT((s) > 0, (g), (g) * P0)
 #define F_SIGMOID(x) el_sigmoid(x)

@@ -99,13 +99,14 @@ def _const(mask: np.ndarray, dtype: np.dtype) -> Tensor:
 
 
 class Relu(_Activation):
-    """y = max(x, 0);  dL/dx = g·[x > 0]. NOTE: relu'(0) = 0, as in PyTorch."""
+    """y = max(x, 0);  dL/dx = g·[not x <= 0]. NOTE: relu'(0) = 0 and relu'(NaN)
+    = 1, as in PyTorch."""
 
     _op = "relu"
 
     @staticmethod
     def _deriv(s, p0, p1):
-        return _const(s.data > 0, s.dtype)
+        return _const(~(s.data <= 0), s.dtype)
 
 
 class LeakyRelu(_Activation):

@@ -182,7 +182,7 @@ class Linear(Function):
     by the GEMM's epilogue), x (N, in), w (out, in), b (out,).
 
     With z = x @ wᵀ + b and gz = g · act'(z), written in terms of y:
-    relu' = [y > 0], sigmoid' = y(1 - y), tanh' = 1 - y²;
+    relu' = [not y <= 0], sigmoid' = y(1 - y), tanh' = 1 - y²;
     dL/dx = gz @ w, dL/dw = gzᵀ @ x, dL/db = Σ_rows gz.
     """
 
@@ -197,7 +197,9 @@ class Linear(Function):
         else:
             ctx.save_for_backward(x, w)
             if activation == "relu" and any(ctx.needs_input_grad):
-                ctx.mask = y > 0  # a pass over y only when backward needs it
+                # A pass over y only when backward needs it; NaN passes g
+                # (relu'(NaN) = 1, as PyTorch).
+                ctx.mask = ~(y <= 0)
         return y
 
     @staticmethod

@@ -432,7 +432,7 @@ def act_reference(op, x, p0, p1):
     """(f(x), f'(x)) in float64 (as tests/test_act_kernels.py, with params)."""
     with np.errstate(all="ignore"):
         if op == "relu":
-            return np.maximum(x, 0), (x > 0) * 1.0
+            return np.maximum(x, 0), (~(x <= 0)) * 1.0  # relu'(NaN) = 1 (torch)
         if op == "leaky_relu":
             return np.where(x > 0, x, p0 * x), np.where(x > 0, 1.0, p0)
         if op == "sigmoid":
