@@ -365,6 +365,10 @@ def case_xent(f) -> Call:
             scale = 1 / denom if red == 1 and denom else 1.0
             if red == 1 and not denom:
                 return
+            if np.max(np.abs(rl), initial=0) > np.finfo(dt).max:
+                # A row's loss is past the dtype's range: it is inf there
+                # (PyTorch's too), whatever the float64 mean of the rows.
+                return
             close(
                 "xent_fused reduced",
                 out,
