@@ -266,6 +266,7 @@ def case_xent(f) -> Call:
             if n == 0 or has_nonfinite(fx):
                 return
             rl, _, rs = ref()
+            rl, _ = tame_overflow(rl, loss, fx, fw, dt)
             close("xent_fwd loss", loss, rl, dt, TOL[dt])
             close("xent_fwd lse", lse, rs, dt, TOL[dt])
 
@@ -357,7 +358,13 @@ def case_xent(f) -> Call:
         denom = wv[np.where(valid, t, 0)][valid].sum()
         close("xent_fused lse", lse, rs, dt, TOL[dt])
         if red == 0:
-            close("xent_fused loss", out, rl, dt, TOL[dt])
+            close(
+                "xent_fused loss",
+                out,
+                tame_overflow(rl, out, fx, fw, dt)[0],
+                dt,
+                TOL[dt],
+            )
             scale = 1.0
         else:
             assert out.shape == ()
@@ -365,10 +372,8 @@ def case_xent(f) -> Call:
             scale = 1 / denom if red == 1 and denom else 1.0
             if red == 1 and not denom:
                 return
-            if np.max(np.abs(rl), initial=0) > np.finfo(dt).max:
-                # A row's loss is past the dtype's range: it is inf there
-                # (PyTorch's too), whatever the float64 mean of the rows.
-                return
+            if tame_overflow(rl, rl, fx, fw, dt)[1]:
+                return  # a row may be inf (see tame_overflow): so the mean
             close(
                 "xent_fused reduced",
                 out,
@@ -388,6 +393,18 @@ def case_xent(f) -> Call:
         a.expect(),
         "; ".join(a.bad),
     )
+
+
+def tame_overflow(rl, got, fx, fw, dt):
+    """rl with the rows whose float32/float64 loss may overflow on the way
+    replaced by what the kernel gave: a term w_j·(max - x_j), or a sum of c of
+    them (label smoothing), past the dtype's range is inf in the kernel (and
+    in PyTorch's), though the float64 row can be finite."""
+    c = fx.shape[1] if fx.ndim == 2 else 1
+    wmax = 1.0 if fw is None else max(1.0, float(np.max(np.abs(fw), initial=0)))
+    span = np.max(np.abs(fx), axis=-1, initial=0) if fx.size else np.zeros(len(rl))
+    risky = 2 * span * wmax * c > np.finfo(dt).max
+    return np.where(risky, f64(got), rl), bool(risky.any())
 
 
 def ref_bce_prob(x, t, w):
