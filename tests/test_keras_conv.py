@@ -271,3 +271,23 @@ def test_save_load_keeps_pooling_and_stride_configs(tmp_path):
         assert a.get_config() | {"name": None} == b.get_config() | {"name": None}
     x = np.random.default_rng(3).standard_normal((2, 9, 8, 2)).astype(np.float32)
     np.testing.assert_allclose(again.predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_batch_normalization_after_conv_normalises_each_channel():
+    from minigrad.keras.layers import BatchNormalization
+
+    rng = np.random.default_rng(4)
+    # channels with very different scales and offsets
+    x = (
+        rng.standard_normal((8, 5, 5, 3)) * [1.0, 10.0, 0.1] + [0.0, 5.0, -3.0]
+    ).astype(np.float32)
+    bn = BatchNormalization(input_shape=(5, 5, 3))
+    model = Sequential([bn])
+    assert bn.output_spec == (5, 5, 3)
+    assert bn.count_params() == 12  # gamma, beta, moving mean and variance: 4 * 3
+    y = model(mg.tensor(x), training=True).numpy()
+    want = (x - x.mean(axis=(0, 1, 2))) / np.sqrt(x.var(axis=(0, 1, 2)) + 1e-3)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4)
+    # the moving mean moves by 1 - momentum (Keras's 0.99) toward each channel's mean
+    moving_mean = bn.get_weights()[2]
+    np.testing.assert_allclose(moving_mean, 0.01 * x.mean(axis=(0, 1, 2)), rtol=1e-4)

@@ -386,8 +386,10 @@ class Flatten(Layer):
 
 class BatchNormalization(Layer):
     """Normalises each feature over the batch (``nn.BatchNorm1d`` on the last
-    axis of 2-D inputs), with Keras's ``momentum=0.99`` and ``epsilon=1e-3``.
-    Its weights in Keras's order: gamma, beta, moving_mean, moving_variance."""
+    axis of 2-D inputs; ``nn.BatchNorm2d`` on the channels of channels_last
+    (N, H, W, C) maps, as after a Conv2D), with Keras's ``momentum=0.99`` and
+    ``epsilon=1e-3``. Its weights in Keras's order: gamma, beta, moving_mean,
+    moving_variance."""
 
     def __init__(
         self,
@@ -406,20 +408,23 @@ class BatchNormalization(Layer):
             )
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
-        self.bn: nn.BatchNorm1d | None = None
+        self.bn: nn.BatchNorm1d | nn.BatchNorm2d | None = None
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        if len(input_shape) != 1:
+        if len(input_shape) not in (1, 3):
             raise ShapeError(
                 f"BatchNormalization({self.name!r}): supports inputs (batch, "
-                f"features), got per-sample shape {input_shape}"
+                "features) or (batch, height, width, channels), got per-sample "
+                f"shape {input_shape}"
             )
-        self.bn = nn.BatchNorm1d(
-            input_shape[0], eps=self.epsilon, momentum=1.0 - self.momentum
-        )
+        # Keras normalises the last axis: the channels of a channels_last map
+        cls = nn.BatchNorm1d if len(input_shape) == 1 else nn.BatchNorm2d
+        self.bn = cls(input_shape[-1], eps=self.epsilon, momentum=1.0 - self.momentum)
         self.built = True
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 4:
+            return self.bn(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         return self.bn(x)
 
     def _keras_weights(self) -> list[tuple[Tensor, bool]]:
