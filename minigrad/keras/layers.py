@@ -26,21 +26,27 @@ from minigrad.tensor import Tensor
 
 __all__ = [
     "Activation",
+    "AveragePooling2D",
     "BatchNormalization",
+    "Conv2D",
     "Dense",
     "Dropout",
     "Flatten",
+    "GlobalAveragePooling2D",
     "Input",
     "InputLayer",
     "Layer",
+    "MaxPooling2D",
 ]
 
 _names: Counter[str] = Counter()
 
 
 def _auto_name(cls_name: str) -> str:
-    """Keras's default names: ``dense``, ``dense_1``, ``dense_2``..."""
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
+    """Keras's default names: ``dense``, ``dense_1``, ``dense_2``...,
+    ``conv2d``, ``max_pooling2d`` (Keras's snake case keeps "2D" together)."""
+    base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls_name)
+    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", base).lower()
     n = _names[base]
     _names[base] += 1
     return base if n == 0 else f"{base}_{n}"
@@ -58,6 +64,19 @@ def _shape(shape: Any, where: str) -> tuple[int, ...]:
     if any(s < 1 for s in out):
         raise ShapeError(f"{where}: shape dims must be positive, got {shape!r}")
     return out
+
+
+def _to_keras(a: np.ndarray, layout: Any) -> np.ndarray:
+    """minigrad's array in Keras's layout (see Layer._keras_weights)."""
+    if layout is True:
+        return a.T
+    return a.transpose(layout) if layout else a
+
+
+def _from_keras(a: np.ndarray, layout: Any) -> np.ndarray:
+    if layout is True:
+        return a.T
+    return a.transpose(np.argsort(layout)) if layout else a
 
 
 class Layer(nn.Module):
@@ -116,12 +135,13 @@ class Layer(nn.Module):
 
     # -- weights ----------------------------------------------------------------
     def _keras_weights(self) -> list[tuple[Tensor, bool]]:
-        """Each weight Tensor in Keras's order, and whether Keras stores it
-        transposed (a Dense kernel is (in, out); nn.Linear's weight (out, in))."""
+        """Each weight Tensor in Keras's order, and how Keras lays it out: False
+        as is, True transposed (a Dense kernel is (in, out); nn.Linear's weight
+        (out, in)), or an axis permutation (a Conv2D kernel)."""
         return [(p, False) for p in self.parameters()]
 
     def get_weights(self) -> list[np.ndarray]:
-        return [(t.data.T if tr else t.data).copy() for t, tr in self._keras_weights()]
+        return [_to_keras(t.data, tr).copy() for t, tr in self._keras_weights()]
 
     def set_weights(self, weights: list[Any]) -> None:
         mine = self._keras_weights()
@@ -132,13 +152,12 @@ class Layer(nn.Module):
             )
         for (t, tr), w in zip(mine, weights):
             w = np.asarray(w)
-            w = w.T if tr else w
-            if w.shape != t.shape:
-                want = t.data.T.shape if tr else t.shape
-                got = w.T.shape if tr else w.shape
+            want = _to_keras(t.data, tr).shape
+            if w.shape != want:
                 raise ShapeError(
-                    f"{self.name}.set_weights: expected shape {want}, got {got}"
+                    f"{self.name}.set_weights: expected shape {want}, got {w.shape}"
                 )
+            w = _from_keras(w, tr)
             t.data[...] = w
             t._version[0] += 1
 
@@ -367,8 +386,10 @@ class Flatten(Layer):
 
 class BatchNormalization(Layer):
     """Normalises each feature over the batch (``nn.BatchNorm1d`` on the last
-    axis of 2-D inputs), with Keras's ``momentum=0.99`` and ``epsilon=1e-3``.
-    Its weights in Keras's order: gamma, beta, moving_mean, moving_variance."""
+    axis of 2-D inputs; ``nn.BatchNorm2d`` on the channels of channels_last
+    (N, H, W, C) maps, as after a Conv2D), with Keras's ``momentum=0.99`` and
+    ``epsilon=1e-3``. Its weights in Keras's order: gamma, beta, moving_mean,
+    moving_variance."""
 
     def __init__(
         self,
@@ -387,20 +408,23 @@ class BatchNormalization(Layer):
             )
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
-        self.bn: nn.BatchNorm1d | None = None
+        self.bn: nn.BatchNorm1d | nn.BatchNorm2d | None = None
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        if len(input_shape) != 1:
+        if len(input_shape) not in (1, 3):
             raise ShapeError(
                 f"BatchNormalization({self.name!r}): supports inputs (batch, "
-                f"features), got per-sample shape {input_shape}"
+                "features) or (batch, height, width, channels), got per-sample "
+                f"shape {input_shape}"
             )
-        self.bn = nn.BatchNorm1d(
-            input_shape[0], eps=self.epsilon, momentum=1.0 - self.momentum
-        )
+        # Keras normalises the last axis: the channels of a channels_last map
+        cls = nn.BatchNorm1d if len(input_shape) == 1 else nn.BatchNorm2d
+        self.bn = cls(input_shape[-1], eps=self.epsilon, momentum=1.0 - self.momentum)
         self.built = True
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 4:
+            return self.bn(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         return self.bn(x)
 
     def _keras_weights(self) -> list[tuple[Tensor, bool]]:
@@ -422,6 +446,25 @@ class BatchNormalization(Layer):
         }
 
 
+# at the end: conv_layers builds on the classes above
+from minigrad.keras.conv_layers import (  # noqa: E402
+    AveragePooling2D,
+    Conv2D,
+    GlobalAveragePooling2D,
+    MaxPooling2D,
+)
+
 LAYERS: dict[str, type[Layer]] = {
-    c.__name__: c for c in (Dense, Activation, Dropout, Flatten, BatchNormalization)
+    c.__name__: c
+    for c in (
+        Dense,
+        Activation,
+        Dropout,
+        Flatten,
+        BatchNormalization,
+        Conv2D,
+        MaxPooling2D,
+        AveragePooling2D,
+        GlobalAveragePooling2D,
+    )
 }

@@ -368,7 +368,9 @@ class Sequential(nn.Module):
             rows.append((f"{layer.name} ({type(layer).__name__})", shape, str(n)))
 
         def line(a: str, b: str, c: str) -> str:
-            return f" {a}".ljust(cols[0]) + b.ljust(cols[1] - cols[0]) + c
+            # a name past its column still keeps one space before the next
+            a = f" {a}".ljust(cols[0] - 1) + " "
+            return a + b.ljust(cols[1] - cols[0] - 1) + " " + c
 
         out(f'Model: "{self.name}"')
         out("_" * width)
