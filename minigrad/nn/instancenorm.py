@@ -21,6 +21,7 @@ from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn import functional as F
 from minigrad.nn.linear import _float_dtype
 from minigrad.nn.module import Module
+from minigrad.nn.normalization import _NormBase
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -81,7 +82,7 @@ class GroupNorm(Module):
         )
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     _nd = 0
 
     def __init__(
@@ -95,50 +96,10 @@ class _InstanceNorm(Module):
         *,
         bias: bool = True,
     ) -> None:
-        super().__init__()
-        d = _float_dtype(dtype, type(self).__name__)
-        self.num_features = int(num_features)
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias
+        )
         self.use_bias = affine and bias  # a bias exists only with affine
-        if affine:
-            self.weight = Parameter(np.ones(num_features, d))
-            if self.use_bias:
-                self.bias = Parameter(np.zeros(num_features, d))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer(
-                "running_mean", Tensor._wrap(np.zeros(num_features, d))
-            )
-            self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, d)))
-            self.register_buffer(
-                "num_batches_tracked", Tensor._wrap(np.zeros((), np.int64))
-            )
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            with no_grad():
-                self.running_mean.zero_()
-                self.running_var.fill_(1.0)
-                self.num_batches_tracked.zero_()
-
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        if self.affine:
-            with no_grad():
-                self.weight.fill_(1.0)
-                if self.bias is not None:
-                    self.bias.zero_()
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__

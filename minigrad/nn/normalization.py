@@ -18,25 +18,11 @@ from minigrad.tensor import Tensor
 __all__ = ["BatchNorm1d", "LayerNorm"]
 
 
-class BatchNorm1d(Module):
-    """Batch normalization over the channel dim of (N, C) or (N, C, L) input.
-
-    In training, normalizes with the batch statistics and updates
-    ``running_mean`` / ``running_var`` (unbiased) with ``momentum``
-    (``None``: a cumulative average over ``num_batches_tracked`` batches); in
-    eval mode, normalizes with the running statistics.
-
-    Parameters
-    ----------
-    num_features : int, C
-    eps : float, added to the variance
-    momentum : float or None
-    affine : bool, learn ``weight`` (ones) and ``bias`` (zeros) of shape (C,)
-    bias : bool, keyword-only: with ``affine``, whether to learn the bias
-    track_running_stats : bool, keep the running buffers (else always use the
-        batch statistics)
-    dtype : float32 (default) or float64
-    """
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share (PyTorch's _NormBase): ``weight``
+    (ones) and ``bias`` (zeros) of shape (C,) when ``affine``, and the running
+    buffers ``running_mean``, ``running_var``, ``num_batches_tracked`` when
+    ``track_running_stats``."""
 
     def __init__(
         self,
@@ -50,7 +36,7 @@ class BatchNorm1d(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        d = _float_dtype(dtype, "BatchNorm1d")
+        d = _float_dtype(dtype, type(self).__name__)
         self.num_features = int(num_features)
         self.eps = eps
         self.momentum = momentum
@@ -93,6 +79,27 @@ class BatchNorm1d(Module):
                 self.weight.fill_(1.0)
                 if self.bias is not None:
                     self.bias.zero_()
+
+
+class BatchNorm1d(_NormBase):
+    """Batch normalization over the channel dim of (N, C) or (N, C, L) input.
+
+    In training, normalizes with the batch statistics and updates
+    ``running_mean`` / ``running_var`` (unbiased) with ``momentum``
+    (``None``: a cumulative average over ``num_batches_tracked`` batches); in
+    eval mode, normalizes with the running statistics.
+
+    Parameters
+    ----------
+    num_features : int, C
+    eps : float, added to the variance
+    momentum : float or None
+    affine : bool, learn ``weight`` (ones) and ``bias`` (zeros) of shape (C,)
+    bias : bool, keyword-only: with ``affine``, whether to learn the bias
+    track_running_stats : bool, keep the running buffers (else always use the
+        batch statistics)
+    dtype : float32 (default) or float64
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
