@@ -659,6 +659,10 @@ class Tensor:
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         return _ops.masked_fill(self, mask, value)
 
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (torch.Tensor.where)."""
+        return _elementwise.where(condition, self, other)
+
     def masked_select(self, mask: Any) -> Tensor:
         return _ops.masked_select(self, mask)
 

@@ -265,3 +265,11 @@ def test_masked_fill_with_tensor_value_gets_gradient():
     v = mg.tensor(0.5, dtype=mg.float64, requires_grad=True)
     m = mg.tensor(_mask(2, 3))
     assert mg.autograd.gradcheck(lambda x, y: x.masked_fill(m, y), [a, v])
+
+
+def test_tensor_where_method_takes_self_where_the_condition_holds():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.where(mg.tensor([True, False, True]), 0.5)
+    np.testing.assert_array_equal(y.data, [1.0, 0.5, 3.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 1.0])

@@ -29,7 +29,15 @@ from minigrad.nn.conv import (
     ConvTranspose3d,
     Unflatten,
 )
-from minigrad.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, Flatten
+from minigrad.nn.dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+    Flatten,
+)
 from minigrad.nn.embedding import Embedding
 from minigrad.nn.instancenorm import (
     GroupNorm,
@@ -88,6 +96,7 @@ __all__ = [
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
     "AdaptiveMaxPool3d",
+    "AlphaDropout",
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
@@ -108,6 +117,7 @@ __all__ = [
     "Dropout2d",
     "Dropout3d",
     "Embedding",
+    "FeatureAlphaDropout",
     "Flatten",
     "GroupNorm",
     "HuberLoss",

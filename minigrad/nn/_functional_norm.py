@@ -245,3 +245,68 @@ def dropout3d(
         "dropout3d", x, p, training, inplace and not unbatched, generator
     )
     return y[0] if unbatched else y
+
+
+# SELU's negative saturation, -scale·alpha: the value dropped units take, so that
+# alpha dropout keeps SELU's zero mean and unit variance.
+_SELU_NEG_SAT = 1.7580993408473766
+
+
+def _alpha_dropout(
+    op: str,
+    input: Any,
+    p: float,
+    training: bool,
+    inplace: bool,
+    generator: np.random.Generator | None,
+    per_channel: bool,
+) -> Tensor:
+    """Sets dropped units to SELU's saturation value -alpha' and applies the affine
+    map a·y + b (a = ((1 - p)(1 + p·alpha'²))^-1/2, b = a·alpha'·p) that restores mean 0
+    and variance 1 (Klambauer et al. 2017, as PyTorch)."""
+    if not 0.0 <= p <= 1.0:
+        raise ArgumentError(f"{op}: probability has to be between 0 and 1, got {p}")
+    x = _float_input(input, op)
+    if per_channel and x.ndim < 2:
+        raise ShapeError(f"{op}: expected input (N, C, *), got {x.shape}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        y = x * 0.0
+        return x.copy_(y) if inplace else y
+    shape = x.shape[:2] + (1,) * (x.ndim - 2) if per_channel else x.shape
+    keep = (get_generator(generator).random(shape) >= p).astype(x.dtype)
+    a = 1.0 / math.sqrt((_SELU_NEG_SAT**2 * p + 1.0) * (1.0 - p))
+    scale = Tensor._wrap((keep * a).astype(x.dtype))
+    shift = Tensor._wrap(
+        ((keep - 1.0) * (_SELU_NEG_SAT * a) + _SELU_NEG_SAT * a * p).astype(x.dtype)
+    )
+    y = x * scale + shift
+    return x.copy_(y) if inplace else y
+
+
+def alpha_dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Dropout for SELU networks: keeps mean 0 and variance 1 of its input.
+    ``training`` defaults to False, as in PyTorch."""
+    return _alpha_dropout(
+        "alpha_dropout", input, p, training, inplace, generator, False
+    )
+
+
+def feature_alpha_dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Alpha dropout of whole channels (dim 1 of (N, C, *))."""
+    return _alpha_dropout(
+        "feature_alpha_dropout", input, p, training, inplace, generator, True
+    )

@@ -10,7 +10,15 @@ from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Flatten"]
+__all__ = [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+    "Flatten",
+]
 
 
 class Dropout(Module):
@@ -71,6 +79,19 @@ class Dropout3d(_DropoutNd):
     ``F.dropout3d``."""
 
     _fn = "dropout3d"
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout that keeps the mean and variance of SELU activations; the identity
+    in eval mode. See ``F.alpha_dropout``."""
+
+    _fn = "alpha_dropout"
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels; see ``F.feature_alpha_dropout``."""
+
+    _fn = "feature_alpha_dropout"
 
 
 class Flatten(Module):

@@ -31,9 +31,11 @@ from minigrad.nn._functional_conv import (
     unfold,
 )
 from minigrad.nn._functional_norm import (
+    alpha_dropout,
     dropout1d,
     dropout2d,
     dropout3d,
+    feature_alpha_dropout,
     group_norm,
     instance_norm,
 )
@@ -77,6 +79,7 @@ __all__ = [
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "adaptive_max_pool3d",
+    "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
@@ -95,6 +98,7 @@ __all__ = [
     "dropout2d",
     "dropout3d",
     "embedding",
+    "feature_alpha_dropout",
     "fold",
     "gelu",
     "group_norm",
