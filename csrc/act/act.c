@@ -315,15 +315,12 @@ static mg_index_t head_to_line(const void *p, size_t elsize, mg_index_t n) {
 // loop may differ in the last bit (the remainder calls the scalar C library),
 // so without (2) a value would depend on where the array starts.
 // MG_ACT_BLOCK is a multiple of every loop's vector length (16 floats or 8
-// doubles for AVX-512, fewer elsewhere). Below 2 blocks the call is direct.
+// doubles for AVX-512, fewer elsewhere); small arrays too go through the
+// padded block, so a value never depends on the array's length or layout.
 #define MG_ACT_BLOCK 16
 #define MG_DEF_RUN(T_, SUF)                                                   \
     static void run_fwd_##SUF(fwd_##SUF##_t fn, mg_index_t n, const T_ *x,    \
                               T_ *y, double p0, double p1) {                  \
-        if (n < 2 * MG_ACT_BLOCK) {                                           \
-            fn(n, x, y, p0, p1);                                              \
-            return;                                                           \
-        }                                                                     \
         T_ bx[MG_ACT_BLOCK], by[MG_ACT_BLOCK];                                \
         mg_index_t h = head_to_line(y, sizeof *y, n);                         \
         mg_index_t m = (n - h) / MG_ACT_BLOCK * MG_ACT_BLOCK;                 \
@@ -344,10 +341,6 @@ static mg_index_t head_to_line(const void *p, size_t elsize, mg_index_t n) {
     }                                                                         \
     static void run_bwd_##SUF(bwd_##SUF##_t fn, mg_index_t n, const T_ *s,    \
                               const T_ *gy, T_ *gx, double p0, double p1) {   \
-        if (n < 2 * MG_ACT_BLOCK) {                                           \
-            fn(n, s, gy, gx, p0, p1);                                         \
-            return;                                                           \
-        }                                                                     \
         T_ bs[MG_ACT_BLOCK], bg[MG_ACT_BLOCK], bx[MG_ACT_BLOCK];              \
         mg_index_t h = head_to_line(gx, sizeof *gx, n);                       \
         mg_index_t m = (n - h) / MG_ACT_BLOCK * MG_ACT_BLOCK;                 \
@@ -373,12 +366,74 @@ static mg_index_t head_to_line(const void *p, size_t elsize, mg_index_t n) {
 MG_DEF_RUN(float, f32)
 MG_DEF_RUN(double, f64)
 
-#define MG_OMP_STRIDED                                                        \
-    _Pragma("omp parallel for if (par) num_threads(nthreads) schedule(static)")
+// Strided operands (a broadcast gradient from .sum().backward() has stride 0;
+// a transposed view has stride > 1) are gathered MG_ACT_CHUNK elements at a time
+// into stack buffers and run through the same ISA loop as contiguous ones, so
+// they cost about as much, and give the same bits, as the contiguous case;
+// an element-by-element strided loop was 5-15x slower. A partial last chunk is
+// zero-padded to whole blocks (see above); outputs with stride 1 are written
+// in place, others scattered back from the buffer.
+#define MG_ACT_CHUNK 512
+static mg_index_t round_to_block(mg_index_t len) {
+    return (len + MG_ACT_BLOCK - 1) / MG_ACT_BLOCK * MG_ACT_BLOCK;
+}
+#define MG_DEF_STRIDED(T_, SUF)                                               \
+    static const T_ *gather_##SUF(T_ *buf, const T_ *src, mg_index_t inc,     \
+                                  mg_index_t len) {                           \
+        mg_index_t padded = round_to_block(len);                              \
+        if (inc == 1 && len == padded)                                        \
+            return src;                                                       \
+        for (mg_index_t i = 0; i < len; i++)                                  \
+            buf[i] = src[i * inc];                                            \
+        for (mg_index_t i = len; i < padded; i++)                             \
+            buf[i] = 0;                                                       \
+        return buf;                                                           \
+    }                                                                         \
+    static void strided_fwd_##SUF(fwd_##SUF##_t fn, mg_index_t n,             \
+                                  const T_ *x, mg_index_t ix, T_ *y,          \
+                                  mg_index_t iy, double p0, double p1,        \
+                                  int par, int nthreads) {                    \
+        mg_index_t chunks = (n + MG_ACT_CHUNK - 1) / MG_ACT_CHUNK;            \
+        _Pragma("omp parallel for if (par) num_threads(nthreads)")            \
+        for (mg_index_t c = 0; c < chunks; c++) {                             \
+            T_ bx[MG_ACT_CHUNK], by[MG_ACT_CHUNK];                            \
+            mg_index_t lo = c * MG_ACT_CHUNK;                                 \
+            mg_index_t len = n - lo < MG_ACT_CHUNK ? n - lo : MG_ACT_CHUNK;   \
+            mg_index_t padded = round_to_block(len);                          \
+            const T_ *px = gather_##SUF(bx, x + lo * ix, ix, len);            \
+            T_ *py = iy == 1 && len == padded ? y + lo : by;                  \
+            fn(padded, px, py, p0, p1);                                       \
+            if (py == by)                                                     \
+                for (mg_index_t i = 0; i < len; i++)                          \
+                    y[(lo + i) * iy] = by[i];                                 \
+        }                                                                     \
+    }                                                                         \
+    static void strided_bwd_##SUF(bwd_##SUF##_t fn, mg_index_t n,             \
+                                  const T_ *s, mg_index_t is, const T_ *gy,   \
+                                  mg_index_t ig, T_ *gx, mg_index_t ix,       \
+                                  double p0, double p1, int par,              \
+                                  int nthreads) {                             \
+        mg_index_t chunks = (n + MG_ACT_CHUNK - 1) / MG_ACT_CHUNK;            \
+        _Pragma("omp parallel for if (par) num_threads(nthreads)")            \
+        for (mg_index_t c = 0; c < chunks; c++) {                             \
+            T_ bs[MG_ACT_CHUNK], bg[MG_ACT_CHUNK], bx[MG_ACT_CHUNK];          \
+            mg_index_t lo = c * MG_ACT_CHUNK;                                 \
+            mg_index_t len = n - lo < MG_ACT_CHUNK ? n - lo : MG_ACT_CHUNK;   \
+            mg_index_t padded = round_to_block(len);                          \
+            const T_ *ps = gather_##SUF(bs, s + lo * is, is, len);            \
+            const T_ *pg = gather_##SUF(bg, gy + lo * ig, ig, len);           \
+            T_ *px = ix == 1 && len == padded ? gx + lo : bx;                 \
+            fn(padded, ps, pg, px, p0, p1);                                   \
+            if (px == bx)                                                     \
+                for (mg_index_t i = 0; i < len; i++)                          \
+                    gx[(lo + i) * ix] = bx[i];                                \
+        }                                                                     \
+    }
+MG_DEF_STRIDED(float, f32)
+MG_DEF_STRIDED(double, f64)
 
 // The exported entry points. Contiguous operands run the ISA loop on one
-// block per thread; strided ones run the same formula element by element
-// (the portable loop body, with strides) on the baseline target.
+// block per thread; strided ones go through gathered chunks (above).
 #define MG_ENTRY(OP, FX, BX, T_, SUF, W)                                      \
     int mg_##OP##_fwd_##SUF(mg_index_t n, const T_ *x, mg_index_t inc_x,      \
                             T_ *y, mg_index_t inc_y, double p0, double p1,    \
@@ -389,19 +444,12 @@ MG_DEF_RUN(double, f64)
         nthreads = mg_threads_clamp(nthreads); /* never trust the caller */   \
         if (n <= 0)                                                           \
             return 0;                                                         \
+        fwd_##SUF##_t fn = MG_PICK(OP, fwd, SUF, use);                        \
         if (inc_x != 1 || inc_y != 1) {                                       \
-            const T_ P0 = (T_)p0, P1 = (T_)p1;                                \
-            (void)P0;                                                         \
-            (void)P1;                                                         \
-            int par = use_threads(n, nthreads, W);                            \
-            MG_OMP_STRIDED                                                    \
-            for (mg_index_t i = 0; i < n; i++) {                              \
-                T_ xv = x[i * inc_x];                                         \
-                y[i * inc_y] = FX(xv);                                        \
-            }                                                                 \
+            strided_fwd_##SUF(fn, n, x, inc_x, y, inc_y, p0, p1,              \
+                              use_threads(n, nthreads, W), nthreads);         \
             return 0;                                                         \
         }                                                                     \
-        fwd_##SUF##_t fn = MG_PICK(OP, fwd, SUF, use);                        \
         if (!use_threads(n, nthreads, W)) {                                   \
             run_fwd_##SUF(fn, n, x, y, p0, p1);                               \
             return 0;                                                         \
@@ -425,20 +473,12 @@ MG_DEF_RUN(double, f64)
         nthreads = mg_threads_clamp(nthreads); /* never trust the caller */   \
         if (n <= 0)                                                           \
             return 0;                                                         \
+        bwd_##SUF##_t fn = MG_PICK(OP, bwd, SUF, use);                        \
         if (inc_s != 1 || inc_gy != 1 || inc_gx != 1) {                       \
-            const T_ P0 = (T_)p0, P1 = (T_)p1;                                \
-            (void)P0;                                                         \
-            (void)P1;                                                         \
-            int par = use_threads(n, nthreads, W);                            \
-            MG_OMP_STRIDED                                                    \
-            for (mg_index_t i = 0; i < n; i++) {                              \
-                T_ sv = s[i * inc_s];                                         \
-                T_ gv = gy[i * inc_gy];                                       \
-                gx[i * inc_gx] = BX(sv, gv);                                  \
-            }                                                                 \
+            strided_bwd_##SUF(fn, n, s, inc_s, gy, inc_gy, gx, inc_gx, p0, p1, \
+                              use_threads(n, nthreads, W), nthreads);         \
             return 0;                                                         \
         }                                                                     \
-        bwd_##SUF##_t fn = MG_PICK(OP, bwd, SUF, use);                        \
         if (!use_threads(n, nthreads, W)) {                                   \
             run_bwd_##SUF(fn, n, s, gy, gx, p0, p1);                          \
             return 0;                                                         \
