@@ -16,6 +16,12 @@ x + g -> gx into preallocated arrays move the same 5 arrays with no arithmetic
 worth the name, so an elementwise op cannot run faster than it on one
 thread. Its rows (relu and tanh, the ops numpy composes most cheaply) show
 how close the fused kernels come to that floor.
+
+The layout rows (issue 16) run the same kernels on the operands autograd
+really hands them: the zero-stride gradient that ``.sum().backward()`` sends
+down, and a transposed (strided) input, each against the contiguous case;
+and ``x.relu().sum().backward()`` through the Tensor API against numpy's
+composed forward and backward. Target: the contiguous case's speed.
 """
 
 from __future__ import annotations
@@ -193,4 +199,81 @@ def run(quick: bool) -> list[Row]:
                             extra,
                         )
                     )
+    rows += _layout_rows(torch, rounds)
+    return rows
+
+
+def _layout_rows(torch, rounds: int) -> list[Row]:
+    import minigrad as mg
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1000, 1000)).astype(np.float32)
+    g = np.ones_like(x)
+    g0 = np.broadcast_to(np.float32(1.0), x.shape)  # from .sum().backward()
+    xt = np.ascontiguousarray(x.T).T  # same values, transposed layout
+    gt = np.ascontiguousarray(g.T).T  # the gradient of a result laid out like xt
+    rows = []
+    for op in ("relu", "sigmoid", "tanh"):
+        t = interleaved(
+            {
+                "contiguous": lambda op=op: _act.backward(op, x, g, nthreads=1),
+                "broadcast grad": lambda op=op: _act.backward(op, x, g0, nthreads=1),
+                "transposed x": lambda op=op: _act.backward(op, xt, gt, nthreads=1),
+            },
+            rounds=rounds,
+        )
+        for case in ("broadcast grad", "transposed x"):
+            rows.append(
+                Row(
+                    "act",
+                    f"{op} bwd 1e6 f32 1T, {case}",
+                    "us",
+                    t[case] * 1e6,
+                    "contiguous",
+                    t["contiguous"] * 1e6,
+                    False,
+                    "<= ~1x",
+                )
+            )
+    xm = mg.tensor(x, requires_grad=True)
+
+    def minigrad_relu_sum():
+        xm.grad = None
+        xm.relu().sum().backward()
+
+    def numpy_relu_sum():
+        y = np.maximum(x, 0)
+        y.sum()
+        return (x > 0) * np.float32(1.0)
+
+    fns = {"minigrad": minigrad_relu_sum, "numpy": numpy_relu_sum}
+    if torch is not None:
+        torch.set_num_threads(1)
+        tx = torch.from_numpy(x.copy()).requires_grad_()
+
+        def torch_relu_sum():
+            tx.grad = None
+            tx.relu().sum().backward()
+
+        fns["torch"] = torch_relu_sum
+    before = mg.get_num_threads()
+    mg.set_num_threads(1)
+    try:
+        t = interleaved(fns, rounds=rounds)
+    finally:
+        mg.set_num_threads(before)
+    for peer in ("numpy", "torch"):
+        if peer in t:
+            rows.append(
+                Row(
+                    "act",
+                    "x.relu().sum().backward() 1e6 f32 1T",
+                    "us",
+                    t["minigrad"] * 1e6,
+                    peer,
+                    t[peer] * 1e6,
+                    False,
+                    "<= 1x",
+                )
+            )
     return rows

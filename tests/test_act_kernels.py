@@ -388,3 +388,21 @@ def test_act_kernel_results_independent_of_alignment_and_threads(dtype):
             y1 = _act.forward(op, big, p0=p0, p1=p1, isa=isa, nthreads=1)
             y2 = _act.forward(op, big, p0=p0, p1=p1, isa=isa, nthreads=2)
             np.testing.assert_array_equal(y1, y2, err_msg=f"{op} {isa} threads")
+
+
+@pytest.mark.parametrize("op", ["relu", "tanh", "gelu"])
+def test_act_kernel_transposed_operands_run_in_their_own_order(op):
+    """A transposed input (and a gradient laid out like it, or broadcast) is
+    read in memory order with no copy; the result is laid out like the input,
+    as in PyTorch, with the contiguous case's values."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((40, 70, 3)).astype(np.float32).transpose(2, 0, 1)
+    g = rng.standard_normal((40, 70, 3)).astype(np.float32).transpose(2, 0, 1)
+    y = _act.forward(op, x)
+    assert y.strides == x.strides
+    np.testing.assert_array_equal(y, _act.forward(op, np.ascontiguousarray(x)))
+    for grad in (g, np.broadcast_to(np.float32(2.0), x.shape)):
+        gx = _act.backward(op, x, grad)
+        assert gx.strides == x.strides
+        want = _act.backward(op, np.ascontiguousarray(x), np.ascontiguousarray(grad))
+        np.testing.assert_array_equal(gx, want)

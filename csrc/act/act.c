@@ -383,8 +383,12 @@ static mg_index_t round_to_block(mg_index_t len) {
         mg_index_t padded = round_to_block(len);                              \
         if (inc == 1 && len == padded)                                        \
             return src;                                                       \
-        for (mg_index_t i = 0; i < len; i++)                                  \
-            buf[i] = src[i * inc];                                            \
+        if (inc == 0) /* a broadcast scalar: a fill the compiler vectorises */ \
+            for (mg_index_t i = 0; i < len; i++)                              \
+                buf[i] = src[0];                                              \
+        else                                                                  \
+            for (mg_index_t i = 0; i < len; i++)                              \
+                buf[i] = src[i * inc];                                        \
         for (mg_index_t i = len; i < padded; i++)                             \
             buf[i] = 0;                                                       \
         return buf;                                                           \

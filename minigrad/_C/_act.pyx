@@ -237,6 +237,10 @@ cdef object _flat_in(object a):
         return a.reshape(-1)
     if a.ndim == 1 and a.flags.aligned and a.strides[0] % a.itemsize == 0:
         return a
+    if a.flags.aligned and not any(a.strides):
+        # A broadcast scalar (the gradient .sum().backward() sends down): one
+        # element read n times, with no copy.
+        return np.lib.stride_tricks.as_strided(a, (a.size,), (0,))
     return cnp.PyArray_FROM_OTF(a, cnp.PyArray_TYPE(<cnp.ndarray>a),
                                 cnp.NPY_ARRAY_CARRAY_RO).reshape(-1)
 
@@ -275,6 +279,32 @@ cdef object _check_out(str op, object out, object like, tuple inputs):
     return out
 
 
+cdef bint _permuted_dense(object a):
+    """Whether `a` fills its memory without gaps in some order of its axes (a
+    transposed or otherwise permuted contiguous array), so that ravel('K') is
+    a view and np.empty_like gives an array with the same strides."""
+    if not a.flags.aligned or a.flags.c_contiguous:
+        return False
+    expect = a.itemsize
+    for stride, size in sorted(zip(a.strides, a.shape)):
+        if size == 1:
+            continue
+        if stride != expect:
+            return False
+        expect *= size
+    return True
+
+
+cdef object _flat_like(object a, object ref):
+    """A 1-D view of `a` in the memory order of `ref` (see _permuted_dense), or
+    None when `a` is laid out otherwise."""
+    if a.strides == ref.strides and a.flags.aligned:
+        return a.ravel("K")
+    if a.flags.aligned and not any(a.strides):
+        return np.lib.stride_tricks.as_strided(a, (a.size,), (0,))
+    return None
+
+
 cdef inline mg_index_t _inc(object a):
     return a.strides[0] // a.itemsize
 
@@ -300,13 +330,19 @@ def forward(str op, x, *, double p0=0.0, double p1=0.0, out=None, nthreads=None,
     cdef int k = _op_index("activation forward", op)
     x_in = x
     x = _float_array(op, "x", x)
-    y = _check_out(op, out, x, (x_in,))
+    if out is None and _permuted_dense(x):
+        # A transposed operand runs in its own memory order (no copy) and
+        # gives an output laid out like it, as PyTorch does.
+        y = np.empty_like(x)
+        xf, yf = x.ravel("K"), y.ravel("K")
+    else:
+        y = _check_out(op, out, x, (x_in,))
+        xf = _flat_in(x)
+        yf = y.reshape(-1) if y.flags.c_contiguous else y
     cdef int nt = _threads(op, nthreads)
     cdef int code = _isa_code(op, isa)
     if x.size == 0:
         return y
-    xf = _flat_in(x)
-    yf = y.reshape(-1) if y.flags.c_contiguous else y
     cdef mg_index_t n = xf.shape[0]
     cdef mg_index_t ix = _inc(xf), iy = _inc(yf)
     cdef void *px = cnp.PyArray_DATA(xf)
@@ -343,14 +379,21 @@ def backward(str op, s, grad_out, *, double p0=0.0, double p1=0.0, out=None,
     if s.shape != grad_out.shape:
         raise ShapeError(f"{where}: s has shape {s.shape} but grad_out has shape "
                          f"{grad_out.shape}")
-    gx = _check_out(where, out, s, (s_in, g_in))
+    gf = None
+    if out is None and _permuted_dense(s):
+        gf = _flat_like(grad_out, s)
+    if gf is not None:  # s transposed: run in its memory order, as forward
+        gx = np.empty_like(s)
+        sf, gxf = s.ravel("K"), gx.ravel("K")
+    else:
+        gx = _check_out(where, out, s, (s_in, g_in))
+        sf = _flat_in(s)
+        gf = _flat_in(grad_out)
+        gxf = gx.reshape(-1) if gx.flags.c_contiguous else gx
     cdef int nt = _threads(where, nthreads)
     cdef int code = _isa_code(where, isa)
     if s.size == 0:
         return gx
-    sf = _flat_in(s)
-    gf = _flat_in(grad_out)
-    gxf = gx.reshape(-1) if gx.flags.c_contiguous else gx
     cdef mg_index_t n = sf.shape[0]
     cdef mg_index_t i_s = _inc(sf), i_g = _inc(gf), i_x = _inc(gxf)
     cdef void *ps = cnp.PyArray_DATA(sf)
