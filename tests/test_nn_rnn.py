@@ -571,3 +571,27 @@ def test_char_lstm_example_loss_falls():
     ]
     assert len(losses) >= 2, res.stdout
     assert losses[-1] < 0.8 * losses[0], res.stdout
+
+
+# --- unbind (one node for all slices, which the layers read time steps with) ------
+
+
+def test_unbind_outputs_are_views_sharing_the_version():
+    a = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    b = a * 1.0
+    y = b * b  # saves b
+    first = b.unbind(0)[0]
+    with mg.no_grad():
+        first.mul_(0.0)
+    np.testing.assert_array_equal(b.numpy()[0], [0.0, 0.0, 0.0])
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.sum().backward()
+
+
+def test_unbind_backward_is_one_node_and_handles_unused_slices():
+    a = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    parts = a.unbind(1)
+    assert len({id(p.grad_fn) for p in parts}) == 1
+    (parts[2] * 2.0).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [[0, 0, 2], [0, 0, 2]])
+    assert mg.zeros(0, 2).unbind(0) == ()
