@@ -46,7 +46,8 @@ def _check_size(value: Any, what: str, op: str) -> int:
 
 
 # One time step of each cell kind. ``gi`` is the input projection of this step
-# (x_t @ W_ihᵀ + b_ih, Note [Input projection]); the rest is PyTorch's formula.
+# (x_t @ W_ihᵀ + b_ih, Note [Input projection] in rnn.py); the rest is PyTorch's
+# formula.
 
 
 def _rnn_step(
