@@ -12,6 +12,15 @@ x_t @ W_ihᵀ + b_ih does not depend on the recurrence, so each layer/direction
 computes it for every time step in one matmul over the whole (T, B, in)
 sequence; only h @ W_hhᵀ runs per step, in a Python loop over time. The time
 steps are then read off that projection with ``unbind``.
+
+# Note [Packed input]
+A PackedSequence is unpacked to its (T, B, in) padded batch, sorted by
+decreasing length. At step t only the first batch_sizes[t] rows are inside
+their sequence: the others keep their state (``where``), so h_n is each
+sequence's state at its own last step, and the reverse direction, which meets
+the padding first, starts each sequence from h_0 at its own last step. The
+outputs are packed again (the padded rows dropped), and h_n / c_n put back in
+the caller's batch order.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from minigrad.nn.rnn_cell import (
     _lstm_step,
     _rnn_step,
 )
+from minigrad.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from minigrad.ops.layout import unbind
 from minigrad.tensor import Tensor
 
@@ -184,8 +194,18 @@ class RNNBase(Module):
             )
         return h
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Any, Any]:
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
+        """input (L, N, in), (N, L, in) with batch_first, unbatched (L, in), or
+        a PackedSequence; returns (output, h_n) ((output, (h_n, c_n)) for
+        LSTM), the output packed like a packed input."""
         name = self._name()
+        packed = input if isinstance(input, PackedSequence) else None
+        sizes = None
+        if packed is not None:
+            # Note [Packed input]: run on the padded batch, sorted by length,
+            # and freeze the state of each sequence past its end.
+            input, _ = pad_packed_sequence(PackedSequence(*packed[:2]))
+            sizes = packed.batch_sizes.data
         if not isinstance(input, Tensor):
             raise TypeError(
                 f"{name}: expected a Tensor input, got {type(input).__name__}"
@@ -204,7 +224,7 @@ class RNNBase(Module):
         _check_dtype(input, w0, name)
         batched = input.ndim == 3
         x = input if batched else input.unsqueeze(1)
-        if batched and self.batch_first:
+        if batched and self.batch_first and packed is None:
             x = x.transpose(0, 1)
         if x.shape[0] == 0:
             raise ShapeError(f"{name}: Expected sequence length to be larger than 0")
@@ -237,6 +257,9 @@ class RNNBase(Module):
             if lstm:
                 c0 = self._check_hidden(c0, c_shape, "hidden[1]")
                 _check_dtype(c0, w0, name)
+            if packed is not None and packed.sorted_indices is not None:
+                h0 = h0.index_select(1, packed.sorted_indices)
+                c0 = c0.index_select(1, packed.sorted_indices) if lstm else None
         zeros_h = Tensor._wrap(np.zeros((batch, out_h), w0.dtype))
         zeros_c = Tensor._wrap(np.zeros((batch, self.hidden_size), w0.dtype))
         h_n: list[Tensor] = []
@@ -252,7 +275,7 @@ class RNNBase(Module):
                 if lstm:
                     c = zeros_c if c0 is None else c0[k]
                 out, h, c = self._run(
-                    x, h, c, self._weights(layer, direction), direction
+                    x, h, c, self._weights(layer, direction), direction, sizes
                 )
                 outs.append(out)
                 h_n.append(h)
@@ -260,10 +283,17 @@ class RNNBase(Module):
                     c_n.append(c)
             x = outs[0] if dirs == 1 else ops.cat(outs, -1)
         output = x
-        if batched and self.batch_first:
+        if batched and self.batch_first and packed is None:
             output = output.transpose(0, 1)
         hn = ops.stack(h_n)
         cn = ops.stack(c_n) if lstm else None
+        if packed is not None:
+            rows = output.unbind(0)
+            data = ops.cat([r[:n] for r, n in zip(rows, sizes.tolist())], 0)
+            output = PackedSequence(data, *packed[1:])
+            if packed.unsorted_indices is not None:
+                hn = hn.index_select(1, packed.unsorted_indices)
+                cn = cn.index_select(1, packed.unsorted_indices) if lstm else None
         if not batched:
             output = output.squeeze(1)
             hn = hn.squeeze(1)
@@ -277,22 +307,30 @@ class RNNBase(Module):
         c: Tensor | None,
         weights: tuple[Any, ...],
         reverse: int,
+        sizes: np.ndarray | None = None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """One layer, one direction over the (T, B, in) sequence ``x``: the
-        (T, B, out) outputs and the last h (and c)."""
+        (T, B, out) outputs and the last h (and c). With ``sizes`` (a packed
+        batch's batch_sizes), only the first sizes[t] rows advance at step t."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
         steps = unbind(F.linear(x, w_ih, b_ih), 0)  # Note [Input projection]
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
         hs: list[Tensor] = [h] * len(steps)
         mode = self.mode
+        batch = x.shape[1]
         for t in order:
             gi = steps[t]
+            h_prev, c_prev = h, c
             if mode == "LSTM":
                 h, c = _lstm_step(gi, h, c, w_hh, b_hh, w_hr)  # type: ignore[arg-type]
             elif mode == "GRU":
                 h = _gru_step(gi, h, w_hh, b_hh)
             else:
                 h = _rnn_step(gi, h, w_hh, b_hh, mode)
+            if sizes is not None and sizes[t] < batch:
+                live = (np.arange(batch) < sizes[t])[:, None]
+                h = ops.where(live, h, h_prev)
+                c = ops.where(live, c, c_prev) if c is not None else None
             hs[t] = h
         return ops.stack(hs), h, c
 
