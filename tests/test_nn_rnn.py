@@ -1,8 +1,8 @@
 """Recurrent layers: RNN / LSTM / GRU and their cells gradchecked in float64 on
 hypothesis-drawn sizes, the cells gradgradchecked; a PyTorch state_dict loads
 and gives PyTorch's outputs and gradients (input, initial state, every
-parameter) over every layout; errors, init, dropout, nn.utils.rnn.pad_sequence;
-and the char-LSTM example learns."""
+parameter) over every layout; errors, init, dropout; and the char-LSTM
+example learns. (nn.utils.rnn and packed input: test_nn_rnn_utils.py.)"""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.dtypes import DTypeError
-from minigrad.nn.utils.rnn import pad_sequence
 from tests.helpers import examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -496,57 +495,6 @@ def test_rnn_flatten_parameters_is_a_noop():
     m = mg.nn.LSTM(3, 4)
     m.flatten_parameters()
     assert m(mg.zeros(2, 1, 3))[0].shape == (2, 1, 4)
-
-
-# --- pad_sequence -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("side", ["right", "left"])
-@pytest.mark.parametrize("batch_first", [False, True])
-def test_pad_sequence_matches_torch(torch, side, batch_first):
-    rng = np.random.default_rng(3)
-    arrays = [rng.standard_normal((n, 2, 3)) for n in (3, 1, 0, 4)]
-    ms = [mg.tensor(a, requires_grad=True) for a in arrays]
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    mo = mg.nn.utils.rnn.pad_sequence(ms, batch_first, -2.5, side)
-    to = torch.nn.utils.rnn.pad_sequence(ts, batch_first, -2.5, side)
-    np.testing.assert_array_equal(mo.numpy(), to.detach().numpy())
-    w = rng.standard_normal(tuple(to.shape))
-    mg.sum(mo * mg.tensor(w)).backward()
-    (to * torch.tensor(w)).sum().backward()
-    for a, b in zip(ms, ts, strict=True):
-        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
-
-
-def test_pad_sequence_int_and_defaults(torch):
-    seqs = [[1, 2, 3], [4]]
-    mo = pad_sequence([mg.tensor(s) for s in seqs])
-    to = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs])
-    assert mo.dtype == np.int64
-    np.testing.assert_array_equal(mo.numpy(), to.numpy())
-
-
-@given(
-    lengths=st.lists(st.integers(0, 3), min_size=1, max_size=3),
-    batch_first=st.booleans(),
-    side=st.sampled_from(["left", "right"]),
-)
-@examples(10)
-def test_pad_sequence_grad_matches_numerical(lengths, batch_first, side):
-    rng = np.random.default_rng(0)
-    xs = tuple(
-        mg.tensor(rng.standard_normal((n, 2)), requires_grad=True) for n in lengths
-    )
-    mg.autograd.gradcheck(lambda *a: pad_sequence(list(a), batch_first, 1.0, side), xs)
-
-
-def test_pad_sequence_errors():
-    with pytest.raises(ValueError, match="padding_side"):
-        pad_sequence([mg.zeros(2)], padding_side="middle")
-    with pytest.raises(ValueError, match="all dims but the first"):
-        pad_sequence([mg.zeros(2, 3), mg.zeros(2, 4)])
-    with pytest.raises(ValueError, match="empty"):
-        pad_sequence([])
 
 
 # --- the example ------------------------------------------------------------------
