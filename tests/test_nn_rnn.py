@@ -73,7 +73,7 @@ def rnn_configs(draw):
 
 
 @given(cfg=rnn_configs(), seed=st.integers(0, 2**16))
-@examples(15)
+@examples(10)
 def test_rnn_grad_matches_numerical(cfg, seed):
     rng = np.random.default_rng(seed)
     mode, hidden = cfg["mode"], cfg["hidden"] + (1 if cfg["proj"] else 0)
