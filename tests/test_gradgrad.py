@@ -194,6 +194,7 @@ CASES = [
     Case("stack", lambda a, b: mg.stack([a, b * a], 1) ** 2, [(3,), (3,)]),
     Case("split", lambda a: tuple(p**2 for p in mg.split(a, [1, 2], 1)), [(2, 3)]),
     Case("split_equal", lambda a: a.split(2)[1] ** 3, [(4,)]),
+    Case("unbind", lambda a: tuple(p**2 * a[0, 0] for p in a.unbind(1)), [(2, 3)]),
     Case("getitem_basic", lambda a: a[1:, ::2] ** 2, [(3, 4)]),
     Case("getitem_int", lambda a: a[1] * a[0], [(2, 3)]),
     Case("getitem_advanced", lambda a: a[np.array([0, 2, 0])] ** 2, [(3, 2)]),

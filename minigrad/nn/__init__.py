@@ -71,6 +71,7 @@ from minigrad.nn.pooling import (
     MaxPool3d,
     ZeroPad2d,
 )
+from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from minigrad.nn.summary import ModelSummary
 from minigrad.nn.upsampling import (
     AdaptiveMaxPool1d,
@@ -90,6 +91,9 @@ from minigrad.nn.upsampling import (
 
 __all__ = [
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",
@@ -119,6 +123,7 @@ __all__ = [
     "Embedding",
     "FeatureAlphaDropout",
     "Flatten",
+    "GRUCell",
     "GroupNorm",
     "HuberLoss",
     "Identity",
@@ -129,6 +134,7 @@ __all__ = [
     "L1Loss",
     "LPPool1d",
     "LPPool2d",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -148,6 +154,8 @@ __all__ = [
     "Parameter",
     "PixelShuffle",
     "PixelUnshuffle",
+    "RNNBase",
+    "RNNCell",
     "ReLU",
     "Sequential",
     "SiLU",

@@ -3,7 +3,7 @@ diagonal / diag / diag_embed / trace, unfold, narrow, chunk, tensor_split,
 unbind, movedim, swapaxes, broadcast_to / broadcast_tensors, meshgrid,
 unflatten, the stacks (hstack, vstack, dstack, column_stack) and atleast_Nd.
 
-Layer: ops. Only flip, roll, diagonal and diag_embed are Functions; the rest
+Layer: ops. Only flip, roll, diagonal, diag_embed and unbind are Functions; the rest
 are compositions of differentiable ops (reshape, expand, indexing, cat), whose
 backward comes with them.
 """
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.function import Function
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.autograd.function import Function, _share_version
+from minigrad.errors import ArgumentError, DimError, ShapeError
 from minigrad.ops.index import getitem
 from minigrad.ops.shape import (
     _dim,
@@ -28,6 +28,7 @@ from minigrad.ops.shape import (
     permute,
     reshape,
     split,
+    stack,
     transpose,
     unsqueeze,
 )
@@ -395,11 +396,40 @@ def tensor_split(
     )
 
 
+class Unbind(Function):
+    """y_i = a's slice i along ``dim`` (views of a, one output each);  dL/da =
+    the output gradients stacked along ``dim``.
+
+    One node for all the slices: slicing with getitem gives each slice a
+    backward that scatters into zeros of a's full shape, so reading all n
+    slices (an RNN over its time steps) cost n full-size arrays and adds.
+    """
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, *, dim):
+        ctx.dim = dim
+        lead = (slice(None),) * dim
+        return tuple(a[(*lead, i)] for i in range(a.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return stack(grads, ctx.dim)
+
+
 def unbind(a: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
-    """The slices of ``a`` along ``dim``, that dim removed."""
+    """The slices of ``a`` along ``dim``, that dim removed (views sharing a's
+    version counter, as getitem's)."""
     d = _dim(dim, max(a.ndim, 1), "unbind")
-    lead = (slice(None),) * d
-    return tuple(getitem(a, (*lead, i)) for i in range(a.shape[d]))
+    if a.ndim == 0:
+        raise DimError("unbind: a 0-d tensor has no dim to unbind")
+    if a.shape[d] == 0:
+        return ()
+    out = Unbind.apply(a, dim=d)
+    for t in out:
+        _share_version(t, a)
+    return out
 
 
 def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:

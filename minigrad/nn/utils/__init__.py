@@ -1,4 +1,4 @@
-"""nn.utils: gradient clipping. Layer: nn."""
+"""nn.utils: gradient clipping; ``rnn``: padding sequences. Layer: nn."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from minigrad.autograd.grad_mode import no_grad
 from minigrad.errors import ArgumentError
 from minigrad.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
 
 _Params = Tensor | Iterable[Tensor]
 
@@ -87,3 +87,8 @@ def clip_grad_value_(parameters: _Params, clip_value: float) -> None:
     with no_grad():
         for g in _grads(parameters):
             g.clamp_(-v, v)
+
+
+# Imported last: the submodule's name is part of the public path
+# (``nn.utils.rnn.pad_sequence``, as ``torch.nn.utils.rnn``).
+from minigrad.nn.utils import rnn  # noqa: E402
