@@ -59,6 +59,8 @@ class History:
     train: dict[str, list[float]] = field(default_factory=dict)
     val: dict[str, list[float]] = field(default_factory=dict)
     lr: list[float] = field(default_factory=list)
+    # Keras's History.model: the keras Model whose fit made it (else None).
+    model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def epochs(self) -> int:
