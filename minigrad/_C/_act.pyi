@@ -1,5 +1,5 @@
 # Type stub for the compiled _act.pyx (mypy cannot read extension modules).
-# Keep in sync with _act.pyx; tests/test_typing.py runs stubtest on it.
+# Keep in sync with _act.pyx; .ci/run checks it with stubtest.
 import numpy as np
 
 OPS: tuple[str, ...]

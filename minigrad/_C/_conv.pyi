@@ -1,8 +1,17 @@
 # Type stub for the compiled _conv.pyx (mypy cannot read extension modules).
-# Keep in sync with _conv.pyx; tests/test_typing.py runs stubtest on it.
+# Keep in sync with _conv.pyx; .ci/run checks it with stubtest.
 from collections.abc import Sequence
 
 import numpy as np
+
+__all__ = [
+    "col2im",
+    "conv_backward_input",
+    "conv_backward_weight",
+    "conv_forward",
+    "im2col",
+    "output_size",
+]
 
 _Ints = Sequence[int]
 

@@ -1,8 +1,19 @@
 # Type stub for the compiled _gemm.pyx (mypy cannot read extension modules).
-# Keep in sync with _gemm.pyx; tests/test_typing.py runs stubtest on it.
+# Keep in sync with _gemm.pyx; .ci/run checks it with stubtest.
 from typing import Any
 
 import numpy as np
+
+__all__ = [
+    "ISAS",
+    "available_isas",
+    "best_isa",
+    "blocking",
+    "compiler",
+    "gemm",
+    "has_isa",
+    "openmp_version",
+]
 
 ISAS: tuple[str, ...]
 

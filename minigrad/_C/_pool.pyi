@@ -1,8 +1,16 @@
 # Type stub for the compiled _pool.pyx (mypy cannot read extension modules).
-# Keep in sync with _pool.pyx; tests/test_typing.py runs stubtest on it.
+# Keep in sync with _pool.pyx; .ci/run checks it with stubtest.
 from collections.abc import Sequence
 
 import numpy as np
+
+__all__ = [
+    "avg_pool_backward",
+    "avg_pool_forward",
+    "max_pool_backward",
+    "max_pool_forward",
+    "output_size",
+]
 
 _Ints = Sequence[int]
 

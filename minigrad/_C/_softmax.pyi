@@ -1,5 +1,5 @@
 # Type stub for the compiled _softmax.pyx (mypy cannot read extension modules).
-# Keep in sync with _softmax.pyx; tests/test_typing.py runs stubtest on it.
+# Keep in sync with _softmax.pyx; .ci/run checks it with stubtest.
 import numpy as np
 
 _Grads = tuple[np.ndarray | None, np.ndarray | None]
