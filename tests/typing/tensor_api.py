@@ -12,6 +12,7 @@ from typing_extensions import assert_type
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.scalar import Value
 
 x = mg.zeros(2, 3, requires_grad=True)
 assert_type(x, mg.Tensor)
@@ -33,13 +34,21 @@ assert_type(x.numpy(), np.ndarray)
 assert_type(x.is_contiguous(), bool)
 assert_type(x.sum().backward(), None)
 assert_type(nn.Linear(3, 4).weight, nn.Parameter)
+assert_type(mg.exp(x), mg.Tensor)
+assert_type(mg.cat([x, x], dim=0), mg.Tensor)
+assert_type(mg.matmul(x, x.T), mg.Tensor)
+assert_type(nn.functional.relu(x), mg.Tensor)
 with mg.no_grad():
     y = x.clamp(min=0.0).mean()
 assert_type(y, mg.Tensor)
+v = (Value(2.0) * 3 + Value(1.0)).tanh()  # the compiled engine, through its stub
+assert_type(v, Value)
+assert_type(v.data, float)
 
 x.reluu()  # E: has no attribute "reluu"
 x.relu(1)  # E: Too many arguments for "relu"
 x.softmax(dim="last")  # E: incompatible type "str"
 x.sum(keepdim="yes")  # E: incompatible type "str"
 x.clamp(min="0")  # E: incompatible type "str"
+v.backward(1)  # E: Too many arguments for "backward"
 bad: Callable[[mg.Tensor], str] = mg.Tensor.sin  # E: Incompatible types in assignment
