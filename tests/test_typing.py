@@ -59,3 +59,21 @@ def test_mypy_sees_tensor_methods(tmp_path):
         assert any(text in e for e in errors), (
             f"line {n}: expected an error containing {text!r}, got {errors}"
         )
+
+
+def test_keras_layer_used_before_build_says_so():
+    # Layer._made narrows a sublayer made by build() (None before): Keras's
+    # ValueError, not an AttributeError / TypeError on None.
+    import minigrad as mg
+    from minigrad.keras import layers
+
+    x = mg.zeros(2, 3)
+    for call in (
+        lambda: layers.Dense(4).kernel,
+        lambda: layers.Dense(4).forward(x),
+        lambda: layers.BatchNormalization().forward(x),
+        lambda: layers.Conv2D(2, 3).kernel,
+    ):
+        with pytest.raises(ValueError, match="has not yet been built"):
+            call()
+    assert layers.Dense(4)(x).shape == (2, 4)  # __call__ builds first
