@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 from common import Row, try_import
-from minigrad._C._scalar import _topo
 
+from minigrad._C._scalar import _topo
 from minigrad.scalar import Value
 from minigrad.scalar.nn import MLP
 

@@ -196,7 +196,7 @@ def arange(
             f"(start={start}, end={end}, step={step})"
         )
     if all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
-        arr = np.arange(start, end, step, dtype=np.int64)
+        arr: np.ndarray = np.arange(start, end, step, dtype=np.int64)
     else:
         n = math.ceil((float(end) - float(start)) / float(step))
         arr = float(start) + float(step) * np.arange(n, dtype=np.float64)

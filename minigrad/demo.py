@@ -61,7 +61,9 @@ def format_confusion(cm: np.ndarray, labels: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _report(y_true: Any, y_pred: np.ndarray, labels: list[Any], average: str) -> None:
+def _report(
+    y_true: Any, y_pred: np.ndarray, labels: list[Any], average: metrics.Average
+) -> None:
     acc = metrics.accuracy(y_true, y_pred)
     prec = metrics.precision(y_true, y_pred, average=average)
     rec = metrics.recall(y_true, y_pred, average=average)

@@ -54,8 +54,8 @@ class device:
                 f"device: expected one of {list(_TYPES)} (optionally with ':index'), "
                 f"got {type!r}"
             )
-        self.type = name
-        self.index = None if index is None else int(index)
+        self.type: str = name
+        self.index: int | None = None if index is None else int(index)
 
     def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"

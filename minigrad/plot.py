@@ -61,6 +61,7 @@ def _scatter_classes(
     classes = np.unique(labels)
     for i, c in enumerate(classes):
         at = labels == c
+        colour: str | tuple[float, float, float, float]
         if binary:
             colour = _BINARY_COLOURS[int(c >= 0.5)]
         else:

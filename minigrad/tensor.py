@@ -318,7 +318,7 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self if self.data.flags.c_contiguous else _ops.clone(self)
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self) -> builtins.bool:
         return bool(self.data.flags.c_contiguous)
 
     # -- arithmetic --------------------------------------------------------------
@@ -382,7 +382,7 @@ class Tensor:
     # Comparisons give bool tensors and are not differentiable.
     def _cmp(self, o: Any, fn: Any) -> Any:
         if isinstance(o, Tensor):
-            od = o.data
+            od: Any = o.data
         elif isinstance(o, (int, float, np.number, np.bool_, np.ndarray, list, tuple)):
             od = o
         else:
@@ -454,7 +454,7 @@ class Tensor:
     def sign(self) -> Tensor:
         return _ops.sign(self)
 
-    def round(self, decimals: int = 0) -> Tensor:
+    def round(self, decimals: builtins.int = 0) -> Tensor:
         return _math.round(self, decimals)
 
     def square(self) -> Tensor:
@@ -484,7 +484,9 @@ class Tensor:
     def remainder(self, other: Any) -> Tensor:
         return _integer.remainder(self, other)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clamp(
+        self, min: builtins.float | None = None, max: builtins.float | None = None
+    ) -> Tensor:
         return _ops.clamp(self, min, max)
 
     clip = clamp
@@ -498,7 +500,7 @@ class Tensor:
     def relu(self) -> Tensor:
         return _ops.relu(self)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
         return _ops.leaky_relu(self, negative_slope)
 
     def sigmoid(self) -> Tensor:
@@ -513,64 +515,70 @@ class Tensor:
     def silu(self) -> Tensor:
         return _ops.silu(self)
 
-    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    def softplus(
+        self, beta: builtins.float = 1.0, threshold: builtins.float = 20.0
+    ) -> Tensor:
         return _ops.softplus(self, beta, threshold)
 
     def erf(self) -> Tensor:
         return _ops.erf(self)
 
-    def softmax(self, dim: int | None = None) -> Tensor:
+    def softmax(self, dim: builtins.int | None = None) -> Tensor:
         return _ops.softmax(self, dim)
 
-    def log_softmax(self, dim: int | None = None) -> Tensor:
+    def log_softmax(self, dim: builtins.int | None = None) -> Tensor:
         return _ops.log_softmax(self, dim)
 
     # -- reductions ---------------------------------------------------------------
-    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def sum(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _ops.sum(self, dim, keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def mean(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _ops.mean(self, dim, keepdim)
 
     def var(
         self,
         dim: Any = None,
-        keepdim: bool = False,
+        keepdim: builtins.bool = False,
         *,
-        correction: int = 1,
-        unbiased: bool | None = None,
+        correction: builtins.int = 1,
+        unbiased: builtins.bool | None = None,
     ) -> Tensor:
         return _ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
 
     def std(
         self,
         dim: Any = None,
-        keepdim: bool = False,
+        keepdim: builtins.bool = False,
         *,
-        correction: int = 1,
-        unbiased: bool | None = None,
+        correction: builtins.int = 1,
+        unbiased: builtins.bool | None = None,
     ) -> Tensor:
         return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         return _ops.max(self, dim, keepdim)
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         return _ops.min(self, dim, keepdim)
 
-    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def amax(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _reduce.amax(self, dim, keepdim)
 
-    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _reduce.amin(self, dim, keepdim)
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmax(
+        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Tensor:
         return _ops.argmax(self, dim, keepdim)
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmin(
+        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Tensor:
         return _ops.argmin(self, dim, keepdim)
 
-    def logsumexp(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def logsumexp(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _ops.logsumexp(self, dim, keepdim)
 
     def sum_to(self, shape: Any) -> Tensor:
@@ -583,16 +591,18 @@ class Tensor:
     def view(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, *shape)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    def flatten(
+        self, start_dim: builtins.int = 0, end_dim: builtins.int = -1
+    ) -> Tensor:
         return _ops.flatten(self, start_dim, end_dim)
 
     def squeeze(self, dim: Any = None) -> Tensor:
         return _ops.squeeze(self, dim)
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim: builtins.int) -> Tensor:
         return _ops.unsqueeze(self, dim)
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
+    def transpose(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
         return _ops.transpose(self, dim0, dim1)
 
     def permute(self, *dims: Any) -> Tensor:
@@ -604,7 +614,7 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return _ops.expand(self, other.shape)
 
-    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    def split(self, split_size: Any, dim: builtins.int = 0) -> tuple[Tensor, ...]:
         return _ops.split(self, split_size, dim)
 
     def matmul(self, other: Tensor) -> Tensor:
@@ -869,7 +879,9 @@ class Tensor:
     # y for dL/dw), the saved value is replaced by a copy taken before the write.
     # In-place changes of a view whose base (or new value) requires grad are
     # refused under grad mode: the base's graph would not see them.
-    def _check_inplace(self, op: str, value_requires_grad: bool = False) -> None:
+    def _check_inplace(
+        self, op: str, value_requires_grad: builtins.bool = False
+    ) -> None:
         if STATE.grad_enabled:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
@@ -919,12 +931,12 @@ class Tensor:
             self.requires_grad = True
         return self
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def add_(self, other: Any, alpha: builtins.float = 1.0) -> Tensor:
         return self._inplace(
             self._alias() + (other * alpha if alpha != 1 else other), "add_"
         )
 
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def sub_(self, other: Any, alpha: builtins.float = 1.0) -> Tensor:
         return self._inplace(
             self._alias() - (other * alpha if alpha != 1 else other), "sub_"
         )
@@ -935,7 +947,9 @@ class Tensor:
     def div_(self, other: Any) -> Tensor:
         return self._inplace(self._alias() / other, "div_")
 
-    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clamp_(
+        self, min: builtins.float | None = None, max: builtins.float | None = None
+    ) -> Tensor:
         return self._inplace(self._alias().clamp(min, max), "clamp_")
 
     def copy_(self, src: Any) -> Tensor:
@@ -945,7 +959,7 @@ class Tensor:
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
-    def fill_(self, value: float) -> Tensor:
+    def fill_(self, value: builtins.float) -> Tensor:
         const = Tensor._wrap(np.full(self.shape, value, self.data.dtype))
         return self._inplace(const, "fill_")
 

@@ -59,6 +59,8 @@ class History:
     train: dict[str, list[float]] = field(default_factory=dict)
     val: dict[str, list[float]] = field(default_factory=dict)
     lr: list[float] = field(default_factory=list)
+    # Keras's History.model: the keras Model whose fit made it (else None).
+    model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def epochs(self) -> int:
@@ -150,7 +152,7 @@ def _bind(
 ) -> list[Any]:
     """Gives each callback its model, optimizer and history; returns the models
     whose ``stop_training`` flag fit watches (cleared here)."""
-    models = []
+    models: list[Any] = []
     for cb in callbacks:
         if getattr(cb, "model", None) is None:
             if hasattr(cb, "set_model"):
@@ -271,7 +273,7 @@ def _compute(
     out = np.concatenate(outputs)
     tgt = np.concatenate(targets)
     single = out.ndim == 1 or out.shape[1] == 1
-    average = "binary" if single else "macro"
+    average: _metrics.Average = "binary" if single else "macro"
     labels: np.ndarray | None = None
     res = {}
     for name, m in table.items():

@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 import pytest
-from minigrad._C._scalar import _label_count
 
+from minigrad._C._scalar import _label_count
 from minigrad.scalar import Value
 
 

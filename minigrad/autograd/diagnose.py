@@ -221,9 +221,10 @@ def _raw_jacobians(
             probe.raw[i] = RawGrad(shape, None, probe.source)
             continue
         shape = col[0].shape
-        if any(c is None or c.shape != shape for c in col):
+        arrs = [c for c in col if c is not None and c.shape == shape]
+        if len(arrs) != len(col):
             continue
-        jac = np.stack([c.ravel() for c in col], axis=1).reshape(-1, n_out)
+        jac = np.stack([c.ravel() for c in arrs], axis=1).reshape(-1, n_out)
         probe.raw[i] = RawGrad(tuple(shape), jac, probe.source)
 
 
@@ -710,12 +711,12 @@ def _shape_finding(
                 )
     if rs == tuple(reversed(shape)):
         msg = f"{head}: the transposed shape (is a matmul's operand order swapped?)"
-        back = (
+        rows = (
             _permute_rows(jac, rs, _permutations(shape)[-1])
             if jac is not None
             else None
         )
-        return Finding("transposed", c.index, msg, {"matches": False}), back
+        return Finding("transposed", c.index, msg, {"matches": False}), rows
     return Finding("shape", c.index, f"{head}: return the input's shape"), None
 
 

@@ -82,9 +82,9 @@ def run_backward(
         STATE.grad_enabled = prev_mode
     if capture is not None:
         for t, g in leaves.items():
-            i = capture.get(id(t))
-            if i is not None:
-                captured[i] = _apply_hooks(t._hooks, g) if t._hooks else g
+            pos = capture.get(id(t))
+            if pos is not None:
+                captured[pos] = _apply_hooks(t._hooks, g) if t._hooks else g
         return captured
     for t, g in leaves.items():
         _accumulate(t, g, create_graph)
@@ -295,7 +295,7 @@ def _fix_arity(node: Any, res: tuple[Any, ...]) -> tuple[Any, ...]:
 def _check_grads(node: Any, res: tuple[Any, ...]) -> tuple[Any, ...]:
     """Validates what a user-defined backward returned: Tensors of the input's
     shape (a broadcast gradient is summed down) and dtype."""
-    out = []
+    out: list[Tensor | None] = []
     for i, (edge, g) in enumerate(zip(node._edges, res)):
         if edge is None or g is None:
             out.append(None)

@@ -312,9 +312,9 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
             import gzip
 
             raw = gzip.decompress(path.read_bytes())
-            table = _parse_digits(raw)
-            if table is None:  # another layout than the one parsed above
-                table = np.loadtxt(path, delimiter=",")
+            parsed = _parse_digits(raw)
+            # None: another layout than the one parsed above
+            table = np.loadtxt(path, delimiter=",") if parsed is None else parsed
         x = np.asarray(table[:, :-1], dtype=np.float32) / np.float32(16.0)
         _digits_cache = (x, np.asarray(table[:, -1], dtype=np.int64))
     return _digits_cache

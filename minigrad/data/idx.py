@@ -23,7 +23,7 @@ from minigrad.errors import ArgumentError, ShapeError
 __all__ = ["read_idx", "write_idx"]
 
 # IDX element type code -> big-endian numpy dtype.
-_TYPES = {
+_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -94,7 +94,7 @@ def _read_exact(stream: Any, n: int) -> bytes:
 def _read_into(stream: Any, buf: np.ndarray) -> int:
     # Fills the preallocated ``buf`` in bounded chunks (no second full-size
     # copy); returns the byte count read, short only if the data ended.
-    view, got = memoryview(buf).cast("B"), 0
+    view, got = buf.data.cast("B"), 0
     while got < len(view):
         b = stream.read(min(len(view) - got, _CHUNK))
         if not b:

@@ -78,7 +78,7 @@ def _pair_cases(rng: np.random.Generator) -> list[Arrays]:
 
 
 def _bce_cases(rng: np.random.Generator) -> list[Arrays]:
-    out = []
+    out: list[Arrays] = []
     for s in ((6,), (3, 4)):
         p = rng.uniform(0.05, 0.95, s)
         y = (rng.uniform(size=s) < 0.5).astype(np.float64)
@@ -147,7 +147,7 @@ def _softmax_ce(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _ce_missing_target(
     arrays: Arrays, yours: np.ndarray, ref: np.ndarray
-) -> str | None:
+) -> tuple[str, str] | None:
     """Cross-entropy's gradient without the -1 at the target class."""
     z, y = arrays
     n = z.shape[0]

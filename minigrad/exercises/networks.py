@@ -232,11 +232,11 @@ def steps(
                     f"W2 transposed ({formula})",
                 )
             )
-        if W2_new is not None:
+        if W2_new is not None and (moved := back(W2_new)) is not None:
             causes.append(
                 (
                     "updated_weights",
-                    back(W2_new),
+                    moved,
                     "it uses W2 after the update (W2 - lr * dW2): the error flows "
                     "back through the weights the forward pass used; compute it "
                     "before updating W2 (or keep the old W2)",

@@ -209,8 +209,8 @@ def first_wrong_step(
     if value is not None:
         lines += ["  " + t for t in value_table(value, s.value)]
     right = []
-    for t in steps[: steps.index(s)]:
-        e = found[t.key]
+    for earlier in steps[: steps.index(s)]:
+        e = found[earlier.key]
         name = e.name if e is not None else None
         if name is not None and name not in right:
             right.append(name)

@@ -286,6 +286,7 @@ class CSVLogger(Callback):
             )
             if self._header:
                 self._writer.writeheader()
+        assert self._keys is not None  # set with the writer
         self._writer.writerow(
             {"epoch": epoch, **{k: logs.get(k, "NA") for k in self._keys}}
         )

@@ -78,7 +78,7 @@ def _spatial(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int, int]
             f"{type(layer).__name__}({layer.name!r}): expects inputs (batch, "
             f"height, width, channels), got per-sample shape {input_shape}"
         )
-    return input_shape  # type: ignore[return-value]
+    return input_shape
 
 
 def _check_data_format(data_format: Any, op: str) -> None:
@@ -189,7 +189,7 @@ class Conv2D(_Windowed):
     @property
     def kernel(self) -> Tensor:
         """The weight in Keras's layout (kh, kw, in, filters), as a view."""
-        return self.conv.weight.permute(*_KERNEL_AXES)
+        return self._made(self.conv).weight.permute(*_KERNEL_AXES)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         _, _, c = _spatial(self, input_shape)
@@ -208,7 +208,7 @@ class Conv2D(_Windowed):
         if not self.built:
             self._ensure_built(tuple(x.shape[1:]))
         y, _ = self._nchw(x)
-        return self.conv(y).permute(0, 2, 3, 1)
+        return self._made(self.conv)(y).permute(0, 2, 3, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.activation(self.pre_activation(x))

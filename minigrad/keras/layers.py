@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -79,6 +79,9 @@ def _from_keras(a: np.ndarray, layout: Any) -> np.ndarray:
     return a.transpose(np.argsort(layout)) if layout else a
 
 
+_M = TypeVar("_M", bound=nn.Module)
+
+
 class Layer(nn.Module):
     """Base of the Keras layers: a Module with a ``name``, a lazy :meth:`build`,
     ``get_weights`` / ``set_weights`` in Keras's order and layout, and
@@ -105,6 +108,15 @@ class Layer(nn.Module):
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Creates the weights for inputs of ``input_shape`` (no batch axis)."""
         self.built = True
+
+    def _made(self, sub: _M | None) -> _M:
+        """``sub``, a module that :meth:`build` makes; Keras's error before it."""
+        if sub is None:
+            raise ValueError(
+                f"{type(self).__name__}({self.name!r}) has not yet been built: call "
+                "it on data or build(input_shape) first"
+            )
+        return sub
 
     def _ensure_built(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if not self.built:
@@ -203,7 +215,7 @@ class InputLayer(Layer):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return (None, *self.input_spec)
+        return (None, *(self.input_spec or ()))
 
     def forward(self, x: Tensor) -> Tensor:
         return x
@@ -298,26 +310,26 @@ class Dense(Layer):
     def pre_activation(self, x: Tensor) -> Tensor:
         if not self.built:
             self._ensure_built(tuple(x.shape[1:]))
-        return self.linear(x)
+        return self._made(self.linear)(x)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.activation(self.linear(x))
+        return self.activation(self._made(self.linear)(x))
 
     def _keras_weights(self) -> list[tuple[Tensor, bool]]:
         if self.linear is None:
             return []
-        out = [(self.linear.weight, True)]
+        out: list[tuple[Tensor, bool]] = [(self.linear.weight, True)]
         if self.use_bias:
             out.append((self.linear.bias, False))
         return out
 
     @property
     def kernel(self) -> Tensor:
-        return self.linear.weight.T
+        return self._made(self.linear).weight.T
 
     @property
     def bias(self) -> Tensor | None:
-        return self.linear.bias if self.use_bias else None
+        return self._made(self.linear).bias if self.use_bias else None
 
     def get_config(self) -> dict[str, Any]:
         if not isinstance(self.activation_name, str) or (
@@ -424,8 +436,8 @@ class BatchNormalization(Layer):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 4:
-            return self.bn(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        return self.bn(x)
+            return self._made(self.bn)(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self._made(self.bn)(x)
 
     def _keras_weights(self) -> list[tuple[Tensor, bool]]:
         if self.bn is None:

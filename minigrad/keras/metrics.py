@@ -191,13 +191,13 @@ def get(
                 "sparse": SparseCategoricalAccuracy,
             }[kind]
             return cls(name=identifier)
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
+        named = _BY_NAME.get(identifier)
+        if named is None:
             raise ArgumentError(
                 f"compile: unknown metric {identifier!r}; use 'accuracy' or one of "
                 f"{sorted(_BY_NAME)}"
             )
-        return cls(name=identifier)
+        return named(name=identifier)
     raise TypeError(
         f"compile: metrics must be names or Metric objects, got {identifier!r}"
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -91,7 +91,7 @@ class Sequential(nn.Module):
     # -- structure ---------------------------------------------------------------
     @property
     def layers(self) -> list[_layers.Layer]:
-        return list(self._stack)
+        return cast("list[_layers.Layer]", list(self._stack))  # add() takes Layers
 
     @property
     def built(self) -> bool:
@@ -247,6 +247,7 @@ class Sequential(nn.Module):
         Keras's dict (``loss``, metrics, ``val_loss``, ``val_`` metrics)."""
         loader = self._loader(x, y, batch_size, shuffle, "fit")
         view, loss_fn, table = self._engine()
+        assert self.optimizer is not None  # _engine() checked compile()
         opt = self.optimizer._bind(self.parameters())
         val_loader = None
         if validation_data is not None:
@@ -346,7 +347,8 @@ class Sequential(nn.Module):
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self._stack)
 
-    def summary(self, print_fn: Any = None) -> None:
+    # Keras's summary(print_fn), not Module.summary(input): the Keras API wins.
+    def summary(self, print_fn: Any = None) -> None:  # type: ignore[override]
         """Prints Keras's table: each layer's name, type, output shape and
         parameter count, then the totals."""
         if not self.built:
@@ -402,7 +404,7 @@ class Sequential(nn.Module):
         loss = self.loss
         if type(loss).__name__ not in _losses.LOSSES:
             return None  # a custom loss function cannot be named in JSON
-        metrics = []
+        metrics: list[str | dict[str, Any]] = []
         for m in self._metric_ids:
             if isinstance(m, str):
                 metrics.append(m)

@@ -196,7 +196,8 @@ class Adagrad(Optimizer):
         }
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
+# Each class has Keras's defaults for every argument (get() calls it bare).
+OPTIMIZERS: dict[str, type[SGD | Adam | RMSprop | Adagrad]] = {
     c.__name__: c for c in (SGD, Adam, RMSprop, Adagrad)
 }
 

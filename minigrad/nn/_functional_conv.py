@@ -61,8 +61,11 @@ def _as_tensor(x: Any, op: str, name: str) -> Tensor:
     raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
 
 
-def _floats(op: str, *ts: Tensor | None) -> list[Tensor | None]:
+def _floats(
+    op: str, x: Tensor, w: Tensor, b: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """The tensors promoted to their common float dtype."""
+    ts = (x, w, b)
     dt = None
     for t in ts:
         if t is not None:
@@ -72,7 +75,8 @@ def _floats(op: str, *ts: Tensor | None) -> list[Tensor | None]:
             f"{op}: expected float32 or float64 tensors, got dtypes "
             f"{tuple(str(t.dtype) for t in ts if t is not None)}"
         )
-    return [t if t is None or t.dtype == dt else t.to(dt) for t in ts]
+    x, w = x.to(dt), w.to(dt)  # ``to`` is a no-op for a tensor of that dtype
+    return x, w, (b if b is None else b.to(dt))
 
 
 def _batched(x: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:

@@ -168,9 +168,10 @@ class _Conv(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:
         fn = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]
+        padding: str | int | tuple[int, ...]  # 0 once padded by F.pad below
         padding = self.padding
         if self.padding_mode != "zeros" and padding != "valid":
-            if padding == "same":
+            if isinstance(padding, str):  # "same" (__init__ refuses others)
                 total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
                 widths = [w for t in reversed(total) for w in (t // 2, t - t // 2)]
             else:
@@ -232,6 +233,7 @@ class Conv3d(_Conv):
 
 class _ConvTranspose(_ConvNd):
     _transposed = True
+    padding: tuple[int, ...]  # never a string: __init__ refuses one
 
     def __init__(
         self,

@@ -44,7 +44,8 @@ def _crop(t: Tensor, spatial: tuple[int, ...]) -> Tensor:
     [Convolution adjoints])."""
     if tuple(t.shape[2:]) == tuple(spatial):
         return t
-    return t[(slice(None), slice(None), *(slice(0, s) for s in spatial))]
+    keep = (slice(None), slice(None), *(slice(0, s) for s in spatial))
+    return t[keep]
 
 
 class Conv(Function):

@@ -62,7 +62,7 @@ class Einsum(Function):
     @staticmethod
     def backward(ctx, g):
         ops = ctx.saved_tensors
-        grads = []
+        grads: list[Tensor | None] = []
         for i, need in enumerate(ctx.needs_input_grad):
             if not need:
                 grads.append(None)

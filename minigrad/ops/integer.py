@@ -134,7 +134,7 @@ def remainder(a: Any, b: Any) -> Tensor:
     return Remainder.apply(ta, tb)
 
 
-def _int_pow_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _int_pow_arrays(a: np.ndarray, b: np.ndarray | np.integer) -> np.ndarray:
     """a ** b for integer arrays. numpy refuses negative exponents; PyTorch
     gives the integer part of the exact result: 1 for a base of 1, ±1 for -1,
     0 otherwise (0 ** -1 included)."""

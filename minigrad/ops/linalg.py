@@ -9,7 +9,7 @@ kernel (threads and ISA from :mod:`minigrad.backend`); integer dtypes use numpy.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -38,7 +38,12 @@ _ACTIVATIONS = (None, "relu", "sigmoid", "tanh")
 _TINY = 4096
 
 
-def _gemm_kw() -> dict[str, object]:
+class _GemmKw(TypedDict):
+    num_threads: int
+    isa: str
+
+
+def _gemm_kw() -> _GemmKw:
     return {"num_threads": backend._kernel_threads(), "isa": backend._isa()}
 
 

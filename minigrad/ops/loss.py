@@ -527,7 +527,7 @@ class CrossEntropy(Function):
             sc = scale.reshape(n * k, 1) if red == _R_NONE else scale
             gx2 = sc * (p * Tensor._wrap(a) - Tensor._wrap(b))
             return _unrows(gx2, n, c, k, shape)
-        gx2 = _softmax.xent_bwd(
+        gx = _softmax.xent_bwd(
             ctx.x2,
             ctx.lse,
             t,
@@ -536,7 +536,7 @@ class CrossEntropy(Function):
             ignore_index=ignore_index,
             label_smoothing=eps,
         )
-        return Tensor._wrap(_unrows(gx2, n, c, k, shape))
+        return Tensor._wrap(_unrows(gx, n, c, k, shape))
 
 
 def _zero_weight_mean(

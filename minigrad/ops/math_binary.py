@@ -8,6 +8,7 @@ promotion helpers of :mod:`minigrad.ops.elementwise`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,9 @@ class _Binary:
     mixin, as :class:`_Unary`."""
 
     _array_forward = True
+    _f: Callable[..., Any]  # the forward on arrays; each input's gradient term
+    _da: Callable[..., Tensor]
+    _db: Callable[..., Tensor]
 
     @classmethod
     def forward(cls, ctx, a, b):

@@ -305,7 +305,8 @@ class Cat(Function):
         grads, start = [], 0
         lead = (slice(None),) * ctx.dim
         for size, need in zip(ctx.sizes, ctx.needs_input_grad):
-            grads.append(g[(*lead, slice(start, start + size))] if need else None)
+            idx = (*lead, slice(start, start + size))
+            grads.append(g[idx] if need else None)
             start += size
         return tuple(grads)
 

@@ -89,7 +89,7 @@ class Optimizer:
                 f"{type(self).__name__}: params should be an ordered iterable; a set "
                 "has no stable order between runs (use a list)"
             )
-        groups = list(params)
+        groups: list[Any] = list(params)  # Tensors, or dicts (checked below)
         if not groups:
             raise ArgumentError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(groups[0], dict):

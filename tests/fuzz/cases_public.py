@@ -9,11 +9,11 @@ import operator
 import pickle
 
 import numpy as np
-from minigrad._C._scalar import Value
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad._C import _scalar
+from minigrad._C._scalar import Value
 from tests.fuzz.arrays import has_nonfinite, shape, side
 from tests.fuzz.cases import (
     F32,
