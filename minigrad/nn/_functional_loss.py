@@ -301,6 +301,8 @@ def soft_margin_loss(
             f"{op}: target of shape {tuple(y.shape)} does not broadcast to the "
             f"input's shape {tuple(x.shape)}"
         )
+    if y.dtype != x.dtype:
+        y = y.to(x.dtype)  # the result keeps the input's dtype, as PyTorch's
     return _reduce(ops.softplus(-(y * x), 1.0, _INF), reduction)
 
 
