@@ -114,21 +114,19 @@ def kl_div(
     """
     op = "kl_div"
     reduction = _legacy_reduction(size_average, reduce, reduction, op)
-    if reduction == "batchmean":
-        pass
-    else:
+    if reduction != "batchmean":
         _check_reduction(reduction, op)
-        if reduction == "mean":
-            warnings.warn(
-                "kl_div: reduction='mean' divides the total loss by both the batch "
-                "size and the support size; 'batchmean' divides only by the batch "
-                "size and matches the KL divergence's definition",
-                UserWarning,
-                stacklevel=2,
-            )
     x = _floating(input, op)
     t = _floating(target, op, "target")
     _broadcast(op, input=x, target=t)
+    if reduction == "mean":
+        warnings.warn(
+            "kl_div: reduction='mean' divides the total loss by both the batch "
+            "size and the support size; 'batchmean' divides only by the batch "
+            "size and matches the KL divergence's definition",
+            UserWarning,
+            stacklevel=2,
+        )
     if log_target:
         loss = t.exp() * (t - x)
     else:

@@ -45,9 +45,6 @@ class _Loss(Module):
             _check_reduction(reduction, name)
         self.reduction = reduction
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
-
 
 class _Weighted(_WeightedLoss):
     def __init__(
