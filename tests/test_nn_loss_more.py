@@ -39,12 +39,14 @@ def _sign(r: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 
 @dataclass
 class Case:
-    """``build(rng, n, d)`` gives the arrays in call order; ``grad`` marks the
-    ones that are differentiated (and compared with torch's gradients)."""
+    """``build(rng, n, d, e)`` gives the arrays in call order (n the batch, d
+    the features, e extra dims between them, used where the op takes any
+    rank); ``grad`` marks the ones that are differentiated (and compared with
+    torch's gradients)."""
 
     name: str
     op: str
-    build: Callable[[np.random.Generator, int, int], list[np.ndarray]]
+    build: Callable[..., list[np.ndarray]]
     grad: tuple[bool, ...]
     kw: dict[str, Any] = field(default_factory=dict)
     reductions: tuple[str, ...] = REDUCTIONS
@@ -53,22 +55,22 @@ class Case:
     no_fd: tuple[int, ...] = ()
 
 
-def _nd(r, n, d):
-    return r.normal(size=(n, d))
+def _nd(r, n, d, e=()):
+    return r.normal(size=(n, *e, d))
 
 
 CASES = [
     Case(
         "kl_div",
         "kl_div",
-        lambda r, n, d: [_nd(r, n, d), r.random((n, d)) + 0.05],
+        lambda r, n, d, e: [_nd(r, n, d, e), r.random((n, *e, d)) + 0.05],
         (True, True),
         reductions=(*REDUCTIONS, "batchmean"),
     ),
     Case(
         "kl_div_log_target_bcast",
         "kl_div",
-        lambda r, n, d: [_nd(r, n, d), np.log(r.random(d) + 0.05)],
+        lambda r, n, d, e: [_nd(r, n, d, e), np.log(r.random(d) + 0.05)],
         (True, True),
         {"log_target": True},
         reductions=(*REDUCTIONS, "batchmean"),
@@ -76,35 +78,39 @@ CASES = [
     Case(
         "poisson_nll_loss",
         "poisson_nll_loss",
-        lambda r, n, d: [_nd(r, n, d), r.random((n, d)) * 4],
+        lambda r, n, d, e: [_nd(r, n, d, e), r.random((n, *e, d)) * 4],
         (True, True),
         {"full": True},
     ),
     Case(
         "poisson_nll_loss_rate",
         "poisson_nll_loss",
-        lambda r, n, d: [r.random((n, d)) + 0.1, r.random((n, d)) * 4],
+        lambda r, n, d, e: [r.random((n, d)) + 0.1, r.random((n, d)) * 4],
         (True, True),
         {"log_input": False, "eps": 1e-3},
     ),
     Case(
         "gaussian_nll_loss",
         "gaussian_nll_loss",
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d), r.random((n, d)) + 0.1],
+        lambda r, n, d, e: [
+            _nd(r, n, d, e),
+            _nd(r, n, d, e),
+            r.random((n, *e, d)) + 0.1,
+        ],
         (True, True, True),
         {"full": True},
     ),
     Case(
         "gaussian_nll_loss_var_per_sample",
         "gaussian_nll_loss",
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d), r.random(n) + 0.1],
+        lambda r, n, d, e: [_nd(r, n, d, e), _nd(r, n, d, e), r.random((n, *e)) + 0.1],
         (True, True, True),
     ),
     Case(
         "gaussian_nll_loss_var_col_clamped",
         "gaussian_nll_loss",
         # some variances below eps: the value is clamped, the gradient is not
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d), r.random((n, 1)) * 2e-3],
+        lambda r, n, d, e: [_nd(r, n, d), _nd(r, n, d), r.random((n, 1)) * 2e-3],
         (True, True, True),
         {"eps": 1e-3},
         no_fd=(2,),
@@ -112,7 +118,7 @@ CASES = [
     Case(
         "margin_ranking_loss",
         "margin_ranking_loss",
-        lambda r, n, d: [r.normal(size=n), r.normal(size=n), _sign(r, (n,))],
+        lambda r, n, d, e: [r.normal(size=n), r.normal(size=n), _sign(r, (n,))],
         (True, True, False),
         {"margin": 0.3},
         smooth=False,
@@ -120,7 +126,7 @@ CASES = [
     Case(
         "hinge_embedding_loss",
         "hinge_embedding_loss",
-        lambda r, n, d: [_nd(r, n, d), _sign(r, (n, d))],
+        lambda r, n, d, e: [_nd(r, n, d, e), _sign(r, (n, *e, d))],
         (True, False),
         {"margin": 0.7},
         smooth=False,
@@ -128,32 +134,32 @@ CASES = [
     Case(
         "soft_margin_loss",
         "soft_margin_loss",
-        lambda r, n, d: [_nd(r, n, d) * 3, _sign(r, (n, d))],
+        lambda r, n, d, e: [_nd(r, n, d, e) * 3, _sign(r, (n, *e, d))],
         (True, False),
     ),
     Case(
         "multilabel_soft_margin_loss",
         "multilabel_soft_margin_loss",
-        lambda r, n, d: [_nd(r, n, d) * 3, r.random((n, d))],
+        lambda r, n, d, e: [_nd(r, n, d, e) * 3, r.random((n, *e, d))],
         (True, True),
     ),
     Case(
         "multilabel_soft_margin_loss_weight",
         "multilabel_soft_margin_loss",
-        lambda r, n, d: [_nd(r, n, d), (r.random((n, d)) < 0.5) * 1.0, r.random(d)],
+        lambda r, n, d, e: [_nd(r, n, d), (r.random((n, d)) < 0.5) * 1.0, r.random(d)],
         (True, False, True),
     ),
     Case(
         "multi_margin_loss",
         "multi_margin_loss",
-        lambda r, n, d: [_nd(r, n, d), r.integers(0, d, n)],
+        lambda r, n, d, e: [_nd(r, n, d), r.integers(0, d, n)],
         (True, False),
         smooth=False,
     ),
     Case(
         "multi_margin_loss_p2_weight",
         "multi_margin_loss",
-        lambda r, n, d: [_nd(r, n, d), r.integers(0, d, n), 2, 0.6, r.random(d)],
+        lambda r, n, d, e: [_nd(r, n, d), r.integers(0, d, n), 2, 0.6, r.random(d)],
         # torch has no gradient for weight
         (True, False, False, False, False),
         smooth=False,
@@ -161,7 +167,7 @@ CASES = [
     Case(
         "triplet_margin_loss",
         "triplet_margin_loss",
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d), _nd(r, n, d)],
+        lambda r, n, d, e: [_nd(r, n, d), _nd(r, n, d), _nd(r, n, d)],
         (True, True, True),
         {"margin": 2.0},
         smooth=False,
@@ -169,7 +175,7 @@ CASES = [
     Case(
         "triplet_margin_loss_swap_p1",
         "triplet_margin_loss",
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d), _nd(r, n, d)],
+        lambda r, n, d, e: [_nd(r, n, d), _nd(r, n, d), _nd(r, n, d)],
         (True, True, True),
         {"margin": 2.0, "p": 1, "swap": True},
         smooth=False,
@@ -177,7 +183,11 @@ CASES = [
     Case(
         "cosine_embedding_loss",
         "cosine_embedding_loss",
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d), _sign(r, (n,)).astype(np.int64)],
+        lambda r, n, d, e: [
+            _nd(r, n, d),
+            _nd(r, n, d),
+            _sign(r, (n,)).astype(np.int64),
+        ],
         (True, True, False),
         {"margin": -0.2},
         smooth=False,
@@ -185,7 +195,7 @@ CASES = [
     Case(
         "cosine_similarity_bcast",
         "cosine_similarity",
-        lambda r, n, d: [_nd(r, n, d), r.normal(size=d)],
+        lambda r, n, d, e: [_nd(r, n, d, e), r.normal(size=d)],
         (True, True),
         {"dim": -1},
         reductions=(),
@@ -193,7 +203,7 @@ CASES = [
     Case(
         "cosine_similarity_dim0",
         "cosine_similarity",
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d)],
+        lambda r, n, d, e: [_nd(r, n, d, e), _nd(r, n, d, e)],
         (True, True),
         {"dim": 0, "eps": 1e-6},
         reductions=(),
@@ -201,7 +211,7 @@ CASES = [
     Case(
         "pairwise_distance",
         "pairwise_distance",
-        lambda r, n, d: [_nd(r, n, d), r.normal(size=d)],
+        lambda r, n, d, e: [_nd(r, n, d, e), r.normal(size=d)],
         (True, True),
         {"keepdim": True},
         reductions=(),
@@ -209,14 +219,14 @@ CASES = [
     Case(
         "pairwise_distance_p3",
         "pairwise_distance",
-        lambda r, n, d: [_nd(r, n, d), _nd(r, n, d), 3.0],
+        lambda r, n, d, e: [_nd(r, n, d), _nd(r, n, d), 3.0],
         (True, True, False),
         reductions=(),
     ),
     Case(
         "normalize",
         "normalize",
-        lambda r, n, d: [_nd(r, n, d)],
+        lambda r, n, d, e: [_nd(r, n, d, e)],
         (True,),
         {"dim": -1},
         reductions=(),
@@ -224,7 +234,7 @@ CASES = [
     Case(
         "normalize_p1_dim0",
         "normalize",
-        lambda r, n, d: [_nd(r, n, d), 1.0, 0],
+        lambda r, n, d, e: [_nd(r, n, d, e), 1.0, 0],
         (True, False, False),
         reductions=(),
         smooth=False,
@@ -232,7 +242,12 @@ CASES = [
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 # Shapes PyTorch refuses: multi_margin_loss needs at least one class
-shapes = st.tuples(st.integers(0, 3), st.integers(1, 4), st.integers(0, 2**31))
+shapes = st.tuples(
+    st.integers(0, 3),
+    st.integers(1, 4),
+    st.sampled_from([(), (), (1,), (2, 1)]),
+    st.integers(0, 2**31),
+)
 
 
 def _kwargs(case: Case, reduction: str | None) -> dict[str, Any]:
@@ -264,8 +279,8 @@ def _call(case: Case, fn: Callable[..., Any], args: list[Any], reduction: Any) -
 @examples(8)
 def test_loss_more_gradcheck(name, shape):
     case = CASES_BY_NAME[name]
-    n, d, seed = shape
-    arrays = case.build(np.random.default_rng(seed), n, d)
+    n, d, e, seed = shape
+    arrays = case.build(np.random.default_rng(seed), n, d, e)
     args = _mg_inputs(case, arrays)
     slots = [i for i, g in enumerate(case.grad) if g and i not in case.no_fd]
     fn = getattr(F, case.op)
@@ -288,7 +303,7 @@ def test_loss_more_gradcheck(name, shape):
 @pytest.mark.parametrize("name", [c.name for c in CASES if c.smooth])
 def test_loss_more_gradgradcheck(name):
     case = CASES_BY_NAME[name]
-    args = _mg_inputs(case, case.build(np.random.default_rng(7), 3, 4))
+    args = _mg_inputs(case, case.build(np.random.default_rng(7), 3, 4, (2,)))
     slots = [i for i, g in enumerate(case.grad) if g and i not in case.no_fd]
     fn = getattr(F, case.op)
 
@@ -339,8 +354,8 @@ def _compare_with_torch(torch, case: Case, arrays, dtype, reduction) -> None:
 @examples(5)
 def test_loss_more_matches_torch(torch, name, shape):
     case = CASES_BY_NAME[name]
-    n, d, seed = shape
-    arrays = case.build(np.random.default_rng(seed), n, d)
+    n, d, e, seed = shape
+    arrays = case.build(np.random.default_rng(seed), n, d, e)
     for reduction in case.reductions or (None,):
         for dtype in (np.float64, np.float32):
             _compare_with_torch(torch, case, arrays, dtype, reduction)
