@@ -22,8 +22,9 @@ class Embedding(Module):
     """Maps int64 indices to rows of ``weight`` (num_embeddings, embedding_dim).
 
     ``weight`` starts N(0, 1) with the ``padding_idx`` row zero; that row gets
-    no gradient, so it stays as it is. Shapes: input (*) -> output
-    (*, embedding_dim).
+    no gradient, so it stays as it is. With ``max_norm``, each forward first
+    rescales the looked-up rows to at most that ``norm_type``-norm, in place.
+    Shapes: input (*) -> output (*, embedding_dim).
     """
 
     def __init__(
@@ -31,6 +32,8 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
         dtype: Any = None,
         _weight: Tensor | None = None,
         _freeze: bool = False,
@@ -47,6 +50,8 @@ class Embedding(Module):
             if padding_idx < 0:
                 padding_idx += num_embeddings
         self.padding_idx = padding_idx
+        self.max_norm = max_norm
+        self.norm_type = norm_type
         if _weight is None:
             d = _float_dtype(dtype, "Embedding")
             self.weight = Parameter(
@@ -74,6 +79,8 @@ class Embedding(Module):
         embeddings: Tensor,
         freeze: bool = True,
         padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
     ) -> Embedding:
         """An Embedding that uses ``embeddings`` (2-D, shared) as its weight;
         ``freeze`` stops it from being trained."""
@@ -82,13 +89,21 @@ class Embedding(Module):
                 "Embedding.from_pretrained: embeddings must be a 2-D Tensor"
             )
         n, dim = embeddings.shape
-        return cls(n, dim, padding_idx, _weight=embeddings, _freeze=freeze)
+        return cls(
+            n, dim, padding_idx, max_norm, norm_type, _weight=embeddings, _freeze=freeze
+        )
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(
+            input, self.weight, self.padding_idx, self.max_norm, self.norm_type
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2.0:
+            s += f", norm_type={self.norm_type}"
         return s

@@ -30,6 +30,23 @@ from minigrad.nn._functional_conv import (
     pad,
     unfold,
 )
+from minigrad.nn._functional_distance import (
+    cosine_similarity,
+    normalize,
+    pairwise_distance,
+)
+from minigrad.nn._functional_loss import (
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    kl_div,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from minigrad.nn._functional_norm import (
     alpha_dropout,
     dropout1d,
@@ -92,6 +109,8 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "cosine_embedding_loss",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
     "dropout1d",
@@ -100,11 +119,14 @@ __all__ = [
     "embedding",
     "feature_alpha_dropout",
     "fold",
+    "gaussian_nll_loss",
     "gelu",
     "group_norm",
+    "hinge_embedding_loss",
     "huber_loss",
     "instance_norm",
     "interpolate",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -112,6 +134,7 @@ __all__ = [
     "log_softmax",
     "lp_pool1d",
     "lp_pool2d",
+    "margin_ranking_loss",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
@@ -119,18 +142,25 @@ __all__ = [
     "max_unpool2d",
     "max_unpool3d",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
+    "pairwise_distance",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "poisson_nll_loss",
     "relu",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
+    "soft_margin_loss",
     "softmax",
     "softplus",
     "tanh",
+    "triplet_margin_loss",
     "unfold",
     "upsample",
 ]
@@ -395,9 +425,17 @@ def _index_array(input: Any, op: str) -> np.ndarray:
     return idx
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+) -> Tensor:
     """Rows of ``weight`` selected by ``input``; the row at ``padding_idx``
-    receives no gradient.
+    receives no gradient. With ``max_norm``, the referenced rows whose
+    ``norm_type``-norm exceeds it are first rescaled to it, in place in
+    ``weight`` and without grad (as PyTorch).
 
     Parameters
     ----------
@@ -418,6 +456,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
             f"embedding: index {bad} is out of range for {n} embeddings "
             f"(weight of shape {weight.shape})"
         )
+    if max_norm is not None:
+        _embedding_renorm(weight, idx, float(max_norm), float(norm_type))
     rows = weight[idx]
     if padding_idx is not None:
         pad = padding_idx + n if padding_idx < 0 else padding_idx
@@ -425,6 +465,23 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         if mask.any():
             rows = ops.where(mask[..., None], weight.detach()[idx], rows)
     return rows
+
+
+def _embedding_renorm(
+    weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float
+) -> None:
+    # PyTorch's rule: scale = max_norm / (norm + 1e-7) for rows over max_norm
+    rows = np.unique(idx)
+    if not rows.size:
+        return
+    w = weight.data
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        r = rows[over]
+        with no_grad():
+            w[r] *= (max_norm / (norms[over] + 1e-7)).astype(w.dtype)[:, None]
+            weight._version[0] += 1
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
