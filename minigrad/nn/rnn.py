@@ -140,7 +140,10 @@ class RNNBase(Module):
             layer_in = self.input_size if layer == 0 else out_h * dirs
             for direction in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (gate, layer_in)), ("weight_hh", (gate, out_h))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (gate, layer_in)),
+                    ("weight_hh", (gate, out_h)),
+                ]
                 if bias:
                     shapes += [("bias_ih", (gate,)), ("bias_hh", (gate,))]
                 if proj_size:
@@ -259,7 +262,9 @@ class RNNBase(Module):
                 _check_dtype(c0, w0, name)
             if packed is not None and packed.sorted_indices is not None:
                 h0 = h0.index_select(1, packed.sorted_indices)
-                c0 = c0.index_select(1, packed.sorted_indices) if lstm else None
+                if lstm:
+                    assert c0 is not None  # checked above
+                    c0 = c0.index_select(1, packed.sorted_indices)
         zeros_h = Tensor._wrap(np.zeros((batch, out_h), w0.dtype))
         zeros_c = Tensor._wrap(np.zeros((batch, self.hidden_size), w0.dtype))
         h_n: list[Tensor] = []
@@ -279,25 +284,28 @@ class RNNBase(Module):
                 )
                 outs.append(out)
                 h_n.append(h)
-                if lstm:
+                if c is not None:
                     c_n.append(c)
             x = outs[0] if dirs == 1 else ops.cat(outs, -1)
-        output = x
         if batched and self.batch_first and packed is None:
-            output = output.transpose(0, 1)
+            x = x.transpose(0, 1)
         hn = ops.stack(h_n)
         cn = ops.stack(c_n) if lstm else None
         if packed is not None:
-            rows = output.unbind(0)
+            assert sizes is not None  # the packed batch's lengths
+            rows = x.unbind(0)
             data = ops.cat([r[:n] for r, n in zip(rows, sizes.tolist())], 0)
-            output = PackedSequence(data, *packed[1:])
             if packed.unsorted_indices is not None:
                 hn = hn.index_select(1, packed.unsorted_indices)
-                cn = cn.index_select(1, packed.unsorted_indices) if lstm else None
-        if not batched:
-            output = output.squeeze(1)
+                if cn is not None:
+                    cn = cn.index_select(1, packed.unsorted_indices)
+            output: Tensor | PackedSequence = PackedSequence(data, *packed[1:])
+        elif not batched:
+            output = x.squeeze(1)
             hn = hn.squeeze(1)
-            cn = cn.squeeze(1) if lstm else None
+            cn = cn.squeeze(1) if cn is not None else None
+        else:
+            output = x
         return (output, (hn, cn)) if lstm else (output, hn)
 
     def _run(

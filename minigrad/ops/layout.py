@@ -410,8 +410,8 @@ class Unbind(Function):
     @staticmethod
     def forward(ctx, a, *, dim):
         ctx.dim = dim
-        lead = (slice(None),) * dim
-        return tuple(a[(*lead, i)] for i in range(a.shape[dim]))
+        moved = np.moveaxis(a, dim, 0)  # a view: the slices stay views of a
+        return tuple(moved[i] for i in range(a.shape[dim]))
 
     @staticmethod
     def backward(ctx, *grads):
