@@ -567,7 +567,7 @@ from minigrad.typeinfo import can_cast, finfo, iinfo, result_type  # noqa: E402
 
 half = float16
 short = int16
-int = int32  # noqa: A001 - PyTorch's alias (torch.int is int32)
+int = int32  # PyTorch's alias: torch.int is int32
 
 __all__ += [
     "can_cast",

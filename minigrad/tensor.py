@@ -17,7 +17,13 @@ import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
 from minigrad.device import CPU, check_device, device, parse_to
-from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
+from minigrad.dtypes import (
+    TENSOR_TYPE_NAMES,
+    DTypeError,
+    canonical_dtype,
+    float32,
+    to_array,
+)
 from minigrad.errors import ShapeError
 
 __all__ = ["Tensor"]
@@ -284,8 +290,25 @@ class Tensor:
         out = self if dtype is None else _ops.to_dtype(self, dtype)
         return out.clone() if out is self and kwargs.get("copy") else out
 
-    def type(self, dtype: Any) -> Tensor:
-        return self.to(dtype)
+    def type(self, dtype: Any = None) -> Any:
+        """With no dtype, the tensor type's name ('minigrad.FloatTensor', as
+        torch's 'torch.FloatTensor'); else ``to(dtype)`` (a dtype or such a
+        name)."""
+        if dtype is None:
+            return "minigrad." + TENSOR_TYPE_NAMES[self.data.dtype]
+        return self.to(canonical_dtype(dtype, "Tensor.type"))
+
+    def half(self) -> Tensor:
+        return _ops.to_dtype(self, np.float16)
+
+    def short(self) -> Tensor:
+        return _ops.to_dtype(self, np.int16)
+
+    def char(self) -> Tensor:
+        return _ops.to_dtype(self, np.int8)
+
+    def byte(self) -> Tensor:
+        return _ops.to_dtype(self, np.uint8)
 
     def float(self) -> Tensor:
         return _ops.to_dtype(self, np.float32)
@@ -297,7 +320,7 @@ class Tensor:
         return _ops.to_dtype(self, np.int64)
 
     def int(self) -> Tensor:
-        return _ops.to_dtype(self, np.int64)
+        return _ops.to_dtype(self, np.int32)
 
     def bool(self) -> Tensor:
         return _ops.to_dtype(self, np.bool_)
@@ -320,6 +343,53 @@ class Tensor:
 
     def is_contiguous(self) -> bool:
         return bool(self.data.flags.c_contiguous)
+
+    # -- memory layout, as PyTorch reports it ------------------------------------
+    def stride(self, dim: builtins.int | None = None) -> Any:
+        """Steps between neighbours along each dim, counted in elements. A
+        contiguous tensor reports PyTorch's contiguous strides (numpy may give
+        any stride to a dim of size 0 or 1); a view its real steps (0 where
+        expanded)."""
+        a = self.data
+        if a.flags.c_contiguous:
+            st, step = [], 1
+            for n in reversed(a.shape):
+                st.append(step)
+                step *= builtins.max(n, 1)
+            strides = tuple(reversed(st))
+        else:
+            strides = tuple(s // a.itemsize for s in a.strides)
+        if dim is None:
+            return strides
+        return strides[_shape_ops._dim(dim, a.ndim, "stride")]
+
+    def element_size(self) -> builtins.int:
+        """Bytes per element."""
+        return int(self.data.itemsize)
+
+    @property
+    def itemsize(self) -> builtins.int:
+        return int(self.data.itemsize)
+
+    @property
+    def nbytes(self) -> builtins.int:
+        return int(self.data.nbytes)
+
+    def nelement(self) -> builtins.int:
+        return int(self.data.size)
+
+    def ndimension(self) -> builtins.int:
+        return self.ndim
+
+    def data_ptr(self) -> builtins.int:
+        """Address of the first element (views of one tensor share memory)."""
+        return int(self.data.ctypes.data)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def is_signed(self) -> bool:
+        return self.data.dtype.kind in "if"
 
     # -- arithmetic --------------------------------------------------------------
     def __add__(self, o: Any) -> Tensor:
@@ -897,6 +967,7 @@ class Tensor:
                 f"into a tensor of shape {self.shape}"
             )
         if result.dtype != self.dtype:
+            # PyTorch's can_cast: never down a category (int tensor.add_(0.5))
             if _KIND_RANK[result.dtype.kind] > _KIND_RANK[self.dtype.kind]:
                 raise DTypeError(
                     f"{op}: result type {result.dtype} can't be cast to the "
