@@ -452,9 +452,15 @@ class Tensor:
     # Comparisons give bool tensors and are not differentiable.
     def _cmp(self, o: Any, fn: Any) -> Any:
         if isinstance(o, Tensor):
+            if o.data.dtype != self.data.dtype:
+                # compared in the promoted dtype, as PyTorch (int64 vs float32
+                # compares in float32; a 0-d float64 does not widen float32)
+                return _COMPARE_OPS[fn](self, o)
             od = o.data
         elif isinstance(o, (int, float, np.number, np.bool_, np.ndarray, list, tuple)):
-            od = o
+            if not (type(o) in (int, float) and self.data.dtype.kind == "f"):
+                return _COMPARE_OPS[fn](self, o)
+            od = o  # numpy compares a Python number in the float dtype
         else:
             return NotImplemented  # t == None is False, as in PyTorch
         try:
@@ -1443,4 +1449,13 @@ from minigrad.ops import norms as _norms  # noqa: E402
 from minigrad.ops import reduce as _reduce  # noqa: E402
 from minigrad.ops import scan as _scan  # noqa: E402
 from minigrad.ops import shape as _shape_ops  # noqa: E402
+
+_COMPARE_OPS = {
+    np.equal: _ops.eq,
+    np.not_equal: _ops.ne,
+    np.less: _ops.lt,
+    np.less_equal: _ops.le,
+    np.greater: _ops.gt,
+    np.greater_equal: _ops.ge,
+}
 from minigrad.ops import stats as _stats  # noqa: E402
