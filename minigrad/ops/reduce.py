@@ -152,7 +152,7 @@ def _drop(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tuple[int, ..
 
 
 def sum(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Sum over ``dim`` (an int, a tuple, or None for all dims); bool sums as int64.
+    """Sum over ``dim`` (an int, a tuple, or None for all dims); bool and integers sum as int64.
 
     Raises
     ------
@@ -162,8 +162,8 @@ def sum(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"sum: expected a Tensor, got {type(a).__name__}")
     dims = _norm_dims(dim, a.ndim, "sum")
-    if a.data.dtype.kind == "b":
-        a = a.to(np.int64)
+    if a.data.dtype.kind in "biu" and a.data.dtype != np.int64:
+        a = a.to(np.int64)  # bool and every integer sum as int64, as PyTorch
     return Sum.apply(a, dims=dims, keepdim=keepdim)
 
 
