@@ -11,9 +11,10 @@ UTF-8 JSON, ``{"name": {"dtype": "F32", "shape": [2, 3], "data_offsets":
 [begin, end]}, ..., "__metadata__": {str: str}}``, padded with spaces to a
 multiple of 8; then the raw little-endian bytes of every tensor, offsets counted
 from the start of that data block, which the tensors must cover exactly (no
-gaps, no overlaps). minigrad writes its dtypes (F64, F32, F16, I64, I32, I16, I8, U8, BOOL),
-largest item size first so that every tensor is aligned; it reads those plus
-BF16 (as float32) and U16/U32/U64 (as int64), which minigrad has no dtype for.
+gaps, no overlaps). minigrad writes its dtypes (F64, F32, F16, I64, I32, I16,
+I8, U8, BOOL), largest item size first so that every tensor is aligned; it
+reads those plus BF16 (as float32) and U16/U32/U64 (as int64), which minigrad
+has no dtype for.
 
 # Note [nested keys]
 A nested object (dicts, lists, tuples; e.g. ``{"model": model.state_dict(),

@@ -152,7 +152,8 @@ def _drop(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tuple[int, ..
 
 
 def sum(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Sum over ``dim`` (an int, a tuple, or None for all dims); bool and integers sum as int64.
+    """Sum over ``dim`` (an int, a tuple, or None for all dims); bool and every
+    integer dtype sum as int64.
 
     Raises
     ------
