@@ -563,6 +563,12 @@ from minigrad.dtypes import (  # noqa: E402
     promote_types,
     uint8,
 )
+from minigrad.interop import (  # noqa: E402
+    ByteTensor,
+    CharTensor,
+    HalfTensor,
+    ShortTensor,
+)
 from minigrad.typeinfo import can_cast, finfo, iinfo, result_type  # noqa: E402
 
 half = float16
@@ -570,6 +576,10 @@ short = int16
 int = int32  # PyTorch's alias: torch.int is int32
 
 __all__ += [
+    "ByteTensor",
+    "CharTensor",
+    "HalfTensor",
+    "ShortTensor",
     "can_cast",
     "finfo",
     "float16",
