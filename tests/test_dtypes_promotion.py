@@ -500,3 +500,84 @@ def test_tensor_methods_match_torch(torch):
         assert y.is_signed() == ty.is_signed()
         assert y.nelement() == ty.nelement()
         assert y.ndimension() == ty.ndimension()
+
+
+# -- gradients through promotion ---------------------------------------------------
+
+float_names = st.sampled_from(["float16", "float32", "float64"])
+int_names = st.sampled_from(["bool", "uint8", "int8", "int16", "int32", "int64"])
+
+
+@st.composite
+def broadcast_pair(draw):
+    base = draw(st.lists(st.integers(0, 3), min_size=0, max_size=3))
+    other = [draw(st.sampled_from([n, 1])) for n in base]
+    drop = draw(st.integers(0, len(other)))
+    return tuple(base), tuple(other[drop:])
+
+
+@examples(25)
+@given(shapes=broadcast_pair(), a=float_names, b=float_names, seed=st.integers(0, 99))
+def test_binary_grads_reduce_to_each_input_and_keep_its_dtype(shapes, a, b, seed):
+    rng = np.random.default_rng(seed)
+    sa, sb = shapes
+    xa = rng.uniform(0.5, 2, sa).astype(DT[a])
+    xb = rng.uniform(0.5, 2, sb).astype(DT[b])
+    x = mg.tensor(xa, requires_grad=True)
+    y = mg.tensor(xb, requires_grad=True)
+    out = x * y + x / y
+    assert out.dtype == mg.result_type(x, y)  # a 0-d y does not widen x
+    out.sum().backward()
+    assert (x.grad.shape, x.grad.dtype) == (sa, DT[a])
+    assert (y.grad.shape, y.grad.dtype) == (sb, DT[b])
+    # the expectation: the same values run in float64
+    fa, fb = xa.astype(np.float64), xb.astype(np.float64)
+    x64 = mg.tensor(fa, requires_grad=True)
+    y64 = mg.tensor(fb, requires_grad=True)
+    (x64 * y64 + x64 / y64).sum().backward()
+    tol = 3e-2 if "float16" in (a, b) else 1e-4
+    np.testing.assert_allclose(
+        x.grad.data.astype(np.float64), x64.grad.data, rtol=tol, atol=tol * 8
+    )
+    np.testing.assert_allclose(
+        y.grad.data.astype(np.float64), y64.grad.data, rtol=tol, atol=tol * 8
+    )
+
+
+@examples(15)
+@given(shapes=broadcast_pair(), i=int_names, seed=st.integers(0, 99))
+def test_gradcheck_through_mixed_dtype_operands(shapes, i, seed):
+    """float64 mixed with an integer tensor, a 0-d float32 tensor and Python
+    scalars stays float64 and differentiates exactly."""
+    rng = np.random.default_rng(seed)
+    sa, sb = shapes
+    x = mg.tensor(rng.uniform(0.5, 2, sa), dtype=mg.float64, requires_grad=True)
+    k = mg.tensor(rng.integers(1, 3, sb).astype(DT[i]))
+    c = mg.tensor(1.5, dtype=mg.float32)
+
+    def f(t):
+        y = t * k + c * t / (k + 1) - 2 * t**2
+        assert y.dtype == mg.float64
+        return mg.where(k > 1, y, t * 0.5)
+
+    assert mg.autograd.gradcheck(f, (x,))
+    assert mg.autograd.gradgradcheck(f, (x,))
+
+
+def test_module_half_and_legacy_constructors():
+    m = mg.nn.Linear(3, 2).half()
+    assert m.weight.dtype == mg.float16
+    y = m(mg.ones(4, 3, dtype=mg.half))
+    assert y.dtype == mg.float16
+    y.sum().backward()
+    assert m.weight.grad.dtype == mg.float16
+    np.testing.assert_allclose(m.weight.grad.data, np.full((2, 3), 4.0))
+    assert mg.IntTensor([1, 2]).dtype == mg.int32
+    assert mg.HalfTensor(2, 3).dtype == mg.float16
+    assert mg.ByteTensor([255]).dtype == mg.uint8
+    assert mg.CharTensor([-1]).dtype == mg.int8
+    assert mg.ShortTensor([7]).dtype == mg.int16
+    a = np.zeros(3, np.int16)
+    t = mg.from_numpy(a)
+    a[0] = 5
+    assert t.tolist() == [5, 0, 0]
