@@ -458,9 +458,12 @@ class Tensor:
                 return _COMPARE_OPS[fn](self, o)
             od = o.data
         elif isinstance(o, (int, float, np.number, np.bool_, np.ndarray, list, tuple)):
-            if not (type(o) in (int, float) and self.data.dtype.kind == "f"):
+            dt = self.data.dtype
+            if not ((type(o) is int or type(o) is float) and dt.kind == "f") and not (
+                type(o) is int and dt == np.int64
+            ):
                 return _COMPARE_OPS[fn](self, o)
-            od = o  # numpy compares a Python number in the float dtype
+            od = o  # numpy compares these as PyTorch does (Note [Python scalars])
         else:
             return NotImplemented  # t == None is False, as in PyTorch
         try:

@@ -33,8 +33,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _up(x: Any) -> Any:
     if isinstance(x, Tensor) and x.data.dtype is _F16:
         return x.to(_F32)
-    if isinstance(x, (list, tuple)) and any(isinstance(t, Tensor) for t in x):
-        return type(x)(_up(t) for t in x)
     return x
 
 
@@ -50,25 +48,21 @@ def _down(y: Any) -> Any:
     return y
 
 
-def _has_half(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    for x in (*args, *kwargs.values()):
-        if isinstance(x, Tensor):
-            if x.data.dtype is _F16:
-                return True
-        elif isinstance(x, (list, tuple)) and any(
-            isinstance(t, Tensor) and t.data.dtype is _F16 for t in x
-        ):
-            return True
-    return False
-
-
 def half_via_float32(fn: F) -> F:
-    """``fn`` with float16 Tensor arguments computed in float32 and its floating
-    results rounded back to float16 (Note [float16 computes in float32])."""
+    """``fn`` computed in float32 when its input is float16: every float16
+    Tensor argument goes up, the floating results come back to float16 (Note
+    [float16 computes in float32])."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not _has_half(args, kwargs):
+        # Only the input (the first Tensor of the first two arguments, after
+        # an ``nd``) is looked at: this runs on every call of a kernel op, and
+        # PyTorch wants the other floating operands (weights, targets) in the
+        # input's dtype anyway.
+        x = args[0] if args else next(iter(kwargs.values()), None)
+        if not isinstance(x, Tensor) and len(args) > 1:
+            x = args[1]
+        if not (isinstance(x, Tensor) and x.data.dtype is _F16):
             return fn(*args, **kwargs)
         up_args = tuple(_up(a) for a in args)
         up_kwargs = {k: _up(v) for k, v in kwargs.items()}
