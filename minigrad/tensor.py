@@ -37,7 +37,7 @@ class Tensor:
     data : array-like
         Copied into a new numpy array. Python floats become float32.
     dtype : optional
-        One of ``minigrad.float32/float64/int64/bool``.
+        One of minigrad.dtypes.SUPPORTED: float16/32/64, int8/16/32/64, uint8, bool.
     requires_grad : bool
         Whether backward should compute ``.grad`` for this tensor (floats only).
     """
