@@ -334,6 +334,20 @@ def _apply(lib, op: str, x, y):
         return x < y
     if op == "eq":
         return x == y
+    if op == "sub":
+        return x - y
+    if op == "pow":
+        return x**y
+    if op == "floor_divide":
+        return x // y
+    if op == "remainder":
+        return x % y
+    if op == "bitwise_and":
+        return x & y
+    if op == "maximum":
+        return lib.maximum(x, y)
+    if op == "isclose":
+        return lib.isclose(x, y)
     if op == "where":
         return lib.where(
             lib.ones((3,), dtype=lib.bool)
@@ -345,10 +359,12 @@ def _apply(lib, op: str, x, y):
     raise AssertionError(op)
 
 
-OPS = ["add", "mul", "div", "lt", "eq", "where"]
+OPS = ["add", "mul", "div", "lt", "eq", "where", "sub", "pow", "floor_divide"]
+OPS += ["remainder", "bitwise_and"]
+TENSOR_ONLY_OPS = ["maximum", "isclose"]
 
 
-@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("op", OPS + TENSOR_ONLY_OPS)
 def test_promote_types_and_ops_match_torch_over_every_pair(torch, op):
     for a, b in PAIRS:
         assert str(mg.promote_types(DT[a], DT[b])) == str(

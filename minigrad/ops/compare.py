@@ -89,6 +89,17 @@ def isclose(
         raise ArgumentError(
             f"isclose: rtol and atol must be non-negative, got rtol={rtol}, atol={atol}"
         )
+    if (
+        isinstance(input, Tensor)
+        and isinstance(other, Tensor)
+        and input.dtype != other.dtype
+    ):
+        from minigrad.dtypes import DTypeError
+
+        raise DTypeError(
+            f"isclose: expected both inputs to have the same dtype, got "
+            f"{input.dtype} and {other.dtype} (as PyTorch; convert one with .to())"
+        )
     a, b = _pair(input, other, "isclose")
     if a.dtype.kind == "b":
         return Tensor._wrap(np.asarray(a == b))
