@@ -15,6 +15,7 @@ from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import DTypeError
 from minigrad.errors import DimError, ShapeError
 from minigrad.ops.elementwise import Where
+from minigrad.ops.half import half_via_float32
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -204,6 +205,7 @@ def _count(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> int:
     return n
 
 
+@half_via_float32
 def var(
     a: Tensor,
     dim: Dim = None,
@@ -227,6 +229,7 @@ def var(
     return _divide(ss, n - correction)
 
 
+@half_via_float32
 def std(
     a: Tensor,
     dim: Dim = None,
