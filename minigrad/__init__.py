@@ -553,3 +553,53 @@ __all__ += [
     "vdot",
     "vstack",
 ]
+
+# More dtypes (issue 14): PyTorch's names and aliases, promotion and limits.
+from minigrad.dtypes import (  # noqa: E402
+    float16,
+    int8,
+    int16,
+    int32,
+    promote_types,
+    uint8,
+)
+from minigrad.interop import (  # noqa: E402
+    ByteTensor,
+    CharTensor,
+    HalfTensor,
+    ShortTensor,
+)
+from minigrad.typeinfo import can_cast, finfo, iinfo, result_type  # noqa: E402
+
+half = float16
+short = int16
+int = int32  # PyTorch's alias: torch.int is int32
+
+__all__ += [
+    "ByteTensor",
+    "CharTensor",
+    "HalfTensor",
+    "ShortTensor",
+    "can_cast",
+    "finfo",
+    "float16",
+    "half",
+    "iinfo",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "promote_types",
+    "result_type",
+    "short",
+    "uint8",
+]
+
+
+def __getattr__(name: str) -> object:
+    """``mg.bfloat16`` explains why there is none (minigrad.dtypes)."""
+    if name == "bfloat16":
+        from minigrad.dtypes import _BFLOAT16_MSG, UnsupportedDTypeError
+
+        raise UnsupportedDTypeError(_BFLOAT16_MSG)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

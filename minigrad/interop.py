@@ -16,17 +16,34 @@ import numpy as np
 
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.creation import rand, randn, tensor, zeros, zeros_like
-from minigrad.dtypes import bool_, canonical_dtype, float32, float64, int64, to_array
+from minigrad.dtypes import (
+    SUPPORTED,
+    bool_,
+    canonical_dtype,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    to_array,
+    uint8,
+)
 from minigrad.errors import ShapeError
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
 __all__ = [
     "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
     "DoubleTensor",
     "FloatTensor",
+    "HalfTensor",
     "IntTensor",
     "LongTensor",
+    "ShortTensor",
     "allclose",
     "as_tensor",
     "empty",
@@ -69,7 +86,29 @@ def LongTensor(*args: Any) -> Tensor:
     return _legacy(int64, args)
 
 
-IntTensor = LongTensor  # minigrad's only integer dtype is int64
+def IntTensor(*args: Any) -> Tensor:
+    """An int32 tensor from data, or of the shape given as ints (zeros)."""
+    return _legacy(int32, args)
+
+
+def HalfTensor(*args: Any) -> Tensor:
+    """A float16 tensor from data, or of the shape given as ints (zeros)."""
+    return _legacy(float16, args)
+
+
+def ShortTensor(*args: Any) -> Tensor:
+    """An int16 tensor from data, or of the shape given as ints (zeros)."""
+    return _legacy(int16, args)
+
+
+def CharTensor(*args: Any) -> Tensor:
+    """An int8 tensor from data, or of the shape given as ints (zeros)."""
+    return _legacy(int8, args)
+
+
+def ByteTensor(*args: Any) -> Tensor:
+    """A uint8 tensor from data, or of the shape given as ints (zeros)."""
+    return _legacy(uint8, args)
 
 
 def BoolTensor(*args: Any) -> Tensor:
@@ -84,14 +123,15 @@ def from_numpy(a: np.ndarray) -> Tensor:
     Raises
     ------
     TypeError : ``a`` is not an ndarray, or its dtype is not one minigrad holds
-        (float32, float64, int64, bool); convert it first (``a.astype(np.float32)``).
+        (minigrad.dtypes.SUPPORTED); convert it first (``a.astype(np.float32)``).
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(a).__name__}")
-    if a.dtype not in (float32, float64, int64, bool_):
+    if a.dtype not in SUPPORTED or not a.dtype.isnative:
         raise TypeError(
-            f"from_numpy: minigrad holds float32, float64, int64 and bool, got "
-            f"{a.dtype}; convert first (e.g. a.astype(np.float32)), which copies"
+            f"from_numpy: minigrad holds float16/32/64, int8/16/32/64, uint8 and "
+            f"bool, got {a.dtype}; convert first (e.g. a.astype(np.float32)), "
+            "which copies"
         )
     return Tensor._wrap(a)
 

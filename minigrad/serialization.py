@@ -11,10 +11,10 @@ UTF-8 JSON, ``{"name": {"dtype": "F32", "shape": [2, 3], "data_offsets":
 [begin, end]}, ..., "__metadata__": {str: str}}``, padded with spaces to a
 multiple of 8; then the raw little-endian bytes of every tensor, offsets counted
 from the start of that data block, which the tensors must cover exactly (no
-gaps, no overlaps). minigrad writes F32, F64, I64 and BOOL, largest item size
-first so that every tensor is aligned; it reads those plus the other integer
-and float dtypes, converted to minigrad's (F16/BF16 -> float32, integers ->
-int64).
+gaps, no overlaps). minigrad writes its dtypes (F64, F32, F16, I64, I32, I16,
+I8, U8, BOOL), largest item size first so that every tensor is aligned; it
+reads those plus BF16 (as float32) and U16/U32/U64 (as int64), which minigrad
+has no dtype for.
 
 # Note [nested keys]
 A nested object (dicts, lists, tuples; e.g. ``{"model": model.state_dict(),
@@ -58,21 +58,26 @@ _WRITE_CODES = {
     np.dtype(np.float64): "F64",
     np.dtype(np.int64): "I64",
     np.dtype(np.bool_): "BOOL",
+    np.dtype(np.float16): "F16",
+    np.dtype(np.int32): "I32",
+    np.dtype(np.int16): "I16",
+    np.dtype(np.int8): "I8",
+    np.dtype(np.uint8): "U8",
 }
 # code -> (stored little-endian dtype, dtype minigrad returns)
 _READ_CODES: dict[str, tuple[str, Any]] = {
     "F64": ("<f8", np.float64),
     "F32": ("<f4", np.float32),
-    "F16": ("<f2", np.float32),
+    "F16": ("<f2", np.float16),
     "BF16": ("<u2", np.float32),
     "I64": ("<i8", np.int64),
-    "I32": ("<i4", np.int64),
-    "I16": ("<i2", np.int64),
-    "I8": ("i1", np.int64),
+    "I32": ("<i4", np.int32),
+    "I16": ("<i2", np.int16),
+    "I8": ("i1", np.int8),
     "U64": ("<u8", np.int64),
     "U32": ("<u4", np.int64),
     "U16": ("<u2", np.int64),
-    "U8": ("u1", np.int64),
+    "U8": ("u1", np.uint8),
     "BOOL": ("u1", np.bool_),
 }
 
@@ -89,7 +94,7 @@ PathLike = str | os.PathLike[str]
 
 
 def _as_saveable(arr: np.ndarray, where: str) -> np.ndarray:
-    """``arr`` in one of the four written dtypes, converting only losslessly."""
+    """``arr`` in one of the written dtypes, converting only losslessly."""
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     d = arr.dtype
@@ -100,7 +105,8 @@ def _as_saveable(arr: np.ndarray, where: str) -> np.ndarray:
     if (d.kind == "i" and d.itemsize < 8) or (d.kind == "u" and d.itemsize < 8):
         return arr.astype(np.int64)
     raise TypeError(
-        f"save: {where} has dtype {d}; minigrad saves float32, float64, int64 and bool"
+        f"save: {where} has dtype {d}; minigrad saves its dtypes (float16/32/64, "
+        "int8/16/32/64, uint8, bool)"
     )
 
 

@@ -17,7 +17,13 @@ import numpy as np
 
 from minigrad.autograd.grad_mode import STATE
 from minigrad.device import CPU, check_device, device, parse_to
-from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
+from minigrad.dtypes import (
+    TENSOR_TYPE_NAMES,
+    DTypeError,
+    canonical_dtype,
+    float32,
+    to_array,
+)
 from minigrad.errors import ShapeError
 
 __all__ = ["Tensor"]
@@ -31,7 +37,7 @@ class Tensor:
     data : array-like
         Copied into a new numpy array. Python floats become float32.
     dtype : optional
-        One of ``minigrad.float32/float64/int64/bool``.
+        One of minigrad.dtypes.SUPPORTED: float16/32/64, int8/16/32/64, uint8, bool.
     requires_grad : bool
         Whether backward should compute ``.grad`` for this tensor (floats only).
     """
@@ -284,8 +290,25 @@ class Tensor:
         out = self if dtype is None else _ops.to_dtype(self, dtype)
         return out.clone() if out is self and kwargs.get("copy") else out
 
-    def type(self, dtype: Any) -> Tensor:
-        return self.to(dtype)
+    def type(self, dtype: Any = None) -> Any:
+        """With no dtype, the tensor type's name ('minigrad.FloatTensor', as
+        torch's 'torch.FloatTensor'); else ``to(dtype)`` (a dtype or such a
+        name)."""
+        if dtype is None:
+            return "minigrad." + TENSOR_TYPE_NAMES[self.data.dtype]
+        return self.to(canonical_dtype(dtype, "Tensor.type"))
+
+    def half(self) -> Tensor:
+        return _ops.to_dtype(self, np.float16)
+
+    def short(self) -> Tensor:
+        return _ops.to_dtype(self, np.int16)
+
+    def char(self) -> Tensor:
+        return _ops.to_dtype(self, np.int8)
+
+    def byte(self) -> Tensor:
+        return _ops.to_dtype(self, np.uint8)
 
     def float(self) -> Tensor:
         return _ops.to_dtype(self, np.float32)
@@ -297,7 +320,7 @@ class Tensor:
         return _ops.to_dtype(self, np.int64)
 
     def int(self) -> Tensor:
-        return _ops.to_dtype(self, np.int64)
+        return _ops.to_dtype(self, np.int32)
 
     def bool(self) -> Tensor:
         return _ops.to_dtype(self, np.bool_)
@@ -320,6 +343,53 @@ class Tensor:
 
     def is_contiguous(self) -> builtins.bool:
         return bool(self.data.flags.c_contiguous)
+
+    # -- memory layout, as PyTorch reports it ------------------------------------
+    def stride(self, dim: builtins.int | None = None) -> Any:
+        """Steps between neighbours along each dim, counted in elements. A
+        contiguous tensor reports PyTorch's contiguous strides (numpy may give
+        any stride to a dim of size 0 or 1); a view its real steps (0 where
+        expanded)."""
+        a = self.data
+        if a.flags.c_contiguous:
+            st, step = [], 1
+            for n in reversed(a.shape):
+                st.append(step)
+                step *= builtins.max(n, 1)
+            strides = tuple(reversed(st))
+        else:
+            strides = tuple(s // a.itemsize for s in a.strides)
+        if dim is None:
+            return strides
+        return strides[_shape_ops._dim(dim, a.ndim, "stride")]
+
+    def element_size(self) -> builtins.int:
+        """Bytes per element."""
+        return int(self.data.itemsize)
+
+    @property
+    def itemsize(self) -> builtins.int:
+        return int(self.data.itemsize)
+
+    @property
+    def nbytes(self) -> builtins.int:
+        return int(self.data.nbytes)
+
+    def nelement(self) -> builtins.int:
+        return int(self.data.size)
+
+    def ndimension(self) -> builtins.int:
+        return self.ndim
+
+    def data_ptr(self) -> builtins.int:
+        """Address of the first element (views of one tensor share memory)."""
+        return int(self.data.ctypes.data)
+
+    def is_floating_point(self) -> builtins.bool:
+        return self.data.dtype.kind == "f"
+
+    def is_signed(self) -> builtins.bool:
+        return self.data.dtype.kind in "if"
 
     # -- arithmetic --------------------------------------------------------------
     def __add__(self, o: Any) -> Tensor:
@@ -382,9 +452,18 @@ class Tensor:
     # Comparisons give bool tensors and are not differentiable.
     def _cmp(self, o: Any, fn: Any) -> Any:
         if isinstance(o, Tensor):
+            if o.data.dtype != self.data.dtype:
+                # compared in the promoted dtype, as PyTorch (int64 vs float32
+                # compares in float32; a 0-d float64 does not widen float32)
+                return _COMPARE_OPS[fn](self, o)
             od: Any = o.data
         elif isinstance(o, (int, float, np.number, np.bool_, np.ndarray, list, tuple)):
-            od = o
+            dt = self.data.dtype
+            if not ((type(o) is int or type(o) is float) and dt.kind == "f") and not (
+                type(o) is int and dt == np.int64
+            ):
+                return _COMPARE_OPS[fn](self, o)
+            od = o  # numpy compares these as PyTorch does (Note [Python scalars])
         else:
             return NotImplemented  # t == None is False, as in PyTorch
         try:
@@ -913,6 +992,7 @@ class Tensor:
                 f"into a tensor of shape {self.shape}"
             )
         if result.dtype != self.dtype:
+            # PyTorch's can_cast: never down a category (int tensor.add_(0.5))
             if _KIND_RANK[result.dtype.kind] > _KIND_RANK[self.dtype.kind]:
                 raise DTypeError(
                     f"{op}: result type {result.dtype} can't be cast to the "
@@ -1390,4 +1470,13 @@ from minigrad.ops import norms as _norms  # noqa: E402
 from minigrad.ops import reduce as _reduce  # noqa: E402
 from minigrad.ops import scan as _scan  # noqa: E402
 from minigrad.ops import shape as _shape_ops  # noqa: E402
+
+_COMPARE_OPS = {
+    np.equal: _ops.eq,
+    np.not_equal: _ops.ne,
+    np.less: _ops.lt,
+    np.less_equal: _ops.le,
+    np.greater: _ops.gt,
+    np.greater_equal: _ops.ge,
+}
 from minigrad.ops import stats as _stats  # noqa: E402

@@ -17,6 +17,7 @@ import numpy as np
 from minigrad.dtypes import result_type
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops import conv as _conv
+from minigrad.ops.half import half_via_float32
 from minigrad.ops.pad import pad
 from minigrad.tensor import Tensor
 
@@ -111,6 +112,7 @@ def _check_bias(bias: Tensor | None, c: int, w: Tensor, op: str) -> None:
 # -- convolution ---------------------------------------------------------------
 
 
+@half_via_float32
 def _conv_nd(
     nd: int,
     input: Any,
@@ -249,6 +251,7 @@ def conv3d(
     return _conv_nd(3, input, weight, bias, stride, padding, dilation, groups)
 
 
+@half_via_float32
 def _conv_transpose_nd(
     nd: int,
     input: Any,
@@ -372,6 +375,7 @@ def conv_transpose3d(
 # -- unfold / fold -------------------------------------------------------------
 
 
+@half_via_float32
 def unfold(
     input: Tensor,
     kernel_size: IntOrTuple,
@@ -409,6 +413,7 @@ def unfold(
     return y.squeeze(0) if unbatched else y
 
 
+@half_via_float32
 def fold(
     input: Tensor,
     output_size: IntOrTuple,

@@ -17,6 +17,7 @@ from minigrad import ops
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn._functional_conv import _FLOATS, _as_tensor
+from minigrad.ops.half import half_via_float32
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
 
@@ -46,6 +47,7 @@ def _affine(y: Tensor, weight: Any, bias: Any, bshape: tuple[int, ...]) -> Tenso
     return y
 
 
+@half_via_float32
 def group_norm(
     input: Tensor,
     num_groups: int,
@@ -80,6 +82,7 @@ def group_norm(
     return _affine(y, weight, bias, (1, c) + (1,) * (x.ndim - 2))
 
 
+@half_via_float32
 def instance_norm(
     input: Tensor,
     running_mean: Tensor | None = None,

@@ -19,6 +19,7 @@ from minigrad._C._pool import output_size as _pool_out
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn._functional_conv import _FLOATS, IntOrTuple, _as_tensor, _ntuple
 from minigrad.ops import pool as _pool
+from minigrad.ops.half import half_via_float32
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -79,6 +80,7 @@ def _pool_geom(
     return k, s, p, d, out
 
 
+@half_via_float32
 def _max_pool_nd(
     nd: int,
     input: Any,
@@ -159,6 +161,7 @@ def max_pool3d(
     )
 
 
+@half_via_float32
 def _avg_pool_nd(
     nd: int,
     input: Any,
@@ -265,6 +268,7 @@ def _adaptive_matrix(n_in: int, n_out: int, dtype: Any) -> np.ndarray:
     return m
 
 
+@half_via_float32
 def _adaptive_avg_pool_nd(nd: int, input: Any, output_size: Any) -> Tensor:
     op = f"adaptive_avg_pool{nd}d"
     x = _pool_input(input, nd, op)

@@ -43,6 +43,7 @@ from minigrad.nn._functional_pool import (
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
 )
+from minigrad.ops.half import half_via_float32
 from minigrad.ops.resample import max_unpool
 from minigrad.tensor import Tensor
 
@@ -63,6 +64,7 @@ __all__ = [
 # -- max unpooling -------------------------------------------------------------
 
 
+@half_via_float32
 def _max_unpool_nd(
     nd: int,
     input: Any,
@@ -205,6 +207,7 @@ def _adaptive_windows(n_in: int, n_out: int) -> np.ndarray:
     return np.minimum(start[:, None] + np.arange(width), end[:, None] - 1)
 
 
+@half_via_float32
 def _adaptive_max_pool_nd(
     nd: int, input: Any, output_size: Any, return_indices: bool
 ) -> Any:
@@ -387,6 +390,7 @@ def _interp_sizes(
     return sizes, tuple(float(f) for f in factors)
 
 
+@half_via_float32
 def interpolate(
     input: Tensor,
     size: Any = None,

@@ -506,6 +506,9 @@ class Module:
     def double(self: M) -> M:
         return self.to(np.float64)
 
+    def half(self: M) -> M:
+        return self.to(np.float16)
+
     def cpu(self: M) -> M:
         return self
 

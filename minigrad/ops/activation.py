@@ -24,6 +24,7 @@ from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import DTypeError
 from minigrad.errors import ArgumentError
+from minigrad.ops.half import half_via_float32
 from minigrad.ops.reduce import _norm_dims
 from minigrad.tensor import Tensor
 
@@ -204,6 +205,7 @@ class Softplus(_Activation):
         return where(bx.data > p1, 1.0, sigmoid(bx))
 
 
+@half_via_float32
 def relu(x: Tensor) -> Tensor:
     """max(x, 0), elementwise; an integer tensor stays integer (as PyTorch)."""
     if isinstance(x, Tensor) and x.data.dtype.kind in "iu":
@@ -211,26 +213,31 @@ def relu(x: Tensor) -> Tensor:
     return Relu.apply(_float(x, "relu"))
 
 
+@half_via_float32
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope·x."""
     return LeakyRelu.apply(_float(x, "leaky_relu"), p0=float(negative_slope))
 
 
+@half_via_float32
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x), exactly 0 / 1 for large |x| and never NaN for finite x."""
     return Sigmoid.apply(_float(x, "sigmoid", promote=True))
 
 
+@half_via_float32
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, elementwise."""
     return Tanh.apply(_float(x, "tanh", promote=True))
 
 
+@half_via_float32
 def erf(x: Tensor) -> Tensor:
     """The error function, elementwise."""
     return Erf.apply(_float(x, "erf", promote=True))
 
 
+@half_via_float32
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """GELU: x·Φ(x) with the exact erf (default) or PyTorch's tanh approximation.
 
@@ -253,11 +260,13 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     )
 
 
+@half_via_float32
 def silu(x: Tensor) -> Tensor:
     """SiLU (swish): x·sigmoid(x)."""
     return Silu.apply(_float(x, "silu"))
 
 
+@half_via_float32
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta·x))/beta, reverting to x where beta·x > threshold.
 
@@ -321,6 +330,7 @@ def _softmax_dim(x: Tensor, dim: int | None, op: str) -> int:
     return dims[0] if dims else 0
 
 
+@half_via_float32
 def softmax(x: Tensor, dim: int | None = None) -> Tensor:
     """exp(x) normalised to sum to 1 along ``dim`` (stable for any |x|).
 
@@ -335,6 +345,7 @@ def softmax(x: Tensor, dim: int | None = None) -> Tensor:
     return Softmax.apply(x, dim=_softmax_dim(x, dim, "softmax"))
 
 
+@half_via_float32
 def log_softmax(x: Tensor, dim: int | None = None) -> Tensor:
     """log(softmax(x, dim)) computed as x - logsumexp(x, dim)."""
     _float(x, "log_softmax")

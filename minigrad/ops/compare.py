@@ -8,6 +8,7 @@ Layer: ops. Imports ``minigrad.tensor`` and the promotion helpers of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ def _pair(a: Any, b: Any, op: str) -> tuple[np.ndarray, np.ndarray]:
     return ta.data, tb.data
 
 
-def _compare(ufunc: Any, name: str, doc: str) -> Any:
+def _compare(ufunc: Any, name: str, doc: str) -> Callable[[Any, Any], Tensor]:
     def fn(input: Any, other: Any) -> Tensor:
         a, b = _pair(input, other, name)
         return Tensor._wrap(np.asarray(ufunc(a, b)))
@@ -59,12 +60,22 @@ def _compare(ufunc: Any, name: str, doc: str) -> Any:
     return fn
 
 
-eq = _compare(np.equal, "eq", "input == other elementwise (a bool tensor).")
-ne = _compare(np.not_equal, "ne", "input != other elementwise.")
-lt = _compare(np.less, "lt", "input < other elementwise.")
-le = _compare(np.less_equal, "le", "input <= other elementwise.")
-gt = _compare(np.greater, "gt", "input > other elementwise.")
-ge = _compare(np.greater_equal, "ge", "input >= other elementwise.")
+eq: Callable[[Any, Any], Tensor] = _compare(
+    np.equal, "eq", "input == other elementwise (a bool tensor)."
+)
+ne: Callable[[Any, Any], Tensor] = _compare(
+    np.not_equal, "ne", "input != other elementwise."
+)
+lt: Callable[[Any, Any], Tensor] = _compare(np.less, "lt", "input < other elementwise.")
+le: Callable[[Any, Any], Tensor] = _compare(
+    np.less_equal, "le", "input <= other elementwise."
+)
+gt: Callable[[Any, Any], Tensor] = _compare(
+    np.greater, "gt", "input > other elementwise."
+)
+ge: Callable[[Any, Any], Tensor] = _compare(
+    np.greater_equal, "ge", "input >= other elementwise."
+)
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 
@@ -88,6 +99,17 @@ def isclose(
     if rtol < 0 or atol < 0:
         raise ArgumentError(
             f"isclose: rtol and atol must be non-negative, got rtol={rtol}, atol={atol}"
+        )
+    if (
+        isinstance(input, Tensor)
+        and isinstance(other, Tensor)
+        and input.dtype != other.dtype
+    ):
+        from minigrad.dtypes import DTypeError
+
+        raise DTypeError(
+            f"isclose: expected both inputs to have the same dtype, got "
+            f"{input.dtype} and {other.dtype} (as PyTorch; convert one with .to())"
         )
     a, b = _pair(input, other, "isclose")
     if a.dtype.kind == "b":

@@ -33,6 +33,7 @@ import numpy as np
 from minigrad.autograd.function import Function, apply1, apply2
 from minigrad.dtypes import (
     DTypeError,
+    float16,
     float32,
     float64,
     result_type,
@@ -41,6 +42,7 @@ from minigrad.dtypes import (
 )
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
+from minigrad.typeinfo import result_type as _operand_result_type
 
 __all__ = [
     "abs",
@@ -60,6 +62,7 @@ __all__ = [
 
 _nd = np.ndarray
 _F32, _F64, _I64 = float32, float64, np.dtype(np.int64)
+_F16 = float16
 
 
 def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -395,10 +398,14 @@ def _is_scalar(x: Any) -> bool:
 
 
 def _operands(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors of PyTorch's promoted dtype (Note [Python scalars])."""
+    """Both operands as Tensors of PyTorch's promoted dtype (Note [Python scalars];
+    0-d tensors and scalars promote as Note [Promotion of operands] in typeinfo)."""
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
-        dt = result_type(a.data.dtype, b.data.dtype)
+        if (a.data.ndim == 0) == (b.data.ndim == 0):
+            dt = result_type(a.data.dtype, b.data.dtype)
+        else:
+            dt = _operand_result_type(a, b, op=op)
     elif ta:
         dt = _other_dtype(a, b, op)
     elif tb:
@@ -417,7 +424,12 @@ def _other_dtype(t: Tensor, other: Any, op: str) -> np.dtype:
     if _is_scalar(other):
         return scalar_result_type(t.data.dtype, other)
     if isinstance(other, (np.ndarray, list, tuple)):
-        return result_type(t.data.dtype, to_array(other).dtype)
+        return _operand_result_type(t, to_array(other, copy=False), op=op)
+    if isinstance(other, complex):
+        raise DTypeError(
+            f"{op}: complex numbers are not supported (minigrad has no complex "
+            f"dtype), got {other!r} with a {t.data.dtype} tensor"
+        )
     raise TypeError(
         f"{op}: unsupported operand type {type(other).__name__} with a Tensor"
     )
@@ -426,7 +438,11 @@ def _other_dtype(t: Tensor, other: Any, op: str) -> np.dtype:
 def _as(x: Any, dt: np.dtype) -> Tensor:
     if isinstance(x, Tensor):
         return x if x.data.dtype == dt else x.to(dt)
-    return Tensor._wrap(np.asarray(x, dtype=dt))
+    if type(x) is int and dt.kind in "iu":
+        # out-of-range Python ints wrap, as PyTorch (uint8 tensor + 300)
+        return Tensor._wrap(np.asarray(np.int64(x)).astype(dt))
+    with np.errstate(over="ignore"):  # a float past float16's range is inf
+        return Tensor._wrap(np.asarray(x, dtype=dt))
 
 
 def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], Tensor]:
@@ -476,6 +492,10 @@ def _binary_general(cls: type[Function], a: Any, b: Any, op: str) -> Tensor:
         )
     a, b = _operands(a, b, op, floating=cls is Div)
     try:
+        if a.data.dtype is _F16:
+            # float16 computes in float32 and rounds once, as PyTorch on the
+            # CPU (a Python scalar keeps its float32 precision)
+            return apply2(cls, a.to(_F32), b.to(_F32)).to(_F16)
         return apply2(cls, a, b)
     except ValueError:
         _check_broadcast(op, a.shape, b.shape)
@@ -569,7 +589,7 @@ def _floating(a: Any, op: str) -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     dt = a.data.dtype
-    return a if dt is _F32 or dt is _F64 else a.to(float32)
+    return a if dt.kind == "f" else a.to(float32)
 
 
 def exp(a: Tensor) -> Tensor:

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.dtypes import DTypeError, int64, result_type, scalar_result_type
+from minigrad.dtypes import DTypeError, int64, scalar_result_type
 from minigrad.errors import ArgumentError
 from minigrad.ops.elementwise import _as, _check_broadcast, _is_scalar, _operands
 from minigrad.tensor import Tensor
+from minigrad.typeinfo import result_type as _operand_result_type
 
 __all__ = [
     "bitwise_and",
@@ -149,8 +150,9 @@ def _int_pow_arrays(a: np.ndarray, b: np.ndarray | np.integer) -> np.ndarray:
 
 def int_pow(a: Any, b: Any) -> Tensor:
     """``a ** b`` where both are integer (or bool) and at least one is a Tensor:
-    an int64 result, as in PyTorch (``int_tensor ** int_tensor`` and
-    ``2 ** int_tensor`` stay integers). A bool tensor to a bool scalar stays bool.
+    an integer result of PyTorch's promoted dtype (``int_tensor ** int_tensor``
+    and ``2 ** int_tensor`` stay integers, overflow wraps). A bool tensor to a
+    bool scalar stays bool.
 
     Raises
     ------
@@ -175,9 +177,11 @@ def int_pow(a: Any, b: Any) -> Tensor:
         r = _int_pow_arrays(a.data.astype(int64), np.int64(b))
         return Tensor._wrap(r.astype(dt, copy=False))
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        dt = result_type(result_type(a.data.dtype, b.data.dtype), int64)
-    else:
-        dt = int64
+        # PyTorch's promotion (int8 ** int8 stays int8, wrapping); bool ** bool
+        # was refused above
+        dt = _operand_result_type(a, b, op="pow")
+    else:  # a Python base: 2 ** int8_tensor is int8, 2 ** bool_tensor int64
+        dt = scalar_result_type(b.data.dtype, a)
     ta, tb = _as(a, dt), _as(b, dt)
     _check_broadcast("pow", ta.shape, tb.shape)
     return Tensor._wrap(_int_pow_arrays(ta.data, tb.data))

@@ -67,6 +67,11 @@ def _as_batch3(x: np.ndarray, batch: tuple[int, ...]) -> np.ndarray:
 def _matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for arrays with ndim >= 2 and agreeing shapes (checked by
     ``matmul``)."""
+    if a.dtype == np.float16 and b.dtype == np.float16:
+        # accumulate in float32, round once (Note [float16 computes in float32])
+        return _matmul_arrays(a.astype(np.float32), b.astype(np.float32)).astype(
+            np.float16
+        )
     if a.dtype != b.dtype or a.dtype not in _FLOATS:
         return np.matmul(a, b)
     kw = _gemm_kw()

@@ -35,6 +35,7 @@ from minigrad.autograd.grad_mode import STATE
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops.activation import log_softmax, sigmoid, softmax, softplus
 from minigrad.ops.elementwise import clamp, log, where
+from minigrad.ops.half import half_via_float32
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -737,6 +738,7 @@ def _reduction_code(reduction: Any, op: str) -> int:
 # -- public API ---------------------------------------------------------------
 
 
+@half_via_float32
 def cross_entropy(
     input: Tensor,
     target: Any,
@@ -808,6 +810,7 @@ def cross_entropy(
     )
 
 
+@half_via_float32
 def nll_loss(
     input: Tensor,
     target: Any,
@@ -865,6 +868,7 @@ def _bce_fast_operands(
     return _bce_operands(input, target, weight, op)
 
 
+@half_via_float32
 def binary_cross_entropy(
     input: Tensor, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Tensor:
@@ -894,6 +898,7 @@ def binary_cross_entropy(
     )
 
 
+@half_via_float32
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Any,

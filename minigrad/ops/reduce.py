@@ -15,6 +15,7 @@ from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import DTypeError
 from minigrad.errors import DimError, ShapeError
 from minigrad.ops.elementwise import Where
+from minigrad.ops.half import half_via_float32
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -152,7 +153,8 @@ def _drop(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tuple[int, ..
 
 
 def sum(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Sum over ``dim`` (an int, a tuple, or None for all dims); bool sums as int64.
+    """Sum over ``dim`` (an int, a tuple, or None for all dims); bool and every
+    integer dtype sum as int64.
 
     Raises
     ------
@@ -162,8 +164,8 @@ def sum(a: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"sum: expected a Tensor, got {type(a).__name__}")
     dims = _norm_dims(dim, a.ndim, "sum")
-    if a.data.dtype.kind == "b":
-        a = a.to(np.int64)
+    if a.data.dtype.kind in "biu" and a.data.dtype != np.int64:
+        a = a.to(np.int64)  # bool and every integer sum as int64, as PyTorch
     return Sum.apply(a, dims=dims, keepdim=keepdim)
 
 
@@ -203,6 +205,7 @@ def _count(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> int:
     return n
 
 
+@half_via_float32
 def var(
     a: Tensor,
     dim: Dim = None,
@@ -226,6 +229,7 @@ def var(
     return _divide(ss, n - correction)
 
 
+@half_via_float32
 def std(
     a: Tensor,
     dim: Dim = None,

@@ -15,6 +15,7 @@ import numpy as np
 from minigrad.autograd.function import Function
 from minigrad.dtypes import canonical_dtype, float32, int64
 from minigrad.ops.elementwise import Where
+from minigrad.ops.half import half_via_float32
 from minigrad.ops.reduce import ValuesIndices, _norm_dims
 from minigrad.tensor import Tensor
 
@@ -151,12 +152,14 @@ def _scan_dtype(a: Tensor, dtype: Any) -> Tensor:
     return a
 
 
+@half_via_float32
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sum along ``dim`` (integer and bool input give int64)."""
     d = _dim(input, dim, "cumsum")
     return Cumsum.apply(_scan_dtype(input, dtype), dim=d)
 
 
+@half_via_float32
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``; zeros in the input get PyTorch's gradient."""
     d = _dim(input, dim, "cumprod")
@@ -231,6 +234,7 @@ class LogCumSumExp(Function):
             return (a - m).exp() * _rev_cumsum(g * (m - y).exp(), d)
 
 
+@half_via_float32
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(input)))`` along ``dim``, stable (integer input gives
     float32)."""

@@ -17,6 +17,7 @@ from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import int64
 from minigrad.errors import DimError, ShapeError
 from minigrad.ops.elementwise import Where
+from minigrad.ops.half import half_via_float32
 from minigrad.ops.reduce import (
     Dim,
     ValuesIndices,
@@ -141,6 +142,7 @@ def nanmean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
         return total / Tensor._wrap(np.asarray(n, input.data.dtype))
 
 
+@half_via_float32
 def var_mean(
     input: Tensor,
     dim: Dim = None,
@@ -154,6 +156,7 @@ def var_mean(
     return v, mean(input, dim, keepdim)
 
 
+@half_via_float32
 def std_mean(
     input: Tensor,
     dim: Dim = None,
