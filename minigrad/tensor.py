@@ -513,6 +513,12 @@ class Tensor:
     def silu(self) -> Tensor:
         return _ops.silu(self)
 
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        return _ops.hardshrink(self, lambd)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        return _ops.prelu(self, weight)
+
     def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         return _ops.softplus(self, beta, threshold)
 

@@ -1,0 +1,507 @@
+"""More elementwise activations (issue 14): elu (and selu, celu), hardtanh (and
+relu6), hardswish, hardsigmoid, hardshrink, softshrink, tanhshrink, logsigmoid,
+softsign, mish and threshold, plus the composites prelu, rrelu, glu, softmin.
+
+Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and the ops of
+:mod:`minigrad.ops.activation` / :mod:`minigrad.ops.elementwise`.
+
+# Note [Elementwise activation, array and Tensor backward]
+Each op is a :class:`_Pointwise` subclass that gives, side by side, its numpy
+forward ``_f(x, *p)``, its derivative on arrays ``_df(x, *p)`` (the fast path,
+used when backward is not recorded) and the same derivative as Tensor ops
+``_d(x, *p)`` (used when backward runs in grad mode, i.e. under
+``create_graph=True``, so that gradients of gradients work). Tests check that
+both paths agree with PyTorch, including at the kinks, where the derivative is
+the one PyTorch picks (e.g. hardtanh'(min_val) = 0, elu'(0) = alpha·scale,
+hardswish'(3) = 1) and for NaN (e.g. threshold'(NaN) = 1: ``x <= t`` is false).
+No forward computes exp of a large positive number, so none needs errstate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd.function import Function, apply1
+from minigrad.autograd.grad_mode import STATE
+from minigrad.dtypes import DTypeError
+from minigrad.errors import ArgumentError, ShapeError
+from minigrad.ops.activation import sigmoid, softmax, softplus, tanh
+from minigrad.ops.elementwise import where
+from minigrad.random import get_generator
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "celu",
+    "elu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu6",
+    "rrelu",
+    "selu",
+    "softmin",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+]
+
+# SELU's constants (Klambauer et al. 2017), as PyTorch spells them.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+_wrap = Tensor._wrap
+
+
+def _float_input(x: Any, op: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating tensor, got {x.dtype}")
+    return x
+
+
+def _mask(m: np.ndarray, dtype: np.dtype) -> Tensor:
+    return _wrap(m.astype(dtype))
+
+
+class _Pointwise(Function):
+    """y = _f(x, *p);  dL/dx = g·_df(x, *p) (Note [Elementwise activation,
+    array and Tensor backward]). ``p`` is a tuple of Python floats."""
+
+    _array_forward = True
+
+    @classmethod
+    def forward(cls, ctx, x, *, p=()):
+        ctx.p = p
+        ctx.save_for_backward(x)
+        return cls._f(x, *p)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        if STATE.grad_enabled:
+            (x,) = ctx.saved_tensors
+            return g * cls._d(x, *ctx.p)
+        (x,) = ctx._saved_arrays()
+        return _wrap(np.multiply(g.data, cls._df(x, *ctx.p), dtype=x.dtype))
+
+    _f: Any
+    _df: Any
+    _d: Any
+
+
+class Elu(_Pointwise):
+    """y = scale·x for x > 0, else scale·alpha·(e^(input_scale·x) - 1) (elu,
+    selu, celu are this with PyTorch's constants);  dL/dx = g·scale for x > 0,
+    else g·scale·alpha·input_scale·e^(input_scale·x) (also at x = 0)."""
+
+    @staticmethod
+    def _f(x, alpha, scale, iscale):
+        neg = np.expm1(np.minimum(x, 0) * iscale) * (alpha * scale)
+        return np.where(x <= 0, neg, x * scale)
+
+    @staticmethod
+    def _df(x, alpha, scale, iscale):
+        neg = np.exp(np.minimum(x, 0) * iscale) * (alpha * scale * iscale)
+        return np.where(x <= 0, neg, scale)
+
+    @staticmethod
+    def _d(x, alpha, scale, iscale):
+        neg = (x.clamp(max=0.0) * iscale).exp() * (alpha * scale * iscale)
+        return where(x.data <= 0, neg, scale)
+
+
+class Hardtanh(_Pointwise):
+    """y = clamp(x, lo, hi);  dL/dx = g where lo < x < hi, else 0 (0 at the
+    kinks; g for NaN, as PyTorch's ``x <= lo or x >= hi``)."""
+
+    @staticmethod
+    def _f(x, lo, hi):
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def _df(x, lo, hi):
+        return ~((x <= lo) | (x >= hi))
+
+    @staticmethod
+    def _d(x, lo, hi):
+        return _mask(Hardtanh._df(x.data, lo, hi), x.dtype)
+
+
+class Hardswish(_Pointwise):
+    """y = x·clamp(x + 3, 0, 6)/6;  dL/dx = 0 for x <= -3, g·(x/3 + 1/2) for
+    -3 < x < 3, g for x >= 3 (and NaN)."""
+
+    @staticmethod
+    def _f(x):
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def _df(x):
+        return np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+
+    @staticmethod
+    def _d(x):
+        mid = (x.data > -3) & (x.data < 3)
+        return where(mid, x * (1 / 3) + 0.5, _mask(~(x.data <= -3), x.dtype))
+
+
+class Hardsigmoid(_Pointwise):
+    """y = clamp(x + 3, 0, 6)/6;  dL/dx = g/6 where -3 < x < 3, else 0."""
+
+    @staticmethod
+    def _f(x):
+        return np.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def _df(x):
+        return ((x > -3) & (x < 3)) * (1 / 6)
+
+    @staticmethod
+    def _d(x):
+        return _wrap(Hardsigmoid._df(x.data).astype(x.dtype))
+
+
+def _shrunk(x: np.ndarray, lambd: float) -> np.ndarray:
+    return (x >= -lambd) & (x <= lambd)
+
+
+class Hardshrink(_Pointwise):
+    """y = 0 where |x| <= lambd, else x;  dL/dx = 0 where |x| <= lambd, else g."""
+
+    @staticmethod
+    def _f(x, lambd):
+        return np.where(_shrunk(x, lambd), 0, x)
+
+    @staticmethod
+    def _df(x, lambd):
+        return ~_shrunk(x, lambd)
+
+    @staticmethod
+    def _d(x, lambd):
+        return _mask(~_shrunk(x.data, lambd), x.dtype)
+
+
+class Softshrink(_Pointwise):
+    """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0;  the
+    gradient is hardshrink's."""
+
+    @staticmethod
+    def _f(x, lambd):
+        return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, x * 0))
+
+    _df = Hardshrink._df
+    _d = Hardshrink._d
+
+
+class Tanhshrink(_Pointwise):
+    """y = x - tanh(x);  dL/dx = g·tanh²(x)."""
+
+    @staticmethod
+    def _f(x):
+        return x - np.tanh(x)
+
+    @staticmethod
+    def _df(x):
+        t = np.tanh(x)
+        return t * t
+
+    @staticmethod
+    def _d(x):
+        t = tanh(x)
+        return t * t
+
+
+class Logsigmoid(_Pointwise):
+    """y = log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|) (stable for any x);
+    dL/dx = g·sigmoid(-x), computed as 1/(1 + e^x) or e^-x/(1 + e^-x)."""
+
+    @staticmethod
+    def _f(x):
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def _df(x):
+        e = np.exp(-np.abs(x))
+        return np.where(x < 0, 1, e) / (1 + e)
+
+    @staticmethod
+    def _d(x):
+        return sigmoid(-x)
+
+
+class Softsign(_Pointwise):
+    """y = x/(1 + |x|);  dL/dx = g·r·(1 - |x|·r), r = 1/(1 + |x|) (= g/(1 + |x|)²,
+    NaN at ±inf like PyTorch's composite)."""
+
+    @staticmethod
+    def _f(x):
+        return x / (1 + np.abs(x))
+
+    @staticmethod
+    def _df(x):
+        a = np.abs(x)
+        r = 1 / (1 + a)
+        return r * (1 - a * r)
+
+    @staticmethod
+    def _d(x):
+        a = x.abs()
+        r = (a + 1.0).reciprocal()
+        return r * (1.0 - a * r)
+
+
+def _softplus_np(x: np.ndarray) -> np.ndarray:
+    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _sigmoid_np(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+class Mish(_Pointwise):
+    """y = x·tanh(softplus(x));  dL/dx = g·(t + x·sigmoid(x)·(1 - t²)),
+    t = tanh(softplus(x)) (PyTorch's formula: NaN at ±inf)."""
+
+    @staticmethod
+    def _f(x):
+        return x * np.tanh(_softplus_np(x))
+
+    @staticmethod
+    def _df(x):
+        t = np.tanh(_softplus_np(x))
+        return t + x * _sigmoid_np(x) * (1 - t * t)
+
+    @staticmethod
+    def _d(x):
+        t = tanh(softplus(x))
+        return t + x * sigmoid(x) * (1.0 - t * t)
+
+
+class Threshold(_Pointwise):
+    """y = value where x <= threshold, else x;  dL/dx = 0 where x <= threshold,
+    else g (g for NaN)."""
+
+    @staticmethod
+    def _f(x, th, value):
+        return np.where(x <= th, value, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def _df(x, th, value):
+        return ~(x <= th)
+
+    @staticmethod
+    def _d(x, th, value):
+        return _mask(~(x.data <= th), x.dtype)
+
+
+# -- functional forms -------------------------------------------------------------
+
+
+def _num(v: Any, op: str, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+        raise ArgumentError(f"{op}: {name} must be a number, got {type(v).__name__}")
+    return float(v)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha·(e^x - 1)."""
+    a = _num(alpha, "elu", "alpha")
+    return apply1(Elu, _float_input(x, "elu"), {"p": (a, 1.0, 1.0)})
+
+
+def selu(x: Tensor) -> Tensor:
+    """scale·elu(x, alpha) with SELU's fixed alpha and scale."""
+    return apply1(Elu, _float_input(x, "selu"), {"p": (SELU_ALPHA, SELU_SCALE, 1.0)})
+
+
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """max(0, x) + min(0, alpha·(e^(x/alpha) - 1)).
+
+    Raises
+    ------
+    ArgumentError : alpha is 0.
+    """
+    a = _num(alpha, "celu", "alpha")
+    if a == 0:
+        raise ArgumentError("celu: alpha must be non-zero (it divides x)")
+    return apply1(Elu, _float_input(x, "celu"), {"p": (a, 1.0, 1.0 / a)})
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """clamp(x, min_val, max_val), with a zero gradient outside (and at) the ends.
+
+    Raises
+    ------
+    ArgumentError : min_val > max_val.
+    """
+    lo, hi = _num(min_val, "hardtanh", "min_val"), _num(max_val, "hardtanh", "max_val")
+    if lo > hi:
+        raise ArgumentError(
+            f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
+        )
+    return apply1(Hardtanh, _float_input(x, "hardtanh"), {"p": (lo, hi)})
+
+
+def relu6(x: Tensor) -> Tensor:
+    """min(max(x, 0), 6) (hardtanh(x, 0, 6))."""
+    return apply1(Hardtanh, _float_input(x, "relu6"), {"p": (0.0, 6.0)})
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x·relu6(x + 3)/6."""
+    return apply1(Hardswish, _float_input(x, "hardswish"))
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3)/6."""
+    return apply1(Hardsigmoid, _float_input(x, "hardsigmoid"))
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """0 where |x| <= lambd, else x."""
+    lam = _num(lambd, "hardshrink", "lambd")
+    return apply1(Hardshrink, _float_input(x, "hardshrink"), {"p": (lam,)})
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x moved lambd towards 0, and 0 where |x| <= lambd.
+
+    Raises
+    ------
+    ArgumentError : lambd < 0.
+    """
+    lam = _num(lambd, "softshrink", "lambd")
+    if not lam >= 0:
+        raise ArgumentError(f"softshrink: lambd must be >= 0, got {lambd}")
+    return apply1(Softshrink, _float_input(x, "softshrink"), {"p": (lam,)})
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return apply1(Tanhshrink, _float_input(x, "tanhshrink"))
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)), stable for large |x| (x for x -> -inf, 0 for x -> inf)."""
+    return apply1(Logsigmoid, _float_input(x, "logsigmoid"))
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return apply1(Softsign, _float_input(x, "softsign"))
+
+
+def mish(x: Tensor) -> Tensor:
+    """x·tanh(softplus(x))."""
+    return apply1(Mish, _float_input(x, "mish"))
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else value."""
+    th = _num(threshold, "threshold", "threshold")
+    v = _num(value, "threshold", "value")
+    return apply1(Threshold, _float_input(x, "threshold"), {"p": (th, v)})
+
+
+# -- composites -------------------------------------------------------------------
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight·x, ``weight`` (0-d or 1-d of size 1 or C) one
+    slope per channel (dim 1; a tensor of fewer than 2 dims has one channel).
+
+    Raises
+    ------
+    ShapeError : weight is not 0-d/1-d, or its size is neither 1 nor C.
+    """
+    x = _float_input(x, "prelu")
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu: weight must be a Tensor, got {type(weight).__name__}")
+    _float_input(weight, "prelu")
+    if weight.ndim > 1:
+        raise ShapeError(
+            f"prelu: weight must be 0-d or 1-d, got shape {tuple(weight.shape)}"
+        )
+    n = weight.numel()
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim == 1 and n != 1 and n != channels:
+        raise ShapeError(
+            f"prelu: weight of {n} parameters does not match the {channels} "
+            f"channels (dim 1) of input of shape {tuple(x.shape)}"
+        )
+    if weight.ndim == 1 and n == channels and n != 1 and x.ndim > 2:
+        weight = weight.reshape((n,) + (1,) * (x.ndim - 2))
+    elif weight.ndim == 1 and x.ndim == 0:
+        weight = weight.reshape(())
+    return where(x.data > 0, x, weight * x)
+
+
+def rrelu(
+    x: Tensor,
+    lower: float = 1.0 / 8.0,
+    upper: float = 1.0 / 3.0,
+    training: bool = False,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Randomized leaky relu: x where x > 0, else a·x with, in training, a
+    drawn per element from U(lower, upper) (the gradient uses the drawn a);
+    in evaluation a = (lower + upper)/2 (a leaky relu).
+
+    Raises
+    ------
+    ArgumentError : lower > upper.
+    """
+    x = _float_input(x, "rrelu")
+    lo, hi = _num(lower, "rrelu", "lower"), _num(upper, "rrelu", "upper")
+    if lo > hi:
+        raise ArgumentError(
+            f"rrelu: lower bound ({lower}) should be less than or equal to the "
+            f"upper bound ({upper})"
+        )
+    if not training:
+        from minigrad.ops.activation import leaky_relu
+
+        return leaky_relu(x, (lo + hi) / 2)
+    a = get_generator(generator).uniform(lo, hi, x.shape).astype(x.dtype)
+    # NOTE: slope 1 where x > 0; NaN keeps NaN (NaN <= 0 is false, slope 1).
+    slope = np.where(x.data <= 0, a, 1).astype(x.dtype)
+    return x * _wrap(slope)
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """a·sigmoid(b), a and b the halves of ``x`` along ``dim``.
+
+    Raises
+    ------
+    ShapeError : ``x`` is 0-d, or its size along ``dim`` is odd.
+    """
+    x = _float_input(x, "glu")
+    if x.ndim == 0:
+        raise ShapeError("glu: does not support 0-d tensors (halving needs a dim)")
+    if not -x.ndim <= dim < x.ndim:
+        raise ShapeError(
+            f"glu: dim {dim} out of range for a tensor of shape {tuple(x.shape)}"
+        )
+    n = x.shape[dim]
+    if n % 2:
+        raise ShapeError(
+            f"glu: halving dimension must be even, but dimension {dim % x.ndim} "
+            f"of shape {tuple(x.shape)} is size {n}"
+        )
+    a, b = x.split(n // 2, dim)
+    return a * sigmoid(b)
+
+
+def softmin(x: Tensor, dim: int | None = None) -> Tensor:
+    """softmax(-x, dim)."""
+    return softmax(-_float_input(x, "softmin"), dim)
