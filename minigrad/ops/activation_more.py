@@ -27,7 +27,8 @@ from minigrad.autograd.function import Function, apply1
 from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import DTypeError
 from minigrad.errors import ArgumentError, ShapeError
-from minigrad.ops.activation import sigmoid, softmax, softplus, tanh
+from minigrad.ops import _quiet
+from minigrad.ops.activation import leaky_relu, sigmoid, softmax, softplus, tanh
 from minigrad.ops.elementwise import where
 from minigrad.random import get_generator
 from minigrad.tensor import Tensor
@@ -60,12 +61,21 @@ SELU_SCALE = 1.0507009873554804934193349852946
 _wrap = Tensor._wrap
 
 
-def _float_input(x: Any, op: str) -> Tensor:
+def _float_input(x: Any, op: str, promote: bool = False) -> Tensor:
+    """``x`` checked to be a floating Tensor; integer/bool input is refused as
+    by PyTorch's kernels, or with ``promote`` (PyTorch's composites, e.g.
+    softsign) becomes float32."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x.data.dtype.kind != "f":
+        if promote:
+            return x.to(np.float32)
         raise DTypeError(f"{op}: expected a floating tensor, got {x.dtype}")
     return x
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, Tensor) and x.data.dtype.kind in "iu"
 
 
 def _mask(m: np.ndarray, dtype: np.dtype) -> Tensor:
@@ -73,8 +83,15 @@ def _mask(m: np.ndarray, dtype: np.dtype) -> Tensor:
 
 
 class _Pointwise(Function):
-    """y = _f(x, *p);  dL/dx = g·_df(x, *p) (Note [Elementwise activation,
-    array and Tensor backward]). ``p`` is a tuple of Python floats."""
+    """y = _f(x, *p);  dL/dx = _bw(x, g, *p) = g·f'(x) (Note [Elementwise
+    activation, array and Tensor backward]). ``p`` is a tuple of Python floats.
+
+    ``_f`` and ``_bw`` work on arrays and return a new array of x's dtype; they
+    use as few numpy calls as they can (in-place ``out=`` steps, no ``np.clip``
+    wrapper): on small tensors each numpy call is a sizable part of an op's
+    cost (Note [Per-op overhead]). Both run with numpy's warnings off, as
+    PyTorch computes inf·0 = NaN quietly (Note [Quiet floating-point errors]).
+    """
 
     _array_forward = True
 
@@ -82,35 +99,69 @@ class _Pointwise(Function):
     def forward(cls, ctx, x, *, p=()):
         ctx.p = p
         ctx.save_for_backward(x)
-        return cls._f(x, *p)
+        tok = _quiet.enter()
+        try:
+            if not x.ndim:  # ufuncs give 0-d input scalars, not arrays, back
+                return cls._f(x.reshape(1), *p).reshape(())
+            return cls._f(x, *p)
+        finally:
+            _quiet.leave(tok)
 
     @classmethod
     def backward(cls, ctx, g):
-        if STATE.grad_enabled:
-            (x,) = ctx.saved_tensors
-            return g * cls._d(x, *ctx.p)
-        (x,) = ctx._saved_arrays()
-        return _wrap(np.multiply(g.data, cls._df(x, *ctx.p), dtype=x.dtype))
+        tok = _quiet.enter()
+        try:
+            if STATE.grad_enabled:
+                (x,) = ctx.saved_tensors
+                return g * cls._d(x, *ctx.p)
+            (x,) = ctx._saved_arrays()
+            gd = g.data
+            if gd.dtype != x.dtype:
+                gd = gd.astype(x.dtype)
+            if not x.ndim:
+                return _wrap(cls._bw(x.reshape(1), gd.reshape(1), *ctx.p).reshape(()))
+            return _wrap(cls._bw(x, gd, *ctx.p))
+        finally:
+            _quiet.leave(tok)
 
     _f: Any
-    _df: Any
+    _bw: Any
     _d: Any
 
 
 class Elu(_Pointwise):
     """y = scale·x for x > 0, else scale·alpha·(e^(input_scale·x) - 1) (elu,
-    selu, celu are this with PyTorch's constants);  dL/dx = g·scale for x > 0,
-    else g·scale·alpha·input_scale·e^(input_scale·x) (also at x = 0)."""
+    selu, celu are this with PyTorch's constants);  dL/dx = g·scale for x > 0
+    (and NaN), else g·scale·alpha·input_scale·e^(input_scale·x) (also at 0)."""
 
     @staticmethod
     def _f(x, alpha, scale, iscale):
-        neg = np.expm1(np.minimum(x, 0) * iscale) * (alpha * scale)
-        return np.where(x <= 0, neg, x * scale)
+        # fmin(NaN, 0) = 0: the NaN comes through the max(x, 0) term.
+        y = np.fmin(x, 0)
+        if iscale != 1:
+            y *= iscale
+        np.expm1(y, out=y)
+        if alpha * scale != 1:
+            y *= alpha * scale
+        pos = np.maximum(x, 0)
+        if scale != 1:
+            pos *= scale
+        y += pos
+        return y
 
     @staticmethod
-    def _df(x, alpha, scale, iscale):
-        neg = np.exp(np.minimum(x, 0) * iscale) * (alpha * scale * iscale)
-        return np.where(x <= 0, neg, scale)
+    def _bw(x, g, alpha, scale, iscale):
+        d = np.fmin(x, 0)  # x > 0 and NaN give e^0 = 1
+        if iscale != 1:
+            d *= iscale
+        np.exp(d, out=d)
+        c = alpha * scale * iscale
+        if c != 1:
+            d *= c
+        if c != scale:
+            np.copyto(d, scale, where=~(x <= 0))
+        d *= g
+        return d
 
     @staticmethod
     def _d(x, alpha, scale, iscale):
@@ -124,15 +175,21 @@ class Hardtanh(_Pointwise):
 
     @staticmethod
     def _f(x, lo, hi):
-        return np.clip(x, lo, hi)
+        y = np.maximum(x, lo)
+        return np.minimum(y, hi, out=y)
 
     @staticmethod
-    def _df(x, lo, hi):
-        return ~((x <= lo) | (x >= hi))
+    def _bw(x, g, lo, hi):
+        return np.where(Hardtanh._out(x, lo, hi), 0, g)
+
+    @staticmethod
+    def _out(x, lo, hi):
+        m = x <= lo
+        return np.logical_or(m, x >= hi, out=m)
 
     @staticmethod
     def _d(x, lo, hi):
-        return _mask(Hardtanh._df(x.data, lo, hi), x.dtype)
+        return _mask(~Hardtanh._out(x.data, lo, hi), x.dtype)
 
 
 class Hardswish(_Pointwise):
@@ -141,11 +198,21 @@ class Hardswish(_Pointwise):
 
     @staticmethod
     def _f(x):
-        return x * np.clip(x + 3, 0, 6) / 6
+        y = x + 3
+        np.maximum(y, 0, out=y)
+        np.minimum(y, 6, out=y)
+        y *= x
+        y /= 6
+        return y
 
     @staticmethod
-    def _df(x):
-        return np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+    def _bw(x, g):
+        d = x / 3
+        d += 0.5
+        np.copyto(d, 1, where=~(x < 3))
+        np.copyto(d, 0, where=x <= -3)
+        d *= g
+        return d
 
     @staticmethod
     def _d(x):
@@ -158,19 +225,32 @@ class Hardsigmoid(_Pointwise):
 
     @staticmethod
     def _f(x):
-        return np.clip(x + 3, 0, 6) / 6
+        y = x + 3
+        np.maximum(y, 0, out=y)
+        np.minimum(y, 6, out=y)
+        y /= 6
+        return y
 
     @staticmethod
-    def _df(x):
-        return ((x > -3) & (x < 3)) * (1 / 6)
+    def _bw(x, g):
+        d = np.multiply(g, Hardsigmoid._in(x), dtype=x.dtype)
+        d /= 6
+        return d
+
+    @staticmethod
+    def _in(x):
+        m = x > -3
+        return np.logical_and(m, x < 3, out=m)
 
     @staticmethod
     def _d(x):
-        return _wrap(Hardsigmoid._df(x.data).astype(x.dtype))
+        return _wrap(Hardsigmoid._in(x.data).astype(x.dtype) / 6)
 
 
 def _shrunk(x: np.ndarray, lambd: float) -> np.ndarray:
-    return (x >= -lambd) & (x <= lambd)
+    """|x| <= lambd (False for NaN)."""
+    a = np.abs(x)
+    return np.less_equal(a, lambd)
 
 
 class Hardshrink(_Pointwise):
@@ -181,8 +261,8 @@ class Hardshrink(_Pointwise):
         return np.where(_shrunk(x, lambd), 0, x)
 
     @staticmethod
-    def _df(x, lambd):
-        return ~_shrunk(x, lambd)
+    def _bw(x, g, lambd):
+        return np.where(_shrunk(x, lambd), 0, g)
 
     @staticmethod
     def _d(x, lambd):
@@ -190,14 +270,16 @@ class Hardshrink(_Pointwise):
 
 
 class Softshrink(_Pointwise):
-    """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0;  the
+    """y = x - clamp(x, -lambd, lambd) (x ∓ lambd outside, 0 inside);  the
     gradient is hardshrink's."""
 
     @staticmethod
     def _f(x, lambd):
-        return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, x * 0))
+        c = np.maximum(x, -lambd)
+        np.minimum(c, lambd, out=c)
+        return np.subtract(x, c, out=c)
 
-    _df = Hardshrink._df
+    _bw = Hardshrink._bw
     _d = Hardshrink._d
 
 
@@ -206,12 +288,15 @@ class Tanhshrink(_Pointwise):
 
     @staticmethod
     def _f(x):
-        return x - np.tanh(x)
+        t = np.tanh(x)
+        return np.subtract(x, t, out=t)
 
     @staticmethod
-    def _df(x):
+    def _bw(x, g):
         t = np.tanh(x)
-        return t * t
+        t *= t
+        t *= g
+        return t
 
     @staticmethod
     def _d(x):
@@ -219,18 +304,35 @@ class Tanhshrink(_Pointwise):
         return t * t
 
 
+def _exp_neg_abs(x: np.ndarray) -> np.ndarray:
+    """e^-|x|, in (0, 1]: the stable ingredient of softplus and sigmoid."""
+    e = np.abs(x)
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
+
+
+def _sigmoid_np(x: np.ndarray, e: np.ndarray, neg: bool = False) -> np.ndarray:
+    """sigmoid(x) (sigmoid(-x) with ``neg``) from e = e^-|x|, without overflow:
+    1/(1 + e) on one side of 0, e/(1 + e) on the other."""
+    s = np.where(x < 0, 1, e) if neg else np.where(x >= 0, 1, e)
+    s /= e + 1
+    return s
+
+
 class Logsigmoid(_Pointwise):
     """y = log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|) (stable for any x);
-    dL/dx = g·sigmoid(-x), computed as 1/(1 + e^x) or e^-x/(1 + e^-x)."""
+    dL/dx = g·sigmoid(-x)."""
 
     @staticmethod
     def _f(x):
-        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        y = np.log1p(_exp_neg_abs(x))
+        return np.subtract(np.minimum(x, 0), y, out=y)
 
     @staticmethod
-    def _df(x):
-        e = np.exp(-np.abs(x))
-        return np.where(x < 0, 1, e) / (1 + e)
+    def _bw(x, g):
+        d = _sigmoid_np(x, _exp_neg_abs(x), neg=True)
+        d *= g
+        return d
 
     @staticmethod
     def _d(x):
@@ -243,13 +345,20 @@ class Softsign(_Pointwise):
 
     @staticmethod
     def _f(x):
-        return x / (1 + np.abs(x))
+        a = np.abs(x)
+        a += 1
+        return np.divide(x, a, out=a)
 
     @staticmethod
-    def _df(x):
+    def _bw(x, g):
         a = np.abs(x)
-        r = 1 / (1 + a)
-        return r * (1 - a * r)
+        r = a + 1
+        np.reciprocal(r, out=r)
+        a *= r
+        np.subtract(1, a, out=a)
+        a *= r
+        a *= g
+        return a
 
     @staticmethod
     def _d(x):
@@ -258,28 +367,34 @@ class Softsign(_Pointwise):
         return r * (1.0 - a * r)
 
 
-def _softplus_np(x: np.ndarray) -> np.ndarray:
-    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
-
-
 class Mish(_Pointwise):
     """y = x·tanh(softplus(x));  dL/dx = g·(t + x·sigmoid(x)·(1 - t²)),
-    t = tanh(softplus(x)) (PyTorch's formula: NaN at ±inf)."""
+    t = tanh(softplus(x)) (PyTorch's formula: NaN at ±inf). softplus(x) =
+    max(x, 0) + log(1 + e^-|x|) never overflows."""
+
+    @staticmethod
+    def _tanh_sp(x, e):
+        t = np.log1p(e)
+        t += np.maximum(x, 0)
+        return np.tanh(t, out=t)
 
     @staticmethod
     def _f(x):
-        return x * np.tanh(_softplus_np(x))
+        t = Mish._tanh_sp(x, _exp_neg_abs(x))
+        t *= x
+        return t
 
     @staticmethod
-    def _df(x):
-        t = np.tanh(_softplus_np(x))
-        return t + x * _sigmoid_np(x) * (1 - t * t)
+    def _bw(x, g):
+        e = _exp_neg_abs(x)
+        t = Mish._tanh_sp(x, e)
+        d = t * t
+        np.subtract(1, d, out=d)
+        d *= _sigmoid_np(x, e)
+        d *= x
+        d += t
+        d *= g
+        return d
 
     @staticmethod
     def _d(x):
@@ -293,11 +408,11 @@ class Threshold(_Pointwise):
 
     @staticmethod
     def _f(x, th, value):
-        return np.where(x <= th, value, x).astype(x.dtype, copy=False)
+        return np.where(x <= th, value, x)
 
     @staticmethod
-    def _df(x, th, value):
-        return ~(x <= th)
+    def _bw(x, g, th, value):
+        return np.where(x <= th, 0, g)
 
     @staticmethod
     def _d(x, th, value):
@@ -349,11 +464,15 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
         raise ArgumentError(
             f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
         )
+    if _is_int(x):  # as PyTorch: integers stay integers (no gradient)
+        return _wrap(np.clip(x.data, lo, hi).astype(x.dtype))
     return apply1(Hardtanh, _float_input(x, "hardtanh"), {"p": (lo, hi)})
 
 
 def relu6(x: Tensor) -> Tensor:
     """min(max(x, 0), 6) (hardtanh(x, 0, 6))."""
+    if _is_int(x):
+        return _wrap(np.clip(x.data, 0, 6))
     return apply1(Hardtanh, _float_input(x, "relu6"), {"p": (0.0, 6.0)})
 
 
@@ -388,7 +507,7 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 
 def tanhshrink(x: Tensor) -> Tensor:
     """x - tanh(x)."""
-    return apply1(Tanhshrink, _float_input(x, "tanhshrink"))
+    return apply1(Tanhshrink, _float_input(x, "tanhshrink", promote=True))
 
 
 def logsigmoid(x: Tensor) -> Tensor:
@@ -398,7 +517,7 @@ def logsigmoid(x: Tensor) -> Tensor:
 
 def softsign(x: Tensor) -> Tensor:
     """x / (1 + |x|)."""
-    return apply1(Softsign, _float_input(x, "softsign"))
+    return apply1(Softsign, _float_input(x, "softsign", promote=True))
 
 
 def mish(x: Tensor) -> Tensor:
@@ -410,6 +529,8 @@ def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value."""
     th = _num(threshold, "threshold", "threshold")
     v = _num(value, "threshold", "value")
+    if _is_int(x):
+        return _wrap(np.where(x.data <= th, v, x.data).astype(x.dtype))
     return apply1(Threshold, _float_input(x, "threshold"), {"p": (th, v)})
 
 
@@ -428,6 +549,11 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     if not isinstance(weight, Tensor):
         raise TypeError(f"prelu: weight must be a Tensor, got {type(weight).__name__}")
     _float_input(weight, "prelu")
+    if weight.dtype != x.dtype:
+        raise DTypeError(
+            f"prelu: input ({x.dtype}) and weight ({weight.dtype}) must have the "
+            "same dtype"
+        )
     if weight.ndim > 1:
         raise ShapeError(
             f"prelu: weight must be 0-d or 1-d, got shape {tuple(weight.shape)}"
@@ -469,8 +595,6 @@ def rrelu(
             f"upper bound ({upper})"
         )
     if not training:
-        from minigrad.ops.activation import leaky_relu
-
         return leaky_relu(x, (lo + hi) / 2)
     a = get_generator(generator).uniform(lo, hi, x.shape).astype(x.dtype)
     # NOTE: slope 1 where x > 0; NaN keeps NaN (NaN <= 0 is false, slope 1).
