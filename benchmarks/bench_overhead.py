@@ -13,6 +13,15 @@ Sequences (the first is the headline figure):
 * ``tensor``: ``y*w, y+b``
 * ``scalar``: ``y*1.0001, y+0.5``
 
+Issue 14 asks the new elementwise ops to stay within 1.2x of the existing ones
+per op. Chains of unary ops (minigrad only, interleaved with ``mixed``):
+
+* ``act-old``: ``tanh, sigmoid, relu, gelu`` (the existing activations)
+* ``act-new``: ``sin, elu, hardswish, cos`` (issue-14 math ops and activations)
+* ``act-new2``: ``softsign, hardsigmoid, mish, logsigmoid``
+
+and their per-op time against ``mixed`` and against ``act-old``.
+
     python benchmarks/run.py overhead           # or --quick
 """
 
@@ -50,6 +59,56 @@ def _chain(case: str, x: Any, w: Any, b: Any) -> Any:
             y = y * 1.0001
             y = y + 0.5
     return y
+
+
+def _unary_ops() -> dict[str, tuple[Callable[[Any], Any], ...]]:
+    F = mg.nn.functional
+    return {
+        "act-old": (mg.tanh, mg.sigmoid, F.relu, F.gelu),
+        "act-new": (mg.sin, F.elu, F.hardswish, mg.cos),
+        "act-new2": (F.softsign, F.hardsigmoid, F.mish, F.logsigmoid),
+    }
+
+
+def _unary_runner(fns: tuple[Callable[[Any], Any], ...], x: Any) -> Callable[[], None]:
+    # Values stay O(1) along the chain (no underflow to denormals).
+    def run() -> None:
+        x.grad = None
+        y = x
+        for _ in range(N_OPS // len(fns)):
+            for f in fns:
+                y = f(y)
+        y.sum().backward()
+
+    return run
+
+
+def run_unary(quick: bool) -> list[Row]:
+    """Per-op time of the chains of unary ops, against ``mixed`` and ``act-old``."""
+    mx = mg.tensor(np.full((4, 4), 0.75, np.float32), requires_grad=True)
+    mw, mb = mg.full((4, 4), 1.0001), mg.full((4, 4), 0.5)
+    fns = {"mixed": _runner("mixed", mx, mw, mb)}
+    for name, ops in _unary_ops().items():
+        fns[name] = _unary_runner(ops, mx)
+    res = interleaved(fns, rounds=3 if quick else 9, min_time=0.05 if quick else 0.1)
+    us = {k: v / N_OPS * 1e6 for k, v in res.items()}
+    rows = []
+    for name in ("act-old", "act-new", "act-new2"):
+        for peer in ("mixed", "act-old"):
+            if peer == name:
+                continue
+            rows.append(
+                Row(
+                    family="overhead",
+                    case=f"{N_OPS} unary ops 4x4 f32 fwd+bwd ({name})",
+                    unit="us/op",
+                    minigrad=us[name],
+                    peer_name=f"mg {peer}",
+                    peer=us[peer],
+                    target="ratio <= 1.2" if name != "act-old" else "",
+                )
+            )
+    return rows
 
 
 def _runner(case: str, x: Any, w: Any, b: Any) -> Callable[[], None]:
@@ -131,4 +190,4 @@ def run(quick: bool) -> list[Row]:
                     },
                 )
             )
-    return rows
+    return rows + run_unary(quick)

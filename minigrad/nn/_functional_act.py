@@ -46,13 +46,10 @@ __all__ = [
 ]
 
 
-def _out(input: Tensor, y: Tensor, inplace: bool) -> Tensor:
-    return input.copy_(y) if inplace else y
-
-
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """input for input > 0, else alpha·(exp(input) - 1)."""
-    return _out(input, _act.elu(input, alpha), inplace)
+    y = _act.elu(input, alpha)
+    return input.copy_(y) if inplace else y
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -61,7 +58,8 @@ def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale·elu(input, alpha), alpha ≈ 1.6733 and scale ≈ 1.0507."""
-    return _out(input, _act.selu(input), inplace)
+    y = _act.selu(input)
+    return input.copy_(y) if inplace else y
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -70,7 +68,8 @@ def selu_(input: Tensor) -> Tensor:
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, input) + min(0, alpha·(exp(input/alpha) - 1))."""
-    return _out(input, _act.celu(input, alpha), inplace)
+    y = _act.celu(input, alpha)
+    return input.copy_(y) if inplace else y
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -79,19 +78,22 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """input·tanh(softplus(input))."""
-    return _out(input, _act.mish(input), inplace)
+    y = _act.mish(input)
+    return input.copy_(y) if inplace else y
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(input, 0), 6)."""
-    return _out(input, _act.relu6(input), inplace)
+    y = _act.relu6(input)
+    return input.copy_(y) if inplace else y
 
 
 def hardtanh(
     input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
     """clamp(input, min_val, max_val)."""
-    return _out(input, _act.hardtanh(input, min_val, max_val), inplace)
+    y = _act.hardtanh(input, min_val, max_val)
+    return input.copy_(y) if inplace else y
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -100,12 +102,14 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """input·relu6(input + 3)/6."""
-    return _out(input, _act.hardswish(input), inplace)
+    y = _act.hardswish(input)
+    return input.copy_(y) if inplace else y
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(input + 3)/6."""
-    return _out(input, _act.hardsigmoid(input), inplace)
+    y = _act.hardsigmoid(input)
+    return input.copy_(y) if inplace else y
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -137,11 +141,12 @@ def threshold(
     input: Tensor, threshold: float, value: float, inplace: bool = False
 ) -> Tensor:
     """input where input > threshold, else value."""
-    return _out(input, _act.threshold(input, threshold, value), inplace)
+    y = _act.threshold(input, threshold, value)
+    return input.copy_(y) if inplace else y
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
-    return _out(input, _act.threshold(input, threshold, value), True)
+    return input.copy_(_act.threshold(input, threshold, value))
 
 
 def rrelu(
@@ -159,7 +164,7 @@ def rrelu(
     ``mg.manual_seed`` reseeds).
     """
     y = _act.rrelu(input, lower, upper, training, generator)
-    return _out(input, y, inplace)
+    return input.copy_(y) if inplace else y
 
 
 def rrelu_(

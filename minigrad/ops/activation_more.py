@@ -89,38 +89,55 @@ class _Pointwise(Function):
     ``_f`` and ``_bw`` work on arrays and return a new array of x's dtype; they
     use as few numpy calls as they can (in-place ``out=`` steps, no ``np.clip``
     wrapper): on small tensors each numpy call is a sizable part of an op's
-    cost (Note [Per-op overhead]). Both run with numpy's warnings off, as
-    PyTorch computes inf·0 = NaN quietly (Note [Quiet floating-point errors]).
+    cost (Note [Per-op overhead]). Those that can compute inf·0 or inf/inf
+    (NaN, quietly in PyTorch) run with numpy's warnings off (Note [Quiet
+    floating-point errors]).
     """
 
     _array_forward = True
+
+    # Whether _f / _bw can raise a floating-point flag (inf·0, inf/inf) from
+    # inf or NaN input; only those pay for the quiet error state.
+    _quiet_f = False
+    _quiet_bw = False
 
     @classmethod
     def forward(cls, ctx, x, *, p=()):
         ctx.p = p
         ctx.save_for_backward(x)
-        tok = _quiet.enter()
-        try:
-            if not x.ndim:  # ufuncs give 0-d input scalars, not arrays, back
-                return cls._f(x.reshape(1), *p).reshape(())
-            return cls._f(x, *p)
-        finally:
-            _quiet.leave(tok)
+        if not x.ndim:  # ufuncs give 0-d input scalars, not arrays, back
+            return cls._run(cls._f, cls._quiet_f, x.reshape(1), *p).reshape(())
+        if cls._quiet_f:
+            return cls._run(cls._f, True, x, *p)
+        return cls._f(x, *p)
 
     @classmethod
     def backward(cls, ctx, g):
-        tok = _quiet.enter()
-        try:
-            if STATE.grad_enabled:
-                (x,) = ctx.saved_tensors
+        if STATE.grad_enabled:
+            (x,) = ctx.saved_tensors
+            tok = _quiet.enter()
+            try:
                 return g * cls._d(x, *ctx.p)
-            (x,) = ctx._saved_arrays()
-            gd = g.data
-            if gd.dtype != x.dtype:
-                gd = gd.astype(x.dtype)
-            if not x.ndim:
-                return _wrap(cls._bw(x.reshape(1), gd.reshape(1), *ctx.p).reshape(()))
-            return _wrap(cls._bw(x, gd, *ctx.p))
+            finally:
+                _quiet.leave(tok)
+        (x,) = ctx._saved_arrays()
+        gd = g.data
+        if gd.dtype != x.dtype:
+            gd = gd.astype(x.dtype)
+        if not x.ndim:
+            d = cls._run(cls._bw, cls._quiet_bw, x.reshape(1), gd.reshape(1), *ctx.p)
+            return _wrap(d.reshape(()))
+        if cls._quiet_bw:
+            return _wrap(cls._run(cls._bw, True, x, gd, *ctx.p))
+        return _wrap(cls._bw(x, gd, *ctx.p))
+
+    @staticmethod
+    def _run(f, quiet, *args):
+        if not quiet:
+            return f(*args)
+        tok = _quiet.enter()  # Note [Quiet floating-point errors]
+        try:
+            return f(*args)
         finally:
             _quiet.leave(tok)
 
@@ -195,6 +212,8 @@ class Hardtanh(_Pointwise):
 class Hardswish(_Pointwise):
     """y = x·clamp(x + 3, 0, 6)/6;  dL/dx = 0 for x <= -3, g·(x/3 + 1/2) for
     -3 < x < 3, g for x >= 3 (and NaN)."""
+
+    _quiet_f = True  # -inf·0
 
     @staticmethod
     def _f(x):
@@ -343,6 +362,8 @@ class Softsign(_Pointwise):
     """y = x/(1 + |x|);  dL/dx = g·r·(1 - |x|·r), r = 1/(1 + |x|) (= g/(1 + |x|)²,
     NaN at ±inf like PyTorch's composite)."""
 
+    _quiet_f = _quiet_bw = True  # inf/inf, inf·0
+
     @staticmethod
     def _f(x):
         a = np.abs(x)
@@ -371,6 +392,8 @@ class Mish(_Pointwise):
     """y = x·tanh(softplus(x));  dL/dx = g·(t + x·sigmoid(x)·(1 - t²)),
     t = tanh(softplus(x)) (PyTorch's formula: NaN at ±inf). softplus(x) =
     max(x, 0) + log(1 + e^-|x|) never overflows."""
+
+    _quiet_f = _quiet_bw = True  # -inf·0, inf·0
 
     @staticmethod
     def _tanh_sp(x, e):
@@ -423,6 +446,8 @@ class Threshold(_Pointwise):
 
 
 def _num(v: Any, op: str, name: str) -> float:
+    if type(v) is float:
+        return v
     if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
         raise ArgumentError(f"{op}: {name} must be a number, got {type(v).__name__}")
     return float(v)
