@@ -351,37 +351,28 @@ class Tanhshrink(_Pointwise):
         return t * t
 
 
-def _exp_neg_abs(x: np.ndarray) -> np.ndarray:
-    """e^-|x|, in (0, 1]: the stable ingredient of softplus and sigmoid."""
-    e = np.abs(x)
-    np.negative(e, out=e)
-    return np.exp(e, out=e)
-
-
-def _sigmoid_np(x: np.ndarray, e: np.ndarray, neg: bool = False) -> np.ndarray:
-    """sigmoid(x) (sigmoid(-x) with ``neg``) from e = e^-|x|, without overflow:
-    1/(1 + e) on one side of 0, e/(1 + e) on the other."""
-    dt = x.dtype
-    zero, one = _k(0, dt), _k(1, dt)
-    m = np.less(x, zero) if neg else np.greater_equal(x, zero)
-    s = np.where(m, one, e)
-    s /= np.add(e, one)
-    return s
+def _softplus_np(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x) = logaddexp(x, 0), which never overflows."""
+    return np.logaddexp(x, _k(0, x.dtype))
 
 
 class Logsigmoid(_Pointwise):
-    """y = log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|) (stable for any x);
-    dL/dx = g·sigmoid(-x)."""
+    """y = log(sigmoid(x)) = -softplus(-x) (stable for any x);  dL/dx =
+    g·sigmoid(-x) = g/(1 + e^x) (e^x = inf gives 0, quietly)."""
+
+    _quiet_f = True  # logaddexp(NaN, 0) flags "invalid" (NaN is right)
+    _quiet_bw = True  # e^x overflows to inf for large x: the right limit
 
     @staticmethod
     def _f(x):
-        y = np.log1p(_exp_neg_abs(x))
-        return np.subtract(np.minimum(x, _k(0, x.dtype)), y, out=y)
+        y = _softplus_np(np.negative(x))
+        return np.negative(y, out=y)
 
     @staticmethod
     def _bw(x, g):
-        d = _sigmoid_np(x, _exp_neg_abs(x), neg=True)
-        d *= g
+        d = np.exp(x)
+        d += _k(1, x.dtype)
+        np.divide(g, d, out=d)
         return d
 
     @staticmethod
@@ -422,30 +413,27 @@ class Softsign(_Pointwise):
 
 class Mish(_Pointwise):
     """y = x·tanh(softplus(x));  dL/dx = g·(t + x·sigmoid(x)·(1 - t²)),
-    t = tanh(softplus(x)) (PyTorch's formula: NaN at ±inf). softplus(x) =
-    max(x, 0) + log(1 + e^-|x|) never overflows."""
+    t = tanh(softplus(x)), sigmoid(x) = e^(x - softplus(x)) (PyTorch's
+    formula: NaN at ±inf)."""
 
-    _quiet_f = _quiet_bw = True  # -inf·0, inf·0
-
-    @staticmethod
-    def _tanh_sp(x, e):
-        t = np.log1p(e)
-        t += np.maximum(x, _k(0, x.dtype))
-        return np.tanh(t, out=t)
+    _quiet_f = _quiet_bw = True  # -inf·0, inf - inf
 
     @staticmethod
     def _f(x):
-        t = Mish._tanh_sp(x, _exp_neg_abs(x))
+        t = _softplus_np(x)
+        np.tanh(t, out=t)
         t *= x
         return t
 
     @staticmethod
     def _bw(x, g):
-        e = _exp_neg_abs(x)
-        t = Mish._tanh_sp(x, e)
+        sp = _softplus_np(x)
+        t = np.tanh(sp)
+        np.subtract(x, sp, out=sp)
+        np.exp(sp, out=sp)  # sigmoid(x)
         d = t * t
         np.subtract(_k(1, x.dtype), d, out=d)
-        d *= _sigmoid_np(x, e)
+        d *= sp
         d *= x
         d += t
         d *= g
