@@ -513,7 +513,7 @@ class Tensor:
     def silu(self) -> Tensor:
         return _ops.silu(self)
 
-    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+    def hardshrink(self, lambd: builtins.float = 0.5) -> Tensor:
         return _ops.hardshrink(self, lambd)
 
     def prelu(self, weight: Tensor) -> Tensor:

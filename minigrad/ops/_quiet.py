@@ -22,7 +22,10 @@ import numpy as np
 __all__ = ["enter", "leave"]
 
 try:
-    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    from numpy._core._ufunc_config import (  # type: ignore[attr-defined]
+        _extobj_contextvar,
+        _make_extobj,
+    )
 
     _IGNORE = _make_extobj(all="ignore")
     _set = _extobj_contextvar.set
