@@ -159,7 +159,8 @@ def _k(v: float, dt: np.dtype) -> np.ndarray:
     if a is None:
         if len(_KCACHE) > 4096:
             _KCACHE.clear()
-        a = np.array(v, dt)
+        with np.errstate(over="ignore"):  # 1e40 in float32 is inf (a bound)
+            a = np.array(v, dt)
         a.flags.writeable = False
         _KCACHE[key] = a
     return a
@@ -659,8 +660,8 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
     if x.ndim == 0:
         raise ShapeError("glu: does not support 0-d tensors (halving needs a dim)")
     if not -x.ndim <= dim < x.ndim:
-        raise ShapeError(
-            f"glu: dim {dim} out of range for a tensor of shape {tuple(x.shape)}"
+        raise IndexError(
+            f"glu: dim {dim} is out of range for a tensor of shape {tuple(x.shape)}"
         )
     n = x.shape[dim]
     if n % 2:
