@@ -283,3 +283,16 @@ def test_int_and_mixed_dtypes_like_torch():
             tfn(torch.tensor(xi))
         with pytest.raises(TypeError):
             fn(mg.tensor(xi))
+
+
+def test_gelu_tanh_approximation_exists_and_matches_torch():
+    arr = np.linspace(-6, 6, 25)
+    x = mg.tensor(arr, requires_grad=True)
+    xt = torch.tensor(arr, requires_grad=True)
+    y, yt = F.gelu(x, approximate="tanh"), TF.gelu(xt, approximate="tanh")
+    y.sum().backward()
+    yt.sum().backward()
+    tol = {"rtol": 1e-10, "atol": 1e-12}
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), **tol)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), **tol)
+    assert repr(nn.GELU("tanh")) == repr(torch.nn.GELU("tanh"))
