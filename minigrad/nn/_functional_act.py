@@ -2,9 +2,10 @@
 (re-exported by ``minigrad.nn.functional``), ``inplace=`` where PyTorch has it,
 and the ``*_`` in-place variants PyTorch's ``nn.functional`` has.
 
-Layer: nn. The ops are in :mod:`minigrad.ops.activation_more`; ``inplace=True``
-writes the result into ``input`` through ``Tensor.copy_`` (Note [In-place ops]
-in ``minigrad/tensor.py``), so the graph and version counter follow.
+Layer: nn. The ops are in :mod:`minigrad.ops.activation_more` and
+:mod:`minigrad.ops.activation_composite`; ``inplace=True`` writes the result
+into ``input`` through ``Tensor.copy_`` (Note [In-place ops] in
+``minigrad/tensor.py``), so the graph and version counter follow.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.dtypes import canonical_dtype
+from minigrad.ops import activation_composite as _comp
 from minigrad.ops import activation_more as _act
 from minigrad.tensor import Tensor
 
@@ -163,7 +165,7 @@ def rrelu(
     ``generator``: a numpy Generator (default: minigrad's, which
     ``mg.manual_seed`` reseeds).
     """
-    y = _act.rrelu(input, lower, upper, training, generator)
+    y = _comp.rrelu(input, lower, upper, training, generator)
     return input.copy_(y) if inplace else y
 
 
@@ -178,12 +180,12 @@ def rrelu_(
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """input where input > 0, else weight·input, one weight per channel (dim 1)."""
-    return _act.prelu(input, weight)
+    return _comp.prelu(input, weight)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a·sigmoid(b), a and b the two halves of input along ``dim``."""
-    return _act.glu(input, dim)
+    return _comp.glu(input, dim)
 
 
 def softmin(
@@ -198,4 +200,4 @@ def softmin(
         )
     if dtype is not None:
         input = input.to(canonical_dtype(dtype, "softmin"))
-    return _act.softmin(input, dim)
+    return _comp.softmin(input, dim)

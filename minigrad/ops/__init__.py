@@ -19,21 +19,18 @@ from minigrad.ops.activation import (
     softplus,
     tanh,
 )
+from minigrad.ops.activation_composite import glu, prelu, rrelu, softmin
 from minigrad.ops.activation_more import (
     celu,
     elu,
-    glu,
     hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
     logsigmoid,
     mish,
-    prelu,
     relu6,
-    rrelu,
     selu,
-    softmin,
     softshrink,
     softsign,
     tanhshrink,
