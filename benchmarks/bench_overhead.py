@@ -13,6 +13,16 @@ Sequences (the first is the headline figure):
 * ``tensor``: ``y*w, y+b``
 * ``scalar``: ``y*1.0001, y+0.5``
 
+Issue 14 asks the new elementwise ops to stay within 1.2x of the existing ones
+per op. Chains of unary ops (minigrad only, interleaved with ``mixed``):
+
+* ``act-old``: ``tanh, sigmoid, relu, gelu`` (the existing activations)
+* ``act-new``: ``sin, elu, hardswish, cos`` (issue-14 math ops and activations)
+* ``act-new2``: ``softsign, hardsigmoid, mish, logsigmoid``
+
+and their per-op time against ``mixed`` and against ``act-old`` (and, for
+scale, the same chain in PyTorch on one thread).
+
     python benchmarks/run.py overhead           # or --quick
 """
 
@@ -50,6 +60,75 @@ def _chain(case: str, x: Any, w: Any, b: Any) -> Any:
             y = y * 1.0001
             y = y + 0.5
     return y
+
+
+def _unary_ops(lib: Any = None) -> dict[str, tuple[Callable[[Any], Any], ...]]:
+    """The chains, in minigrad (or, given ``torch``, the same ops in PyTorch)."""
+    lib = lib or mg
+    F = lib.nn.functional
+    return {
+        "act-old": (lib.tanh, lib.sigmoid, F.relu, F.gelu),
+        "act-new": (lib.sin, F.elu, F.hardswish, lib.cos),
+        "act-new2": (F.softsign, F.hardsigmoid, F.mish, F.logsigmoid),
+    }
+
+
+def _unary_runner(fns: tuple[Callable[[Any], Any], ...], x: Any) -> Callable[[], None]:
+    # Values stay O(1) along the chain (no underflow to denormals).
+    def run() -> None:
+        x.grad = None
+        y = x
+        for _ in range(N_OPS // len(fns)):
+            for f in fns:
+                y = f(y)
+        y.sum().backward()
+
+    return run
+
+
+def run_unary(quick: bool) -> list[Row]:
+    """Per-op time of the chains of unary ops, against ``mixed`` and ``act-old``
+    (and the same chain in PyTorch on one thread, for scale)."""
+    torch = try_import("torch")
+    base = np.full((4, 4), 0.75, np.float32)
+    mx = mg.tensor(base, requires_grad=True)
+    mw, mb = mg.full((4, 4), 1.0001), mg.full((4, 4), 0.5)
+    fns = {"mixed": _runner("mixed", mx, mw, mb)}
+    for name, ops in _unary_ops().items():
+        fns[name] = _unary_runner(ops, mx)
+    threads = torch.get_num_threads() if torch is not None else 0
+    if torch is not None:
+        tx = torch.tensor(base, requires_grad=True)
+        for name, ops in _unary_ops(torch).items():
+            fns[f"torch-1t {name}"] = _unary_runner(ops, tx)
+        torch.set_num_threads(1)
+    try:
+        res = interleaved(
+            fns, rounds=3 if quick else 9, min_time=0.05 if quick else 0.1
+        )
+    finally:
+        if torch is not None:
+            torch.set_num_threads(threads)
+    us = {k: v / N_OPS * 1e6 for k, v in res.items()}
+    rows = []
+    for name in ("act-old", "act-new", "act-new2"):
+        for peer in ("mixed", "act-old", f"torch-1t {name}"):
+            if peer == name or peer not in us:
+                continue
+            rows.append(
+                Row(
+                    family="overhead",
+                    case=f"{N_OPS} unary ops 4x4 f32 fwd+bwd ({name})",
+                    unit="us/op",
+                    minigrad=us[name],
+                    peer_name=peer if peer.startswith("torch") else f"mg {peer}",
+                    peer=us[peer],
+                    target="ratio <= 1.2"
+                    if name != "act-old" and peer in ("mixed", "act-old")
+                    else "",
+                )
+            )
+    return rows
 
 
 def _runner(case: str, x: Any, w: Any, b: Any) -> Callable[[], None]:
@@ -131,4 +210,4 @@ def run(quick: bool) -> list[Row]:
                     },
                 )
             )
-    return rows
+    return rows + run_unary(quick)

@@ -594,6 +594,12 @@ class Tensor:
     def silu(self) -> Tensor:
         return _ops.silu(self)
 
+    def hardshrink(self, lambd: builtins.float = 0.5) -> Tensor:
+        return _ops.hardshrink(self, lambd)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        return _ops.prelu(self, weight)
+
     def softplus(
         self, beta: builtins.float = 1.0, threshold: builtins.float = 20.0
     ) -> Tensor:

@@ -161,6 +161,21 @@ CASES = [
     Case("silu", lambda a: F.silu(a), [(2, 4)], "u"),
     Case("softplus", lambda a: F.softplus(a), [(2, 4)], "u"),
     Case("softplus_beta", lambda a: F.softplus(a, beta=2.0, threshold=1.5), [(8,)]),
+    # issue 14 activations (minigrad.ops.activation_more); piecewise-linear ones
+    # times the input, so that their second derivative is not identically 0
+    Case("elu", lambda a: F.elu(a, 1.5), [(2, 4)], "u"),
+    Case("selu", lambda a: F.selu(a), [(2, 4)], "u"),
+    Case("celu", lambda a: F.celu(a, 0.7), [(2, 4)], "u"),
+    Case("hardtanh", lambda a: F.hardtanh(a, -0.5, 1.5) * a, [(2, 4)]),
+    Case("hardswish", lambda a: F.hardswish(a * 2.0), [(2, 4)], "u"),
+    Case("hardsigmoid", lambda a: F.hardsigmoid(a * 2.0) * a, [(2, 4)], "u"),
+    Case("hardshrink", lambda a: F.hardshrink(a, 0.2) * a, [(2, 4)]),
+    Case("softshrink", lambda a: F.softshrink(a, 0.2) * a, [(2, 4)]),
+    Case("tanhshrink", lambda a: F.tanhshrink(a), [(2, 4)], "u"),
+    Case("logsigmoid", lambda a: F.logsigmoid(a * 3.0), [(2, 4)], "u"),
+    Case("softsign", lambda a: F.softsign(a), [(2, 4)]),
+    Case("mish", lambda a: F.mish(a * 2.0), [(2, 4)], "u"),
+    Case("threshold", lambda a: F.threshold(a, 0.1, -2.0) * a, [(2, 4)]),
     Case("softmax_dim1", lambda a: F.softmax(a, dim=1), [(2, 4)], "u"),
     Case("softmax_dim0", lambda a: F.softmax(a, dim=0), [(3, 2)], "u"),
     Case("softmax_3d", lambda a: a.softmax(-1) * a, [(2, 2, 3)], "u"),
@@ -553,6 +568,8 @@ def test_gradgradcheck(name):
 EXCLUDED = {
     # Abstract base of the elementwise activations; each subclass is covered.
     "minigrad.ops.activation._Activation",
+    # Abstract base of the issue-14 activations; each subclass is covered.
+    "minigrad.ops.activation_more._Pointwise",
 }
 
 

@@ -25,7 +25,9 @@ import numpy as np
 
 from minigrad._C import _act
 from minigrad.autograd.function import Function, apply1
+from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import DTypeError
+from minigrad.ops import _quiet
 from minigrad.ops.elementwise import (
     Where,
     _floating,
@@ -100,20 +102,34 @@ class _Unary:
 
     @classmethod
     def forward(cls, ctx, a):
-        with np.errstate(all="ignore"):
+        tok = _quiet.enter()  # Note [Quiet floating-point errors]
+        try:
             y = np.asarray(cls._f(a), dtype=a.dtype)
+        finally:
+            _quiet.leave(tok)
         ctx.save_for_backward(y if cls._from_out else a)
         return y
 
     @classmethod
     def backward(cls, ctx, g):
-        (s,) = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            return g * cls._d(s)
+        tok = _quiet.enter()
+        try:
+            if cls._dn is None or STATE.grad_enabled:
+                (s,) = ctx.saved_tensors
+                return g * cls._d(s)
+            # Not recorded: the derivative on arrays, without building Tensor
+            # ops (Note [Per-op overhead]).
+            (s,) = ctx._saved_arrays()
+            d = np.asarray(cls._dn(s), dtype=s.dtype)
+            return Tensor._wrap(np.multiply(d, g.data, out=d, casting="unsafe"))
+        finally:
+            _quiet.leave(tok)
 
     _f: Any  # set by each op
 
     _d: Any  # set by each op
+    # Optionally, _d on arrays (a new array), for backward when not recorded.
+    _dn: Any = None
 
 
 class Sin(_Unary, Function):
@@ -121,6 +137,7 @@ class Sin(_Unary, Function):
 
     _f = staticmethod(np.sin)
     _d = staticmethod(lambda a: a.cos())
+    _dn = staticmethod(np.cos)
 
 
 class Cos(_Unary, Function):
@@ -128,6 +145,7 @@ class Cos(_Unary, Function):
 
     _f = staticmethod(np.cos)
     _d = staticmethod(lambda a: -a.sin())
+    _dn = staticmethod(lambda a: np.negative(np.sin(a)))
 
 
 class Tan(_Unary, Function):
@@ -136,6 +154,7 @@ class Tan(_Unary, Function):
     _from_out = True
     _f = staticmethod(np.tan)
     _d = staticmethod(lambda y: y * y + 1.0)
+    _dn = staticmethod(lambda y: y * y + 1)
 
 
 class Asin(_Unary, Function):
@@ -164,6 +183,7 @@ class Sinh(_Unary, Function):
 
     _f = staticmethod(np.sinh)
     _d = staticmethod(lambda a: a.cosh())
+    _dn = staticmethod(np.cosh)
 
 
 class Cosh(_Unary, Function):
@@ -171,6 +191,7 @@ class Cosh(_Unary, Function):
 
     _f = staticmethod(np.cosh)
     _d = staticmethod(lambda a: a.sinh())
+    _dn = staticmethod(np.sinh)
 
 
 class Asinh(_Unary, Function):
@@ -208,6 +229,7 @@ class Expm1(_Unary, Function):
     _from_out = True
     _f = staticmethod(np.expm1)
     _d = staticmethod(lambda y: y + 1.0)
+    _dn = staticmethod(lambda y: y + 1)
 
 
 class Log2(_Unary, Function):
@@ -229,6 +251,7 @@ class Log1p(_Unary, Function):
 
     _f = staticmethod(np.log1p)
     _d = staticmethod(lambda a: reciprocal(a + 1.0))
+    _dn = staticmethod(lambda a: np.reciprocal(a + 1))
 
 
 class Rsqrt(_Unary, Function):
