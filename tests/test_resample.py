@@ -84,7 +84,16 @@ def test_interpolate_matches_torch(cfg, dtype):
         and not kw["recompute_scale_factor"]
         and any(o in (i, 2 * i) for i, o in zip(ins, ym.shape[2:]))
     )
-    if legacy_mismatch:
+    # PyTorch's bicubic backward copies the gradient when the output has the
+    # input's size, though its forward still resamples with the given factor
+    # (torch.autograd.gradcheck fails on it there); ours is the adjoint.
+    same_size_bicubic = (
+        mode == "bicubic"
+        and "scale_factor" in kw
+        and not kw["recompute_scale_factor"]
+        and tuple(ym.shape[2:]) == tuple(ins)
+    )
+    if legacy_mismatch or same_size_bicubic:
         return
     g = rng.standard_normal(ym.shape).astype(dtype)
     ym.backward(mg.tensor(g))
