@@ -108,6 +108,11 @@ int mg_conv_threads(int num_threads, mg_index_t items, double work,
     return nt;
 }
 
+int mg_conv_fused_wins(const conv3 *c, int dtype_bytes, int num_threads) {
+    (void)c, (void)dtype_bytes, (void)num_threads;
+    return 0; // TODO(measure)
+}
+
 #define T float
 #define SFX f32
 #define GEMM mg_gemm_f32
