@@ -35,22 +35,66 @@
 #include "gemm/gemm_internal.h"
 #include "mg_cpu.h"
 
+// The gather's segment table has one entry per panel row at most.
+#define MG_FUSED_MAX_MR 64
+_Static_assert(MG_GEMM_AVX512_F32_MR <= MG_FUSED_MAX_MR &&
+                   MG_GEMM_AVX512_F64_MR <= MG_FUSED_MAX_MR &&
+                   MG_GEMM_AVX2_F32_MR <= MG_FUSED_MAX_MR &&
+                   MG_GEMM_AVX2_F64_MR <= MG_FUSED_MAX_MR &&
+                   MG_GEMM_GENERIC_F32_MR <= MG_FUSED_MAX_MR &&
+                   MG_GEMM_GENERIC_F64_MR <= MG_FUSED_MAX_MR,
+               "segment table too small");
+
+// Entries of a panel's per-tap span table (on the stack of the gather):
+// kernels with more taps x segments compute the spans as they go.
+#define MG_FUSED_TAB 1024
+
+// The AVX-512 gather (masked moves of whole row spans) on x86 GCC / Clang,
+// chosen at run time with the AVX-512 micro-kernel.
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define MG_FUSED_X86 1
+#define MG_FUSED_AVX512 __attribute__((target("avx512f")))
+#else
+#define MG_FUSED_X86 0
+#endif
+
 #define T float
 #define SFX f32
 #define KERNEL mg_gemm_kernel_f32
 #define UKR mg_ukr_f32
+#define VL 16
+#define MASKT __mmask16
+#define V_ZERO _mm512_setzero_ps
+#define V_MLOAD _mm512_maskz_loadu_ps
+#define V_MSTORE _mm512_mask_storeu_ps
 #include "conv/conv_fused_tmpl.h"
 #undef T
 #undef SFX
 #undef KERNEL
 #undef UKR
+#undef VL
+#undef MASKT
+#undef V_ZERO
+#undef V_MLOAD
+#undef V_MSTORE
 
 #define T double
 #define SFX f64
 #define KERNEL mg_gemm_kernel_f64
 #define UKR mg_ukr_f64
+#define VL 8
+#define MASKT __mmask8
+#define V_ZERO _mm512_setzero_pd
+#define V_MLOAD _mm512_maskz_loadu_pd
+#define V_MSTORE _mm512_mask_storeu_pd
 #include "conv/conv_fused_tmpl.h"
 #undef T
 #undef SFX
 #undef KERNEL
 #undef UKR
+#undef VL
+#undef MASKT
+#undef V_ZERO
+#undef V_MLOAD
+#undef V_MSTORE

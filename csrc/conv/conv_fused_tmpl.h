@@ -31,6 +31,7 @@ typedef struct {
     const T *wpack; // groups x (KC slices of NR-panels), see FN(pack_w_)
     const T *bias;  // groups x cgo_pad, zero-padded, or NULL
     mg_index_t L, mcb, mblocks, kcb, cgo_pad;
+    int vec_pack; // the AVX-512 gather (the AVX-512 kernel is in use)
 } FN(fjob_);
 
 // Panel rows [r0, r0 + MR) of group g (rows >= L are padding) as segments.
@@ -66,83 +67,56 @@ static int FN(segments_)(const FN(fjob_) * J, mg_index_t g, mg_index_t r0,
     return ns;
 }
 
-// The fused gather: MR-panels of rows [r0, r0 + rows) of group g, inner
-// indices [pc, pc + kcs), dst[panel * MR * kcs + p * MR + i] = the patch
-// entry (zero outside x and past the last row). Per inner index p, each
-// segment is one input row read along stride s[2] (a plain copy at stride
-// 1), with zeros where the taps fall in the padding.
-static void FN(pack_patches_)(const FN(fjob_) * J, mg_index_t g,
-                              mg_index_t r0, mg_index_t rows, mg_index_t pc,
-                              mg_index_t kcs, T *MG_RESTRICT dst) {
-    const conv3 *G = J->G;
-    const int MR = J->kr->mr;
-    const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2];
-    const mg_index_t K1 = G->k[1], K2 = G->k[2], s2 = G->s[2];
-    const mg_index_t kk12 = K1 * K2, ksz = G->k_sz;
-    FN(fseg_) seg[64]; // >= MR of every kernel
-    for (mg_index_t ir = 0; ir < rows; ir += MR) {
-        const int ns = FN(segments_)(J, g, r0 + ir, seg);
-        T *panel = dst + ir * kcs;
-        // (c, kd, kh, kw) of inner index pc, stepped along with p.
-        mg_index_t c = pc / ksz, t = pc % ksz;
-        mg_index_t kd = t / kk12, kh = t / K2 % K1, kw = t % K2;
-        for (mg_index_t p = 0; p < kcs; ++p) {
-            T *out = panel + p * MR;
-            const mg_index_t dd = kd * G->d[0], dh = kh * G->d[1];
-            const mg_index_t dw = kw * G->d[2];
-            for (int e = 0; e < ns; ++e) {
-                const FN(fseg_) *s = seg + e;
-                T *o = out + s->i0;
-                const int len = s->len;
-                const mg_index_t id = s->id0 + dd, ih = s->ih0 + dh;
-                if (!s->base || id < 0 || id >= D || ih < 0 || ih >= H) {
-                    for (int j = 0; j < len; ++j)
-                        o[j] = 0;
-                    continue;
-                }
-                const T *row = s->base + (c * D + id) * H * W + ih * W;
-                const mg_index_t iw = s->iw0 + dw;
-                // The valid span [lo, hi) of j: 0 <= iw + j * s2 < W.
-                mg_index_t lo, hi;
-                if (s2 == 1) {
-                    lo = -iw, hi = W - iw;
-                } else {
-                    lo = iw >= 0 ? 0 : (-iw + s2 - 1) / s2;
-                    hi = W - iw <= 0 ? 0 : (W - iw + s2 - 1) / s2;
-                }
-                if (lo < 0)
-                    lo = 0;
-                if (hi > len)
-                    hi = len;
-                if (lo > len)
-                    lo = len;
-                if (hi < lo)
-                    hi = lo;
-                int j = 0;
-                for (; j < lo; ++j)
-                    o[j] = 0;
-                if (s2 == 1) {
-                    const T *src = row + iw;
-                    for (; j < hi; ++j)
-                        o[j] = src[j];
-                } else {
-                    for (; j < hi; ++j)
-                        o[j] = row[iw + j * s2];
-                }
-                for (; j < len; ++j)
-                    o[j] = 0;
-            }
-            if (++kw == K2) {
-                kw = 0;
-                if (++kh == K1) {
-                    kh = 0;
-                    if (++kd == G->k[0])
-                        kd = 0, ++c;
-                }
-            }
-        }
+// Where segment s reads for tap (kd, kh, kw) of channel 0: element j of
+// the segment is s->base[off + j * s2] for j in [lo, hi) (add c * in_sz for
+// channel c), zero elsewhere; lo == hi when the tap's input row lies in the
+// padding (or the segment is padding).
+typedef struct {
+    mg_index_t off;
+    int lo, hi;
+} FN(fspan_);
+
+static inline void FN(tap_span_)(const conv3 *G, const FN(fseg_) * s,
+                                 mg_index_t kd, mg_index_t kh, mg_index_t kw,
+                                 FN(fspan_) * sp) {
+    const mg_index_t D = G->in[0], H = G->in[1], W = G->in[2], s2 = G->s[2];
+    const mg_index_t id = s->id0 + kd * G->d[0], ih = s->ih0 + kh * G->d[1];
+    sp->off = 0, sp->lo = sp->hi = 0;
+    if (!s->base || id < 0 || id >= D || ih < 0 || ih >= H)
+        return;
+    const mg_index_t iw = s->iw0 + kw * G->d[2], len = s->len;
+    // j valid when 0 <= iw + j * s2 < W.
+    mg_index_t a, b;
+    if (s2 == 1) {
+        a = -iw, b = W - iw;
+    } else {
+        a = iw >= 0 ? 0 : (-iw + s2 - 1) / s2;
+        b = W - iw <= 0 ? 0 : (W - iw + s2 - 1) / s2;
     }
+    a = a < 0 ? 0 : a > len ? len : a;
+    b = b > len ? len : b < a ? a : b;
+    sp->off = (id * H + ih) * W + iw;
+    sp->lo = (int)a, sp->hi = (int)b;
 }
+
+// The fused gather, FN(pack_patches_) and, on x86, FN(pack_patches_avx512_)
+// (conv_fused_pack.h, included once per variant).
+#define PACK_FN FN(pack_patches_)
+#define PACK_VEC 0
+#define PACK_ATTR
+#include "conv/conv_fused_pack.h"
+#undef PACK_FN
+#undef PACK_VEC
+#undef PACK_ATTR
+#if MG_FUSED_X86
+#define PACK_FN FN(pack_patches_avx512_)
+#define PACK_VEC 1
+#define PACK_ATTR MG_FUSED_AVX512
+#include "conv/conv_fused_pack.h"
+#undef PACK_FN
+#undef PACK_VEC
+#undef PACK_ATTR
+#endif
 
 // W packed for every group and KC slice: slice [pc, pc + kcs) of group g at
 // wpack + g * cgo_pad * kc + pc * cgo_pad, as NR-panels of kcs x NR
@@ -183,7 +157,12 @@ static void FN(fused_item_)(const FN(fjob_) * J, mg_index_t it, T *apack) {
         const mg_index_t kcs = kc - pc < J->kcb ? kc - pc : J->kcb;
         const int first = pc == 0, last = pc + kcs == kc;
         const T beta = first ? (T)0 : (T)1;
-        FN(pack_patches_)(J, g, r0, rows, pc, kcs, apack);
+#if MG_FUSED_X86
+        if (J->vec_pack)
+            FN(pack_patches_avx512_)(J, g, r0, rows, pc, kcs, apack);
+        else
+#endif
+            FN(pack_patches_)(J, g, r0, rows, pc, kcs, apack);
         const T *wp = J->wpack + g * J->cgo_pad * kc + pc * J->cgo_pad;
         const T *bias = last && J->bias ? J->bias + g * J->cgo_pad : 0;
         for (mg_index_t jr = 0; jr < cgo; jr += NR) {
@@ -304,8 +283,9 @@ int FN(mg_conv_fwd_fused_)(const conv3 *G, const T *x, const T *w,
         for (mg_index_t g = 0; g < G->groups; ++g)
             for (mg_index_t j = 0; j < cgo_pad; ++j)
                 bpad[g * cgo_pad + j] = j < cgo ? bias[g * cgo + j] : (T)0;
-    const FN(fjob_) J = {G,   kr,  x,       y,       wpack, bpad,
-                         L,   mcb, mblocks, kcb,     cgo_pad};
+    const FN(fjob_) J = {G,   kr,      x,   y,       wpack,
+                         bpad, L,     mcb, mblocks, kcb,
+                         cgo_pad, risa == MG_ISA_AVX512};
     if (nt == 1) {
         for (mg_index_t it = 0; it < items; ++it)
             FN(fused_item_)(&J, it, abuf);
