@@ -108,9 +108,40 @@ int mg_conv_threads(int num_threads, mg_index_t items, double work,
     return nt;
 }
 
+// Note [Which forward path]
+// MG_CONV_PATH_AUTO takes the fused forward (conv_fused.c) except:
+//   - 1x1, stride 1, no padding (c->fast; decided by the caller): the
+//     workspace path reads x in place, there are no patches to build;
+//   - fewer than MG_CONV_FUSED_MIN_CGO output channels per group (depthwise):
+//     the workspace GEMM is then a matrix-vector product on its direct
+//     loops, while the fused micro-kernels compute at least NR / 3 columns
+//     (4 on AVX-512) for the one wanted: depthwise 3x3, 32 channels on 32x32,
+//     batch 32, fused/workspace 1.74 (f32) and 1.90 (f64);
+//   - small maps with few output channels (out_sz <= MG_CONV_FUSED_SMALL_P
+//     and cgo < MG_CONV_FUSED_SMALL_CGO): the products are thin, the
+//     workspace path batches whole images and the two tie (LeNet conv2,
+//     6->16 5x5 on 14x14, batch 64: f32 0.98-1.03, f64 1.05-1.15; 6->16 on
+//     10x10 padded: 0.93 / 1.07).
+// Everywhere else measured the fused path is faster (forward alone, CPU
+// time on one thread, medians of 5 interleaved rounds, AVX-512; 2 threads
+// within the noise of the same or better): LeNet conv1 1->6 5x5 28x28 b64
+// 0.91 (f32) / 0.97 (f64); 64->64 3x3 32x32 b32 0.77 / 0.77; 16->32 3x3
+// 56x56 b8 0.77 / 0.78; 3->8 7x7 64x64 b8 0.75 / 0.79; 32->32 3x3 8x8 b32
+// 0.77 / 0.82; 4 groups 32->32 3x3 32x32 b32 0.63 / 0.76; 16->4 3x3 32x32
+// b32 0.61 / 0.54. It writes and reads the patches once (into the packed
+// panels, in L2) where the workspace path writes them to the workspace and
+// then packs them again. The full fwd+bwd figures: benchmarks/bench_conv.py.
+#define MG_CONV_FUSED_MIN_CGO 4
+#define MG_CONV_FUSED_SMALL_P 128
+#define MG_CONV_FUSED_SMALL_CGO 32
+
 int mg_conv_fused_wins(const conv3 *c, int dtype_bytes, int num_threads) {
-    (void)c, (void)dtype_bytes, (void)num_threads;
-    return 0; // TODO(measure)
+    (void)dtype_bytes, (void)num_threads; // the same rule measured for all
+    if (c->cgo < MG_CONV_FUSED_MIN_CGO)
+        return 0;
+    if (c->out_sz <= MG_CONV_FUSED_SMALL_P && c->cgo < MG_CONV_FUSED_SMALL_CGO)
+        return 0;
+    return 1;
 }
 
 #define T float

@@ -17,7 +17,8 @@
 //     The workspace is the packed block (MC x KC per thread) plus packed W:
 //     bounded whatever the image or batch size.
 // Which one mg_conv_fwd_* runs (MG_CONV_PATH_AUTO) is decided in
-// mg_conv_fused_wins (measured, see the figures there).
+// mg_conv_fused_wins, conv.c: Note [Which forward path] has the rule and
+// the figures it rests on.
 #if defined(__GNUC__) && !defined(__clang__)
 // As conv.c: the short row copies must stay inline loops, not memcpy calls.
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
