@@ -10,6 +10,7 @@ gradchecked, and compared with PyTorch, with the fused forward forced."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 from collections.abc import Iterator
 
@@ -256,3 +257,68 @@ def test_conv_with_fused_forward_matches_torch(torch, geom, dtype):
         np.testing.assert_allclose(
             a.grad.numpy(), b.grad.numpy(), rtol=tol, atol=tol * 10
         )
+
+
+class _Geom(ctypes.Structure):
+    """struct mg_conv_geom (csrc/mg_conv.h)."""
+
+    _fields_ = [
+        ("nd", ctypes.c_int),
+        ("batch", ctypes.c_ssize_t),
+        ("c_in", ctypes.c_ssize_t),
+        ("c_out", ctypes.c_ssize_t),
+        ("groups", ctypes.c_ssize_t),
+        *(
+            (name, ctypes.c_ssize_t * 3)
+            for name in ("in_size", "out_size", "kernel", "stride", "pad", "dilation")
+        ),
+    ]
+
+
+def _c_forward(geom, x, w, y, isa, threads, path):
+    """mg_conv_fwd_path_f64 straight through ctypes: no wrapper checks."""
+    f = ctypes.CDLL(_conv.__file__).mg_conv_fwd_path_f64
+    p = ctypes.c_void_p
+    f.argtypes = [ctypes.POINTER(_Geom), p, p, p, p, ctypes.c_int, ctypes.c_int]
+    f.argtypes += [ctypes.c_int]
+    f.restype = ctypes.c_int
+    return f(ctypes.byref(geom), x.ctypes.data, w.ctypes.data, None, y.ctypes.data,
+             isa, threads, path)  # fmt: skip
+
+
+def test_c_entry_point_validates_its_own_arguments():
+    # C never trusts its caller: a bad path, thread count, ISA or geometry
+    # is refused (MG_CONV_EARG = 3) before y is touched.
+    x = np.ones((2, 3, 6, 5))
+    w = np.ones((4, 3, 3, 3))
+    y = np.full((2, 4, 4, 3), 7.0)
+
+    def geom(**kw):
+        g = _Geom(nd=2, batch=2, c_in=3, c_out=4, groups=1)
+        g.in_size[:2], g.out_size[:2], g.kernel[:2] = (6, 5), (4, 3), (3, 3)
+        g.stride[:2], g.pad[:2], g.dilation[:2] = (1, 1), (0, 0), (1, 1)
+        for k, v in kw.items():
+            if isinstance(v, tuple):
+                getattr(g, k)[:2] = v
+            else:
+                setattr(g, k, v)
+        return g
+
+    for path in (0, 1, 2):
+        assert _c_forward(geom(), x, w, y, -1, 1, path) == 0
+        np.testing.assert_allclose(y, 27.0)
+    y[...] = 7.0
+    bad = [
+        (geom(), -1, 1, -1),
+        (geom(), -1, 1, 3),
+        (geom(), -1, 0, 2),
+        (geom(), 7, 1, 2),
+        (geom(out_size=(5, 3)), -1, 1, 2),
+        (geom(groups=2), -1, 1, 2),
+        (geom(stride=(0, 1)), -1, 1, 2),
+        (geom(nd=4), -1, 1, 2),
+        (geom(batch=-1), -1, 1, 2),
+    ]
+    for g, isa, threads, path in bad:
+        assert _c_forward(g, x, w, y, isa, threads, path) == 3
+    np.testing.assert_array_equal(y, 7.0)
