@@ -119,18 +119,21 @@ int mg_conv_threads(int num_threads, mg_index_t items, double work,
 //     batch 32, fused/workspace 1.74 (f32) and 1.90 (f64);
 //   - small maps with few output channels (out_sz <= MG_CONV_FUSED_SMALL_P
 //     and cgo < MG_CONV_FUSED_SMALL_CGO): the products are thin, the
-//     workspace path batches whole images and the two tie (LeNet conv2,
-//     6->16 5x5 on 14x14, batch 64: f32 0.98-1.03, f64 1.05-1.15; 6->16 on
-//     10x10 padded: 0.93 / 1.07).
-// Everywhere else measured the fused path is faster (forward alone, CPU
-// time on one thread, medians of 5 interleaved rounds, AVX-512; 2 threads
-// within the noise of the same or better): LeNet conv1 1->6 5x5 28x28 b64
-// 0.91 (f32) / 0.97 (f64); 64->64 3x3 32x32 b32 0.77 / 0.77; 16->32 3x3
-// 56x56 b8 0.77 / 0.78; 3->8 7x7 64x64 b8 0.75 / 0.79; 32->32 3x3 8x8 b32
-// 0.77 / 0.82; 4 groups 32->32 3x3 32x32 b32 0.63 / 0.76; 16->4 3x3 32x32
-// b32 0.61 / 0.54. It writes and reads the patches once (into the packed
-// panels, in L2) where the workspace path writes them to the workspace and
-// then packs them again. The full fwd+bwd figures: benchmarks/bench_conv.py.
+//     workspace path batches whole images, and the two tie. LeNet conv2
+//     (6->16 5x5 on 14x14, batch 64) forward, fused/workspace wall time:
+//     f32 1.01-1.02, f64 1.05-1.08 (1 and 2 threads); 6->16 5x5 on 10x10
+//     padded 0.89-0.93: a tie zone, left to the older path.
+// Everywhere else measured the fused path is faster. Forward alone,
+// fused/workspace, medians of interleaved rounds, AVX-512 (AMD EPYC, 2 cores
+// shared with other jobs, so +-5%): LeNet conv1 1->6 5x5 28x28 b64 0.90
+// (1 thread) / 0.96 (2); 64->64 3x3 32x32 b32 0.75 / 0.76; and on one
+// thread (CPU time) 16->32 3x3 56x56 b8 0.77 (f32) / 0.78 (f64); 3->8 7x7
+// 64x64 b8 0.75 / 0.79; 32->32 3x3 8x8 b32 0.77 / 0.82; 4 groups 32->32
+// 3x3 32x32 b32 0.63 / 0.76; 16->4 3x3 32x32 b32 0.61 / 0.54. Forward +
+// backward (python benchmarks/run.py conv, f32; the backward is the same
+// for both paths): LeNet conv1 0.95 / 0.99, 64->64 3x3 0.95 / 0.93. The
+// fused path writes each patch entry once, into the packed panels (in L2);
+// the workspace path writes it to the workspace and then packs it again.
 #define MG_CONV_FUSED_MIN_CGO 4
 #define MG_CONV_FUSED_SMALL_P 128
 #define MG_CONV_FUSED_SMALL_CGO 32
