@@ -77,10 +77,31 @@ typedef struct mg_conv_geom {
 int mg_conv_check(const mg_conv_geom *g);
 
 // y = conv(x, w) + bias[o] (bias may be NULL). y is written, never read.
+// The path is MG_CONV_PATH_AUTO.
 int mg_conv_fwd_f32(const mg_conv_geom *g, const float *x, const float *w,
                     const float *bias, float *y, int isa, int num_threads);
 int mg_conv_fwd_f64(const mg_conv_geom *g, const double *x, const double *w,
                     const double *bias, double *y, int isa, int num_threads);
+
+// Which algorithm the forward runs (Note [Fused or workspace forward] in
+// conv/conv_fused.c): AUTO picks by the measured size rule there; WORKSPACE
+// is im2col into a tiled workspace, then GEMM; FUSED is the implicit GEMM
+// (im2col fused into the packing). Tests force each one; both give the same
+// results to rounding. A size-0 problem is the workspace path's whatever
+// is asked (there is nothing to multiply).
+enum {
+    MG_CONV_PATH_AUTO = 0,
+    MG_CONV_PATH_WORKSPACE = 1,
+    MG_CONV_PATH_FUSED = 2
+};
+
+// mg_conv_fwd_* with the path chosen (EARG for a value outside the enum).
+int mg_conv_fwd_path_f32(const mg_conv_geom *g, const float *x,
+                         const float *w, const float *bias, float *y, int isa,
+                         int num_threads, int path);
+int mg_conv_fwd_path_f64(const mg_conv_geom *g, const double *x,
+                         const double *w, const double *bias, double *y,
+                         int isa, int num_threads, int path);
 
 // gx = d(sum(gy * y)) / dx: gy has y's shape, gx has x's. gx is written (zeros
 // where no window reaches), never read.

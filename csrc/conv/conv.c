@@ -108,6 +108,45 @@ int mg_conv_threads(int num_threads, mg_index_t items, double work,
     return nt;
 }
 
+// Note [Which forward path]
+// MG_CONV_PATH_AUTO takes the fused forward (conv_fused.c) except:
+//   - 1x1, stride 1, no padding (c->fast; decided by the caller): the
+//     workspace path reads x in place, there are no patches to build;
+//   - fewer than MG_CONV_FUSED_MIN_CGO output channels per group (depthwise):
+//     the workspace GEMM is then a matrix-vector product on its direct
+//     loops, while the fused micro-kernels compute at least NR / 3 columns
+//     (4 on AVX-512) for the one wanted: depthwise 3x3, 32 channels on 32x32,
+//     batch 32, fused/workspace 1.74 (f32) and 1.90 (f64);
+//   - small maps with few output channels (out_sz <= MG_CONV_FUSED_SMALL_P
+//     and cgo < MG_CONV_FUSED_SMALL_CGO): the products are thin, the
+//     workspace path batches whole images, and the two tie. LeNet conv2
+//     (6->16 5x5 on 14x14, batch 64) forward, fused/workspace wall time:
+//     f32 1.01-1.02, f64 1.05-1.08 (1 and 2 threads); 6->16 5x5 on 10x10
+//     padded 0.89-0.93: a tie zone, left to the older path.
+// Everywhere else measured the fused path is faster. Forward alone,
+// fused/workspace, medians of interleaved rounds, AVX-512 (AMD EPYC, 2 cores
+// shared with other jobs, so +-5%): LeNet conv1 1->6 5x5 28x28 b64 0.90
+// (1 thread) / 0.96 (2); 64->64 3x3 32x32 b32 0.75 / 0.76; and on one
+// thread (CPU time) 16->32 3x3 56x56 b8 0.77 (f32) / 0.78 (f64); 3->8 7x7
+// 64x64 b8 0.75 / 0.79; 32->32 3x3 8x8 b32 0.77 / 0.82; 4 groups 32->32
+// 3x3 32x32 b32 0.63 / 0.76; 16->4 3x3 32x32 b32 0.61 / 0.54. Forward +
+// backward (python benchmarks/run.py conv, f32; the backward is the same
+// for both paths): LeNet conv1 0.95 / 0.99, 64->64 3x3 0.95 / 0.93. The
+// fused path writes each patch entry once, into the packed panels (in L2);
+// the workspace path writes it to the workspace and then packs it again.
+#define MG_CONV_FUSED_MIN_CGO 4
+#define MG_CONV_FUSED_SMALL_P 128
+#define MG_CONV_FUSED_SMALL_CGO 32
+
+int mg_conv_fused_wins(const conv3 *c, int dtype_bytes, int num_threads) {
+    (void)dtype_bytes, (void)num_threads; // the same rule measured for all
+    if (c->cgo < MG_CONV_FUSED_MIN_CGO)
+        return 0;
+    if (c->out_sz <= MG_CONV_FUSED_SMALL_P && c->cgo < MG_CONV_FUSED_SMALL_CGO)
+        return 0;
+    return 1;
+}
+
 #define T float
 #define SFX f32
 #define GEMM mg_gemm_f32

@@ -32,4 +32,17 @@ static inline mg_index_t mg_conv_fdiv(mg_index_t a, mg_index_t b) {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+// The fused forward (conv_fused.c). Assumes: c validated by mg_conv_canon,
+// batch, c_out, out_sz and kc > 0, risa resolved and supported,
+// num_threads >= 1.
+int mg_conv_fwd_fused_f32(const conv3 *c, const float *x, const float *w,
+                          const float *bias, float *y, int risa,
+                          int num_threads);
+int mg_conv_fwd_fused_f64(const conv3 *c, const double *x, const double *w,
+                          const double *bias, double *y, int risa,
+                          int num_threads);
+
+// Whether MG_CONV_PATH_AUTO takes the fused forward for `c` (conv.c).
+int mg_conv_fused_wins(const conv3 *c, int dtype_bytes, int num_threads);
+
 #endif

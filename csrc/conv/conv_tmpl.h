@@ -457,9 +457,31 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
     return status;
 }
 
+int FN(mg_conv_fwd_path_)(const mg_conv_geom *g, const T *x, const T *w,
+                          const T *bias, T *y, int isa, int num_threads,
+                          int path) {
+    conv3 G;
+    if (mg_conv_canon(g, 0, &G) != MG_CONV_OK || num_threads < 1 ||
+        isa < MG_ISA_AUTO || isa >= MG_ISA_COUNT ||
+        path < MG_CONV_PATH_AUTO || path > MG_CONV_PATH_FUSED)
+        return MG_CONV_EARG;
+    const int risa = mg_cpu_resolve_isa(isa);
+    if (risa < 0)
+        return MG_CONV_EISA;
+    const int nt = num_threads > MG_CONV_MAX_THREADS ? MG_CONV_MAX_THREADS
+                                                     : num_threads;
+    const int sized = G.n > 0 && G.cout > 0 && G.out_sz > 0 && G.kc > 0;
+    if (sized && (path == MG_CONV_PATH_FUSED ||
+                  (path == MG_CONV_PATH_AUTO && !G.fast &&
+                   mg_conv_fused_wins(&G, (int)sizeof(T), nt))))
+        return FN(mg_conv_fwd_fused_)(&G, x, w, bias, y, risa, nt);
+    return FN(run_)(FWD, g, x, w, bias, y, isa, num_threads);
+}
+
 int FN(mg_conv_fwd_)(const mg_conv_geom *g, const T *x, const T *w,
                      const T *bias, T *y, int isa, int num_threads) {
-    return FN(run_)(FWD, g, x, w, bias, y, isa, num_threads);
+    return FN(mg_conv_fwd_path_)(g, x, w, bias, y, isa, num_threads,
+                                 MG_CONV_PATH_AUTO);
 }
 
 int FN(mg_conv_bwd_input_)(const mg_conv_geom *g, const T *gy, const T *w,

@@ -37,6 +37,12 @@ cdef extern from "mg_conv.h" nogil:
                         const float *, float *, int, int) noexcept
     int mg_conv_fwd_f64(const mg_conv_geom *, const double *, const double *,
                         const double *, double *, int, int) noexcept
+    int mg_conv_fwd_path_f32(const mg_conv_geom *, const float *,
+                             const float *, const float *, float *, int, int,
+                             int) noexcept
+    int mg_conv_fwd_path_f64(const mg_conv_geom *, const double *,
+                             const double *, const double *, double *, int,
+                             int, int) noexcept
     int mg_conv_bwd_input_f32(const mg_conv_geom *, const float *,
                               const float *, float *, int, int) noexcept
     int mg_conv_bwd_input_f64(const mg_conv_geom *, const double *,
@@ -64,6 +70,8 @@ __all__ = [
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _MAX_THREADS = 1024
+# The forward's algorithms (mg_conv.h, MG_CONV_PATH_*).
+_PATHS = {"auto": 0, "workspace": 1, "fused": 2}
 
 
 def output_size(in_size, kernel_size, stride, padding, dilation):
@@ -179,7 +187,7 @@ cdef void _channels(str op, tuple xs, tuple ws, int groups) except *:
 
 
 def conv_forward(x, w, bias=None, *, stride, padding, dilation, groups=1,
-                 isa=None, num_threads=1):
+                 isa=None, num_threads=1, path="auto"):
     """y = conv(x, w) + bias.
 
     Parameters
@@ -189,6 +197,9 @@ def conv_forward(x, w, bias=None, *, stride, padding, dilation, groups=1,
     bias : ndarray (C_out,), optional
     stride, padding, dilation : tuples of ints, one per spatial dim
     groups : int
+    path : "auto", "workspace" (im2col into a tiled workspace, then GEMM) or
+        "fused" (im2col fused into the GEMM's packing); "auto" picks by the
+        measured size rule in csrc/conv/conv.c
 
     Returns
     -------
@@ -201,6 +212,10 @@ def conv_forward(x, w, bias=None, *, stride, padding, dilation, groups=1,
         the padded input, channels not divisible by groups, ...)
     """
     op = "conv"
+    if not isinstance(path, str) or path not in _PATHS:
+        raise ArgumentError(f"{op}: path must be one of {sorted(_PATHS)}, got "
+                            f"{path!r}")
+    cdef int cpath = _PATHS[path]
     x, w = _array(op, "input", x), _array(op, "weight", w)
     _same_dtype(op, x, w, "input", "weight")
     cdef int nd = x.ndim - 2
@@ -236,11 +251,12 @@ def conv_forward(x, w, bias=None, *, stride, padding, dilation, groups=1,
     cdef bint f32 = x.dtype == _F32
     with nogil:
         if f32:
-            st = mg_conv_fwd_f32(&g, <float *>px, <float *>pw, <float *>pb,
-                                 <float *>py, code, nt)
+            st = mg_conv_fwd_path_f32(&g, <float *>px, <float *>pw,
+                                      <float *>pb, <float *>py, code, nt, cpath)
         else:
-            st = mg_conv_fwd_f64(&g, <double *>px, <double *>pw, <double *>pb,
-                                 <double *>py, code, nt)
+            st = mg_conv_fwd_path_f64(&g, <double *>px, <double *>pw,
+                                      <double *>pb, <double *>py, code, nt,
+                                      cpath)
     _status(op, st)
     return y
 

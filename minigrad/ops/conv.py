@@ -35,6 +35,12 @@ from minigrad.tensor import Tensor
 __all__ = ["col2im", "conv", "conv_transpose", "conv_weight", "im2col"]
 
 
+# The forward's algorithm ("auto", "workspace" or "fused"; see the Cython
+# wrapper's conv_forward). Private: benchmarks/bench_conv.py sets it to time
+# both paths through the public API.
+_FWD_PATH = "auto"
+
+
 def _kw() -> dict[str, Any]:
     return {"num_threads": backend._kernel_threads(), "isa": backend._isa()}
 
@@ -65,7 +71,7 @@ class Conv(Function):
             "groups": groups,
         }
         ctx.save_for_backward(x, w)
-        return _conv.conv_forward(x, w, b, **ctx.geom, **_kw())
+        return _conv.conv_forward(x, w, b, **ctx.geom, **_kw(), path=_FWD_PATH)
 
     @staticmethod
     def backward(ctx, g):
