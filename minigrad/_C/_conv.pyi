@@ -29,6 +29,7 @@ def conv_forward(
     groups: int = 1,
     isa: str | None = None,
     num_threads: int = 1,
+    path: str = "auto",
 ) -> np.ndarray: ...
 def conv_backward_input(
     gy: np.ndarray,
