@@ -128,6 +128,9 @@ REASONS: dict[str, str] = {
     "lgamma": "optional in the issue; not implemented yet",
     "digamma": "optional in the issue; not implemented yet",
     "mode": "optional in the issue; not implemented yet",
+    "bfloat16": "numpy has no bfloat16; ml_dtypes' is not a numpy floating kind, so "
+    "numpy's math would not treat it as a float (mg.bfloat16 is absent and "
+    "dtype='bfloat16' raises an error saying so)",
 }
 
 
