@@ -19,6 +19,7 @@ from minigrad import ops
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.dtypes import canonical_dtype, to_array
 from minigrad.errors import ArgumentError, ShapeError
+from minigrad.nn._functional_attention import bilinear, scaled_dot_product_attention
 from minigrad.nn._functional_conv import (
     conv1d,
     conv2d,
@@ -81,6 +82,7 @@ __all__ = [
     "avg_pool2d",
     "avg_pool3d",
     "batch_norm",
+    "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv1d",
@@ -121,6 +123,7 @@ __all__ = [
     "pixel_shuffle",
     "pixel_unshuffle",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
