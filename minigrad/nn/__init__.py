@@ -18,6 +18,7 @@ from minigrad.nn.activation import (
     Softplus,
     Tanh,
 )
+from minigrad.nn.attention import MultiheadAttention
 from minigrad.nn.batchnorm import BatchNorm2d, BatchNorm3d
 from minigrad.nn.container import ModuleDict, ModuleList, Sequential
 from minigrad.nn.conv import (
@@ -37,7 +38,7 @@ from minigrad.nn.instancenorm import (
     InstanceNorm2d,
     InstanceNorm3d,
 )
-from minigrad.nn.linear import Identity, Linear
+from minigrad.nn.linear import Bilinear, Identity, Linear
 from minigrad.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -64,6 +65,7 @@ from minigrad.nn.pooling import (
     ZeroPad2d,
 )
 from minigrad.nn.summary import ModelSummary
+from minigrad.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 from minigrad.nn.upsampling import (
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
@@ -96,6 +98,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "BatchNorm3d",
+    "Bilinear",
     "Conv1d",
     "Conv2d",
     "Conv3d",
@@ -134,6 +137,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "PixelShuffle",
@@ -147,6 +151,8 @@ __all__ = [
     "Softplus",
     "StateDictError",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "Upsample",
     "UpsamplingBilinear2d",
