@@ -174,6 +174,11 @@ class MultiheadAttention(Module):
         v = F.linear(v, wv, bv)
         S = k.shape[0]
         bias = _mask_bias(attn_mask, "attn_mask", q.dtype, _attn_shapes(L, S, N, H))
+        # PyTorch's sdpa path: with the hint alone, the mask is replaced by a
+        # causal one over the final keys (bias_kv / zero_attn ones included).
+        causal = is_causal and key_padding_mask is None and not need_weights
+        if causal:
+            bias = None
         if key_padding_mask is not None and not batched:
             key_padding_mask = _unsqueeze0(key_padding_mask)
         pad = _mask_bias(key_padding_mask, "key_padding_mask", q.dtype, [(N, S)])
@@ -193,11 +198,12 @@ class MultiheadAttention(Module):
             s = pad.shape[-1]
             pad = pad.reshape(N, 1, 1, s).expand(N, H, 1, s).reshape(N * H, 1, s)
             bias = pad if bias is None else bias + pad
+        keep = np.tri(L, k.shape[1], dtype=np.bool_) if causal else None
         p = self.dropout if self.training else 0.0
         # PyTorch gives NaN weights for a fully masked query when it returns the
         # weights, and zeros through its sdpa path when it does not.
         out, w = _attend(
-            q, k, v, None, bias, 1.0 / math.sqrt(hd), p, safe=not need_weights
+            q, k, v, keep, bias, 1.0 / math.sqrt(hd), p, safe=not need_weights
         )
         out = out.transpose(0, 1).reshape(L * N, E)
         out = self.out_proj(out).reshape(L, N, E)
