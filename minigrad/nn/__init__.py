@@ -39,6 +39,7 @@ from minigrad.nn.activation_more import (
     Tanhshrink,
     Threshold,
 )
+from minigrad.nn.attention import MultiheadAttention
 from minigrad.nn.batchnorm import BatchNorm2d, BatchNorm3d
 from minigrad.nn.container import ModuleDict, ModuleList, Sequential
 from minigrad.nn.conv import (
@@ -67,7 +68,7 @@ from minigrad.nn.instancenorm import (
     InstanceNorm2d,
     InstanceNorm3d,
 )
-from minigrad.nn.linear import Identity, Linear
+from minigrad.nn.linear import Bilinear, Identity, Linear
 from minigrad.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -107,6 +108,7 @@ from minigrad.nn.pooling import (
 )
 from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from minigrad.nn.summary import ModelSummary
+from minigrad.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 from minigrad.nn.upsampling import (
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
@@ -147,6 +149,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "BatchNorm3d",
+    "Bilinear",
     "Conv1d",
     "Conv2d",
     "Conv3d",
@@ -202,6 +205,7 @@ __all__ = [
     "ModuleList",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
+    "MultiheadAttention",
     "NLLLoss",
     "PReLU",
     "PairwiseDistance",
@@ -229,6 +233,8 @@ __all__ = [
     "Tanh",
     "Tanhshrink",
     "Threshold",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "TripletMarginLoss",
     "Unflatten",
     "Upsample",

@@ -45,6 +45,7 @@ from minigrad.nn._functional_act import (
     threshold,
     threshold_,
 )
+from minigrad.nn._functional_attention import bilinear, scaled_dot_product_attention
 from minigrad.nn._functional_conv import (
     conv1d,
     conv2d,
@@ -127,6 +128,7 @@ __all__ = [
     "avg_pool2d",
     "avg_pool3d",
     "batch_norm",
+    "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
@@ -195,6 +197,7 @@ __all__ = [
     "relu6",
     "rrelu",
     "rrelu_",
+    "scaled_dot_product_attention",
     "selu",
     "selu_",
     "sigmoid",

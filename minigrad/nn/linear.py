@@ -1,4 +1,4 @@
-"""Linear and Identity layers. Layer: nn.
+"""Linear, Bilinear and Identity layers. Layer: nn.
 
 ``Linear`` stores ``weight`` as (out_features, in_features), PyTorch's layout,
 and calls the fused ``linear`` op.
@@ -19,7 +19,7 @@ from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
-__all__ = ["Identity", "Linear"]
+__all__ = ["Bilinear", "Identity", "Linear"]
 
 
 def _float_dtype(dtype: Any, op: str) -> np.dtype:
@@ -147,4 +147,61 @@ class Linear(Module):
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
+        )
+
+
+class Bilinear(Module):
+    """y = x1ᵀ A x2 + b for each output feature (``F.bilinear``).
+
+    Parameters
+    ----------
+    in1_features, in2_features, out_features : int
+    bias : bool
+    dtype : float32 (default) or float64
+
+    Attributes
+    ----------
+    weight : Parameter (out_features, in1_features, in2_features)
+    bias : Parameter (out_features,) or None; both U(-1/√in1, 1/√in1), PyTorch's
+        init
+
+    Shapes: input1 (*, in1_features), input2 (*, in2_features) -> (*, out_features).
+    """
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        sizes = (in1_features, in2_features, out_features)
+        if min(sizes) < 0:
+            raise ArgumentError(f"Bilinear: sizes must be non-negative, got {sizes}")
+        d = _float_dtype(dtype, "Bilinear")
+        self.in1_features = int(in1_features)
+        self.in2_features = int(in2_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), d))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, d))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
         )
