@@ -19,11 +19,12 @@ from minigrad.autograd.grad_mode import STATE
 from minigrad.device import CPU, check_device, device, parse_to
 from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
 from minigrad.errors import ShapeError
+from minigrad.inplace import InplaceMixin
 
 __all__ = ["Tensor"]
 
 
-class Tensor:
+class Tensor(InplaceMixin):
     """An n-dimensional array that records the ops applied to it.
 
     Parameters
@@ -931,7 +932,7 @@ class Tensor:
     def div_(self, other: Any) -> Tensor:
         return self._inplace(self._alias() / other, "div_")
 
-    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace(self._alias().clamp(min, max), "clamp_")
 
     def copy_(self, src: Any) -> Tensor:
