@@ -25,11 +25,12 @@ from minigrad.dtypes import (
     to_array,
 )
 from minigrad.errors import ShapeError
+from minigrad.inplace import InplaceMixin
 
 __all__ = ["Tensor"]
 
 
-class Tensor:
+class Tensor(InplaceMixin):
     """An n-dimensional array that records the ops applied to it.
 
     Parameters
@@ -1033,9 +1034,7 @@ class Tensor:
     def div_(self, other: Any) -> Tensor:
         return self._inplace(self._alias() / other, "div_")
 
-    def clamp_(
-        self, min: builtins.float | None = None, max: builtins.float | None = None
-    ) -> Tensor:
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace(self._alias().clamp(min, max), "clamp_")
 
     def copy_(self, src: Any) -> Tensor:

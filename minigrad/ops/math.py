@@ -271,7 +271,8 @@ class Reciprocal(_Unary, Function):
 
 
 def _erf(a: np.ndarray) -> np.ndarray:
-    return _act.forward("erf", np.ascontiguousarray(a))
+    # (ascontiguousarray makes a 0-d array 1-d: reshape back)
+    return _act.forward("erf", np.ascontiguousarray(a)).reshape(a.shape)
 
 
 class Erfc(_Unary, Function):
