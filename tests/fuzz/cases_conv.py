@@ -36,6 +36,7 @@ from tests.test_conv_kernels import conv_grads_ref, conv_ref
 
 HUGE = (2**31, 2**40, 2**62, 2**63 - 1)
 MAX_WORK = 60_000  # reference multiply-adds per call, to keep the fuzzer fast
+BIG_WORK = 1_500_000  # the rare big call
 
 
 def out_len(i: int, k: int, s: int, p: int, d: int, ceil: bool = False) -> int:
@@ -133,12 +134,18 @@ def case_conv(f) -> Call:
     if which in ("im2col", "col2im"):
         groups = 1
     insz = spatial(f, nd, k, p, d)
+    budget = MAX_WORK
+    if r.random() < 0.02:
+        # Rarely big enough for the kernels' threads and tiles (2-D mostly).
+        budget = BIG_WORK
+        n, cin, cout = r.choice((1, 2, 4)), groups * r.choice((4, 8, 16)), groups * 8
+        insz = tuple(i + r.choice((8, 16, 23)) for i in insz)
     params = {"stride": s, "padding": p, "dilation": d}
     bad_groups = False
     out = tuple(out_len(insz[i], k[i], s[i], p[i], d[i]) for i in range(nd))
     # Keep the references (and ASan) fast.
     work = n * cin * cout * math.prod(k) * math.prod(max(o, 1) for o in out)
-    if work > MAX_WORK:
+    if work > budget:
         n = min(n, 1)
         cin = cout = groups
     xs = (n, cin, *insz)
@@ -453,7 +460,13 @@ def case_pool(f) -> Call:
     ceil = r.random() < 0.3
     insz = spatial(f, nd, k, p, d)
     planes = tuple(r.choice((0, 1, 1, 2, 3, 5)) for _ in range(r.choice((1, 1, 2, 3))))
-    while math.prod(planes) * math.prod(insz) * math.prod(k) > MAX_WORK:
+    budget = MAX_WORK
+    if r.random() < 0.02:
+        # Rarely past MG_POOL_PAR_MIN per thread: the threaded split.
+        budget = BIG_WORK
+        planes = (r.choice((64, 200, 512)),)
+        insz = tuple(i + r.choice((8, 16, 23)) for i in insz)
+    while math.prod(planes) * math.prod(insz) * math.prod(k) > budget:
         planes = tuple(max(1, q // 2) for q in planes)
         insz = tuple(max(1, i // 2) for i in insz)
     out = tuple(out_len(insz[i], k[i], s[i], p[i], d[i], ceil) for i in range(nd))
