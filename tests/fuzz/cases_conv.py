@@ -207,7 +207,35 @@ def case_conv(f) -> Call:
         "im2col": _im2col,
         "col2im": _col2im,
     }[which]
-    return maker(f, a, dt, xs, ws, k, out, groups, kw)
+    return huge_view(f, maker(f, a, dt, xs, ws, k, out, groups, kw))
+
+
+def huge_view(f, call: Call) -> Call:
+    """Rarely, replaces an operand by an empty zero-stride view: first dim 0
+    (the output stays empty), the others huge, as far as numpy allows (their
+    product must fit), to probe the size products in the wrapper and the C
+    checks. Must not crash."""
+    r = f.r
+    arrs = [i for i, x in enumerate(call.args) if isinstance(x, np.ndarray)]
+    if not arrs or r.random() >= 0.02:
+        return call
+    i = r.choice(arrs)
+    x = call.args[i]
+    shp = [r.choice((2**31, 2**40, 2**62, 3)) for _ in range(max(x.ndim, 1))]
+    shp[0] = 0  # batch / planes: the output stays empty (and fast)
+    while True:
+        try:
+            v = np.lib.stride_tricks.as_strided(
+                np.zeros(1, x.dtype), shape=tuple(shp), strides=(0,) * len(shp)
+            )
+            break
+        except ValueError:  # numpy wants the nonzero dims' product to fit
+            j = max(range(len(shp)), key=lambda q: shp[q])
+            shp[j] = max(shp[j] >> 20, 3)
+    call.args = (*call.args[:i], v, *call.args[i + 1 :])
+    call.expect, call.check = "either", None
+    call.info = {**call.info, "huge_view": tuple(shp)}
+    return call
 
 
 def _conv_fwd(f, a, dt, xs, ws, k, out, groups, kw) -> Call:
@@ -548,8 +576,8 @@ def case_pool(f) -> Call:
             assert y.dtype == dt
             close(fn.__name__, y.reshape(ys), ref.reshape(ys), dt)
 
-        return Call(which + "_pool_forward", fn, (x,), kw, check, a.expect(),
-                    "; ".join(a.bad))  # fmt: skip
+        return huge_view(f, Call(which + "_pool_forward", fn, (x,), kw, check,
+                                 a.expect(), "; ".join(a.bad)))  # fmt: skip
 
     gy = operand(f, a, values(r, f.rng, ys), dt, "grad_output", exact=True)
     kw["in_size"] = insz
@@ -604,7 +632,9 @@ def case_pool(f) -> Call:
         return ref
 
     fn = _pool.max_pool_backward if which == "max_bwd" else _pool.avg_pool_backward
-    return Call(fn.__name__, fn, args, kw, check_bwd, a.expect(), "; ".join(a.bad))
+    return huge_view(
+        f, Call(fn.__name__, fn, args, kw, check_bwd, a.expect(), "; ".join(a.bad))
+    )
 
 
 def int_operand(f, a: Args, iv: np.ndarray):
