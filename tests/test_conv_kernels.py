@@ -489,6 +489,17 @@ def test_pool_kernel_validation_errors():
         )
 
 
+def test_max_pool_backward_names_rejected_sizes_not_indices():
+    # Found by the fuzzer (tests/fuzz/cases_conv.py): an input size past the
+    # kernel's limit was reported as "an index lies outside its plane".
+    kw = {"kernel_size": (1,), "stride": (1,), "padding": (0,), "dilation": (1,)}
+    gy, idx = np.zeros((0, 2**40)), np.zeros((0, 2**40), np.int64)
+    with pytest.raises(ArgumentError, match="rejected the sizes"):
+        _pool.max_pool_backward(gy, idx, in_size=(2**40,), **kw)
+    with pytest.raises(ArgumentError, match="outside its plane"):
+        _pool.max_pool_backward(np.ones((1, 2)), np.array([[0, 3]]), in_size=(3,), **kw)
+
+
 def test_max_pool_kernel_ties_pick_the_first_tap_like_torch():
     torch = pytest.importorskip("torch")
     x = np.zeros((1, 2, 7, 9))

@@ -212,7 +212,14 @@ def max_pool_backward(gy, indices, *, in_size, kernel_size, stride, padding,
         else:
             st = mg_max_pool_bwd_f64(&g, <double *>pgy, pi, <double *>pgx, nt)
     if st != MG_POOL_OK:
-        raise ArgumentError(f"{op}: an index lies outside its plane of size {ins}")
+        # The C status is the same for a rejected geometry (a side past its
+        # limit) and a bad index: name the one that happened.
+        m = int(np.prod(ins, dtype=object))
+        if indices.size and (indices.min() < -1 or indices.max() >= m):
+            raise ArgumentError(f"{op}: an index lies outside its plane of size "
+                                f"{ins}")
+        raise ArgumentError(f"{op}: the C kernel rejected the sizes: grad_output "
+                            f"{ys}, input size {ins}, kernel {kernel_size}")
     return gx
 
 

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from tests.fuzz import arrays, cases, cases_loss, cases_public
+from tests.fuzz import arrays, cases, cases_conv, cases_loss, cases_public
 
 KNOWN_BUGS = {
     "threads-huge": "num_threads / nthreads 65536 or 2**31-1 crash (gemm)",
@@ -67,6 +67,8 @@ TARGETS = {
     "bce": (cases_loss.case_bce, 3),
     "public": (cases_public.case_public, 3),
     "value": (cases_public.case_value, 4),
+    "conv": (cases_conv.case_conv, 5),
+    "pool": (cases_conv.case_pool, 3),
 }
 
 
