@@ -119,7 +119,7 @@ class Adagrad(Optimizer):
             g = _directed_grad(g, x, maximize, wd)
             clr = lr / (1 + (t - 1) * lr_decay)
             s = state["sum"].data
-            tmp = np.multiply(g, g, dtype=x.dtype)
+            tmp = np.multiply(g, g, dtype=x.dtype, out=np.empty_like(x))
             s += tmp
             np.sqrt(s, out=tmp)
             tmp += eps

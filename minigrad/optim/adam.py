@@ -122,7 +122,8 @@ class Adam(Optimizer):
             g = _directed_grad(g, x, maximize, 0.0 if self._decoupled else wd)
             m = state["exp_avg"].data
             v = state["exp_avg_sq"].data
-            tmp = np.multiply(g, 1 - beta1, dtype=x.dtype)
+            # out=: a 0-d parameter would give a numpy scalar, not an array
+            tmp = np.multiply(g, 1 - beta1, dtype=x.dtype, out=np.empty_like(x))
             m *= beta1
             m += tmp
             np.square(g, out=tmp)

@@ -114,7 +114,7 @@ class RMSprop(Optimizer):
             g = _directed_grad(g, x, maximize, wd)
             s = state["square_avg"].data
             s *= alpha
-            tmp = np.multiply(g, g, dtype=x.dtype)
+            tmp = np.multiply(g, g, dtype=x.dtype, out=np.empty_like(x))
             tmp *= 1 - alpha
             s += tmp
             if centered:
