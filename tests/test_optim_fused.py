@@ -220,6 +220,8 @@ def test_state_dict_round_trip_with_fused():
     sd = opt.state_dict()
     assert sd["param_groups"][0]["fused"] is True
     ps2 = _params()
+    for a, b in zip(ps, ps2):
+        b.data[...] = a.data
     opt2 = optim.Adam(ps2, lr=0.1)
     opt2.load_state_dict(sd)
     for p in ps:
@@ -286,3 +288,42 @@ def test_wrapper_rejects_bad_groups_before_writing():
     # Grads may share memory with each other (read only).
     shared = np.ones(4)
     _adam(x, [shared, shared[:3]], m, v)
+
+
+# -- against torch.optim --------------------------------------------------------
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize(("cls", "kw"), CASES, ids=IDS)
+def test_fused_matches_torch(torch, monkeypatch, cls, kw):
+    calls = _spy(monkeypatch)
+    r = np.random.default_rng(3)
+    shapes = [(4, 3), (0,), (5,), ()]
+    xs = [r.standard_normal(s) for s in shapes]
+    ps = [mg.tensor(x.copy(), requires_grad=True) for x in xs]
+    tps = [torch.tensor(x.copy(), requires_grad=True) for x in xs]
+    opt = cls(ps, **kw, **{_key(cls): True})
+    topt = getattr(torch.optim, cls.__name__)(tps, **kw)
+    for _ in range(20):
+        for p, tp in zip(ps, tps):
+            g = r.standard_normal(p.shape)
+            p.grad = mg.tensor(g)
+            tp.grad = torch.tensor(g)
+        opt.step()
+        topt.step()
+    assert len(calls) == 20
+    for p, tp in zip(ps, tps):
+        assert p.data.dtype == np.float64
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12, atol=1e-14)
+    for p, tp in zip(ps, tps):
+        for k, v in topt.state[tp].items():
+            if k == "step":
+                assert opt.state[p][k] == int(v)
+            else:
+                np.testing.assert_allclose(
+                    opt.state[p][k].data, v.numpy(), rtol=1e-12, atol=1e-14
+                )
