@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from tests.fuzz import arrays, cases, cases_loss, cases_public
+from tests.fuzz import arrays, cases, cases_loss, cases_optim, cases_public
 
 KNOWN_BUGS = {
     "threads-huge": "num_threads / nthreads 65536 or 2**31-1 crash (gemm)",
@@ -67,6 +67,7 @@ TARGETS = {
     "bce": (cases_loss.case_bce, 3),
     "public": (cases_public.case_public, 3),
     "value": (cases_public.case_value, 4),
+    "optim": (cases_optim.case_optim, 2),
 }
 
 
