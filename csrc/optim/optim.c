@@ -1,6 +1,9 @@
 // Fused optimizer steps (contract in mg_optim.h). Each optimizer is one
 // per-element update written once per dtype by a macro; a driver validates
 // the call and splits every segment evenly across the threads.
+// Built with -fno-math-errno (setup.py, FAMILY_CFLAGS): sqrt() setting errno
+// for a negative argument would keep GCC from vectorising the loops; nothing
+// reads errno, and the value (NaN) is the same either way.
 #include <math.h>
 #include <stddef.h>
 
@@ -27,14 +30,73 @@ typedef void (*seg_fn)(const optim_args *a, mg_index_t k, mg_index_t lo,
                        mg_index_t hi);
 
 // g as the update follows it: negated to maximize, plus the L2 term (numpy:
-// np.negative(g), then g + wd * x).
-#define DIRECTED(T, gi, xi, maximize, wd_t, has_wd)                           \
+// np.negative(g), then g + wd * x). Selects, not branches, so that the loops
+// stay branch-free and vectorise (a discarded product costs nothing).
+#define DIRECTED(gi, xi, maximize, wd_t, has_wd)                              \
     do {                                                                      \
-        if (maximize)                                                         \
-            gi = -gi;                                                         \
-        if (has_wd)                                                           \
-            gi = gi + wd_t * xi;                                              \
+        gi = (maximize) ? -gi : gi;                                           \
+        gi = (has_wd) ? gi + wd_t * xi : gi;                                  \
     } while (0)
+
+// The loops below read and write every array they touch unconditionally;
+// options that change which arrays exist pick one of several loops.
+#define SGD_LOOP(T, MOM)                                                      \
+    _Pragma("omp simd") for (mg_index_t i = lo; i < hi; i++) {                \
+        T xi = x[i], gi = g[i];                                               \
+        DIRECTED(gi, xi, maximize, wd, has_wd);                               \
+        if (MOM) {                                                            \
+            const T old = b[i];                                               \
+            const T bi = first ? gi                                           \
+                               : (has_damp ? old * mom + damp1 * gi           \
+                                           : old * mom + gi);                 \
+            b[i] = bi;                                                        \
+            gi = nesterov ? gi + mom * bi : bi;                               \
+        }                                                                     \
+        x[i] = xi - lr * gi;                                                  \
+    }
+
+#define ADAM_LOOP(T, SQRT, AMS)                                               \
+    _Pragma("omp simd") for (mg_index_t i = lo; i < hi; i++) {                \
+        T xi = x[i], gi = g[i];                                               \
+        xi = shrink ? xi * decay : xi;                                        \
+        DIRECTED(gi, xi, maximize, wd_t, l2);                                 \
+        const T mi = m[i] * b1 + gi * c1;                                     \
+        T vi = v[i] * b2 + (gi * gi) * c2;                                    \
+        m[i] = mi;                                                            \
+        v[i] = vi;                                                            \
+        if (AMS) {                                                            \
+            const T old = vmax[i];                                            \
+            /* np.maximum: NaN if either is NaN */                            \
+            vi = (old != old || old >= vi) ? old : vi;                        \
+            vmax[i] = vi;                                                     \
+        }                                                                     \
+        x[i] = update ? xi - mi / (SQRT(vi) * dscale + doff) : xi;            \
+    }
+
+#define RMS_LOOP(T, SQRT, CEN, MOM)                                           \
+    _Pragma("omp simd") for (mg_index_t i = lo; i < hi; i++) {                \
+        T xi = x[i], gi = g[i];                                               \
+        DIRECTED(gi, xi, maximize, wd, has_wd);                               \
+        const T si = s[i] * al + (gi * gi) * c;                               \
+        s[i] = si;                                                            \
+        T d;                                                                  \
+        if (CEN) {                                                            \
+            const T ai = ga[i] + (gi - ga[i]) * c;                            \
+            ga[i] = ai;                                                       \
+            d = SQRT(si - ai * ai);                                           \
+        } else {                                                              \
+            d = SQRT(si);                                                     \
+        }                                                                     \
+        T u = gi / (d + eps);                                                 \
+        if (MOM) {                                                            \
+            const T bi = b[i] * mom + u;                                      \
+            b[i] = bi;                                                        \
+            u = bi * lr;                                                      \
+        } else {                                                              \
+            u = u * lr;                                                       \
+        }                                                                     \
+        x[i] = xi - u;                                                        \
+    }
 
 #define OPTIM_KERNELS(T, SUF, SQRT)                                           \
     static void sgd_##SUF(const optim_args *a, mg_index_t k, mg_index_t lo,   \
@@ -47,29 +109,12 @@ typedef void (*seg_fn)(const optim_args *a, mg_index_t k, mg_index_t lo,
         const int maximize = hp[5] != 0;                                      \
         T *MG_RESTRICT x = (T *)a->p[k];                                      \
         const T *MG_RESTRICT g = (const T *)a->g[k];                          \
-        if (!has_mom && !maximize && !has_wd) {                               \
-            for (mg_index_t i = lo; i < hi; i++)                              \
-                x[i] = x[i] - lr * g[i];                                      \
-            return;                                                           \
-        }                                                                     \
         T *MG_RESTRICT b = has_mom ? (T *)a->s0[k] : NULL;                    \
         const int first = has_mom && a->flag[k];                              \
-        for (mg_index_t i = lo; i < hi; i++) {                                \
-            T xi = x[i], gi = g[i];                                           \
-            DIRECTED(T, gi, xi, maximize, wd, has_wd);                        \
-            if (has_mom) {                                                    \
-                T bi;                                                         \
-                if (first)                                                    \
-                    bi = gi;                                                  \
-                else if (has_damp)                                            \
-                    bi = b[i] * mom + damp1 * gi;                             \
-                else                                                          \
-                    bi = b[i] * mom + gi;                                     \
-                b[i] = bi;                                                    \
-                gi = nesterov ? gi + mom * bi : bi;                           \
-            }                                                                 \
-            x[i] = xi - lr * gi;                                              \
-        }                                                                     \
+        if (has_mom)                                                          \
+            SGD_LOOP(T, 1)                                                    \
+        else                                                                  \
+            SGD_LOOP(T, 0)                                                    \
     }                                                                         \
                                                                               \
     static void adam_##SUF(const optim_args *a, mg_index_t k, mg_index_t lo,  \
@@ -94,26 +139,10 @@ typedef void (*seg_fn)(const optim_args *a, mg_index_t k, mg_index_t lo,
         T *MG_RESTRICT m = (T *)a->s0[k];                                     \
         T *MG_RESTRICT v = (T *)a->s1[k];                                     \
         T *MG_RESTRICT vmax = amsgrad ? (T *)a->s2[k] : NULL;                 \
-        for (mg_index_t i = lo; i < hi; i++) {                                \
-            T xi = x[i], gi = g[i];                                           \
-            if (shrink)                                                       \
-                xi = xi * decay;                                              \
-            DIRECTED(T, gi, xi, maximize, wd_t, l2);                          \
-            const T mi = m[i] * b1 + gi * c1;                                 \
-            T vi = v[i] * b2 + (gi * gi) * c2;                                \
-            m[i] = mi;                                                        \
-            v[i] = vi;                                                        \
-            if (amsgrad) {                                                    \
-                const T old = vmax[i];                                        \
-                /* np.maximum: NaN if either is NaN */                        \
-                vi = (old != old || old >= vi) ? old : vi;                    \
-                vmax[i] = vi;                                                 \
-            }                                                                 \
-            if (update)                                                       \
-                x[i] = xi - mi / (SQRT(vi) * dscale + doff);                  \
-            else if (shrink)                                                  \
-                x[i] = xi;                                                    \
-        }                                                                     \
+        if (amsgrad)                                                          \
+            ADAM_LOOP(T, SQRT, 1)                                             \
+        else                                                                  \
+            ADAM_LOOP(T, SQRT, 0)                                             \
     }                                                                         \
                                                                               \
     static void rmsprop_##SUF(const optim_args *a, mg_index_t k,              \
@@ -128,29 +157,14 @@ typedef void (*seg_fn)(const optim_args *a, mg_index_t k, mg_index_t lo,
         T *MG_RESTRICT s = (T *)a->s0[k];                                     \
         T *MG_RESTRICT ga = centered ? (T *)a->s1[k] : NULL;                  \
         T *MG_RESTRICT b = has_mom ? (T *)a->s2[k] : NULL;                    \
-        for (mg_index_t i = lo; i < hi; i++) {                                \
-            T xi = x[i], gi = g[i];                                           \
-            DIRECTED(T, gi, xi, maximize, wd, has_wd);                        \
-            const T si = s[i] * al + (gi * gi) * c;                           \
-            s[i] = si;                                                        \
-            T d;                                                              \
-            if (centered) {                                                   \
-                const T ai = ga[i] + (gi - ga[i]) * c;                        \
-                ga[i] = ai;                                                   \
-                d = SQRT(si - ai * ai);                                       \
-            } else {                                                          \
-                d = SQRT(si);                                                 \
-            }                                                                 \
-            T u = gi / (d + eps);                                             \
-            if (has_mom) {                                                    \
-                const T bi = b[i] * mom + u;                                  \
-                b[i] = bi;                                                    \
-                u = bi * lr;                                                  \
-            } else {                                                          \
-                u = u * lr;                                                   \
-            }                                                                 \
-            x[i] = xi - u;                                                    \
-        }                                                                     \
+        if (centered && has_mom)                                              \
+            RMS_LOOP(T, SQRT, 1, 1)                                           \
+        else if (centered)                                                    \
+            RMS_LOOP(T, SQRT, 1, 0)                                           \
+        else if (has_mom)                                                     \
+            RMS_LOOP(T, SQRT, 0, 1)                                           \
+        else                                                                  \
+            RMS_LOOP(T, SQRT, 0, 0)                                           \
     }                                                                         \
                                                                               \
     static void adagrad_##SUF(const optim_args *a, mg_index_t k,              \
@@ -163,9 +177,9 @@ typedef void (*seg_fn)(const optim_args *a, mg_index_t k, mg_index_t lo,
         T *MG_RESTRICT x = (T *)a->p[k];                                      \
         const T *MG_RESTRICT g = (const T *)a->g[k];                          \
         T *MG_RESTRICT s = (T *)a->s0[k];                                     \
-        for (mg_index_t i = lo; i < hi; i++) {                                \
+        _Pragma("omp simd") for (mg_index_t i = lo; i < hi; i++) {            \
             T xi = x[i], gi = g[i];                                           \
-            DIRECTED(T, gi, xi, maximize, wd, has_wd);                        \
+            DIRECTED(gi, xi, maximize, wd, has_wd);                           \
             const T si = s[i] + gi * gi;                                      \
             s[i] = si;                                                        \
             x[i] = xi - (gi / (SQRT(si) + eps)) * clr;                        \

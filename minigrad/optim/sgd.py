@@ -138,7 +138,7 @@ class SGD(Optimizer):
                 t = self.state[p].get("momentum_buffer")
                 first.append(t is None)
                 if t is None:
-                    t = Tensor._wrap(np.empty_like(p.data))
+                    t = Tensor._wrap(np.zeros_like(p.data))
                     new.append((p, t))
                 bufs.append(t.data)
         hp = (group["lr"], momentum, group["dampening"], group["weight_decay"],
