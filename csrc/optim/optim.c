@@ -40,15 +40,20 @@ typedef void (*seg_fn)(const optim_args *a, mg_index_t k, mg_index_t lo,
 
 // The loops below read and write every array they touch unconditionally;
 // options that change which arrays exist pick one of several loops.
-#define SGD_LOOP(T, MOM)                                                      \
+// BUF: 0 no momentum, 1 a new buffer (set to g), 2 decayed, 3 decayed with
+// dampening. One loop each: a select between them kept GCC from vectorising.
+#define SGD_LOOP(T, BUF)                                                      \
     _Pragma("omp simd") for (mg_index_t i = lo; i < hi; i++) {                \
         T xi = x[i], gi = g[i];                                               \
         DIRECTED(gi, xi, maximize, wd, has_wd);                               \
-        if (MOM) {                                                            \
-            const T old = b[i];                                               \
-            const T bi = first ? gi                                           \
-                               : (has_damp ? old * mom + damp1 * gi           \
-                                           : old * mom + gi);                 \
+        if (BUF) {                                                            \
+            T bi;                                                             \
+            if ((BUF) == 1)                                                   \
+                bi = gi;                                                      \
+            else if ((BUF) == 2)                                              \
+                bi = b[i] * mom + gi;                                         \
+            else                                                              \
+                bi = b[i] * mom + damp1 * gi;                                 \
             b[i] = bi;                                                        \
             gi = nesterov ? gi + mom * bi : bi;                               \
         }                                                                     \
@@ -111,10 +116,14 @@ typedef void (*seg_fn)(const optim_args *a, mg_index_t k, mg_index_t lo,
         const T *MG_RESTRICT g = (const T *)a->g[k];                          \
         T *MG_RESTRICT b = has_mom ? (T *)a->s0[k] : NULL;                    \
         const int first = has_mom && a->flag[k];                              \
-        if (has_mom)                                                          \
-            SGD_LOOP(T, 1)                                                    \
-        else                                                                  \
+        if (!has_mom)                                                         \
             SGD_LOOP(T, 0)                                                    \
+        else if (first)                                                       \
+            SGD_LOOP(T, 1)                                                    \
+        else if (!has_damp)                                                   \
+            SGD_LOOP(T, 2)                                                    \
+        else                                                                  \
+            SGD_LOOP(T, 3)                                                    \
     }                                                                         \
                                                                               \
     static void adam_##SUF(const optim_args *a, mg_index_t k, mg_index_t lo,  \
