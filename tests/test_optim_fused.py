@@ -160,31 +160,41 @@ def _spy(monkeypatch) -> list[str]:
     return calls
 
 
-def _params(dtype=np.float64, n=3):
-    ps = [mg.tensor(np.ones((2, 3), dtype), requires_grad=True) for _ in range(n)]
+def _params(dtype=np.float64, n=3, rows=2):
+    ps = [mg.tensor(np.ones((rows, 3), dtype), requires_grad=True) for _ in range(n)]
     for p in ps:
-        p.grad = mg.tensor(np.full((2, 3), 0.5, dtype))
+        p.grad = mg.tensor(np.full((rows, 3), 0.5, dtype))
     return ps
+
+
+def test_auto_mode_skips_small_groups(monkeypatch):
+    from minigrad.optim._fused import AUTO_MIN_ELEMENTS
+
+    calls = _spy(monkeypatch)
+    optim.Adam(_params()).step()  # 18 elements: numpy
+    assert calls == []
+    optim.Adam(_params(rows=AUTO_MIN_ELEMENTS // 9 + 1)).step()
+    assert calls == ["adam"]
 
 
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.RMSprop, optim.Adagrad])
 def test_auto_mode_uses_kernel_and_falls_back(monkeypatch, cls):
     calls = _spy(monkeypatch)
-    ps = _params()
+    big = 1 << 13  # rows: 3 params of big x 3 elements, over AUTO_MIN_ELEMENTS
+    ps = _params(rows=big)
     cls(ps, lr=0.1).step()
     assert len(calls) == 1  # one call for the whole group
     # A non-contiguous gradient, a dtype mix: the numpy path, same answer.
     for bad in ("strided", "mix"):
         calls.clear()
-        ps, ref = _params(), _params()
+        ps, ref = _params(rows=big), _params(rows=big)
         if bad == "strided":
-            ps[1].grad = mg.tensor(np.full((3, 2), 0.5).T)
-            ref[1].grad = mg.tensor(np.full((3, 2), 0.5).T)
+            ps[1].grad = mg.tensor(np.full((3, big), 0.5).T)
+            ref[1].grad = mg.tensor(np.full((3, big), 0.5).T)
         else:
-            ps[2] = mg.tensor(np.ones((2, 3), np.float32), requires_grad=True)
-            ps[2].grad = mg.tensor(np.full((2, 3), 0.5, np.float32))
-            ref[2] = mg.tensor(np.ones((2, 3), np.float32), requires_grad=True)
-            ref[2].grad = mg.tensor(np.full((2, 3), 0.5, np.float32))
+            for q in (ps, ref):
+                q[2] = mg.tensor(np.ones((big, 3), np.float32), requires_grad=True)
+                q[2].grad = mg.tensor(np.full((big, 3), 0.5, np.float32))
         cls(ps, lr=0.1).step()
         assert calls == []
         cls(ref, lr=0.1, **{_key(cls): False}).step()

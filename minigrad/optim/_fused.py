@@ -5,7 +5,8 @@ which has no fused option in PyTorch, calls it ``foreach``): ``False``
 always runs the numpy update of Note [Optimizer updates], the readable
 reference; ``True`` runs minigrad._C._optim for every group and raises when a
 group cannot; ``None`` (the default) runs it when the whole group qualifies and
-falls back to numpy otherwise. A group qualifies when every parameter that has
+is large enough to repay the call (AUTO_MIN_ELEMENTS), and falls back to numpy
+otherwise. A group qualifies when every parameter that has
 a gradient holds, with its gradient, C-contiguous aligned arrays of one
 dtype, float32 or float64, the parameter writeable. The fused kernel does
 the numpy path's operations in the same order, so both give the same bits
@@ -25,6 +26,12 @@ from minigrad.tensor import Tensor
 __all__ = ["check_fused_option", "fused_params"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# In auto mode, groups under this many elements in all take the numpy path:
+# validating a group costs ~20 us (XOR 2-2-1, plain SGD: 24 us fused, 5 us
+# numpy), which the saved passes over memory repay only for larger groups
+# (MLP 784-128-64-10, 109k elements, Adam: 128 us fused, 181 us numpy;
+# benchmarks/bench_optim.py).
+AUTO_MIN_ELEMENTS = 1 << 15
 
 
 def check_fused_option(name: str, group: dict[str, Any], key: str = "fused") -> None:
@@ -68,6 +75,8 @@ def fused_params(
         return None
     params = [p for p in group["params"] if p.grad is not None]
     if not params:
+        return None
+    if fused is None and sum(p.data.size for p in params) < AUTO_MIN_ELEMENTS:
         return None
     dtype = params[0].data.dtype
     for p in params:
