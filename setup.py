@@ -48,6 +48,9 @@ JOBS = int(os.environ.get("MINIGRAD_JOBS") or os.cpu_count() or 1)
 # Families whose kernels call another family's C entry points: its sources are
 # compiled into the extension too (convolution runs on the GEMM).
 EXTRA_FAMILIES: dict[str, list[str]] = {"conv": ["gemm"]}
+# Extra compiler flags of one family. optim: sqrt's errno would keep its loops
+# scalar (csrc/optim/optim.c).
+FAMILY_CFLAGS: dict[str, list[str]] = {"optim": ["-fno-math-errno"]}
 
 
 def compile_args() -> tuple[list[str], list[str]]:
@@ -88,7 +91,8 @@ def extensions() -> list[Extension]:
                 [*sources, *common],
                 include_dirs=["csrc", np.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                extra_compile_args=cflags,
+                extra_compile_args=cflags
+                + (FAMILY_CFLAGS.get(family, []) if sys.platform != "win32" else []),
                 extra_link_args=ldflags,
             )
         )

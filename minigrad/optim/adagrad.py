@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _optim
+from minigrad.optim._fused import bump_versions, fused_params
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -43,6 +45,9 @@ class Adagrad(Optimizer):
         Added to the denominator for numerical stability (>= 0).
     maximize : bool
         Ascend the objective instead of descending.
+    fused : bool or None
+        Update the whole group in one C call (minigrad/optim/_fused.py): None
+        when it qualifies, True always (an error if it cannot), False never.
 
     Raises
     ------
@@ -60,6 +65,7 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -68,6 +74,7 @@ class Adagrad(Optimizer):
             "initial_accumulator_value": initial_accumulator_value,
             "eps": eps,
             "maximize": maximize,
+            "fused": fused,
         }
         super().__init__(params, defaults)
 
@@ -95,6 +102,10 @@ class Adagrad(Optimizer):
         wd = group["weight_decay"]
         eps = group["eps"]
         maximize = group["maximize"]
+        fused = fused_params("Adagrad", group)
+        if fused is not None:
+            self._fused_update(group, fused)
+            return
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -108,7 +119,7 @@ class Adagrad(Optimizer):
             g = _directed_grad(g, x, maximize, wd)
             clr = lr / (1 + (t - 1) * lr_decay)
             s = state["sum"].data
-            tmp = np.multiply(g, g, dtype=x.dtype)
+            tmp = np.multiply(g, g, dtype=x.dtype, out=np.empty_like(x))
             s += tmp
             np.sqrt(s, out=tmp)
             tmp += eps
@@ -116,3 +127,27 @@ class Adagrad(Optimizer):
             tmp *= clr
             x -= tmp
             p._version[0] += 1
+
+    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        """The update above for the whole group in one C call (same bits)."""
+        for p in params:
+            if not self.state[p]:  # as above
+                self._init_group_state({**group, "params": [p]})
+        states = [self.state[p] for p in params]
+        steps = [s["step"] + 1 for s in states]
+        hp = (group["lr"], group["lr_decay"], group["weight_decay"], group["eps"],
+              group["maximize"])  # fmt: skip
+        _optim.step(
+            "adagrad",
+            [p.data for p in params],
+            [p.grad.data for p in params],  # type: ignore[union-attr]
+            [s["sum"].data for s in states],
+            None,
+            None,
+            steps,
+            None,
+            hp,
+        )
+        for s, t in zip(states, steps):
+            s["step"] = t
+        bump_versions(params)

@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _optim
 from minigrad.errors import ArgumentError
+from minigrad.optim._fused import bump_versions, fused_params
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -47,6 +49,9 @@ class Adam(Optimizer):
         Use the running maximum of the second moment (Reddi et al., 2018).
     maximize : bool
         Ascend the objective instead of descending.
+    fused : bool or None
+        Update the whole group in one C call (minigrad/optim/_fused.py): None
+        when it qualifies, True always (an error if it cannot), False never.
 
     Raises
     ------
@@ -66,6 +71,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -74,6 +80,7 @@ class Adam(Optimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
+            "fused": fused,
         }
         super().__init__(params, defaults)
 
@@ -95,6 +102,10 @@ class Adam(Optimizer):
         wd = group["weight_decay"]
         amsgrad = group["amsgrad"]
         maximize = group["maximize"]
+        fused = fused_params(type(self).__name__, group)
+        if fused is not None:
+            self._fused_update(group, fused)
+            return
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -111,7 +122,8 @@ class Adam(Optimizer):
             g = _directed_grad(g, x, maximize, 0.0 if self._decoupled else wd)
             m = state["exp_avg"].data
             v = state["exp_avg_sq"].data
-            tmp = np.multiply(g, 1 - beta1, dtype=x.dtype)
+            # out=: a 0-d parameter would give a numpy scalar, not an array
+            tmp = np.multiply(g, 1 - beta1, dtype=x.dtype, out=np.empty_like(x))
             m *= beta1
             m += tmp
             np.square(g, out=tmp)
@@ -136,6 +148,46 @@ class Adam(Optimizer):
             np.divide(m, tmp, out=tmp)
             x -= tmp
             p._version[0] += 1
+
+    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        """The update above for the whole group in one C call (same bits)."""
+        amsgrad = group["amsgrad"]
+        keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[: 3 if amsgrad else 2]
+        lists: list[list[np.ndarray]] = [[], [], []]
+        steps, new = [], []
+        for p in params:
+            state = self.state[p]
+            arrays = {}
+            for key, lst in zip(keys, lists):
+                t = state.get(key)
+                if t is None:
+                    t = arrays[key] = Tensor._wrap(np.zeros_like(p.data))
+                lst.append(t.data)
+            new.append(arrays)
+            steps.append(state.get("step", 0) + 1)
+        m, v, vmax = lists
+        beta1, beta2 = group["betas"]
+        hp = (group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
+              self._decoupled, amsgrad, group["maximize"])  # fmt: skip
+        _optim.step(
+            "adam",
+            [p.data for p in params],
+            [p.grad.data for p in params],  # type: ignore[union-attr]
+            m,
+            v,
+            vmax if amsgrad else None,
+            steps,
+            None,
+            hp,
+        )
+        # State is committed only once the call has validated and run.
+        for p, arrays, t in zip(params, new, steps):
+            state = self.state[p]
+            state.setdefault("step", 0)
+            state.update(arrays)
+            state["step"] = t
+        if group["lr"] != 0:
+            bump_versions(params)
 
 
 class AdamW(Adam):
@@ -166,7 +218,15 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
-            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            fused=fused,
         )

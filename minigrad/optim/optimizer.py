@@ -155,11 +155,18 @@ class Optimizer:
         self.param_groups.append(group)
         self._init_group_state(group)
 
+    # The option choosing the fused C step (minigrad/optim/_fused.py).
+    _fused_key = "fused"
+
     # Options that must be >= 0; subclasses name theirs and add other checks.
     _nonnegative: tuple[str, ...] = ()
 
     def _check_options(self, group: dict[str, Any]) -> None:
         """Validates one group's options (raises ValueError)."""
+        if self._fused_key in group:
+            from minigrad.optim._fused import check_fused_option
+
+            check_fused_option(type(self).__name__, group, self._fused_key)
         for key in self._nonnegative:
             if group[key] < 0.0:
                 raise ArgumentError(

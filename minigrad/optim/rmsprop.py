@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _optim
+from minigrad.optim._fused import bump_versions, fused_params
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -47,6 +49,11 @@ class RMSprop(Optimizer):
         second moment.
     maximize : bool
         Ascend the objective instead of descending.
+    foreach : bool or None
+        Update the whole group in one C call (minigrad/optim/_fused.py): None
+        when it qualifies, True always (an error if it cannot), False never.
+        (PyTorch's RMSprop has no ``fused`` option; ``foreach`` is its name
+        for the multi-tensor step.)
 
     Raises
     ------
@@ -65,6 +72,7 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -74,9 +82,11 @@ class RMSprop(Optimizer):
             "momentum": momentum,
             "centered": centered,
             "maximize": maximize,
+            "foreach": foreach,
         }
         super().__init__(params, defaults)
 
+    _fused_key = "foreach"
     _nonnegative = ("lr", "alpha", "eps", "weight_decay", "momentum")
 
     def _update_group(self, group: dict[str, Any]) -> None:
@@ -87,6 +97,10 @@ class RMSprop(Optimizer):
         momentum = group["momentum"]
         centered = group["centered"]
         maximize = group["maximize"]
+        fused = fused_params("RMSprop", group, "foreach")
+        if fused is not None:
+            self._fused_update(group, fused)
+            return
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -100,7 +114,7 @@ class RMSprop(Optimizer):
             g = _directed_grad(g, x, maximize, wd)
             s = state["square_avg"].data
             s *= alpha
-            tmp = np.multiply(g, g, dtype=x.dtype)
+            tmp = np.multiply(g, g, dtype=x.dtype, out=np.empty_like(x))
             tmp *= 1 - alpha
             s += tmp
             if centered:
@@ -124,6 +138,41 @@ class RMSprop(Optimizer):
                 tmp *= lr
             x -= tmp
             p._version[0] += 1
+
+    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        """The update above for the whole group in one C call (same bits)."""
+        centered = group["centered"]
+        momentum = group["momentum"]
+        keys = ("square_avg", "grad_avg", "momentum_buffer")
+        used = (True, bool(centered), momentum > 0)
+        lists: list[list[np.ndarray]] = [[], [], []]
+        new = []
+        for p in params:
+            state = self.state[p]
+            arrays = {}
+            for j, key in enumerate(keys):
+                if used[j]:
+                    t = state.get(key)
+                    if t is None:
+                        t = arrays[key] = Tensor._wrap(np.zeros_like(p.data))
+                    lists[j].append(t.data)
+            new.append(arrays)
+        hp = (group["lr"], group["alpha"], group["eps"], group["weight_decay"],
+              momentum, centered, group["maximize"])  # fmt: skip
+        _optim.step(
+            "rmsprop",
+            [p.data for p in params],
+            [p.grad.data for p in params],  # type: ignore[union-attr]
+            *(lst if u else None for lst, u in zip(lists, used)),
+            None,
+            None,
+            hp,
+        )
+        for p, arrays in zip(params, new):
+            state = self.state[p]
+            state["step"] = state.get("step", 0) + 1
+            state.update(arrays)
+        bump_versions(params)
 
 
 def _buffer(state: dict[str, Any], key: str, like: np.ndarray) -> np.ndarray:

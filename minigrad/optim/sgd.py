@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _optim
 from minigrad.errors import ArgumentError
+from minigrad.optim._fused import bump_versions, fused_params
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -45,6 +47,9 @@ class SGD(Optimizer):
         Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
     maximize : bool
         Ascend the objective instead of descending.
+    fused : bool or None
+        Update the whole group in one C call (minigrad/optim/_fused.py): None
+        when it qualifies, True always (an error if it cannot), False never.
 
     Raises
     ------
@@ -62,6 +67,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -70,6 +76,7 @@ class SGD(Optimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
+            "fused": fused,
         }
         super().__init__(params, defaults)
 
@@ -90,6 +97,10 @@ class SGD(Optimizer):
         wd = group["weight_decay"]
         nesterov = group["nesterov"]
         maximize = group["maximize"]
+        fused = fused_params("SGD", group)
+        if fused is not None:
+            self._fused_update(group, fused)
+            return
         if not (maximize or wd or momentum):
             _plain_sgd(group["params"], lr)
             return
@@ -115,6 +126,45 @@ class SGD(Optimizer):
                 g = g + momentum * buf if nesterov else buf
             x -= lr * g
             p._version[0] += 1
+
+    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        """The update above for the whole group in one C call (same bits). A new
+        momentum buffer is allocated here and set to the gradient by the kernel
+        (flag 1), as ``np.array(g)`` does above."""
+        momentum = group["momentum"]
+        bufs, first, new = [], [], []
+        if momentum != 0:
+            for p in params:
+                t = self.state[p].get("momentum_buffer")
+                first.append(t is None)
+                if t is None:
+                    t = Tensor._wrap(np.zeros_like(p.data))
+                    new.append((p, t))
+                bufs.append(t.data)
+        hp = (group["lr"], momentum, group["dampening"], group["weight_decay"],
+              group["nesterov"], group["maximize"])  # fmt: skip
+        _optim.step(
+            "sgd",
+            [p.data for p in params],
+            [p.grad.data for p in params],  # type: ignore[union-attr]
+            bufs if momentum != 0 else None,
+            None,
+            None,
+            None,
+            first if momentum != 0 else None,
+            hp,
+        )
+        for p, t in new:
+            self.state[p]["momentum_buffer"] = t
+        if not (group["maximize"] or group["weight_decay"] or momentum):
+            for p in params:  # as _plain_sgd
+                vc = p._vc
+                if vc is None:
+                    p._vc = [1]
+                else:
+                    vc[0] += 1
+        else:
+            bump_versions(params)
 
 
 def _plain_sgd(params: list[Tensor], lr: float) -> None:

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from tests.fuzz import arrays, cases, cases_conv, cases_loss, cases_public
+from tests.fuzz import arrays, cases, cases_conv, cases_loss, cases_optim, cases_public
 
 KNOWN_BUGS = {
     "threads-huge": "num_threads / nthreads 65536 or 2**31-1 crash (gemm)",
@@ -69,6 +69,7 @@ TARGETS = {
     "value": (cases_public.case_value, 4),
     "conv": (cases_conv.case_conv, 5),
     "pool": (cases_conv.case_pool, 3),
+    "optim": (cases_optim.case_optim, 2),
 }
 
 

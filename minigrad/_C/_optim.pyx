@@ -1,0 +1,246 @@
+"""Cython wrapper for csrc/optim: validate a whole parameter group while
+holding the GIL, then update every parameter in one C call without it.
+
+Layer: _C. Knows nothing of Tensors: the optimizers in minigrad/optim pass
+numpy arrays (contract in csrc/mg_optim.h).
+"""
+
+import numpy as np
+from minigrad.errors import ArgumentError, ShapeError
+
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+cnp.import_array()
+
+cdef extern from "mg_common.h" nogil:
+    ctypedef Py_ssize_t mg_index_t
+    int mg_threads_max() noexcept
+
+ctypedef int (*optim_fn)(mg_index_t, const mg_index_t *, void *const *,
+                         const void *const *, void *const *, void *const *,
+                         void *const *, const int64_t *, const unsigned char *,
+                         const double *, int, int) noexcept nogil
+
+cdef extern from "mg_optim.h" nogil:
+    int mg_optim_sgd_f32(mg_index_t, const mg_index_t *, void *const *,
+                         const void *const *, void *const *, void *const *,
+                         void *const *, const int64_t *, const unsigned char *,
+                         const double *, int, int) noexcept
+    int mg_optim_sgd_f64(mg_index_t, const mg_index_t *, void *const *,
+                         const void *const *, void *const *, void *const *,
+                         void *const *, const int64_t *, const unsigned char *,
+                         const double *, int, int) noexcept
+    int mg_optim_adam_f32(mg_index_t, const mg_index_t *, void *const *,
+                          const void *const *, void *const *, void *const *,
+                          void *const *, const int64_t *,
+                          const unsigned char *, const double *, int,
+                          int) noexcept
+    int mg_optim_adam_f64(mg_index_t, const mg_index_t *, void *const *,
+                          const void *const *, void *const *, void *const *,
+                          void *const *, const int64_t *,
+                          const unsigned char *, const double *, int,
+                          int) noexcept
+    int mg_optim_rmsprop_f32(mg_index_t, const mg_index_t *, void *const *,
+                             const void *const *, void *const *,
+                             void *const *, void *const *, const int64_t *,
+                             const unsigned char *, const double *, int,
+                             int) noexcept
+    int mg_optim_rmsprop_f64(mg_index_t, const mg_index_t *, void *const *,
+                             const void *const *, void *const *,
+                             void *const *, void *const *, const int64_t *,
+                             const unsigned char *, const double *, int,
+                             int) noexcept
+    int mg_optim_adagrad_f32(mg_index_t, const mg_index_t *, void *const *,
+                             const void *const *, void *const *,
+                             void *const *, void *const *, const int64_t *,
+                             const unsigned char *, const double *, int,
+                             int) noexcept
+    int mg_optim_adagrad_f64(mg_index_t, const mg_index_t *, void *const *,
+                             const void *const *, void *const *,
+                             void *const *, void *const *, const int64_t *,
+                             const unsigned char *, const double *, int,
+                             int) noexcept
+
+# op: (number of hyperparameters, names of the hyperparameters)
+OPS = {
+    "sgd": ("lr", "momentum", "dampening", "weight_decay", "nesterov",
+            "maximize"),
+    "adam": ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled",
+             "amsgrad", "maximize"),
+    "rmsprop": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered",
+                "maximize"),
+    "adagrad": ("lr", "lr_decay", "weight_decay", "eps", "maximize"),
+}
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def _needs(str op, tuple hp):
+    """(s0, s1, s2, step, flag): which inputs the call reads (mg_optim.h)."""
+    if op == "sgd":
+        m = hp[1] != 0
+        return (m, False, False, False, m)
+    if op == "adam":
+        return (True, True, hp[6] != 0, True, False)
+    if op == "rmsprop":
+        return (True, hp[5] != 0, hp[4] > 0, False, False)
+    return (True, False, False, True, False)
+
+
+cdef int _threads(object nthreads) except -1:
+    if nthreads is None:
+        from minigrad.backend import get_num_threads
+        return get_num_threads()
+    if not isinstance(nthreads, int) or isinstance(nthreads, bool) or nthreads < 1:
+        raise ArgumentError(
+            f"fused optimizer step: nthreads must be a positive int, got {nthreads!r}")
+    if nthreads > mg_threads_max():  # capped, with a warning: Note [Thread cap]
+        from minigrad.backend import _cap_threads
+        return _cap_threads("fused optimizer step", nthreads, mg_threads_max(), 2)
+    return nthreads
+
+
+cdef object _check(str op, str name, object a, object dtype, mg_index_t size,
+                   bint write):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"fused {op} step: {name} must be a numpy array, got "
+                        f"{type(a).__name__}")
+    if a.dtype != dtype:  # also refuses a byte-swapped float
+        raise TypeError(f"fused {op} step: {name} has dtype {a.dtype}, expected "
+                        f"{dtype} (all arrays of a fused step share one dtype)")
+    if a.size != size:
+        raise ShapeError(f"fused {op} step: {name} has {a.size} elements, its "
+                         f"parameter has {size}")
+    if not (a.flags.c_contiguous and a.flags.aligned):
+        raise ArgumentError(f"fused {op} step: {name} must be C-contiguous and "
+                            f"aligned, got strides {a.strides}")
+    if write and not a.flags.writeable:
+        raise ArgumentError(f"fused {op} step: {name} is read-only")
+    return a
+
+
+def step(str op, list params, list grads, list state0, list state1,
+         list state2, steps, flags, tuple hp, *, nthreads=None):
+    """Updates every parameter of a group in one C call.
+
+    Parameters
+    ----------
+    op : str
+        One of ``OPS``.
+    params, grads : list of ndarray
+        One parameter and its gradient per segment: float32 or float64 (one
+        dtype for the whole call), C-contiguous, aligned; params writeable.
+    state0, state1, state2 : list of ndarray or None
+        The state arrays of each parameter (see csrc/mg_optim.h for which the
+        options need; an unneeded list may be None).
+    steps : list of int or None
+        Each parameter's step count after this step (Adam, Adagrad).
+    flags : list of bool or None
+        SGD with momentum: whether each parameter's buffer is new.
+    hp : tuple of float
+        The hyperparameters, in the order ``OPS[op]`` names them.
+    nthreads : int, optional
+
+    Raises
+    ------
+    ArgumentError, ShapeError, TypeError
+        Before anything is written: an unknown op, a wrong count, a dtype mix,
+        a layout the kernel cannot read, a read-only output, or two arrays of
+        the call overlapping where one of them is written.
+    """
+    names = OPS.get(op)
+    if names is None:
+        raise ArgumentError(f"fused optimizer step: unknown optimizer {op!r}; "
+                            f"expected one of {tuple(OPS)}")
+    if len(hp) != len(names):
+        raise ArgumentError(f"fused {op} step: expected {len(names)} "
+                            f"hyperparameters {names}, got {len(hp)}")
+    hp = tuple(float(h) for h in hp)
+    cdef Py_ssize_t n = len(params), k, j
+    if len(grads) != n:
+        raise ArgumentError(f"fused {op} step: {n} params but {len(grads)} grads")
+    need = _needs(op, hp)
+    lists = (state0, state1, state2)
+    for j in range(3):
+        if need[j] and (lists[j] is None or len(lists[j]) != n):
+            raise ArgumentError(f"fused {op} step: state{j} must be a list of {n} "
+                                "arrays with these options")
+    if need[3] and (steps is None or len(steps) != n):
+        raise ArgumentError(f"fused {op} step: steps must give {n} counts")
+    if need[4] and (flags is None or len(flags) != n):
+        raise ArgumentError(f"fused {op} step: flags must give {n} values")
+    cdef int nt = _threads(nthreads)
+    if n == 0:
+        return
+    dtype = params[0].dtype if isinstance(params[0], np.ndarray) else None
+    if dtype != _F32 and dtype != _F64:
+        got = dtype if dtype is not None else type(params[0]).__name__
+        raise TypeError(f"fused {op} step: parameters must be float32 or float64 "
+                        f"numpy arrays, got {got}")
+
+    cdef cnp.ndarray lens = np.empty(n, np.intp)
+    cdef cnp.ndarray ptrs = np.zeros((5, n), np.uintp)
+    cdef cnp.ndarray st = np.ones(n, np.int64)
+    cdef cnp.ndarray fl = np.zeros(n, np.uint8)
+    cdef cnp.ndarray hpa = np.array(hp, np.float64)
+    ranges = []  # (start, end, written)
+    for k in range(n):
+        size = params[k].size if isinstance(params[k], np.ndarray) else 0
+        p = _check(op, f"params[{k}]", params[k], dtype, size, True)
+        g = _check(op, f"grads[{k}]", grads[k], dtype, size, False)
+        lens[k] = size
+        arrays = [(0, p, True), (1, g, False)]
+        for j in range(3):
+            if need[j]:
+                arrays.append(
+                    (2 + j, _check(op, f"state{j}[{k}]", lists[j][k], dtype, size,
+                                   True), True))
+        for j, a, write in arrays:
+            addr = a.__array_interface__["data"][0]
+            ptrs[j, k] = addr
+            if size:
+                ranges.append((addr, addr + a.nbytes, write))
+        if need[3]:
+            t = steps[k]
+            if not isinstance(t, (int, np.integer)) or isinstance(t, bool) or t < 1 \
+                    or t >= 2**63:
+                raise ArgumentError(f"fused {op} step: steps[{k}] must be an int "
+                                    f">= 1, got {t!r}")
+            st[k] = t
+        if need[4]:
+            fl[k] = 1 if flags[k] else 0
+    # Overlap where one side is written: sorted by start, each range against
+    # the furthest end reached so far (of all ranges, of written ones).
+    ranges.sort()
+    end_all = end_written = 0
+    for start, end, write in ranges:
+        if start < end_written or (write and start < end_all):
+            raise ArgumentError(f"fused {op} step: two arrays of the group overlap "
+                                "in memory and one of them is written")
+        end_all = max(end_all, end)
+        if write:
+            end_written = max(end_written, end)
+
+    cdef optim_fn fn
+    f64 = dtype == _F64
+    if op == "sgd":
+        fn = mg_optim_sgd_f64 if f64 else mg_optim_sgd_f32
+    elif op == "adam":
+        fn = mg_optim_adam_f64 if f64 else mg_optim_adam_f32
+    elif op == "rmsprop":
+        fn = mg_optim_rmsprop_f64 if f64 else mg_optim_rmsprop_f32
+    else:
+        fn = mg_optim_adagrad_f64 if f64 else mg_optim_adagrad_f32
+    cdef void **P = <void **>cnp.PyArray_DATA(ptrs)
+    cdef const mg_index_t *L = <const mg_index_t *>cnp.PyArray_DATA(lens)
+    cdef const int64_t *S = <const int64_t *>cnp.PyArray_DATA(st)
+    cdef const unsigned char *F = <const unsigned char *>cnp.PyArray_DATA(fl)
+    cdef const double *H = <const double *>cnp.PyArray_DATA(hpa)
+    cdef int nh = len(hp), rc
+    cdef mg_index_t nseg = n
+    with nogil:
+        rc = fn(nseg, L, P, <const void *const *>(P + nseg), P + 2 * nseg,
+                P + 3 * nseg, P + 4 * nseg, S, F, H, nh, nt)
+    if rc != 0:
+        raise RuntimeError(f"fused {op} step: the kernel refused its arguments")

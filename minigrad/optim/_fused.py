@@ -1,0 +1,94 @@
+"""Choosing between the fused C step and the numpy reference. Layer: optim.
+
+Every optimizer takes ``fused=None|True|False`` (PyTorch's name; RMSprop,
+which has no fused option in PyTorch, calls it ``foreach``): ``False``
+always runs the numpy update of Note [Optimizer updates], the readable
+reference; ``True`` runs minigrad._C._optim for every group and raises when a
+group cannot; ``None`` (the default) runs it when the whole group qualifies and
+is large enough to repay the call (AUTO_MIN_ELEMENTS), and falls back to numpy
+otherwise. A group qualifies when every parameter that has
+a gradient holds, with its gradient, C-contiguous aligned arrays of one
+dtype, float32 or float64, the parameter writeable. The fused kernel does
+the numpy path's operations in the same order, so both give the same bits
+(tests/test_optim_fused.py); it saves the temporaries and the passes over
+memory (one read and one write of each array per step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.errors import ArgumentError
+from minigrad.tensor import Tensor
+
+__all__ = ["check_fused_option", "fused_params"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# In auto mode, groups under this many elements in all take the numpy path:
+# validating a group costs ~20 us (XOR 2-2-1, plain SGD: 24 us fused, 5 us
+# numpy), which the saved passes over memory repay only for larger groups
+# (MLP 784-128-64-10, 109k elements, Adam: 128 us fused, 181 us numpy;
+# benchmarks/bench_optim.py).
+AUTO_MIN_ELEMENTS = 1 << 15
+
+
+def check_fused_option(name: str, group: dict[str, Any], key: str = "fused") -> None:
+    """Validates the ``fused`` option of a group (None, True or False)."""
+    fused = group[key]
+    if fused is not None and not isinstance(fused, bool):
+        raise ArgumentError(f"{name}: {key} must be None, True or False, got {fused!r}")
+    if fused:
+        for p in group["params"]:
+            if p.data.dtype not in _FLOATS:
+                raise ArgumentError(
+                    f"{name}: {key}=True needs float32 or float64 parameters, got "
+                    f"one of dtype {p.dtype}"
+                )
+
+
+def _why_not(p: Tensor, dtype: np.dtype) -> str | None:
+    x, g = p.data, p.grad.data  # type: ignore[union-attr]
+    if not isinstance(x, np.ndarray) or not isinstance(g, np.ndarray):
+        return "a parameter or gradient is not a numpy array"
+    if x.dtype not in _FLOATS or x.dtype != dtype:
+        return f"parameter dtypes differ or are not float32/float64 ({x.dtype})"
+    if g.dtype != dtype:
+        return f"a gradient has dtype {g.dtype}, its parameter {x.dtype}"
+    for what, a in (("parameter", x), ("gradient", g)):
+        if not (a.flags.c_contiguous and a.flags.aligned):
+            return f"a {what} of shape {a.shape} is not C-contiguous and aligned"
+    if not x.flags.writeable:
+        return "a parameter is read-only"
+    return None
+
+
+def fused_params(
+    name: str, group: dict[str, Any], key: str = "fused"
+) -> list[Tensor] | None:
+    """The parameters of ``group`` that have a gradient, when the fused step
+    is to update them; None for the numpy path. Raises ArgumentError when
+    ``fused=True`` and the group does not qualify."""
+    fused = group.get(key)
+    if fused is False:
+        return None
+    params = [p for p in group["params"] if p.grad is not None]
+    if not params:
+        return None
+    if fused is None and sum(p.data.size for p in params) < AUTO_MIN_ELEMENTS:
+        return None
+    dtype = params[0].data.dtype
+    for p in params:
+        why = _why_not(p, dtype)
+        if why is not None:
+            if fused:
+                raise ArgumentError(f"{name}: {key}=True, but {why}")
+            return None
+    return params
+
+
+def bump_versions(params: list[Tensor]) -> None:
+    """What the numpy path does after updating each parameter."""
+    for p in params:
+        p._version[0] += 1
