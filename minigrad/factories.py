@@ -135,12 +135,8 @@ def multinomial(
             out[r] = gen.choice(k, size=num_samples, replace=True, p=p)
         else:
             # Gumbel-top-k: sequential draws without replacement in one pass;
-            # zero-weight categories get -inf keys and come last
-            if num_samples > np.count_nonzero(p):
-                raise ArgumentError(
-                    f"multinomial: invalid distribution, fewer than {num_samples} "
-                    f"categories have nonzero probability (without replacement)"
-                )
+            # zero-weight categories get -inf keys and come last, in index order
+            # (PyTorch also returns them rather than raising)
             with np.errstate(divide="ignore"):
                 keys = np.log(p) + gen.gumbel(size=k)
             out[r] = np.argsort(-keys, kind="stable")[:num_samples]

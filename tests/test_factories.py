@@ -178,6 +178,12 @@ def test_multinomial_without_replacement():
         assert 0 not in row[1]
 
 
+def test_multinomial_zero_weights_fill_last():
+    s = mg.multinomial(mg.tensor([0.0, 1.0, 0.0]), 3).numpy()
+    assert s[0] == 1
+    assert sorted(s) == [0, 1, 2]
+
+
 def test_multinomial_errors():
     with pytest.raises(ArgumentError, match="multinomial"):
         mg.multinomial(mg.tensor([1.0, 2.0]), 3)
