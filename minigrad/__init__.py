@@ -46,6 +46,15 @@ from minigrad.creation import (
 from minigrad.device import device
 from minigrad.dtypes import bool_, float32, float64, int64
 from minigrad.errors import ArgumentError, ShapeError
+from minigrad.factories import (
+    bernoulli,
+    logspace,
+    multinomial,
+    normal,
+    randint_like,
+    tril_indices,
+    triu_indices,
+)
 from minigrad.interop import (
     BoolTensor,
     DoubleTensor,
@@ -605,3 +614,13 @@ def __getattr__(name: str) -> object:
 
         raise UnsupportedDTypeError(_BFLOAT16_MSG)
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
+
+__all__ += [
+    "bernoulli",
+    "logspace",
+    "multinomial",
+    "normal",
+    "randint_like",
+    "tril_indices",
+    "triu_indices",
+]

@@ -1358,6 +1358,24 @@ class Tensor(InplaceMixin):
     def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _stats.all(self, dim, keepdim)
 
+    def multinomial(
+        self,
+        num_samples: int,
+        replacement: builtins.bool = False,
+        *,
+        generator: Any = None,
+    ) -> Tensor:
+        from minigrad import factories
+
+        return factories.multinomial(
+            self, num_samples, replacement, generator=generator
+        )
+
+    def bernoulli(self, p: Any = None, *, generator: Any = None) -> Tensor:
+        from minigrad import factories
+
+        return factories.bernoulli(self, p, generator=generator)
+
     def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return _stats.any(self, dim, keepdim)
 
