@@ -615,6 +615,7 @@ def __getattr__(name: str) -> object:
         raise UnsupportedDTypeError(_BFLOAT16_MSG)
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
+
 __all__ += [
     "bernoulli",
     "logspace",

@@ -1360,7 +1360,7 @@ class Tensor(InplaceMixin):
 
     def multinomial(
         self,
-        num_samples: int,
+        num_samples: builtins.int,
         replacement: builtins.bool = False,
         *,
         generator: Any = None,

@@ -159,11 +159,14 @@ class RMSprop(Optimizer):
             new.append(arrays)
         hp = (group["lr"], group["alpha"], group["eps"], group["weight_decay"],
               momentum, centered, group["maximize"])  # fmt: skip
+        s0, s1, s2 = (lst if u else None for lst, u in zip(lists, used))
         _optim.step(
             "rmsprop",
             [p.data for p in params],
             [p.grad.data for p in params],  # type: ignore[union-attr]
-            *(lst if u else None for lst, u in zip(lists, used)),
+            s0,
+            s1,
+            s2,
             None,
             None,
             hp,
