@@ -21,7 +21,7 @@ from minigrad import ops
 from minigrad.dtypes import DTypeError, to_array
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn._functional_distance import pairwise_distance
-from minigrad.ops.loss import TargetOutOfRangeError, _check_reduction
+from minigrad.ops.loss import TargetOutOfRangeError, _check_reduction, _reduce
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -79,14 +79,6 @@ def _broadcast(op: str, **named: Tensor) -> tuple[int, ...]:
         raise ShapeError(f"{op}: shapes do not broadcast: {shapes}") from None
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
-
 def _start(
     op: str, reduction: str, size_average: Any = None, reduce: Any = None
 ) -> str:
@@ -135,7 +127,7 @@ def kl_div(
     if reduction == "batchmean":
         total = loss.sum()
         return total / x.shape[0] if x.ndim else total
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
 
 
 def poisson_nll_loss(
@@ -168,7 +160,7 @@ def poisson_nll_loss(
         ts = ops.where(big, t, 2.0)
         stirling = ts * ts.log() - ts + 0.5 * (ts * (2.0 * math.pi)).log()
         loss = loss + ops.where(big, stirling, 0.0)
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
 
 
 def _gaussian_var(var: Any, x: Tensor, op: str) -> Tensor:
@@ -226,7 +218,7 @@ def gaussian_nll_loss(
     loss = 0.5 * (v.log() + d * d / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
 
 
 # -- margin losses ----------------------------------------------------------------
@@ -256,7 +248,7 @@ def margin_ranking_loss(
         )
     _broadcast(op, input1=x1, input2=x2, target=y)
     loss = (-y * (x1 - x2) + margin).clamp(min=0)
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
 
 
 def hinge_embedding_loss(
@@ -278,7 +270,7 @@ def hinge_embedding_loss(
     yd = np.broadcast_to(y.data, shape)
     hinge = ops.where(yd != 1, (margin - x).clamp(min=0), 0.0)
     loss = hinge + ops.where(yd != -1, x, 0.0)
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
 
 
 def soft_margin_loss(
@@ -301,7 +293,7 @@ def soft_margin_loss(
         )
     if y.dtype != x.dtype:
         y = y.to(x.dtype)  # the result keeps the input's dtype, as PyTorch's
-    return _reduce(ops.softplus(-(y * x), 1.0, _INF), reduction)
+    return _reduce(ops.softplus(-(y * x), 1.0, _INF), reduction, None)
 
 
 def multilabel_soft_margin_loss(
@@ -329,7 +321,7 @@ def multilabel_soft_margin_loss(
     if weight is not None:
         loss = loss * weight
     loss = loss.sum(-1) / x.shape[-1]
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
 
 
 def multi_margin_loss(
@@ -387,7 +379,7 @@ def multi_margin_loss(
     # the i == y term is margin^p; leave it out
     z = ops.where(np.arange(c)[None, :] == idx, 0.0, z)
     loss = (z.sum(1) / c).reshape(y.shape)
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
 
 
 def triplet_margin_loss(
@@ -422,7 +414,7 @@ def triplet_margin_loss(
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:
         d_neg = ops.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
-    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction, None)
 
 
 def cosine_embedding_loss(
@@ -464,4 +456,4 @@ def cosine_embedding_loss(
     loss = ops.where(yd == 1, 1 - cos, 0.0) + ops.where(
         yd == -1, (cos - margin).clamp(min=0), 0.0
     )
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, None)
