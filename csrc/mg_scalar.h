@@ -16,6 +16,21 @@
 
 #include "mg_common.h"
 
+struct mg_scalar_node;
+
+// The children of an n-ary node (a neuron's `b + w0*x0 + w1*x1 + ...` made as
+// one node, see MG_SCALAR_MANY): `n` children and d data / d c[i] for each.
+// `c` and `d` point into the same allocation as the header (the caller makes
+// it); a child may appear more than once (its contributions add up).
+typedef struct mg_scalar_many {
+    mg_index_t n;
+    struct mg_scalar_node **c;
+    double *d;
+} mg_scalar_many;
+
+// mg_scalar_node.flags bit: the node's children are `many`, not c0/c1.
+#define MG_SCALAR_MANY 0x80000000u
+
 typedef struct mg_scalar_node {
     double data;
     double grad;
@@ -24,14 +39,19 @@ typedef struct mg_scalar_node {
     // the graph can still be shown as written.
     double d0;
     double d1;
+    // c0 is NULL in an n-ary node (flags & MG_SCALAR_MANY), whose children
+    // are `many` instead: code that only looks at c0 sees a leaf.
     struct mg_scalar_node *c0;
-    struct mg_scalar_node *c1;
+    union {
+        struct mg_scalar_node *c1;
+        mg_scalar_many *many;
+    };
     // Backward's "visited" stamp: a node was reached by the sweep whose epoch
     // equals `mark`. A counter instead of a flag, so no pass has to clear it;
     // 64 bits never wrap.
     uint64_t mark;
     uint32_t op;     // an op code; its meaning belongs to the caller
-    uint32_t flags;  // free for the caller
+    uint32_t flags;  // MG_SCALAR_MANY; the other bits are free for the caller
 } mg_scalar_node;
 
 // Backpropagates from `root`, micrograd's way: root->grad = 1, then in reverse

@@ -50,6 +50,13 @@ static int topo_sort(mg_scalar_node *root, uint64_t epoch, node_vec *order) {
             continue;  // reached again through another parent
         x->mark = epoch;
         rc = vec_push(&stack, tagged(x));
+        if (x->flags & MG_SCALAR_MANY) {
+            // Last child pushed first, so c[0] is expanded first.
+            for (mg_index_t i = x->many->n - 1; rc == 0 && i >= 0; i--)
+                if (x->many->c[i]->mark != epoch)
+                    rc = vec_push(&stack, x->many->c[i]);
+            continue;
+        }
         // c1 is pushed first so that c0 is expanded first, like a recursive
         // search over (c0, c1).
         if (rc == 0 && x->c1 && x->c1->mark != epoch)
@@ -87,6 +94,12 @@ mg_index_t mg_scalar_backward(mg_scalar_node *root, uint64_t epoch) {
     for (mg_index_t i = order.n - 1; i >= 0; i--) {
         const mg_scalar_node *x = order.p[i];
         double g = x->grad;
+        if (x->flags & MG_SCALAR_MANY) {
+            const mg_scalar_many *m = x->many;
+            for (mg_index_t j = 0; j < m->n; j++)
+                m->c[j]->grad += m->d[j] * g;
+            continue;
+        }
         if (x->c0)
             x->c0->grad += x->d0 * g;
         if (x->c1)

@@ -31,6 +31,7 @@ demo, 20-40% of the step; measured in benchmarks/bench_scalar.py).
 
 cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport Py_INCREF, PyObject, Py_XDECREF, _Py_REFCNT
 from libc.math cimport floor
 from libc.stdint cimport uint32_t, uint64_t
@@ -42,6 +43,10 @@ from minigrad.errors import ArgumentError
 
 cdef extern from "mg_scalar.h" nogil:
     ctypedef Py_ssize_t mg_index_t
+    ctypedef struct mg_scalar_many:
+        mg_index_t n
+        mg_scalar_node **c
+        double *d
     ctypedef struct mg_scalar_node:
         double data
         double grad
@@ -49,6 +54,7 @@ cdef extern from "mg_scalar.h" nogil:
         double d1
         mg_scalar_node *c0
         mg_scalar_node *c1
+        mg_scalar_many *many  # shares c1's storage (a union in C)
         uint64_t mark
         uint32_t op
         uint32_t flags
@@ -57,6 +63,7 @@ cdef extern from "mg_scalar.h" nogil:
     mg_index_t mg_scalar_topo(mg_scalar_node *root, uint64_t epoch,
                               mg_scalar_node **order, mg_index_t cap) noexcept
     double mg_scalar_relu(double x, double *d) noexcept
+    uint32_t MG_SCALAR_MANY
     double mg_scalar_tanh(double x, double *d) noexcept
     double mg_scalar_sigmoid(double x, double *d) noexcept
     double mg_scalar_exp(double x, double *d) noexcept
@@ -70,7 +77,7 @@ __all__ = ["Value"]
 # strings given to the low-level constructor.
 cdef enum:
     LEAF, ADD, SUB, MUL, DIV, POW, NEG, RELU, TANH, EXP, LOG, SIGMOID
-    ADDC, SUBC, RSUBC, MULC, DIVC, RDIVC, POWC, RPOWC
+    ADDC, SUBC, RSUBC, MULC, DIVC, RDIVC, POWC, RPOWC, DOT
     CUSTOM = 32
 
 # mg_scalar_node.flags
@@ -88,7 +95,7 @@ cdef enum:
 cdef dict _labels = {}
 
 _OP_NAMES = ("", "+", "-", "*", "/", "**", "neg", "ReLU", "tanh", "exp", "log",
-             "sigmoid", "+", "-", "-", "*", "/", "/", "**", "**")
+             "sigmoid", "+", "-", "-", "*", "/", "/", "**", "**", "dot")
 cdef list _custom_ops = []
 cdef dict _custom_index = {}
 
@@ -165,8 +172,31 @@ cdef inline Value _node2(double data, uint32_t op, Value a, double da, Value b,
     return out
 
 
-cdef void _release(mg_scalar_node *a, mg_scalar_node *b) noexcept:
-    """Drops the references a dying Value held to its children ``a``, ``b``.
+cdef bint _reserve(mg_scalar_node ***stack, Py_ssize_t *cap,
+                   mg_scalar_node **local, Py_ssize_t need) noexcept:
+    """Grows ``stack`` (``local`` until it is first grown) to hold ``need``."""
+    cdef Py_ssize_t new_cap = cap[0]
+    cdef mg_scalar_node **grown
+    if need <= cap[0]:
+        return True
+    while new_cap < need:
+        new_cap *= 2
+    if stack[0] == local:
+        grown = <mg_scalar_node **>malloc(new_cap * sizeof(grown[0]))
+        if grown != NULL:
+            memcpy(grown, local, cap[0] * sizeof(grown[0]))
+    else:
+        grown = <mg_scalar_node **>realloc(stack[0], new_cap * sizeof(grown[0]))
+    if grown == NULL:
+        return False
+    stack[0] = grown
+    cap[0] = new_cap
+    return True
+
+
+cdef void _release(mg_scalar_node **kids, Py_ssize_t k) noexcept:
+    """Drops the references a dying Value held to its children ``kids[:k]``
+    (NULL entries skipped).
 
     A child whose last reference this is would free its own children in turn,
     one C frame per node: a long chain would overflow the stack. Instead its
@@ -174,45 +204,43 @@ cdef void _release(mg_scalar_node *a, mg_scalar_node *b) noexcept:
     """
     cdef mg_scalar_node *local[64]
     cdef mg_scalar_node **stack = local
-    cdef mg_scalar_node **grown
     cdef Py_ssize_t cap = 64
-    cdef Py_ssize_t sp = 0
+    cdef Py_ssize_t sp, i, j
     cdef mg_scalar_node *x
+    cdef mg_scalar_many *m
     cdef PyObject *obj
-    if a != NULL:
-        stack[sp] = a
-        sp += 1
-    if b != NULL:
-        stack[sp] = b
-        sp += 1
-    while sp > 0:
-        sp -= 1
-        x = stack[sp]
-        obj = _owner(x)
-        if _Py_REFCNT(obj) == 1 and (x.c0 != NULL or x.c1 != NULL):
-            if sp + 2 > cap:
-                if stack == local:
-                    grown = <mg_scalar_node **>malloc(2 * cap * sizeof(x))
-                    if grown != NULL:
-                        memcpy(grown, local, sp * sizeof(x))
-                else:
-                    grown = <mg_scalar_node **>realloc(stack,
-                                                       2 * cap * sizeof(x))
-                if grown != NULL:
-                    stack = grown
-                    cap *= 2
-            if sp + 2 <= cap:
-                if x.c0 != NULL:
-                    stack[sp] = x.c0
-                    sp += 1
-                if x.c1 != NULL:
-                    stack[sp] = x.c1
-                    sp += 1
-                x.c0 = NULL
-                x.c1 = NULL
-            # else: out of memory; the plain (recursive) release below still
-            # frees everything, only with deeper C recursion.
-        Py_XDECREF(obj)
+    for i in range(k):
+        if kids[i] == NULL:
+            continue
+        stack[0] = kids[i]
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            x = stack[sp]
+            obj = _owner(x)
+            if _Py_REFCNT(obj) == 1:
+                if x.flags & MG_SCALAR_MANY:
+                    m = x.many
+                    if _reserve(&stack, &cap, local, sp + m.n):
+                        for j in range(m.n):
+                            stack[sp] = m.c[j]
+                            sp += 1
+                        x.many = NULL
+                        x.flags &= ~MG_SCALAR_MANY
+                        PyMem_Free(m)
+                elif (x.c0 != NULL or x.c1 != NULL) and _reserve(
+                        &stack, &cap, local, sp + 2):
+                    if x.c0 != NULL:
+                        stack[sp] = x.c0
+                        sp += 1
+                    if x.c1 != NULL:
+                        stack[sp] = x.c1
+                        sp += 1
+                    x.c0 = NULL
+                    x.c1 = NULL
+                # Out of memory: the plain (recursive) release below still
+                # frees everything, only with deeper C recursion.
+            Py_XDECREF(obj)
     if stack != local:
         free(stack)
 
@@ -310,14 +338,22 @@ cdef class Value:
             self.label = label
 
     def __dealloc__(self):
-        cdef mg_scalar_node *a = self.n.c0
-        cdef mg_scalar_node *b = self.n.c1
+        cdef mg_scalar_node *kids[2]
+        cdef mg_scalar_many *m
         if self.n.flags & F_LABEL and _labels is not None:
             _labels.pop(<size_t>&self.n, None)
-        if a != NULL or b != NULL:
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            self.n.many = NULL
+            self.n.flags &= ~MG_SCALAR_MANY
+            _release(m.c, m.n)
+            PyMem_Free(m)
+        elif self.n.c0 != NULL or self.n.c1 != NULL:
+            kids[0] = self.n.c0
+            kids[1] = self.n.c1
             self.n.c0 = NULL
             self.n.c1 = NULL
-            _release(a, b)
+            _release(kids, 2)
 
     # -- attributes -------------------------------------------------------------
     @property
@@ -358,16 +394,16 @@ cdef class Value:
     @property
     def _prev(self):
         """The set of child Values (micrograd's ``_prev``)."""
-        s = set()
-        if self.n.c0 != NULL:
-            s.add(<object>_owner(self.n.c0))
-        if self.n.c1 != NULL:
-            s.add(<object>_owner(self.n.c1))
-        return s
+        return set(self._children)
 
     @property
     def _children(self):
-        """The children in operand order, a tuple of 0 to 2 Values."""
+        """The children in operand order, a tuple of Values (0 to 2, or any
+        number for a fused neuron's 'dot' node: b, w0, x0, w1, x1, ...)."""
+        cdef mg_scalar_many *m
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            return tuple([<object>_owner(m.c[i]) for i in range(m.n)])
         if self.n.c0 == NULL:
             return ()
         if self.n.c1 == NULL:
@@ -377,6 +413,10 @@ cdef class Value:
     @property
     def _local_grads(self):
         """d data / d child for each of ``_children``."""
+        cdef mg_scalar_many *m
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            return tuple([m.d[i] for i in range(m.n)])
         if self.n.c0 == NULL:
             return ()
         if self.n.c1 == NULL:
@@ -398,7 +438,7 @@ cdef class Value:
     def _label(self):
         """The op with its constant operand, as written: '+ 3', '2 /', '**2'."""
         cdef uint32_t op = self.n.op
-        if op < ADDC or op >= CUSTOM or op == POWC:
+        if op < ADDC or op > RPOWC or op == POWC:
             return self._op
         c = _format_const(self.n.d1, self.n.flags)
         if op == RSUBC or op == RDIVC or op == RPOWC:
@@ -418,6 +458,12 @@ cdef class Value:
             "Value(data, (a, b), 'op', _local_grads=(d_data/d_a, d_data/d_b)).")
 
     def _propagate(self):
+        cdef mg_scalar_many *m
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            for i in range(m.n):
+                m.c[i].grad += m.d[i] * self.n.grad
+            return
         if self.n.c0 != NULL:
             self.n.c0.grad += self.n.d0 * self.n.grad
         if self.n.c1 != NULL:
@@ -429,7 +475,7 @@ cdef class Value:
     def __reduce__(self):
         # Leaves only (parameters: enough for copy.deepcopy(model) and
         # pickling a model); a graph would need a recursive format.
-        if self.n.c0 != NULL:
+        if self.n.c0 != NULL or self.n.flags & MG_SCALAR_MANY:
             raise TypeError("Value: only leaf Values (without children) can "
                             "be pickled or copied")
         return _leaf, (self.n.data, self.n.grad, self._op, self.label)
@@ -692,6 +738,142 @@ def _neuron(Value b not None, ws, xs):
                             f"{type(x).__name__}")
         acc = _node2(acc.n.data + term.n.data, ADD, acc, 1.0, term, 1.0)
     return acc
+
+
+# -- fused neurons (see Note [Fused neurons]) ------------------------------------
+# Note [Fused neurons]
+# micrograd's neuron ``sum((wi*xi for wi, xi in zip(w, x)), b)`` makes 2n
+# nodes (n products, n sums) that user code never looks at. ``_dot`` makes one
+# n-ary node instead (op 'dot', children b, w0, x0, w1, x1, ... with local
+# derivatives 1, x0, w0, x1, w1, ...; a number input adds no child). Its value
+# is summed in the same order as micrograd's chain, so it is the same double
+# (the build has no FMA contraction: setup.py's flags are the portable
+# x86-64 baseline), and backward gives every w, x and b the same gradient:
+# each product's and sum's local derivative multiplies by 1 exactly.
+
+cdef Py_ssize_t _inputs(list xl, mg_scalar_node **xn, double *xc) except -1:
+    """Reads a neuron's inputs: xn[i] is x_i's node, or NULL with the number in
+    xc[i]. Returns the index of the first input that is neither (or len)."""
+    cdef Py_ssize_t i, nx = len(xl)
+    for i in range(nx):
+        x = xl[i]
+        if type(x) is Value or isinstance(x, Value):
+            xn[i] = &(<Value>x).n
+        elif _number(x, &xc[i]):
+            xn[i] = NULL
+        else:
+            return i
+    return nx
+
+
+cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
+                double *xc):
+    """``b + w0*x0 + ... + w_{k-1}*x_{k-1}`` as one node (b itself if k == 0,
+    as ``sum([], b)`` is)."""
+    cdef Py_ssize_t i, j, n = 1
+    cdef Value w
+    cdef double acc, xd
+    cdef mg_scalar_many *m
+    cdef Value out
+    if k == 0:
+        return b
+    for i in range(k):
+        if not isinstance(ws[i], Value):
+            raise TypeError(f"Neuron: weights must be Values, got "
+                            f"{type(ws[i]).__name__}")
+        n += 2 if xn[i] != NULL else 1
+    m = <mg_scalar_many *>PyMem_Malloc(
+        sizeof(mg_scalar_many) + n * (sizeof(double) + sizeof(xn[0])))
+    if m == NULL:
+        raise MemoryError("Neuron: out of memory")
+    m.n = n
+    m.d = <double *>(<char *>m + sizeof(mg_scalar_many))
+    m.c = <mg_scalar_node **>(m.d + n)
+    m.c[0] = &b.n
+    m.d[0] = 1.0
+    acc = b.n.data
+    j = 1
+    for i in range(k):
+        w = <Value>ws[i]
+        xd = xn[i].data if xn[i] != NULL else xc[i]
+        acc = acc + w.n.data * xd  # micrograd's order: ((b + w0*x0) + w1*x1)...
+        m.c[j] = &w.n
+        m.d[j] = xd
+        j += 1
+        if xn[i] != NULL:
+            m.c[j] = xn[i]
+            m.d[j] = w.n.data
+            j += 1
+    for j in range(n):
+        Py_INCREF(<object>_owner(m.c[j]))
+        m.c[j].flags |= F_INIT
+    out = Value.__new__(Value)
+    out.n.data = acc
+    out.n.op = DOT
+    out.n.flags = F_INIT | MG_SCALAR_MANY
+    out.n.many = m
+    return out
+
+
+cdef inline Value _relu(Value a):
+    cdef double d
+    cdef double y = mg_scalar_relu(a.n.data, &d)
+    return _node1(y, RELU, a, d, 0.0)
+
+
+cdef class _Inputs:
+    """A neuron's inputs read once: the list (which keeps them alive) and
+    their nodes or numbers."""
+    cdef list xl
+    cdef Py_ssize_t nx, bad
+    cdef mg_scalar_node **xn
+    cdef double *xc
+
+    def __cinit__(self, xs):
+        self.xl = list(xs)
+        self.nx = len(self.xl)
+        self.xn = <mg_scalar_node **>PyMem_Malloc(
+            (self.nx + 1) * (sizeof(self.xn[0]) + sizeof(double)))
+        if self.xn == NULL:
+            raise MemoryError("Neuron: out of memory")
+        self.xc = <double *>(self.xn + self.nx + 1)
+        self.bad = _inputs(self.xl, self.xn, self.xc)
+
+    def __dealloc__(self):
+        PyMem_Free(self.xn)
+
+    cdef Value neuron(self, b, ws, bint nonlin):
+        if not isinstance(b, Value):
+            raise TypeError(f"Neuron: the bias must be a Value, got "
+                            f"{type(b).__name__}")
+        if type(ws) is not list:
+            ws = list(ws)
+        cdef Py_ssize_t k = min(len(<list>ws), self.nx)
+        if k > self.bad:
+            raise TypeError(f"Neuron: inputs must be Values or numbers, got "
+                            f"{type(self.xl[self.bad]).__name__}")
+        cdef Value act = _dot(<Value>b, <list>ws, k, self.xn, self.xc)
+        return _relu(act) if nonlin else act
+
+
+def _fused_neuron(b, ws, xs, nonlin):
+    """A neuron's output ``relu(b + w·x)`` (or ``b + w·x`` when not nonlin)
+    with the weighted sum as one 'dot' node (Note [Fused neurons])."""
+    return _Inputs(xs).neuron(b, ws, bool(nonlin))
+
+
+def _fused_layer(neurons, xs, neuron_type):
+    """``[n(xs) for n in neurons]``, each neuron of exactly ``neuron_type``
+    with a true ``fused`` attribute built here from its ``w``, ``b`` and
+    ``nonlin`` (the inputs read once for all); any other is called."""
+    cdef _Inputs inp = _Inputs(xs)
+    cdef list out = []
+    for nrn in neurons:
+        if type(nrn) is neuron_type and nrn.fused:
+            out.append(inp.neuron(nrn.b, nrn.w, bool(nrn.nonlin)))
+        else:
+            out.append(nrn(inp.xl))
+    return out
 
 
 cdef Py_ssize_t _node_offset():

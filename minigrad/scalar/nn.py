@@ -5,9 +5,12 @@ Layer: scalar. Imports only :mod:`minigrad.scalar` (and ``random``).
 Same classes, constructor arguments, initialisation, graphs and reprs as
 ``micrograd.nn``: weights are drawn with ``random.uniform(-1, 1)`` from Python's
 global ``random``, so ``random.seed(n)`` reproduces micrograd's model exactly.
-A neuron's weighted sum is built by one compiled loop (``_neuron``) that makes
-the same nodes, in the same order, as micrograd's
-``sum((wi * xi for wi, xi in zip(self.w, x)), self.b)``.
+A neuron's weighted sum ``sum((wi * xi for wi, xi in zip(self.w, x)), self.b)``
+is recorded as one n-ary 'dot' node (children b, w0, x0, w1, x1, ...) by a
+compiled loop, with the same value and the same gradients for every w, x and b
+as micrograd's 2n nodes; a layer builds all its neurons in one call. Set
+``Neuron.fused = False`` (on the class or one neuron) to record micrograd's
+graph node for node instead.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad._C._scalar import _neuron
+from minigrad._C._scalar import _fused_layer, _fused_neuron, _neuron
 from minigrad.scalar import Value
 
 __all__ = ["MLP", "Layer", "Module", "Neuron"]
@@ -46,6 +49,10 @@ class Neuron(Module):
         Apply ReLU to the weighted sum.
     """
 
+    #: Record the weighted sum as one 'dot' node (False: micrograd's
+    #: ``w*x`` and ``+`` nodes, same values and parameter gradients).
+    fused: bool = True
+
     def __init__(self, nin: int, nonlin: bool = True) -> None:
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
@@ -53,6 +60,8 @@ class Neuron(Module):
 
     def __call__(self, x: Iterable[Any]) -> Value:
         """x : sequence of Values or numbers, length nin -> a Value."""
+        if self.fused:
+            return _fused_neuron(self.b, self.w, x, self.nonlin)
         act = _neuron(self.b, self.w, x)
         return act.relu() if self.nonlin else act
 
@@ -79,9 +88,7 @@ class Layer(Module):
 
     def __call__(self, x: Iterable[Any]) -> Value | list[Value]:
         """A list of nout Values, or a single Value when nout == 1 (micrograd)."""
-        if not isinstance(x, (list, tuple)):
-            x = list(x)
-        out = [n(x) for n in self.neurons]
+        out = _fused_layer(self.neurons, x, Neuron)
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
