@@ -32,13 +32,13 @@ typedef struct mg_scalar_many {
 #define MG_SCALAR_MANY 0x80000000u
 
 typedef struct mg_scalar_node {
-    double data;
+    // The fields backward reads (grad, mark, the children, flags) come first:
+    // with the Python object header they share the object's first 64 bytes.
     double grad;
-    // d data / d c0 and d data / d c1. When c1 is NULL, d1 holds the op's
-    // constant operand instead (the 3.0 of `x + 3.0`, the k of `x ** k`), so
-    // the graph can still be shown as written.
-    double d0;
-    double d1;
+    // Backward's "visited" stamp: a node was reached by the sweep whose epoch
+    // equals `mark`. A counter instead of a flag, so no pass has to clear it;
+    // 64 bits never wrap.
+    uint64_t mark;
     // c0 is NULL in an n-ary node (flags & MG_SCALAR_MANY), whose children
     // are `many` instead: code that only looks at c0 sees a leaf.
     struct mg_scalar_node *c0;
@@ -46,12 +46,14 @@ typedef struct mg_scalar_node {
         struct mg_scalar_node *c1;
         mg_scalar_many *many;
     };
-    // Backward's "visited" stamp: a node was reached by the sweep whose epoch
-    // equals `mark`. A counter instead of a flag, so no pass has to clear it;
-    // 64 bits never wrap.
-    uint64_t mark;
     uint32_t op;     // an op code; its meaning belongs to the caller
     uint32_t flags;  // MG_SCALAR_MANY; the other bits are free for the caller
+    double data;
+    // d data / d c0 and d data / d c1. When c1 is NULL, d1 holds the op's
+    // constant operand instead (the 3.0 of `x + 3.0`, the k of `x ** k`), so
+    // the graph can still be shown as written.
+    double d0;
+    double d1;
 } mg_scalar_node;
 
 // Backpropagates from `root`, micrograd's way: root->grad = 1, then in reverse
@@ -63,8 +65,10 @@ typedef struct mg_scalar_node {
 // must not change during the call. The order comes from an iterative
 // depth-first search, so depth is limited only by memory.
 //
-// Returns the number of nodes visited, or -1 when memory ran out (no gradient
-// has been changed then).
+// Returns the number of interior nodes visited (leaves, which pass nothing
+// on, are not ordered, only accumulated into), or -1 when memory ran out (no
+// gradient has been changed then). The order's scratch memory is kept for the
+// calling thread's next call (up to 2^20 nodes).
 mg_index_t mg_scalar_backward(mg_scalar_node *root, uint64_t epoch);
 
 // Writes into `order` (capacity `cap`) the nodes reachable from `root`,

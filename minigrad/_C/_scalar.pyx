@@ -41,6 +41,13 @@ from libc.string cimport memcpy
 import numbers
 from minigrad.errors import ArgumentError
 
+cdef extern from "Python.h":
+    # The macros themselves, on a borrowed pointer (no temporary reference).
+    void _incref "Py_INCREF"(PyObject *o) noexcept
+    void _decref "Py_DECREF"(PyObject *o) noexcept
+    ctypedef struct PyListObject:
+        PyObject **ob_item
+
 cdef extern from "mg_scalar.h" nogil:
     ctypedef Py_ssize_t mg_index_t
     ctypedef struct mg_scalar_many:
@@ -223,8 +230,13 @@ cdef void _release(mg_scalar_node **kids, Py_ssize_t k) noexcept:
                     m = x.many
                     if _reserve(&stack, &cap, local, sp + m.n):
                         for j in range(m.n):
-                            stack[sp] = m.c[j]
-                            sp += 1
+                            # A child kept alive by others (a weight) is
+                            # released right away instead of via the stack.
+                            if _Py_REFCNT(_owner(m.c[j])) > 1:
+                                _decref(_owner(m.c[j]))
+                            else:
+                                stack[sp] = m.c[j]
+                                sp += 1
                         x.many = NULL
                         x.flags &= ~MG_SCALAR_MANY
                         PyMem_Free(m)
@@ -766,21 +778,29 @@ cdef Py_ssize_t _inputs(list xl, mg_scalar_node **xn, double *xc) except -1:
     return nx
 
 
+cdef inline mg_scalar_node *_node_of(PyObject *v) noexcept:
+    """The struct inside the Value object ``v`` (see Note [Value layout])."""
+    return <mg_scalar_node *>(<char *>v + _NODE_OFFSET)
+
+
 cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
                 double *xc):
     """``b + w0*x0 + ... + w_{k-1}*x_{k-1}`` as one node (b itself if k == 0,
-    as ``sum([], b)`` is)."""
+    as ``sum([], b)`` is). Requires k <= len(ws)."""
     cdef Py_ssize_t i, j, n = 1
-    cdef Value w
+    cdef PyObject **wp = (<PyListObject *>ws).ob_item
+    cdef mg_scalar_node *w
+    cdef mg_scalar_node *x
     cdef double acc, xd
     cdef mg_scalar_many *m
     cdef Value out
     if k == 0:
         return b
     for i in range(k):
-        if not isinstance(ws[i], Value):
+        if (type(<object>wp[i]) is not Value
+                and not isinstance(<object>wp[i], Value)):
             raise TypeError(f"Neuron: weights must be Values, got "
-                            f"{type(ws[i]).__name__}")
+                            f"{type(<object>wp[i]).__name__}")
         n += 2 if xn[i] != NULL else 1
     m = <mg_scalar_many *>PyMem_Malloc(
         sizeof(mg_scalar_many) + n * (sizeof(double) + sizeof(xn[0])))
@@ -791,22 +811,26 @@ cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
     m.c = <mg_scalar_node **>(m.d + n)
     m.c[0] = &b.n
     m.d[0] = 1.0
+    _incref(<PyObject *>b)
+    b.n.flags |= F_INIT
     acc = b.n.data
     j = 1
     for i in range(k):
-        w = <Value>ws[i]
-        xd = xn[i].data if xn[i] != NULL else xc[i]
-        acc = acc + w.n.data * xd  # micrograd's order: ((b + w0*x0) + w1*x1)...
-        m.c[j] = &w.n
+        w = _node_of(wp[i])
+        x = xn[i]
+        xd = x.data if x != NULL else xc[i]
+        acc = acc + w.data * xd  # micrograd's order: ((b + w0*x0) + w1*x1)...
+        m.c[j] = w
         m.d[j] = xd
         j += 1
-        if xn[i] != NULL:
-            m.c[j] = xn[i]
-            m.d[j] = w.n.data
+        _incref(wp[i])
+        w.flags |= F_INIT
+        if x != NULL:
+            m.c[j] = x
+            m.d[j] = w.data
             j += 1
-    for j in range(n):
-        Py_INCREF(<object>_owner(m.c[j]))
-        m.c[j].flags |= F_INIT
+            _incref(_owner(x))
+            x.flags |= F_INIT
     out = Value.__new__(Value)
     out.n.data = acc
     out.n.op = DOT
