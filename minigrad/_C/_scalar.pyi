@@ -78,3 +78,6 @@ def _fused_neuron(
 def _fused_layer(
     neurons: Iterable[Any], xs: Iterable[_Operand], neuron_type: type
 ) -> list[Any]: ...
+def _fused_mlp(
+    layers: Iterable[Any], x: Any, layer_type: type, neuron_type: type
+) -> Any: ...

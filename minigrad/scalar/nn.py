@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad._C._scalar import _fused_layer, _fused_neuron, _neuron
+from minigrad._C._scalar import _fused_layer, _fused_mlp, _fused_neuron, _neuron
 from minigrad.scalar import Value
 
 __all__ = ["MLP", "Layer", "Module", "Neuron"]
@@ -118,9 +118,8 @@ class MLP(Module):
 
     def __call__(self, x: Any) -> Any:
         """x : sequence of nin Values or numbers -> a Value or a list of them."""
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        # ``for layer in self.layers: x = layer(x)``, in one compiled call.
+        return _fused_mlp(self.layers, x, Layer, Neuron)
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
