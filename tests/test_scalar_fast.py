@@ -316,3 +316,39 @@ def test_backward_from_threads() -> None:
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+def test_mlp_runs_other_layers_as_written() -> None:
+    class Shifted(Layer):
+        def __call__(self, x: Any) -> Any:
+            return [v + 1.0 for v in super().__call__(x)]
+
+    random.seed(2)
+    model = MLP(2, [3, 3, 1])
+    model.layers[1].__class__ = Shifted
+    out = model(iter([0.5, -1.5]))
+    with unfused():
+        ref = model([0.5, -1.5])
+    assert out.data == ref.data
+    assert isinstance(out, Value)
+    assert model.layers[2].neurons[0](
+        model.layers[1](model.layers[0]([0.5, -1.5]))
+    ).data == (out.data)
+
+
+def test_neuron_class_with_properties_is_read_through_them() -> None:
+    class Scaled(Neuron):
+        """A class that defines ``w`` itself: the instance dict is not read."""
+
+        @property
+        def w(self) -> list[Value]:
+            return [v * 2.0 for v in self.__dict__["w"]]
+
+        @w.setter
+        def w(self, value: list[Value]) -> None:
+            self.__dict__["w"] = value
+
+    n = Scaled(2, nonlin=False)
+    n.w = [Value(1.0), Value(3.0)]
+    (out,) = _fused_layer([n], [1.0, 1.0], Scaled)
+    assert out.data == 8.0
