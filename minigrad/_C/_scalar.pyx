@@ -330,6 +330,10 @@ cdef class Value:
             raise RuntimeError("Value.__init__: this Value is already "
                                "initialised or in use; make a new Value instead")
         self.n.data = _real_arg("Value: data", data)
+        if (_children is () and _local_grads is () and not _op
+                and type(label) is str and not label):
+            self.n.flags = F_INIT  # a plain leaf, Value(x): the common case
+            return
         children = tuple(_children)
         grads = tuple(_local_grads)
         _check_children(self, children, grads)
