@@ -22,8 +22,12 @@ struct mg_scalar_node;
 // one node, see MG_SCALAR_MANY): `n` children and d data / d c[i] for each.
 // `c` and `d` point into the same allocation as the header (the caller makes
 // it); a child may appear more than once (its contributions add up).
+// The first `inner` children may have children of their own; the others are
+// leaves (a node never gains children once it is some node's child), which
+// backward's ordering need not visit: in a neuron, the weights and the bias.
 typedef struct mg_scalar_many {
     mg_index_t n;
+    mg_index_t inner;
     struct mg_scalar_node **c;
     double *d;
 } mg_scalar_many;

@@ -352,3 +352,26 @@ def test_neuron_class_with_properties_is_read_through_them() -> None:
     n.w = [Value(1.0), Value(3.0)]
     (out,) = _fused_layer([n], [1.0, 1.0], Scaled)
     assert out.data == 8.0
+
+
+def test_dot_children_with_children_come_first() -> None:
+    """Backward's ordering walks only a dot node's interior children; the
+    gradients are the same whichever children are interior."""
+    a, c = Value(2.0), Value(-1.0)
+    w = [Value(0.5), a * 3.0, Value(1.5)]  # one weight is computed
+    x = [Value(1.0), c.relu(), (a + c) * 2.0]
+    b = c * 1.0
+    out = _fused_neuron(b, w, x, False)
+    assert out._children == (b, w[1], x[1], x[2], w[0], x[0], w[2])
+    assert out._local_grads == (1.0, x[1].data, 6.0, 1.5, 1.0, 0.5, x[2].data)
+    out.backward()
+    ref_a, ref_c = Value(2.0), Value(-1.0)
+    ref = (
+        ref_c * 1.0
+        + 0.5 * 1.0
+        + (ref_a * 3.0) * ref_c.relu()
+        + Value(1.5) * ((ref_a + ref_c) * 2.0)
+    )
+    ref.backward()
+    assert out.data == ref.data
+    assert (a.grad, c.grad) == (ref_a.grad, ref_c.grad)

@@ -62,7 +62,8 @@ static int topo_sort(mg_scalar_node *root, uint64_t epoch, node_vec *order,
         rc = vec_push(stack, tagged(x));
         if (x->flags & MG_SCALAR_MANY) {
             // Last child pushed first, so c[0] is expanded first.
-            for (mg_index_t i = x->many->n - 1; rc == 0 && i >= 0; i--)
+            mg_index_t n = leaves ? x->many->n : x->many->inner;
+            for (mg_index_t i = n - 1; rc == 0 && i >= 0; i--)
                 if (WANT(x->many->c[i]))
                     rc = vec_push(stack, x->many->c[i]);
             continue;

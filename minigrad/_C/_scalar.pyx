@@ -54,6 +54,7 @@ cdef extern from "mg_scalar.h" nogil:
     ctypedef Py_ssize_t mg_index_t
     ctypedef struct mg_scalar_many:
         mg_index_t n
+        mg_index_t inner
         mg_scalar_node **c
         double *d
     ctypedef struct mg_scalar_node:
@@ -416,8 +417,9 @@ cdef class Value:
 
     @property
     def _children(self):
-        """The children in operand order, a tuple of Values (0 to 2, or any
-        number for a fused neuron's 'dot' node: b, w0, x0, w1, x1, ...)."""
+        """The children in operand order, a tuple of 0 to 2 Values; for a
+        fused neuron's 'dot' node any number, in the order b, w0, x0, w1, x1,
+        ... except that the children that have children come first."""
         cdef mg_scalar_many *m
         if self.n.flags & MG_SCALAR_MANY:
             m = self.n.many
@@ -768,6 +770,9 @@ def _neuron(Value b not None, ws, xs):
 # (the build has no FMA contraction: setup.py's flags are the portable
 # x86-64 baseline), and backward gives every w, x and b the same gradient:
 # each product's and sum's local derivative multiplies by 1 exactly.
+# The children that have children of their own (in a hidden layer, the
+# inputs) are stored first, so that backward's ordering pass walks only them
+# (mg_scalar_many.inner), never the weights.
 
 cdef Py_ssize_t _inputs(list xl, mg_scalar_node **xn, double *xc) except -1:
     """Reads a neuron's inputs: xn[i] is x_i's node, or NULL with the number in
@@ -789,11 +794,33 @@ cdef inline mg_scalar_node *_node_of(PyObject *v) noexcept:
     return <mg_scalar_node *>(<char *>v + _NODE_OFFSET)
 
 
+cdef inline bint _is_leaf(mg_scalar_node *x) noexcept:
+    return x.c0 == NULL and not (x.flags & MG_SCALAR_MANY)
+
+
+cdef inline void _add_child(mg_scalar_many *m, Py_ssize_t *front,
+                            Py_ssize_t *back, mg_scalar_node *c,
+                            double d) noexcept:
+    """Stores child ``c`` (interior ones in front, leaves behind them: see
+    mg_scalar_many) and takes a reference to it."""
+    cdef Py_ssize_t j
+    if _is_leaf(c):
+        j = back[0]
+        back[0] += 1
+    else:
+        j = front[0]
+        front[0] += 1
+    m.c[j] = c
+    m.d[j] = d
+    _incref(_owner(c))
+    c.flags |= F_INIT
+
+
 cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
                 double *xc):
     """``b + w0*x0 + ... + w_{k-1}*x_{k-1}`` as one node (b itself if k == 0,
     as ``sum([], b)`` is). Requires k <= len(ws)."""
-    cdef Py_ssize_t i, j, n = 1
+    cdef Py_ssize_t i, n = 1, inner = 0, front = 0, back
     cdef PyObject **wp = (<PyListObject *>ws).ob_item
     cdef mg_scalar_node *w
     cdef mg_scalar_node *x
@@ -802,41 +829,37 @@ cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
     cdef Value out
     if k == 0:
         return b
+    inner = not _is_leaf(&b.n)
     for i in range(k):
         if (type(<object>wp[i]) is not Value
                 and not isinstance(<object>wp[i], Value)):
             raise TypeError(f"Neuron: weights must be Values, got "
                             f"{type(<object>wp[i]).__name__}")
-        n += 2 if xn[i] != NULL else 1
+        inner += not _is_leaf(_node_of(wp[i]))
+        if xn[i] != NULL:
+            n += 2
+            inner += not _is_leaf(xn[i])
+        else:
+            n += 1
     m = <mg_scalar_many *>PyMem_Malloc(
         sizeof(mg_scalar_many) + n * (sizeof(double) + sizeof(xn[0])))
     if m == NULL:
         raise MemoryError("Neuron: out of memory")
     m.n = n
+    m.inner = inner
     m.d = <double *>(<char *>m + sizeof(mg_scalar_many))
     m.c = <mg_scalar_node **>(m.d + n)
-    m.c[0] = &b.n
-    m.d[0] = 1.0
-    _incref(<PyObject *>b)
-    b.n.flags |= F_INIT
+    back = inner
+    _add_child(m, &front, &back, &b.n, 1.0)
     acc = b.n.data
-    j = 1
     for i in range(k):
         w = _node_of(wp[i])
         x = xn[i]
         xd = x.data if x != NULL else xc[i]
         acc = acc + w.data * xd  # micrograd's order: ((b + w0*x0) + w1*x1)...
-        m.c[j] = w
-        m.d[j] = xd
-        j += 1
-        _incref(wp[i])
-        w.flags |= F_INIT
+        _add_child(m, &front, &back, w, xd)
         if x != NULL:
-            m.c[j] = x
-            m.d[j] = w.data
-            j += 1
-            _incref(_owner(x))
-            x.flags |= F_INIT
+            _add_child(m, &front, &back, x, w.data)
     out = Value.__new__(Value)
     out.n.data = acc
     out.n.op = DOT
