@@ -22,6 +22,11 @@ iteratively instead of recursing once per node.
 An operand that is a Python number is not made into a node: ``x * 2.0`` is a
 one-child node that keeps 2.0 (see ``d1`` in mg_scalar.h).
 
+A fused neuron's weighted sum is one n-ary node (Note [Fused neurons]): its
+children and their local derivatives sit in one PyMem block (``many``, 24 +
+16 bytes per child) that the Value owns, with a reference to each child; the
+same acyclicity and iterative release apply.
+
 Freed Values go to a free list of up to 65536 objects (5 MB), reused before
 the allocator is asked: a training step frees a graph and builds one of the
 same size, and without the list the allocator hands its memory back to the
