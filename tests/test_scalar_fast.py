@@ -375,3 +375,27 @@ def test_dot_children_with_children_come_first() -> None:
     ref.backward()
     assert out.data == ref.data
     assert (a.grad, c.grad) == (ref_a.grad, ref_c.grad)
+
+
+def test_patched_call_methods_are_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    neuron_call, layer_call = Neuron.__call__, Layer.__call__
+
+    def traced_neuron(self: Neuron, x: Any) -> Value:
+        calls.append("neuron")
+        return neuron_call(self, x)
+
+    def traced_layer(self: Layer, x: Any) -> Any:
+        calls.append("layer")
+        return layer_call(self, x)
+
+    random.seed(4)
+    model = MLP(2, [3, 1])
+    expected = model([1.0, 2.0]).data
+    monkeypatch.setattr(Neuron, "__call__", traced_neuron)
+    assert model([1.0, 2.0]).data == expected
+    assert calls == ["neuron"] * 4
+    calls.clear()
+    monkeypatch.setattr(Layer, "__call__", traced_layer)
+    assert model([1.0, 2.0]).data == expected
+    assert calls == ["layer", "neuron", "neuron", "neuron", "layer", "neuron"]

@@ -76,8 +76,8 @@ def _fused_neuron(
     b: Value, ws: Iterable[Value], xs: Iterable[_Operand], nonlin: object
 ) -> Value: ...
 def _fused_layer(
-    neurons: Iterable[Any], xs: Iterable[_Operand], neuron_type: type
+    neurons: Iterable[Any], xs: Iterable[_Operand], neuron_type: type | None
 ) -> list[Any]: ...
 def _fused_mlp(
-    layers: Iterable[Any], x: Any, layer_type: type, neuron_type: type
+    layers: Iterable[Any], x: Any, layer_type: type | None, neuron_type: type | None
 ) -> Any: ...

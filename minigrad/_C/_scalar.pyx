@@ -944,6 +944,8 @@ cdef bint _plain_attributes(type cls, tuple names) except -1:
 cdef list _layer_forward(neurons, _Inputs inp, type neuron_type, bint plain):
     cdef list out = []
     cdef dict d
+    if neuron_type is None:
+        return [nrn(inp.xl) for nrn in neurons]
     class_fused = neuron_type.fused
     for nrn in neurons:
         if type(nrn) is neuron_type:
@@ -963,17 +965,21 @@ cdef list _layer_forward(neurons, _Inputs inp, type neuron_type, bint plain):
 def _fused_layer(neurons, xs, type neuron_type):
     """``[n(xs) for n in neurons]``, each neuron of exactly ``neuron_type``
     with a true ``fused`` attribute built here from its ``w``, ``b`` and
-    ``nonlin`` (the inputs read once for all); any other is called."""
+    ``nonlin`` (the inputs read once for all); any other is called (all of
+    them when ``neuron_type`` is None)."""
     return _layer_forward(neurons, _Inputs(xs), neuron_type,
-                          _plain_attributes(neuron_type, ("w", "b", "nonlin")))
+                          neuron_type is not None and _plain_attributes(
+                              neuron_type, ("w", "b", "nonlin")))
 
 
 def _fused_mlp(layers, x, type layer_type, type neuron_type):
     """``for layer in layers: x = layer(x)``, where a layer of exactly
     ``layer_type`` is run by _fused_layer (a 1-wide one gives its Value, not a
-    list, as micrograd's Layer does)."""
-    cdef bint plain_layer = _plain_attributes(layer_type, ("neurons",))
-    cdef bint plain = _plain_attributes(neuron_type, ("w", "b", "nonlin"))
+    list, as micrograd's Layer does); None: every layer is called."""
+    cdef bint plain_layer = (layer_type is not None
+                             and _plain_attributes(layer_type, ("neurons",)))
+    cdef bint plain = (neuron_type is not None
+                       and _plain_attributes(neuron_type, ("w", "b", "nonlin")))
     cdef list out
     for layer in layers:
         if type(layer) is layer_type and plain_layer:

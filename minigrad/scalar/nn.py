@@ -2,15 +2,17 @@
 
 Layer: scalar. Imports only :mod:`minigrad.scalar` (and ``random``).
 
-Same classes, constructor arguments, initialisation, graphs and reprs as
+Same classes, constructor arguments, initialisation and reprs as
 ``micrograd.nn``: weights are drawn with ``random.uniform(-1, 1)`` from Python's
 global ``random``, so ``random.seed(n)`` reproduces micrograd's model exactly.
 A neuron's weighted sum ``sum((wi * xi for wi, xi in zip(self.w, x)), self.b)``
-is recorded as one n-ary 'dot' node (children b, w0, x0, w1, x1, ...) by a
-compiled loop, with the same value and the same gradients for every w, x and b
-as micrograd's 2n nodes; a layer builds all its neurons in one call. Set
-``Neuron.fused = False`` (on the class or one neuron) to record micrograd's
-graph node for node instead.
+is recorded as one n-ary 'dot' node (children b, w0, x0, w1, x1, ..., those
+with children of their own first) by a compiled loop, with the same value and
+the same gradients for every w, x and b as micrograd's 2n nodes. A layer
+builds all its neurons in one call, an MLP all its layers (while
+``Neuron.__call__`` and ``Layer.__call__`` are the ones defined here; patched
+ones are called). Set ``Neuron.fused = False`` (on the class or one neuron)
+to record micrograd's graph node for node instead.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ class Layer(Module):
 
     def __call__(self, x: Iterable[Any]) -> Value | list[Value]:
         """A list of nout Values, or a single Value when nout == 1 (micrograd)."""
-        out = _fused_layer(self.neurons, x, Neuron)
+        fast = Neuron if Neuron.__call__ is _NEURON_CALL else None
+        out = _fused_layer(self.neurons, x, fast)
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
@@ -119,10 +122,18 @@ class MLP(Module):
     def __call__(self, x: Any) -> Any:
         """x : sequence of nin Values or numbers -> a Value or a list of them."""
         # ``for layer in self.layers: x = layer(x)``, in one compiled call.
-        return _fused_mlp(self.layers, x, Layer, Neuron)
+        layer = Layer if Layer.__call__ is _LAYER_CALL else None
+        fast = Neuron if Neuron.__call__ is _NEURON_CALL else None
+        return _fused_mlp(self.layers, x, layer, fast)
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+# The compiled layer and MLP paths stand for these; a class whose __call__ was
+# replaced afterwards is called instead.
+_NEURON_CALL = Neuron.__call__
+_LAYER_CALL = Layer.__call__
