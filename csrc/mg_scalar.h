@@ -32,7 +32,9 @@ typedef struct mg_scalar_many {
     double *d;
 } mg_scalar_many;
 
-// mg_scalar_node.flags bit: the node's children are `many`, not c0/c1.
+// mg_scalar_node.flags bit: the node's children are `many`, not c0/c1, and
+// `d0` is the derivative of an activation applied to the n-ary sum (relu' for
+// a ReLU neuron, else 1): d data / d c[i] = d0 · d[i].
 #define MG_SCALAR_MANY 0x80000000u
 
 typedef struct mg_scalar_node {

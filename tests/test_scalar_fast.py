@@ -195,13 +195,23 @@ def test_dot_node_shape_and_local_grads() -> None:
     assert (x0.grad, w[1].grad, b.grad) == (9.0, 3.0, 2.0)
 
 
-def test_relu_neuron_output_is_a_relu_of_a_dot() -> None:
+def test_relu_neuron_is_one_relu_dot_node() -> None:
     n = Neuron(3)
+    n.w[0].data, n.w[1].data, n.w[2].data = 0.5, -1.0, 2.0
     out = n([1.0, 2.0, 3.0])
-    assert out._op == "ReLU"
-    (act,) = out._children
-    assert act._op == "dot"
-    assert act._children == (n.b, *n.w)  # number inputs add no child
+    assert out._op == "ReLU(dot)"
+    assert out._children == (n.b, *n.w)  # number inputs add no child
+    assert out._local_grads == (1.0, 1.0, 2.0, 3.0)
+    assert out.data == 4.5
+    n.b.data = -10.0
+    dead = n([1.0, 2.0, 3.0])
+    assert dead.data == 0.0
+    assert dead._local_grads == (0.0, 0.0, 0.0, 0.0)
+    dead.backward()
+    assert [w.grad for w in n.w] == [0.0, 0.0, 0.0]
+    dead.grad = 1.0
+    dead._backward()  # micrograd's per-node step: relu' = 0 passes nothing
+    assert n.b.grad == 0.0
 
 
 def test_zip_semantics_and_empty_neuron() -> None:
@@ -244,7 +254,7 @@ def test_layer_calls_other_neurons_as_written() -> None:
     assert outs[1]._op == "*"
     assert outs[2]._op == "ReLU"
     assert outs[2]._children[0]._op == "+"
-    assert outs[0]._children[0]._op == "dot"
+    assert outs[0]._op == "ReLU(dot)"
     with unfused():
         ref = layer([1.0, -1.0])
     assert [o.data for o in outs] == [o.data for o in ref]

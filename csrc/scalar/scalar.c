@@ -126,6 +126,9 @@ mg_index_t mg_scalar_backward(mg_scalar_node *root, uint64_t epoch) {
         double g = x->grad;
         if (x->flags & MG_SCALAR_MANY) {
             const mg_scalar_many *m = x->many;
+            // The activation's node of the unfused graph would pass d0·g
+            // on to the sum's node, which passes it on with each d[j].
+            g = x->d0 * g;
             for (mg_index_t j = 0; j < m->n; j++)
                 m->c[j]->grad += m->d[j] * g;
             continue;

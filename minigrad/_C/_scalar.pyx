@@ -92,7 +92,7 @@ __all__ = ["Value"]
 # strings given to the low-level constructor.
 cdef enum:
     LEAF, ADD, SUB, MUL, DIV, POW, NEG, RELU, TANH, EXP, LOG, SIGMOID
-    ADDC, SUBC, RSUBC, MULC, DIVC, RDIVC, POWC, RPOWC, DOT
+    ADDC, SUBC, RSUBC, MULC, DIVC, RDIVC, POWC, RPOWC, DOT, DOT_RELU
     CUSTOM = 32
 
 # mg_scalar_node.flags
@@ -110,7 +110,8 @@ cdef enum:
 cdef dict _labels = {}
 
 _OP_NAMES = ("", "+", "-", "*", "/", "**", "neg", "ReLU", "tanh", "exp", "log",
-             "sigmoid", "+", "-", "-", "*", "/", "/", "**", "**", "dot")
+             "sigmoid", "+", "-", "-", "*", "/", "/", "**", "**", "dot",
+             "ReLU(dot)")
 cdef list _custom_ops = []
 cdef dict _custom_index = {}
 
@@ -441,7 +442,7 @@ cdef class Value:
         cdef mg_scalar_many *m
         if self.n.flags & MG_SCALAR_MANY:
             m = self.n.many
-            return tuple([m.d[i] for i in range(m.n)])
+            return tuple([self.n.d0 * m.d[i] for i in range(m.n)])
         if self.n.c0 == NULL:
             return ()
         if self.n.c1 == NULL:
@@ -486,8 +487,9 @@ cdef class Value:
         cdef mg_scalar_many *m
         if self.n.flags & MG_SCALAR_MANY:
             m = self.n.many
+            g = self.n.d0 * self.n.grad
             for i in range(m.n):
-                m.c[i].grad += m.d[i] * self.n.grad
+                m.c[i].grad += m.d[i] * g
             return
         if self.n.c0 != NULL:
             self.n.c0.grad += self.n.d0 * self.n.grad
@@ -775,6 +777,9 @@ def _neuron(Value b not None, ws, xs):
 # (the build has no FMA contraction: setup.py's flags are the portable
 # x86-64 baseline), and backward gives every w, x and b the same gradient:
 # each product's and sum's local derivative multiplies by 1 exactly.
+# A ReLU neuron's activation is folded in too (op 'ReLU(dot)'): the node's
+# value is relu(sum) and its d0 is relu'(sum), which backward applies to the
+# incoming gradient first, exactly as the separate ReLU node did.
 # The children that have children of their own (in a hidden layer, the
 # inputs) are stored first, so that backward's ordering pass walks only them
 # (mg_scalar_many.inner), never the weights.
@@ -822,9 +827,9 @@ cdef inline void _add_child(mg_scalar_many *m, Py_ssize_t *front,
 
 
 cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
-                double *xc):
-    """``b + w0*x0 + ... + w_{k-1}*x_{k-1}`` as one node (b itself if k == 0,
-    as ``sum([], b)`` is). Requires k <= len(ws)."""
+                double *xc, bint relu):
+    """``b + w0*x0 + ... + w_{k-1}*x_{k-1}`` as one node, or its relu with
+    ``relu``. Requires 1 <= k <= len(ws)."""
     cdef Py_ssize_t i, n = 1, inner = 0, front = 0, back
     cdef PyObject **wp = (<PyListObject *>ws).ob_item
     cdef mg_scalar_node *w
@@ -832,8 +837,6 @@ cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
     cdef double acc, xd
     cdef mg_scalar_many *m
     cdef Value out
-    if k == 0:
-        return b
     inner = not _is_leaf(&b.n)
     for i in range(k):
         if (type(<object>wp[i]) is not Value
@@ -866,8 +869,13 @@ cdef Value _dot(Value b, list ws, Py_ssize_t k, mg_scalar_node **xn,
         if x != NULL:
             _add_child(m, &front, &back, x, w.data)
     out = Value.__new__(Value)
-    out.n.data = acc
-    out.n.op = DOT
+    if relu:
+        out.n.data = mg_scalar_relu(acc, &out.n.d0)
+        out.n.op = DOT_RELU
+    else:
+        out.n.data = acc
+        out.n.d0 = 1.0
+        out.n.op = DOT
     out.n.flags = F_INIT | MG_SCALAR_MANY
     out.n.many = m
     return out
@@ -910,13 +918,14 @@ cdef class _Inputs:
         if k > self.bad:
             raise TypeError(f"Neuron: inputs must be Values or numbers, got "
                             f"{type(self.xl[self.bad]).__name__}")
-        cdef Value act = _dot(<Value>b, <list>ws, k, self.xn, self.xc)
-        return _relu(act) if nonlin else act
+        if k == 0:  # sum([], b) is b itself
+            return _relu(<Value>b) if nonlin else <Value>b
+        return _dot(<Value>b, <list>ws, k, self.xn, self.xc, nonlin)
 
 
 def _fused_neuron(b, ws, xs, nonlin):
     """A neuron's output ``relu(b + w·x)`` (or ``b + w·x`` when not nonlin)
-    with the weighted sum as one 'dot' node (Note [Fused neurons])."""
+    as one 'ReLU(dot)' (or 'dot') node (Note [Fused neurons])."""
     return _Inputs(xs).neuron(b, ws, bool(nonlin))
 
 

@@ -7,8 +7,9 @@ Same classes, constructor arguments, initialisation and reprs as
 global ``random``, so ``random.seed(n)`` reproduces micrograd's model exactly.
 A neuron's weighted sum ``sum((wi * xi for wi, xi in zip(self.w, x)), self.b)``
 is recorded as one n-ary 'dot' node (children b, w0, x0, w1, x1, ..., those
-with children of their own first) by a compiled loop, with the same value and
-the same gradients for every w, x and b as micrograd's 2n nodes. A layer
+with children of their own first; a ReLU neuron's activation folded in, op
+'ReLU(dot)') by a compiled loop, with the same value and the same gradients
+for every w, x and b as micrograd's 2n + 1 nodes. A layer
 builds all its neurons in one call, an MLP all its layers (while
 ``Neuron.__call__`` and ``Layer.__call__`` are the ones defined here; patched
 ones are called). Set ``Neuron.fused = False`` (on the class or one neuron)
