@@ -15,8 +15,8 @@ side by side, interleaved, in samples of >= 0.1 s of consecutive steps:
 - minigrad's Value driven by micrograd's own ``nn`` code (the engine alone,
   without minigrad's fused neurons: micrograd's 2n nodes per weighted sum);
 - bytes per graph node and per step's graph (tracemalloc, one step's loss
-  graph, the freelist drained). minigrad's neuron is one n-ary 'dot' node
-  (Note [Fused neurons] in minigrad/_C/_scalar.pyx), so its graph has ~8x
+  graph, the freelist drained). minigrad's neuron is one n-ary node
+  (Note [Fused neurons] in minigrad/_C/_scalar.pyx), so its graph has ~13x
   fewer nodes and each carries its children's list: per node it is not the
   same unit as micrograd's, per step's graph it is.
 
