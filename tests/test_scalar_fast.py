@@ -409,3 +409,12 @@ def test_patched_call_methods_are_called(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(Layer, "__call__", traced_layer)
     assert model([1.0, 2.0]).data == expected
     assert calls == ["layer", "neuron", "neuron", "neuron", "layer", "neuron"]
+
+
+def test_missing_neuron_attribute_raises_attribute_error() -> None:
+    n = Neuron(2)
+    del n.w
+    layer = Layer(2, 1)
+    layer.neurons = [n]
+    with pytest.raises(AttributeError, match="'w'"):
+        layer([1.0, 2.0])

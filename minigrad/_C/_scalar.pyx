@@ -960,11 +960,17 @@ cdef list _layer_forward(neurons, _Inputs inp, type neuron_type, bint plain):
         if type(nrn) is neuron_type:
             if plain:
                 d = _instance_dict(nrn)
-                if _get(d, "fused", class_fused):
-                    out.append(inp.neuron(_get(d, "b", None), d["w"],
-                                          bool(d["nonlin"])))
+                b = _get(d, "b", None)
+                w = _get(d, "w", None)
+                nonlin = _get(d, "nonlin", None)
+                # (one missing: the attribute path below raises as Python would)
+                if b is not None and w is not None and nonlin is not None:
+                    if _get(d, "fused", class_fused):
+                        out.append(inp.neuron(b, w, bool(nonlin)))
+                    else:
+                        out.append(nrn(inp.xl))
                     continue
-            elif nrn.fused:
+            if nrn.fused:
                 out.append(inp.neuron(nrn.b, nrn.w, bool(nrn.nonlin)))
                 continue
         out.append(nrn(inp.xl))
