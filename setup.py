@@ -221,7 +221,7 @@ class BuildExt(build_ext):
     def _stamp(self, ext: Extension) -> str:
         digest = hashlib.sha256()
         inputs = [*ext.sources, *glob("csrc/**/*.h", recursive=True)]
-        inputs += [*glob("minigrad/_C/*.pxd"), __file__]
+        inputs += [*glob("minigrad/_C/*.pxd"), *glob("minigrad/_C/*.pxi"), __file__]
         for path in sorted(set(inputs)):
             digest.update(path.encode())
             with open(path, "rb") as f:
