@@ -16,22 +16,50 @@
 
 #include "mg_common.h"
 
+struct mg_scalar_node;
+
+// The children of an n-ary node (a neuron's `b + w0*x0 + w1*x1 + ...` made as
+// one node, see MG_SCALAR_MANY): `n` children and d data / d c[i] for each.
+// `c` and `d` point into the same allocation as the header (the caller makes
+// it); a child may appear more than once (its contributions add up).
+// The first `inner` children may have children of their own; the others are
+// leaves (a node never gains children once it is some node's child), which
+// backward's ordering need not visit: in a neuron, the weights and the bias.
+typedef struct mg_scalar_many {
+    mg_index_t n;
+    mg_index_t inner;
+    struct mg_scalar_node **c;
+    double *d;
+} mg_scalar_many;
+
+// mg_scalar_node.flags bit: the node's children are `many`, not c0/c1, and
+// `d0` is the derivative of an activation applied to the n-ary sum (relu' for
+// a ReLU neuron, else 1): d data / d c[i] = d0 · d[i].
+#define MG_SCALAR_MANY 0x80000000u
+
 typedef struct mg_scalar_node {
-    double data;
+    // The fields backward reads (grad, mark, the children, flags) come first:
+    // with the Python object header they share the object's first 64 bytes.
     double grad;
+    // Backward's "visited" stamp: a node was reached by the sweep whose epoch
+    // equals `mark`. A counter instead of a flag, so no pass has to clear it;
+    // 64 bits never wrap.
+    uint64_t mark;
+    // c0 is NULL in an n-ary node (flags & MG_SCALAR_MANY), whose children
+    // are `many` instead: code that only looks at c0 sees a leaf.
+    struct mg_scalar_node *c0;
+    union {
+        struct mg_scalar_node *c1;
+        mg_scalar_many *many;
+    };
+    uint32_t op;     // an op code; its meaning belongs to the caller
+    uint32_t flags;  // MG_SCALAR_MANY; the other bits are free for the caller
+    double data;
     // d data / d c0 and d data / d c1. When c1 is NULL, d1 holds the op's
     // constant operand instead (the 3.0 of `x + 3.0`, the k of `x ** k`), so
     // the graph can still be shown as written.
     double d0;
     double d1;
-    struct mg_scalar_node *c0;
-    struct mg_scalar_node *c1;
-    // Backward's "visited" stamp: a node was reached by the sweep whose epoch
-    // equals `mark`. A counter instead of a flag, so no pass has to clear it;
-    // 64 bits never wrap.
-    uint64_t mark;
-    uint32_t op;     // an op code; its meaning belongs to the caller
-    uint32_t flags;  // free for the caller
 } mg_scalar_node;
 
 // Backpropagates from `root`, micrograd's way: root->grad = 1, then in reverse
@@ -43,8 +71,10 @@ typedef struct mg_scalar_node {
 // must not change during the call. The order comes from an iterative
 // depth-first search, so depth is limited only by memory.
 //
-// Returns the number of nodes visited, or -1 when memory ran out (no gradient
-// has been changed then).
+// Returns the number of interior nodes visited (leaves, which pass nothing
+// on, are not ordered, only accumulated into), or -1 when memory ran out (no
+// gradient has been changed then). The order's scratch memory is kept for the
+// calling thread's next call (up to 2^20 nodes).
 mg_index_t mg_scalar_backward(mg_scalar_node *root, uint64_t epoch);
 
 // Writes into `order` (capacity `cap`) the nodes reachable from `root`,

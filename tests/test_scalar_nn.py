@@ -76,6 +76,7 @@ def test_neuron_forward_and_grad_by_hand():
 
 def test_neuron_builds_micrograds_graph():
     n = Neuron(3, nonlin=False)
+    n.fused = False  # the default records one 'dot' node (tests/test_scalar_fast.py)
     x = [Value(1.0), Value(2.0), Value(3.0)]
     out = n(x)
     # ((b + w0*x0) + w1*x1) + w2*x2: the add chain ends in the bias.

@@ -22,6 +22,11 @@ iteratively instead of recursing once per node.
 An operand that is a Python number is not made into a node: ``x * 2.0`` is a
 one-child node that keeps 2.0 (see ``d1`` in mg_scalar.h).
 
+A fused neuron's weighted sum is one n-ary node (Note [Fused neurons]): its
+children and their local derivatives sit in one PyMem block (``many``, 24 +
+16 bytes per child) that the Value owns, with a reference to each child; the
+same acyclicity and iterative release apply.
+
 Freed Values go to a free list of up to 65536 objects (5 MB), reused before
 the allocator is asked: a training step frees a graph and builds one of the
 same size, and without the list the allocator hands its memory back to the
@@ -31,6 +36,8 @@ demo, 20-40% of the step; measured in benchmarks/bench_scalar.py).
 
 cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.dict cimport PyDict_GetItem
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport Py_INCREF, PyObject, Py_XDECREF, _Py_REFCNT
 from libc.math cimport floor
 from libc.stdint cimport uint32_t, uint64_t
@@ -40,8 +47,21 @@ from libc.string cimport memcpy
 import numbers
 from minigrad.errors import ArgumentError
 
+cdef extern from "Python.h":
+    dict PyObject_GenericGetDict(object o, void *context)
+    # The macros themselves, on a borrowed pointer (no temporary reference).
+    void _incref "Py_INCREF"(PyObject *o) noexcept
+    void _decref "Py_DECREF"(PyObject *o) noexcept
+    ctypedef struct PyListObject:
+        PyObject **ob_item
+
 cdef extern from "mg_scalar.h" nogil:
     ctypedef Py_ssize_t mg_index_t
+    ctypedef struct mg_scalar_many:
+        mg_index_t n
+        mg_index_t inner
+        mg_scalar_node **c
+        double *d
     ctypedef struct mg_scalar_node:
         double data
         double grad
@@ -49,6 +69,7 @@ cdef extern from "mg_scalar.h" nogil:
         double d1
         mg_scalar_node *c0
         mg_scalar_node *c1
+        mg_scalar_many *many  # shares c1's storage (a union in C)
         uint64_t mark
         uint32_t op
         uint32_t flags
@@ -57,6 +78,7 @@ cdef extern from "mg_scalar.h" nogil:
     mg_index_t mg_scalar_topo(mg_scalar_node *root, uint64_t epoch,
                               mg_scalar_node **order, mg_index_t cap) noexcept
     double mg_scalar_relu(double x, double *d) noexcept
+    uint32_t MG_SCALAR_MANY
     double mg_scalar_tanh(double x, double *d) noexcept
     double mg_scalar_sigmoid(double x, double *d) noexcept
     double mg_scalar_exp(double x, double *d) noexcept
@@ -70,7 +92,7 @@ __all__ = ["Value"]
 # strings given to the low-level constructor.
 cdef enum:
     LEAF, ADD, SUB, MUL, DIV, POW, NEG, RELU, TANH, EXP, LOG, SIGMOID
-    ADDC, SUBC, RSUBC, MULC, DIVC, RDIVC, POWC, RPOWC
+    ADDC, SUBC, RSUBC, MULC, DIVC, RDIVC, POWC, RPOWC, DOT, DOT_RELU
     CUSTOM = 32
 
 # mg_scalar_node.flags
@@ -88,7 +110,8 @@ cdef enum:
 cdef dict _labels = {}
 
 _OP_NAMES = ("", "+", "-", "*", "/", "**", "neg", "ReLU", "tanh", "exp", "log",
-             "sigmoid", "+", "-", "-", "*", "/", "/", "**", "**")
+             "sigmoid", "+", "-", "-", "*", "/", "/", "**", "**", "dot",
+             "ReLU(dot)")
 cdef list _custom_ops = []
 cdef dict _custom_index = {}
 
@@ -165,8 +188,31 @@ cdef inline Value _node2(double data, uint32_t op, Value a, double da, Value b,
     return out
 
 
-cdef void _release(mg_scalar_node *a, mg_scalar_node *b) noexcept:
-    """Drops the references a dying Value held to its children ``a``, ``b``.
+cdef bint _reserve(mg_scalar_node ***stack, Py_ssize_t *cap,
+                   mg_scalar_node **local, Py_ssize_t need) noexcept:
+    """Grows ``stack`` (``local`` until it is first grown) to hold ``need``."""
+    cdef Py_ssize_t new_cap = cap[0]
+    cdef mg_scalar_node **grown
+    if need <= cap[0]:
+        return True
+    while new_cap < need:
+        new_cap *= 2
+    if stack[0] == local:
+        grown = <mg_scalar_node **>malloc(new_cap * sizeof(grown[0]))
+        if grown != NULL:
+            memcpy(grown, local, cap[0] * sizeof(grown[0]))
+    else:
+        grown = <mg_scalar_node **>realloc(stack[0], new_cap * sizeof(grown[0]))
+    if grown == NULL:
+        return False
+    stack[0] = grown
+    cap[0] = new_cap
+    return True
+
+
+cdef void _release(mg_scalar_node **kids, Py_ssize_t k) noexcept:
+    """Drops the references a dying Value held to its children ``kids[:k]``
+    (NULL entries skipped).
 
     A child whose last reference this is would free its own children in turn,
     one C frame per node: a long chain would overflow the stack. Instead its
@@ -174,45 +220,48 @@ cdef void _release(mg_scalar_node *a, mg_scalar_node *b) noexcept:
     """
     cdef mg_scalar_node *local[64]
     cdef mg_scalar_node **stack = local
-    cdef mg_scalar_node **grown
     cdef Py_ssize_t cap = 64
-    cdef Py_ssize_t sp = 0
+    cdef Py_ssize_t sp, i, j
     cdef mg_scalar_node *x
+    cdef mg_scalar_many *m
     cdef PyObject *obj
-    if a != NULL:
-        stack[sp] = a
-        sp += 1
-    if b != NULL:
-        stack[sp] = b
-        sp += 1
-    while sp > 0:
-        sp -= 1
-        x = stack[sp]
-        obj = _owner(x)
-        if _Py_REFCNT(obj) == 1 and (x.c0 != NULL or x.c1 != NULL):
-            if sp + 2 > cap:
-                if stack == local:
-                    grown = <mg_scalar_node **>malloc(2 * cap * sizeof(x))
-                    if grown != NULL:
-                        memcpy(grown, local, sp * sizeof(x))
-                else:
-                    grown = <mg_scalar_node **>realloc(stack,
-                                                       2 * cap * sizeof(x))
-                if grown != NULL:
-                    stack = grown
-                    cap *= 2
-            if sp + 2 <= cap:
-                if x.c0 != NULL:
-                    stack[sp] = x.c0
-                    sp += 1
-                if x.c1 != NULL:
-                    stack[sp] = x.c1
-                    sp += 1
-                x.c0 = NULL
-                x.c1 = NULL
-            # else: out of memory; the plain (recursive) release below still
-            # frees everything, only with deeper C recursion.
-        Py_XDECREF(obj)
+    for i in range(k):
+        if kids[i] == NULL:
+            continue
+        stack[0] = kids[i]
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            x = stack[sp]
+            obj = _owner(x)
+            if _Py_REFCNT(obj) == 1:
+                if x.flags & MG_SCALAR_MANY:
+                    m = x.many
+                    if _reserve(&stack, &cap, local, sp + m.n):
+                        for j in range(m.n):
+                            # A child kept alive by others (a weight) is
+                            # released right away instead of via the stack.
+                            if _Py_REFCNT(_owner(m.c[j])) > 1:
+                                _decref(_owner(m.c[j]))
+                            else:
+                                stack[sp] = m.c[j]
+                                sp += 1
+                        x.many = NULL
+                        x.flags &= ~MG_SCALAR_MANY
+                        PyMem_Free(m)
+                elif (x.c0 != NULL or x.c1 != NULL) and _reserve(
+                        &stack, &cap, local, sp + 2):
+                    if x.c0 != NULL:
+                        stack[sp] = x.c0
+                        sp += 1
+                    if x.c1 != NULL:
+                        stack[sp] = x.c1
+                        sp += 1
+                    x.c0 = NULL
+                    x.c1 = NULL
+                # Out of memory: the plain (recursive) release below still
+                # frees everything, only with deeper C recursion.
+            Py_XDECREF(obj)
     if stack != local:
         free(stack)
 
@@ -288,6 +337,10 @@ cdef class Value:
             raise RuntimeError("Value.__init__: this Value is already "
                                "initialised or in use; make a new Value instead")
         self.n.data = _real_arg("Value: data", data)
+        if (_children is () and _local_grads is () and not _op
+                and type(label) is str and not label):
+            self.n.flags = F_INIT  # a plain leaf, Value(x): the common case
+            return
         children = tuple(_children)
         grads = tuple(_local_grads)
         _check_children(self, children, grads)
@@ -310,14 +363,22 @@ cdef class Value:
             self.label = label
 
     def __dealloc__(self):
-        cdef mg_scalar_node *a = self.n.c0
-        cdef mg_scalar_node *b = self.n.c1
+        cdef mg_scalar_node *kids[2]
+        cdef mg_scalar_many *m
         if self.n.flags & F_LABEL and _labels is not None:
             _labels.pop(<size_t>&self.n, None)
-        if a != NULL or b != NULL:
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            self.n.many = NULL
+            self.n.flags &= ~MG_SCALAR_MANY
+            _release(m.c, m.n)
+            PyMem_Free(m)
+        elif self.n.c0 != NULL or self.n.c1 != NULL:
+            kids[0] = self.n.c0
+            kids[1] = self.n.c1
             self.n.c0 = NULL
             self.n.c1 = NULL
-            _release(a, b)
+            _release(kids, 2)
 
     # -- attributes -------------------------------------------------------------
     @property
@@ -358,16 +419,17 @@ cdef class Value:
     @property
     def _prev(self):
         """The set of child Values (micrograd's ``_prev``)."""
-        s = set()
-        if self.n.c0 != NULL:
-            s.add(<object>_owner(self.n.c0))
-        if self.n.c1 != NULL:
-            s.add(<object>_owner(self.n.c1))
-        return s
+        return set(self._children)
 
     @property
     def _children(self):
-        """The children in operand order, a tuple of 0 to 2 Values."""
+        """The children in operand order, a tuple of 0 to 2 Values; for a
+        fused neuron's 'dot' node any number, in the order b, w0, x0, w1, x1,
+        ... except that the children that have children come first."""
+        cdef mg_scalar_many *m
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            return tuple([<object>_owner(m.c[i]) for i in range(m.n)])
         if self.n.c0 == NULL:
             return ()
         if self.n.c1 == NULL:
@@ -377,6 +439,10 @@ cdef class Value:
     @property
     def _local_grads(self):
         """d data / d child for each of ``_children``."""
+        cdef mg_scalar_many *m
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            return tuple([self.n.d0 * m.d[i] for i in range(m.n)])
         if self.n.c0 == NULL:
             return ()
         if self.n.c1 == NULL:
@@ -398,7 +464,7 @@ cdef class Value:
     def _label(self):
         """The op with its constant operand, as written: '+ 3', '2 /', '**2'."""
         cdef uint32_t op = self.n.op
-        if op < ADDC or op >= CUSTOM or op == POWC:
+        if op < ADDC or op > RPOWC or op == POWC:
             return self._op
         c = _format_const(self.n.d1, self.n.flags)
         if op == RSUBC or op == RDIVC or op == RPOWC:
@@ -418,6 +484,13 @@ cdef class Value:
             "Value(data, (a, b), 'op', _local_grads=(d_data/d_a, d_data/d_b)).")
 
     def _propagate(self):
+        cdef mg_scalar_many *m
+        if self.n.flags & MG_SCALAR_MANY:
+            m = self.n.many
+            g = self.n.d0 * self.n.grad
+            for i in range(m.n):
+                m.c[i].grad += m.d[i] * g
+            return
         if self.n.c0 != NULL:
             self.n.c0.grad += self.n.d0 * self.n.grad
         if self.n.c1 != NULL:
@@ -429,7 +502,7 @@ cdef class Value:
     def __reduce__(self):
         # Leaves only (parameters: enough for copy.deepcopy(model) and
         # pickling a model); a graph would need a recursive format.
-        if self.n.c0 != NULL:
+        if self.n.c0 != NULL or self.n.flags & MG_SCALAR_MANY:
             raise TypeError("Value: only leaf Values (without children) can "
                             "be pickled or copied")
         return _leaf, (self.n.data, self.n.grad, self._op, self.label)
@@ -692,6 +765,10 @@ def _neuron(Value b not None, ws, xs):
                             f"{type(x).__name__}")
         acc = _node2(acc.n.data + term.n.data, ADD, acc, 1.0, term, 1.0)
     return acc
+
+
+# -- fused neurons: Note [Fused neurons] and _fused_neuron/_layer/_mlp --------
+include "_scalar_fused.pxi"
 
 
 cdef Py_ssize_t _node_offset():
