@@ -22,8 +22,8 @@ operands] in _softmax.pyx), a sliced one (every other column: copied first),
 the zero-stride gradient ``.sum().backward()`` sends down, and a transposed
 y with its gradient laid out alike -- each against the contiguous case
 (target: its speed) and against PyTorch's kernel on the same layout; then
-``F.softmax(x, -1).sum().backward()`` through the Tensor API on a transposed
-leaf against PyTorch.
+``F.softmax(x.T, -1).sum().backward()`` through the Tensor API (x a contiguous
+leaf) against the same on x and against PyTorch.
 """
 
 from __future__ import annotations
@@ -319,26 +319,26 @@ def _layout_rows(torch, quick: bool) -> list[Row]:
 
 
 def _layout_op_rows(torch, x, rounds: int) -> list[Row]:
-    """F.softmax(x, -1).sum().backward() on a transposed leaf, Tensor API."""
-    xt_np = np.ascontiguousarray(x.T).T
-    xm = mg.tensor(xt_np, requires_grad=True)
-    xc = mg.tensor(x, requires_grad=True)
+    """F.softmax(x.T, -1).sum().backward() through the Tensor API, x a
+    contiguous leaf (the softmax reads a transposed view; its gradient goes
+    back through the transpose), against F.softmax(x, -1) and PyTorch."""
+    xm = mg.tensor(x, requires_grad=True)
 
     def mg_path(xm=xm):
         xm.grad = None
-        F.softmax(xm, -1).sum().backward()
+        F.softmax(xm.T, -1).sum().backward()
 
-    def mg_contig(xc=xc):
-        xc.grad = None
-        F.softmax(xc, -1).sum().backward()
+    def mg_contig(xm=xm):
+        xm.grad = None
+        F.softmax(xm, -1).sum().backward()
 
     fns = {"transposed": mg_path, "contiguous": mg_contig}
     if torch is not None:
-        tx = _torch_layout(torch, xt_np).detach().requires_grad_(True)
+        tx = torch.from_numpy(x.copy()).requires_grad_(True)
 
         def t_path():
             tx.grad = None
-            torch.softmax(tx, -1).sum().backward()
+            torch.softmax(tx.T, -1).sum().backward()
 
         fns["torch"] = t_path
     before = mg.get_num_threads()
@@ -348,7 +348,7 @@ def _layout_op_rows(torch, x, rounds: int) -> list[Row]:
     finally:
         mg.set_num_threads(before)
     us = {k: v * 1e6 for k, v in t.items()}
-    label = "F.softmax(xT, -1).sum().backward() 1e6 f32 1T"
+    label = "F.softmax(x.T, -1).sum().backward() 1e6 f32 1T"
     rows = [
         Row(
             "softmax",
