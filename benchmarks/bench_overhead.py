@@ -203,7 +203,7 @@ def run(quick: bool) -> list[Row]:
                     minigrad=us["minigrad"],
                     peer_name=peer if peer in us else "",
                     peer=us.get(peer),
-                    target="ratio <= 1.0" if case == "mixed" else "",
+                    target="<= 0.5x PyTorch" if case == "mixed" else "",
                     extra={
                         **extra,
                         "torch_threads": 1 if peer == "torch-1t" else default_threads,

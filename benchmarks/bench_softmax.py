@@ -14,6 +14,16 @@ Paths measured, all forward AND backward:
 numpy's composition is the stable textbook one (max, exp, sum, log, gather,
 then softmax - onehot scaled), PyTorch's is F.cross_entropy + backward on a
 fresh leaf. Threads: minigrad's and PyTorch's set to the same count.
+
+Layout rows (issue 16): softmax and log_softmax over the last axis of 1000x1000
+float32, one thread, forward and backward kernels on the operands autograd
+really hands them -- a transposed input (read in place, Note [Permuted
+operands] in _softmax.pyx), a sliced one (every other column: copied first),
+the zero-stride gradient ``.sum().backward()`` sends down, and a transposed
+y with its gradient laid out alike -- each against the contiguous case
+(target: its speed) and against PyTorch's kernel on the same layout; then
+``F.softmax(x.T, -1).sum().backward()`` through the Tensor API (x a contiguous
+leaf) against the same on x and against PyTorch.
 """
 
 from __future__ import annotations
@@ -203,9 +213,181 @@ def _bce_rows(torch, nt: int, quick: bool) -> list[Row]:
     return rows
 
 
+def _layouts(x, g):
+    """name -> (x or y, g) of each layout; g None for forward-only rows."""
+    big = np.repeat(x, 2, axis=1)  # every other column of big is x
+    return {
+        "fwd": {
+            "contiguous": x,
+            "transposed x": np.ascontiguousarray(x.T).T,
+            "sliced x [:, ::2]": big[:, ::2],
+        },
+        "bwd": {
+            "contiguous": (x, g),
+            "broadcast grad": (x, np.broadcast_to(np.float32(1.0), x.shape)),
+            "transposed y, g": (
+                np.ascontiguousarray(x.T).T,
+                np.ascontiguousarray(g.T).T,
+            ),
+        },
+    }
+
+
+def _torch_layout(torch, a):
+    """a as a torch tensor with a's strides (zero strides included)."""
+    if 0 in a.strides:
+        return torch.ones((), dtype=torch.float32).expand(a.shape)
+    base = a.base if a.base is not None else a
+    steps = [s // a.itemsize for s in a.strides]
+    return torch.as_strided(torch.from_numpy(base), a.shape, steps)
+
+
+def _layout_rows(torch, quick: bool) -> list[Row]:
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1000, 1000)).astype(np.float32)
+    g = rng.standard_normal((1000, 1000)).astype(np.float32)
+    rounds = 3 if quick else 7
+    rows = []
+    for log in (False, True):
+        name = "log_softmax" if log else "softmax"
+        y = _softmax.softmax_fwd(x, -1, log=log, nthreads=1)
+        lay = _layouts(x, g)
+        ylay = _layouts(y, g)["bwd"]
+        for kind, cases in (("fwd", lay["fwd"]), ("bwd", ylay)):
+            fns, tfns = {}, {}
+            for case, ops in cases.items():
+                if kind == "fwd":
+                    fns[case] = lambda a=ops, log=log: _softmax.softmax_fwd(
+                        a, -1, log=log, nthreads=1
+                    )
+                else:
+                    fns[case] = lambda a=ops, log=log: _softmax.softmax_bwd(
+                        a[0], a[1], -1, log=log, nthreads=1
+                    )
+                if torch is None:
+                    continue
+                if kind == "fwd":
+                    ta = _torch_layout(torch, ops)
+                    tf = torch.log_softmax if log else torch.softmax
+                    tfns["torch " + case] = lambda ta=ta, tf=tf: tf(ta, -1)
+                else:
+                    ty, tg = _torch_layout(torch, ops[0]), _torch_layout(torch, ops[1])
+                    tb = (
+                        torch._log_softmax_backward_data
+                        if log
+                        else torch._softmax_backward_data
+                    )
+                    tfns["torch " + case] = lambda ty=ty, tg=tg, tb=tb: tb(
+                        tg, ty, -1, torch.float32
+                    )
+            t = interleaved({**fns, **tfns}, rounds=rounds)
+            us = {k: v * 1e6 for k, v in t.items()}
+            extra = {f"{k}_us": v for k, v in us.items()}
+            extra["load_avg"] = os.getloadavg()
+            for case in cases:
+                label = f"{name} {kind} 1e6 f32 1T, {case}"
+                if case != "contiguous":
+                    rows.append(
+                        Row(
+                            "softmax",
+                            label,
+                            "us",
+                            us[case],
+                            "contiguous",
+                            us["contiguous"],
+                            False,
+                            "<= ~1x",
+                            extra,
+                        )
+                    )
+                if "torch " + case in us:
+                    rows.append(
+                        Row(
+                            "softmax",
+                            label,
+                            "us",
+                            us[case],
+                            "torch",
+                            us["torch " + case],
+                            False,
+                            "info",
+                            extra,
+                        )
+                    )
+    rows += _layout_op_rows(torch, x, rounds)
+    return rows
+
+
+def _layout_op_rows(torch, x, rounds: int) -> list[Row]:
+    """F.softmax(x.T, -1).sum().backward() through the Tensor API, x a
+    contiguous leaf (the softmax reads a transposed view; its gradient goes
+    back through the transpose), against F.softmax(x, -1) and PyTorch."""
+    xm = mg.tensor(x, requires_grad=True)
+
+    def mg_path(xm=xm):
+        xm.grad = None
+        F.softmax(xm.T, -1).sum().backward()
+
+    def mg_contig(xm=xm):
+        xm.grad = None
+        F.softmax(xm, -1).sum().backward()
+
+    fns = {"transposed": mg_path, "contiguous": mg_contig}
+    if torch is not None:
+        tx = torch.from_numpy(x.copy()).requires_grad_(True)
+
+        def t_path():
+            tx.grad = None
+            torch.softmax(tx.T, -1).sum().backward()
+
+        fns["torch"] = t_path
+    before = mg.get_num_threads()
+    mg.set_num_threads(1)
+    try:
+        t = interleaved(fns, rounds=rounds)
+    finally:
+        mg.set_num_threads(before)
+    us = {k: v * 1e6 for k, v in t.items()}
+    label = "F.softmax(x.T, -1).sum().backward() 1e6 f32 1T"
+    rows = [
+        Row(
+            "softmax",
+            label,
+            "us",
+            us["transposed"],
+            "contiguous",
+            us["contiguous"],
+            False,
+            "<= ~1x",
+        )
+    ]
+    if "torch" in us:
+        rows.append(
+            Row(
+                "softmax",
+                label,
+                "us",
+                us["transposed"],
+                "torch",
+                us["torch"],
+                False,
+                "<= 1x",
+            )
+        )
+    return rows
+
+
 def run(quick: bool) -> list[Row]:
     torch = try_import("torch")
     nt = mg.get_num_threads()
     if torch is not None:
         torch.set_num_threads(nt)
-    return _ce_rows(torch, nt, quick) + _bce_rows(torch, nt, quick)
+    rows = _ce_rows(torch, nt, quick) + _bce_rows(torch, nt, quick)
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        rows += _layout_rows(torch, quick)
+    finally:
+        if torch is not None:
+            torch.set_num_threads(nt)
+    return rows

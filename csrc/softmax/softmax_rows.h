@@ -94,12 +94,17 @@ MG_ATTR static void FK(blk_fwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
     for (mg_index_t j = 0; j < d; j++) {
         const T *xr = x + j * inner;
         T *yr = y + j * inner;
+        if (lg) { // split by hand: no conditional store in the loop
 #pragma omp simd
-        for (mg_index_t k = 0; k < b; k++) {
-            T e = EXP(xr[k] - m[k]);
-            if (!lg)
+            for (mg_index_t k = 0; k < b; k++)
+                s[k] += EXP(xr[k] - m[k]);
+        } else {
+#pragma omp simd
+            for (mg_index_t k = 0; k < b; k++) {
+                T e = EXP(xr[k] - m[k]);
                 yr[k] = e;
-            s[k] += e;
+                s[k] += e;
+            }
         }
     }
     for (mg_index_t k = 0; k < b; k++)
@@ -155,25 +160,45 @@ MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
     int big = 0; // some y > EXP_SAT (log_softmax): see row_bwd
     for (mg_index_t k = 0; k < b; k++)
         s[k] = 0;
+    // The loops are split by `lg` by hand: with both arms of a select
+    // evaluated (see softmax.c), softmax's loop would also pay log_softmax's
+    // exp per element, ~6x the time of the row kernel (bench_softmax.py's
+    // transposed rows).
+    if (!lg) {
+        for (mg_index_t j = 0; j < d; j++) {
+            const T *yr = y + j * inner, *gr = gy + j * inner;
+#pragma omp simd
+            for (mg_index_t k = 0; k < b; k++)
+                s[k] += gr[k] * yr[k];
+        }
+        for (mg_index_t j = 0; j < d; j++) {
+            const T *yr = y + j * inner, *gr = gy + j * inner;
+            T *xr = gx + j * inner;
+#pragma omp simd
+            for (mg_index_t k = 0; k < b; k++)
+                xr[k] = yr[k] * (gr[k] - s[k]);
+        }
+        return;
+    }
     for (mg_index_t j = 0; j < d; j++) {
         const T *yr = y + j * inner, *gr = gy + j * inner;
 #pragma omp simd reduction(| : big)
         for (mg_index_t k = 0; k < b; k++) {
-            s[k] += lg ? gr[k] : gr[k] * yr[k];
+            s[k] += gr[k];
             big |= yr[k] > EXP_SAT;
         }
     }
     for (mg_index_t j = 0; j < d; j++) {
         const T *yr = y + j * inner, *gr = gy + j * inner;
         T *xr = gx + j * inner;
-        if (lg && big) {
+        if (big) {
 #pragma omp simd
             for (mg_index_t k = 0; k < b; k++)
                 xr[k] = gr[k] - EXP_ANY(yr[k]) * s[k];
         } else {
 #pragma omp simd
             for (mg_index_t k = 0; k < b; k++)
-                xr[k] = lg ? gr[k] - EXP(yr[k]) * s[k] : yr[k] * (gr[k] - s[k]);
+                xr[k] = gr[k] - EXP(yr[k]) * s[k];
         }
     }
 }

@@ -205,14 +205,52 @@ cdef tuple _axis_view(str op, object x, object dim):
     return outer, shape[d], inner
 
 
+cdef tuple _permuted(object a):
+    """(view, perm, inverse) when ``a`` is an axis permutation (a transpose)
+    of a C-contiguous block, ``view = a.transpose(perm)`` being that block;
+    else None. Note [Permuted operands]: the kernels work on any axis of a
+    C-contiguous array (outer, dim, inner), so a transposed operand is read
+    in place as its C-contiguous base with the axis renumbered, and the
+    result laid out as the operand is (as PyTorch does); a copy to C order
+    first costs a strided pass over the whole array, more than the kernel
+    (benchmarks/bench_softmax.py's layout rows). Other layouts (sliced,
+    broadcast, byte-swapped, misaligned) are copied by _floats."""
+    if not isinstance(a, np.ndarray):
+        return None
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int tn = cnp.PyArray_TYPE(arr)
+    if (arr.ndim < 2 or cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            or (tn != cnp.NPY_FLOAT32 and tn != cnp.NPY_FLOAT64)
+            or not cnp.PyArray_ISALIGNED(arr) or not cnp.PyArray_ISNOTSWAPPED(arr)):
+        return None
+    strides = arr.strides
+    perm = sorted(range(arr.ndim), key=lambda i: -strides[i])
+    view = arr.transpose(perm)
+    if not view.flags.c_contiguous:
+        return None
+    inverse = [0] * arr.ndim
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    return view, perm, inverse
+
+
 def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None,
                 isa=None):
     """softmax (or log_softmax with log=True) of x over axis ``dim``.
 
-    x : ndarray, float32 or float64, any shape (copied if not C-contiguous)
+    x : ndarray, float32 or float64, any shape (a transposed x is read in
+        place, Note [Permuted operands]; other non-C-contiguous x is copied)
     out : optional C-contiguous array of x's shape and dtype (may be x).
+    Without ``out`` the result has x's layout when x is transposed.
     """
     op = "log_softmax" if log else "softmax"
+    cdef tuple pv = _permuted(x) if out is None else None
+    if pv is not None:
+        _axis_view(op, x, dim)  # errors name x's own dims
+        view, perm, inverse = pv
+        y = softmax_fwd(view, perm.index(int(dim) % x.ndim), log=log,
+                        nthreads=nthreads, isa=isa)
+        return y.transpose(inverse)
     x = _floats(op, "x", x)
     cdef mg_index_t outer, size, inner
     outer, size, inner = _axis_view(op, x, dim)
@@ -239,6 +277,17 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
     """Gradient of softmax (log_softmax with log=True) from its output ``y``
     and the upstream gradient (same shape and dtype as y)."""
     op = "log_softmax_backward" if log else "softmax_backward"
+    cdef tuple pv = _permuted(y) if out is None else None
+    if (pv is not None and isinstance(grad_out, np.ndarray)
+            and grad_out.shape == y.shape):
+        # Note [Permuted operands]: y in place, grad_out in y's axis order
+        # (copied to it by _floats unless it is already laid out as y).
+        _axis_view(op, y, dim)
+        view, perm, inverse = pv
+        gx = softmax_bwd(view, grad_out.transpose(perm),
+                         perm.index(int(dim) % y.ndim), log=log,
+                         nthreads=nthreads, isa=isa)
+        return gx.transpose(inverse)
     y = _floats(op, "y", y)
     g = _floats(op, "grad_out", grad_out, y.dtype)
     _shape(op, "grad_out", g, y.shape)
