@@ -17,50 +17,56 @@ cdef extern from "mg_common.h" nogil:
     ctypedef Py_ssize_t mg_index_t
     int mg_threads_max() noexcept
 
+cdef extern from "mg_cpu.h" nogil:
+    int mg_cpu_has_isa(int isa) noexcept
+
+# The instruction sets, in the order of csrc/mg_cpu.h's MG_ISA_* codes.
+ISAS = ("generic", "avx2", "avx512")
+
 ctypedef int (*optim_fn)(mg_index_t, const mg_index_t *, void *const *,
                          const void *const *, void *const *, void *const *,
                          void *const *, const int64_t *, const unsigned char *,
-                         const double *, int, int) noexcept nogil
+                         const double *, int, int, int) noexcept nogil
 
 cdef extern from "mg_optim.h" nogil:
     int mg_optim_sgd_f32(mg_index_t, const mg_index_t *, void *const *,
                          const void *const *, void *const *, void *const *,
                          void *const *, const int64_t *, const unsigned char *,
-                         const double *, int, int) noexcept
+                         const double *, int, int, int) noexcept
     int mg_optim_sgd_f64(mg_index_t, const mg_index_t *, void *const *,
                          const void *const *, void *const *, void *const *,
                          void *const *, const int64_t *, const unsigned char *,
-                         const double *, int, int) noexcept
+                         const double *, int, int, int) noexcept
     int mg_optim_adam_f32(mg_index_t, const mg_index_t *, void *const *,
                           const void *const *, void *const *, void *const *,
                           void *const *, const int64_t *,
                           const unsigned char *, const double *, int,
-                          int) noexcept
+                          int, int) noexcept
     int mg_optim_adam_f64(mg_index_t, const mg_index_t *, void *const *,
                           const void *const *, void *const *, void *const *,
                           void *const *, const int64_t *,
                           const unsigned char *, const double *, int,
-                          int) noexcept
+                          int, int) noexcept
     int mg_optim_rmsprop_f32(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
     int mg_optim_rmsprop_f64(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
     int mg_optim_adagrad_f32(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
     int mg_optim_adagrad_f64(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
 
 # op: (number of hyperparameters, names of the hyperparameters)
 OPS = {
@@ -121,7 +127,7 @@ cdef object _check(str op, str name, object a, object dtype, mg_index_t size,
 
 
 def step(str op, list params, list grads, list state0, list state1,
-         list state2, steps, flags, tuple hp, *, nthreads=None):
+         list state2, steps, flags, tuple hp, *, nthreads=None, isa=None):
     """Updates every parameter of a group in one C call.
 
     Parameters
@@ -141,6 +147,9 @@ def step(str op, list params, list grads, list state0, list state1,
     hp : tuple of float
         The hyperparameters, in the order ``OPS[op]`` names them.
     nthreads : int, optional
+    isa : {"generic", "avx2", "avx512"} or None
+        The loops to run (csrc/optim/optim.c, Note [Optimizer ISA]); None,
+        the best this CPU has. Every choice gives the same bits.
 
     Raises
     ------
@@ -171,6 +180,15 @@ def step(str op, list params, list grads, list state0, list state1,
     if need[4] and (flags is None or len(flags) != n):
         raise ArgumentError(f"fused {op} step: flags must give {n} values")
     cdef int nt = _threads(nthreads)
+    cdef int code = -1
+    if isa is not None:
+        if isa not in ISAS:
+            raise ArgumentError(f"fused {op} step: unknown instruction set {isa!r}; "
+                                f"expected one of {ISAS}")
+        code = ISAS.index(isa)
+        if not mg_cpu_has_isa(code):
+            raise ArgumentError(f"fused {op} step: this CPU cannot run the {isa!r} "
+                                "loops")
     if n == 0:
         return
     dtype = params[0].dtype if isinstance(params[0], np.ndarray) else None
@@ -241,6 +259,6 @@ def step(str op, list params, list grads, list state0, list state1,
     cdef mg_index_t nseg = n
     with nogil:
         rc = fn(nseg, L, P, <const void *const *>(P + nseg), P + 2 * nseg,
-                P + 3 * nseg, P + 4 * nseg, S, F, H, nh, nt)
+                P + 3 * nseg, P + 4 * nseg, S, F, H, nh, nt, code)
     if rc != 0:
         raise RuntimeError(f"fused {op} step: the kernel refused its arguments")
