@@ -59,10 +59,11 @@ def _why_not(p: Tensor, dtype: np.dtype) -> str | None:
         return f"parameter dtypes differ or are not float32/float64 ({x.dtype})"
     if g.dtype != dtype:
         return f"a gradient has dtype {g.dtype}, its parameter {x.dtype}"
-    for what, a in (("parameter", x), ("gradient", g)):
-        if not (a.flags.c_contiguous and a.flags.aligned):
+    xf, gf = x.flags, g.flags  # each .flags read builds an object
+    for what, a, f in (("parameter", x, xf), ("gradient", g, gf)):
+        if not (f.c_contiguous and f.aligned):
             return f"a {what} of shape {a.shape} is not C-contiguous and aligned"
-    if not x.flags.writeable:
+    if not xf.writeable:
         return "a parameter is read-only"
     return None
 
