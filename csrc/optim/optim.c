@@ -18,6 +18,12 @@
 #include "mg_cpu.h"
 #include "mg_optim.h"
 
+// Clang contracts a*b + c within an expression by default even in ISO C
+// mode, and the AVX-512 loops could then use FMA (other bits than numpy).
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define OPT_X86 1
 #define OPT_TGT_AVX2 __attribute__((target("avx2")))
