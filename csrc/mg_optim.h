@@ -35,7 +35,9 @@
 // or a step count is < 1. Returns 0 otherwise. Overlap between arrays of a
 // call is undefined (the Cython wrapper refuses it). `nthreads` goes
 // through mg_threads_clamp; calls under MG_OPTIM_PAR_MIN elements in all
-// run on the calling thread.
+// run on the calling thread. `isa` is an MG_ISA_* value (mg_cpu.h): the loops
+// compiled for that instruction set (MG_ISA_AUTO: the best this CPU has);
+// -1 when this CPU cannot run it. Every ISA gives the same bits.
 #ifndef MG_OPTIM_H
 #define MG_OPTIM_H
 
@@ -49,7 +51,7 @@
                               void *const *s0, void *const *s1,               \
                               void *const *s2, const int64_t *step,           \
                               const unsigned char *flag, const double *hp,    \
-                              int nhp, int nthreads);
+                              int nhp, int nthreads, int isa);
 #define MG_OPTIM_DECL2(OP) MG_OPTIM_DECL(OP, f32) MG_OPTIM_DECL(OP, f64)
 
 MG_OPTIM_DECL2(sgd)

@@ -171,10 +171,17 @@ def test_auto_mode_skips_small_groups(monkeypatch):
     from minigrad.optim._fused import AUTO_MIN_ELEMENTS
 
     calls = _spy(monkeypatch)
-    optim.Adam(_params()).step()  # 18 elements: numpy
+    optim.SGD(_params(), lr=0.1).step()  # plain SGD, 18 elements: numpy
     assert calls == []
-    optim.Adam(_params(rows=AUTO_MIN_ELEMENTS // 9 + 1)).step()
-    assert calls == ["adam"]
+    optim.SGD(_params(rows=AUTO_MIN_ELEMENTS // 9 + 1), lr=0.1).step()
+    assert calls == ["sgd"]
+    calls.clear()
+    # Any other update takes the fused step at every size.
+    optim.SGD(_params(), lr=0.1, momentum=0.9).step()
+    optim.Adam(_params()).step()
+    optim.RMSprop(_params()).step()
+    optim.Adagrad(_params()).step()
+    assert calls == ["sgd", "adam", "rmsprop", "adagrad"]
 
 
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.RMSprop, optim.Adagrad])

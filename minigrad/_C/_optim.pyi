@@ -5,6 +5,7 @@ from typing import Any
 import numpy as np
 
 OPS: dict[str, tuple[str, ...]]
+ISAS: tuple[str, ...]
 
 def step(
     op: str,
@@ -18,4 +19,5 @@ def step(
     hp: tuple[float, ...],
     *,
     nthreads: int | None = None,
+    isa: str | None = None,
 ) -> None: ...

@@ -17,50 +17,56 @@ cdef extern from "mg_common.h" nogil:
     ctypedef Py_ssize_t mg_index_t
     int mg_threads_max() noexcept
 
+cdef extern from "mg_cpu.h" nogil:
+    int mg_cpu_has_isa(int isa) noexcept
+
+# The instruction sets, in the order of csrc/mg_cpu.h's MG_ISA_* codes.
+ISAS = ("generic", "avx2", "avx512")
+
 ctypedef int (*optim_fn)(mg_index_t, const mg_index_t *, void *const *,
                          const void *const *, void *const *, void *const *,
                          void *const *, const int64_t *, const unsigned char *,
-                         const double *, int, int) noexcept nogil
+                         const double *, int, int, int) noexcept nogil
 
 cdef extern from "mg_optim.h" nogil:
     int mg_optim_sgd_f32(mg_index_t, const mg_index_t *, void *const *,
                          const void *const *, void *const *, void *const *,
                          void *const *, const int64_t *, const unsigned char *,
-                         const double *, int, int) noexcept
+                         const double *, int, int, int) noexcept
     int mg_optim_sgd_f64(mg_index_t, const mg_index_t *, void *const *,
                          const void *const *, void *const *, void *const *,
                          void *const *, const int64_t *, const unsigned char *,
-                         const double *, int, int) noexcept
+                         const double *, int, int, int) noexcept
     int mg_optim_adam_f32(mg_index_t, const mg_index_t *, void *const *,
                           const void *const *, void *const *, void *const *,
                           void *const *, const int64_t *,
                           const unsigned char *, const double *, int,
-                          int) noexcept
+                          int, int) noexcept
     int mg_optim_adam_f64(mg_index_t, const mg_index_t *, void *const *,
                           const void *const *, void *const *, void *const *,
                           void *const *, const int64_t *,
                           const unsigned char *, const double *, int,
-                          int) noexcept
+                          int, int) noexcept
     int mg_optim_rmsprop_f32(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
     int mg_optim_rmsprop_f64(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
     int mg_optim_adagrad_f32(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
     int mg_optim_adagrad_f64(mg_index_t, const mg_index_t *, void *const *,
                              const void *const *, void *const *,
                              void *const *, void *const *, const int64_t *,
                              const unsigned char *, const double *, int,
-                             int) noexcept
+                             int, int) noexcept
 
 # op: (number of hyperparameters, names of the hyperparameters)
 OPS = {
@@ -101,27 +107,36 @@ cdef int _threads(object nthreads) except -1:
     return nthreads
 
 
-cdef object _check(str op, str name, object a, object dtype, mg_index_t size,
-                   bint write):
+cdef size_t _check(str op, str what, Py_ssize_t k, object a, object dtype,
+                   mg_index_t size, bint write) except 0:
+    """The data address of ``a`` (``what[k]`` of the call), once it is an
+    array the kernel may read (and write, if ``write``). C-level checks: this
+    runs for every array of every step (with ``.flags`` and
+    ``__array_interface__`` lookups, a 6-parameter Adam group took 48 us here,
+    now 9.5)."""
     if not isinstance(a, np.ndarray):
-        raise TypeError(f"fused {op} step: {name} must be a numpy array, got "
+        raise TypeError(f"fused {op} step: {what}[{k}] must be a numpy array, got "
                         f"{type(a).__name__}")
-    if a.dtype != dtype:  # also refuses a byte-swapped float
-        raise TypeError(f"fused {op} step: {name} has dtype {a.dtype}, expected "
-                        f"{dtype} (all arrays of a fused step share one dtype)")
-    if a.size != size:
-        raise ShapeError(f"fused {op} step: {name} has {a.size} elements, its "
-                         f"parameter has {size}")
-    if not (a.flags.c_contiguous and a.flags.aligned):
-        raise ArgumentError(f"fused {op} step: {name} must be C-contiguous and "
-                            f"aligned, got strides {a.strides}")
-    if write and not a.flags.writeable:
-        raise ArgumentError(f"fused {op} step: {name} is read-only")
-    return a
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if <object>cnp.PyArray_DESCR(arr) is not dtype and a.dtype != dtype:
+        # != also refuses a byte-swapped float
+        raise TypeError(f"fused {op} step: {what}[{k}] has dtype {a.dtype}, "
+                        f"expected {dtype} (all arrays of a fused step share one "
+                        "dtype)")
+    if cnp.PyArray_SIZE(arr) != size:
+        raise ShapeError(f"fused {op} step: {what}[{k}] has {a.size} elements, "
+                         f"its parameter has {size}")
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISALIGNED(arr)):
+        raise ArgumentError(f"fused {op} step: {what}[{k}] must be C-contiguous "
+                            f"and aligned, got strides {a.strides}")
+    if write and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ArgumentError(f"fused {op} step: {what}[{k}] is read-only")
+    # never 0: numpy gives even an empty array a non-NULL data pointer
+    return <size_t>cnp.PyArray_DATA(arr)
 
 
 def step(str op, list params, list grads, list state0, list state1,
-         list state2, steps, flags, tuple hp, *, nthreads=None):
+         list state2, steps, flags, tuple hp, *, nthreads=None, isa=None):
     """Updates every parameter of a group in one C call.
 
     Parameters
@@ -141,6 +156,9 @@ def step(str op, list params, list grads, list state0, list state1,
     hp : tuple of float
         The hyperparameters, in the order ``OPS[op]`` names them.
     nthreads : int, optional
+    isa : {"generic", "avx2", "avx512"} or None
+        The loops to run (csrc/optim/optim.c, Note [Optimizer ISA]); None,
+        the best this CPU has. Every choice gives the same bits.
 
     Raises
     ------
@@ -171,6 +189,15 @@ def step(str op, list params, list grads, list state0, list state1,
     if need[4] and (flags is None or len(flags) != n):
         raise ArgumentError(f"fused {op} step: flags must give {n} values")
     cdef int nt = _threads(nthreads)
+    cdef int code = -1
+    if isa is not None:
+        if isa not in ISAS:
+            raise ArgumentError(f"fused {op} step: unknown instruction set {isa!r}; "
+                                f"expected one of {ISAS}")
+        code = ISAS.index(isa)
+        if not mg_cpu_has_isa(code):
+            raise ArgumentError(f"fused {op} step: this CPU cannot run the {isa!r} "
+                                "loops")
     if n == 0:
         return
     dtype = params[0].dtype if isinstance(params[0], np.ndarray) else None
@@ -184,32 +211,44 @@ def step(str op, list params, list grads, list state0, list state1,
     cdef cnp.ndarray st = np.ones(n, np.int64)
     cdef cnp.ndarray fl = np.zeros(n, np.uint8)
     cdef cnp.ndarray hpa = np.array(hp, np.float64)
+    cdef mg_index_t *lp = <mg_index_t *>cnp.PyArray_DATA(lens)
+    cdef size_t *pp = <size_t *>cnp.PyArray_DATA(ptrs)
+    cdef int64_t *sp = <int64_t *>cnp.PyArray_DATA(st)
+    cdef unsigned char *fp = <unsigned char *>cnp.PyArray_DATA(fl)
+    cdef mg_index_t size
+    cdef size_t addr, nbytes
+    cdef bint write
+    # dtype is None when params[0] is no array (np.dtype(None) == float64):
+    # _check then refuses it
+    cdef size_t itemsize = dtype.itemsize if dtype is not None else 0
     ranges = []  # (start, end, written)
     for k in range(n):
-        size = params[k].size if isinstance(params[k], np.ndarray) else 0
-        p = _check(op, f"params[{k}]", params[k], dtype, size, True)
-        g = _check(op, f"grads[{k}]", grads[k], dtype, size, False)
-        lens[k] = size
-        arrays = [(0, p, True), (1, g, False)]
-        for j in range(3):
-            if need[j]:
-                arrays.append(
-                    (2 + j, _check(op, f"state{j}[{k}]", lists[j][k], dtype, size,
-                                   True), True))
-        for j, a, write in arrays:
-            addr = a.__array_interface__["data"][0]
-            ptrs[j, k] = addr
+        a = params[k]
+        size = cnp.PyArray_SIZE(<cnp.ndarray>a) if isinstance(a, np.ndarray) else 0
+        lp[k] = size
+        nbytes = <size_t>size * itemsize
+        for j in range(5):
+            if j == 0:
+                addr = _check(op, "params", k, a, dtype, size, True)
+            elif j == 1:
+                addr = _check(op, "grads", k, grads[k], dtype, size, False)
+            elif need[j - 2]:
+                addr = _check(op, f"state{j - 2}", k, lists[j - 2][k], dtype, size,
+                              True)
+            else:
+                continue
+            pp[j * n + k] = addr
             if size:
-                ranges.append((addr, addr + a.nbytes, write))
+                ranges.append((addr, addr + nbytes, j != 1))
         if need[3]:
             t = steps[k]
             if not isinstance(t, (int, np.integer)) or isinstance(t, bool) or t < 1 \
                     or t >= 2**63:
                 raise ArgumentError(f"fused {op} step: steps[{k}] must be an int "
                                     f">= 1, got {t!r}")
-            st[k] = t
+            sp[k] = t
         if need[4]:
-            fl[k] = 1 if flags[k] else 0
+            fp[k] = 1 if flags[k] else 0
     # Overlap where one side is written: sorted by start, each range against
     # the furthest end reached so far (of all ranges, of written ones).
     ranges.sort()
@@ -241,6 +280,6 @@ def step(str op, list params, list grads, list state0, list state1,
     cdef mg_index_t nseg = n
     with nogil:
         rc = fn(nseg, L, P, <const void *const *>(P + nseg), P + 2 * nseg,
-                P + 3 * nseg, P + 4 * nseg, S, F, H, nh, nt)
+                P + 3 * nseg, P + 4 * nseg, S, F, H, nh, nt, code)
     if rc != 0:
         raise RuntimeError(f"fused {op} step: the kernel refused its arguments")

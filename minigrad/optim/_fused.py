@@ -26,11 +26,14 @@ from minigrad.tensor import Tensor
 __all__ = ["check_fused_option", "fused_params"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-# In auto mode, groups under this many elements in all take the numpy path:
-# validating a group costs ~20 us (XOR 2-2-1, plain SGD: 24 us fused, 5 us
-# numpy), which the saved passes over memory repay only for larger groups
-# (MLP 784-128-64-10, 109k elements, Adam: 128 us fused, 181 us numpy;
-# benchmarks/bench_optim.py).
+# In auto mode, plain SGD groups (no momentum, weight decay or maximize)
+# under this many elements in all take the numpy path: there the update is
+# one numpy operation per parameter, cheaper than validating the group for
+# the C call (XOR 2-2-1, 9 elements: 8.3 us fused, 4.7 us numpy; 33k
+# elements: 10.8 vs 9.8 us). Every other update costs numpy several passes
+# and temporaries per parameter, and the fused step wins at any size (9
+# elements: Adam 13 vs 32 us, RMSprop 12 vs 24, Adagrad 10.5 vs 17, SGD with
+# momentum 9.6 vs 10.5; 33k: Adam 24 vs 66): their threshold is 0.
 AUTO_MIN_ELEMENTS = 1 << 15
 
 
@@ -56,19 +59,21 @@ def _why_not(p: Tensor, dtype: np.dtype) -> str | None:
         return f"parameter dtypes differ or are not float32/float64 ({x.dtype})"
     if g.dtype != dtype:
         return f"a gradient has dtype {g.dtype}, its parameter {x.dtype}"
-    for what, a in (("parameter", x), ("gradient", g)):
-        if not (a.flags.c_contiguous and a.flags.aligned):
+    xf, gf = x.flags, g.flags  # each .flags read builds an object
+    for what, a, f in (("parameter", x, xf), ("gradient", g, gf)):
+        if not (f.c_contiguous and f.aligned):
             return f"a {what} of shape {a.shape} is not C-contiguous and aligned"
-    if not x.flags.writeable:
+    if not xf.writeable:
         return "a parameter is read-only"
     return None
 
 
 def fused_params(
-    name: str, group: dict[str, Any], key: str = "fused"
+    name: str, group: dict[str, Any], key: str = "fused", min_elements: int = 0
 ) -> list[Tensor] | None:
     """The parameters of ``group`` that have a gradient, when the fused step
-    is to update them; None for the numpy path. Raises ArgumentError when
+    is to update them; None for the numpy path. In auto mode, groups under
+    ``min_elements`` elements take the numpy path. Raises ArgumentError when
     ``fused=True`` and the group does not qualify."""
     fused = group.get(key)
     if fused is False:
@@ -76,7 +81,11 @@ def fused_params(
     params = [p for p in group["params"] if p.grad is not None]
     if not params:
         return None
-    if fused is None and sum(p.data.size for p in params) < AUTO_MIN_ELEMENTS:
+    if (
+        fused is None
+        and min_elements
+        and sum(p.data.size for p in params) < min_elements
+    ):
         return None
     dtype = params[0].data.dtype
     for p in params:

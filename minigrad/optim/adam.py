@@ -155,15 +155,16 @@ class Adam(Optimizer):
         keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[: 3 if amsgrad else 2]
         lists: list[list[np.ndarray]] = [[], [], []]
         steps, new = [], []
+        state_of = self.state
         for p in params:
-            state = self.state[p]
-            arrays = {}
+            state = state_of[p]
             for key, lst in zip(keys, lists):
                 t = state.get(key)
                 if t is None:
-                    t = arrays[key] = Tensor._wrap(np.zeros_like(p.data))
+                    # created now, stored only once the call has run
+                    t = Tensor._wrap(np.zeros_like(p.data))
+                    new.append((state, key, t))
                 lst.append(t.data)
-            new.append(arrays)
             steps.append(state.get("step", 0) + 1)
         m, v, vmax = lists
         beta1, beta2 = group["betas"]
@@ -181,11 +182,11 @@ class Adam(Optimizer):
             hp,
         )
         # State is committed only once the call has validated and run.
-        for p, arrays, t in zip(params, new, steps):
-            state = self.state[p]
-            state.setdefault("step", 0)
-            state.update(arrays)
-            state["step"] = t
+        for state, key, t in new:
+            state.setdefault("step", 0)  # first, as the numpy path orders them
+            state[key] = t
+        for p, t in zip(params, steps):
+            state_of[p]["step"] = t
         if group["lr"] != 0:
             bump_versions(params)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from minigrad._C import _optim
 from minigrad.errors import ArgumentError
-from minigrad.optim._fused import bump_versions, fused_params
+from minigrad.optim._fused import AUTO_MIN_ELEMENTS, bump_versions, fused_params
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -97,11 +97,12 @@ class SGD(Optimizer):
         wd = group["weight_decay"]
         nesterov = group["nesterov"]
         maximize = group["maximize"]
-        fused = fused_params("SGD", group)
+        plain = not (maximize or wd or momentum)
+        fused = fused_params("SGD", group, min_elements=AUTO_MIN_ELEMENTS * plain)
         if fused is not None:
             self._fused_update(group, fused)
             return
-        if not (maximize or wd or momentum):
+        if plain:
             _plain_sgd(group["params"], lr)
             return
         for p in group["params"]:
