@@ -460,6 +460,29 @@ static void FN(run_item_)(const FN(job_) * J, mg_index_t it, T *apack,
     }
 }
 
+// The work items of one call and the threads' shares of the buffer.
+typedef struct {
+    const FN(job_) * J;
+    mg_index_t items;
+    atomic_llong next; // the next item not yet taken
+    T *buf;            // per thread: a_len + b_len elements
+    mg_index_t a_len, b_len;
+} FN(crew_);
+
+// Thread `tid`'s part of a call: items taken one at a time until none is
+// left, so a thread slowed by another process takes fewer; no thread waits
+// for another except at the very end (the caller's join).
+static void FN(crew_run_)(void *arg, int tid) {
+    FN(crew_) *W = arg;
+    T *mine = W->buf + (W->a_len + W->b_len) * tid;
+    for (;;) {
+        const mg_index_t it = (mg_index_t)atomic_fetch_add(&W->next, 1);
+        if (it >= W->items)
+            break;
+        FN(run_item_)(W->J, it, mine, mine + W->a_len);
+    }
+}
+
 // The relative cost per element of packing a panel whose rows run along
 // stride rs and steps along cs (pack_block_): a straight copy, a transpose,
 // or a gather.
@@ -617,24 +640,22 @@ static int FN(gemm_packed_)(const KERNEL *kr, mg_index_t m, mg_index_t n,
         .act = act,
         .b_in_place = b_in_place,
     };
+    FN(crew_) W = {.J = &J, .items = items, .buf = buf, .a_len = a_len,
+                   .b_len = b_len};
+    atomic_init(&W.next, 0);
     if (nt == 1) {
-        // No parallel region at all: nothing of OpenMP's runs (see the fork
+        // No other thread at all: nothing of OpenMP's runs (see the fork
         // note in minigrad/backend.py).
-        for (mg_index_t it = 0; it < items; ++it)
-            FN(run_item_)(&J, it, buf, buf + a_len);
-    } else {
+        FN(crew_run_)(&W, 0);
+    } else if (mg_gemm_team_run(nt, FN(crew_run_), &W) != 0) {
+        // The team is busy (another thread's call): OpenMP's threads.
 #pragma omp parallel num_threads(nt)
         {
 #ifdef _OPENMP
-            T *mine = buf + (a_len + b_len) * omp_get_thread_num();
+            FN(crew_run_)(&W, omp_get_thread_num());
 #else
-            T *mine = buf;
+            FN(crew_run_)(&W, 0);
 #endif
-            // nowait: a thread that finds no item left leaves at once; the
-            // join at the end of the region is the only wait.
-#pragma omp for schedule(dynamic, 1) nowait
-            for (mg_index_t it = 0; it < items; ++it)
-                FN(run_item_)(&J, it, mine, mine + a_len);
         }
     }
     free(buf);
