@@ -420,16 +420,16 @@ cdef inline bint _plain(object x, int type_num):
 
 cdef inline void _span(cnp.ndarray x, Py_ssize_t *lo, Py_ssize_t *hi) noexcept:
     """The bytes [lo, hi) that non-empty `x` can touch."""
-    cdef Py_ssize_t p = <Py_ssize_t>cnp.PyArray_DATA(x), l = p, h = p
+    cdef Py_ssize_t first = <Py_ssize_t>cnp.PyArray_DATA(x), last = first
     cdef int d
     cdef Py_ssize_t step
     for d in range(cnp.PyArray_NDIM(x)):
         step = (cnp.PyArray_DIMS(x)[d] - 1) * cnp.PyArray_STRIDES(x)[d]
         if step < 0:
-            l += step
+            first += step
         else:
-            h += step
-    lo[0], hi[0] = l, h + cnp.PyArray_ITEMSIZE(x)
+            last += step
+    lo[0], hi[0] = first, last + cnp.PyArray_ITEMSIZE(x)
 
 
 cdef inline bint _apart(cnp.ndarray out, object x):
