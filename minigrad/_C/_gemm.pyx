@@ -486,11 +486,11 @@ cdef object _gemm_fast(object a, object b, object out, object alpha,
     path_code = _PATHS.get(path)
     if code is None or path_code is None:
         return None
-    if type(num_threads) is not int:
+    # Compared as Python ints: a huge count must not overflow a C long here
+    # (the general path caps it with a warning).
+    if type(num_threads) is not int or not 0 < num_threads <= mg_threads_max():
         return None
-    cdef long nt = num_threads
-    if nt < 1 or nt > mg_threads_max():
-        return None
+    cdef int nt = num_threads
     cdef bint ta = trans_a, tb = trans_b
     cdef cnp.npy_intp *da = cnp.PyArray_DIMS(A)
     cdef cnp.npy_intp *db = cnp.PyArray_DIMS(B)
