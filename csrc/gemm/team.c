@@ -28,7 +28,11 @@ static struct {
     pthread_cond_t cv;
     atomic_uint gen;      // bumped once per job
     atomic_int sleepers;  // workers in (or entering) pthread_cond_wait
-    atomic_int pending;   // workers still running the current job
+    // The current job's workers in fn, plus TEAM_CLOSED once the caller has
+    // finished its own share: a worker that comes later stays out, so the
+    // caller never waits for one that was still asleep or off its core (its
+    // items were taken by the caller meanwhile).
+    atomic_int state;
     mg_team_fn fn;        // the job: fn(arg, tid) on tids 1 .. nt - 1
     void *arg;
     int nt;
@@ -37,6 +41,8 @@ static struct {
 } team = {.busy = PTHREAD_MUTEX_INITIALIZER,
           .mu = PTHREAD_MUTEX_INITIALIZER,
           .cv = PTHREAD_COND_INITIALIZER};
+
+#define TEAM_CLOSED (1 << 30)
 
 static double now_s(void) {
     struct timespec t;
@@ -55,7 +61,11 @@ static void *worker(void *p) {
         const double until = now_s() + MG_GEMM_TEAM_SPIN_S;
         for (unsigned i = 1; atomic_load(&team.gen) == seen; ++i) {
             MG_PAUSE();
-            if (i % 256 == 0 && now_s() > until) {
+            if (i % 256 != 0)
+                continue;
+            // Another runnable task on this core (a busy machine) gets it.
+            sched_yield();
+            if (now_s() > until) {
                 pthread_mutex_lock(&team.mu);
                 // seq_cst: either the caller sees sleepers > 0 after its
                 // gen bump (and signals), or this load sees the new gen.
@@ -67,9 +77,18 @@ static void *worker(void *p) {
             }
         }
         seen = atomic_load(&team.gen);
+        // Enter the job unless the caller has closed it.
+        int st = atomic_load(&team.state);
+        while (!(st & TEAM_CLOSED) &&
+               !atomic_compare_exchange_weak(&team.state, &st, st + 1))
+            ;
+        if (st & TEAM_CLOSED)
+            continue;
+        // Read after entering: the caller changes them only once the job is
+        // closed and every entered worker has left.
         if (tid < team.nt)
             team.fn(team.arg, tid);
-        atomic_fetch_sub(&team.pending, 1);
+        atomic_fetch_sub(&team.state, 1);
     }
     return NULL;
 }
@@ -81,7 +100,7 @@ static void after_fork_child(void) {
     pthread_mutex_init(&team.mu, NULL);
     pthread_cond_init(&team.cv, NULL);
     atomic_store(&team.sleepers, 0);
-    atomic_store(&team.pending, 0);
+    atomic_store(&team.state, 0);
     team.workers = 0;
 }
 
@@ -113,7 +132,7 @@ int mg_gemm_team_run(int nt, mg_team_fn fn, void *arg) {
         ++team.workers;
     }
     team.fn = fn, team.arg = arg, team.nt = nt;
-    atomic_store(&team.pending, team.workers);
+    atomic_store(&team.state, 0);
     atomic_fetch_add(&team.gen, 1);
     if (atomic_load(&team.sleepers) > 0) {
         pthread_mutex_lock(&team.mu);
@@ -121,9 +140,11 @@ int mg_gemm_team_run(int nt, mg_team_fn fn, void *arg) {
         pthread_mutex_unlock(&team.mu);
     }
     fn(arg, 0);
-    // The others finish their last item; one held off its core by another
-    // process may take a while, so yield the core after a short spin.
-    for (unsigned i = 1; atomic_load(&team.pending) > 0; ++i) {
+    // Close the job, then wait for the workers in it to finish their last
+    // item; one held off its core by another process may take a while, so
+    // yield the core after a short spin.
+    atomic_fetch_or(&team.state, TEAM_CLOSED);
+    for (unsigned i = 1; atomic_load(&team.state) != TEAM_CLOSED; ++i) {
         MG_PAUSE();
         if (i % 1024 == 0)
             sched_yield();
