@@ -47,9 +47,15 @@
 // 100 us is long enough to bridge the Python between two layers and short
 // enough that an idle process gives its core back at once. Measured (load
 // 8 on 2 cores, so best-of-many): 64x784 @ 784x128 2 threads 96 -> 144
-// GFLOP/s, 256^3 125 -> 199 GFLOP/s. A call that finds the team busy
-// (another Python thread's GEMM) runs on OpenMP's threads as before; with
-// num_threads = 1 no thread is started or woken at all.
+// GFLOP/s, 256^3 125 -> 199 GFLOP/s. On a busy machine spinning costs:
+// the spinning worker yields its core every ~5 us (sched_yield: nothing
+// when the core is idle), and the caller, once its own share is done,
+// closes the job and waits only for workers that entered it, taking the
+// items of one that is still asleep or off its core itself; without these,
+// 2-thread calls ran at 0.4-0.8x of the OpenMP version under a load of 6-8,
+// with them at 0.94-1.15x. A call that finds the team busy (another Python
+// thread's GEMM) runs on OpenMP's threads as before; with num_threads = 1 no
+// thread is started or woken at all.
 
 #define MG_CAT2(a, b) a##b
 #define MG_CAT(a, b) MG_CAT2(a, b)
