@@ -1,4 +1,7 @@
-"""GEMM throughput: minigrad's kernel against numpy's BLAS (OpenBLAS here).
+"""GEMM throughput: minigrad's kernel against numpy's BLAS (OpenBLAS here),
+and against PyTorch's ``torch.mm`` (MKL) for the square float32 2-thread
+products from n = 256 on (issue 16's target; rows "... vs torch", measured in
+the same interleaved rounds as the numpy row above them).
 
     python benchmarks/run.py gemm            # full sweep (a few minutes)
     python benchmarks/run.py gemm --quick    # fewer sizes and rounds
@@ -69,8 +72,17 @@ def _numpy_threads(n: int) -> Iterator[bool]:
 
 
 def _case(
-    m: int, k: int, n: int, dtype: Any, threads: int, rounds: int, target: str
-) -> Row:
+    m: int,
+    k: int,
+    n: int,
+    dtype: Any,
+    threads: int,
+    rounds: int,
+    target: str,
+    torch_target: str | None = None,
+) -> list[Row]:
+    """One numpy row, and a torch.mm row (same interleaved rounds) when
+    ``torch_target`` is given and torch is installed."""
     rng = np.random.default_rng(0)
     a = rng.uniform(-1, 1, (m, k)).astype(dtype)
     b = rng.uniform(-1, 1, (k, n)).astype(dtype)
@@ -88,19 +100,47 @@ def _case(
             blas_hot[0] = False
         _gemm.gemm(a, b, out=out_mg, num_threads=threads)
 
-    with _numpy_threads(threads) as controlled:
-        med = interleaved(
-            {"minigrad": run_minigrad, "numpy": run_numpy},
-            rounds=rounds,
-            min_time=0.02,
-        )
+    fns = {"minigrad": run_minigrad, "numpy": run_numpy}
+    torch = _torch if torch_target is not None else None
+    if torch is not None:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        out_t = torch.empty((m, n), dtype=ta.dtype)
+
+        def run_torch() -> None:
+            torch.mm(ta, tb, out=out_t)
+            blas_hot[0] = threads > 1  # its OpenMP workers spin too
+
+        fns["torch"] = run_torch
+    with _numpy_threads(threads) as controlled, _torch_threads(threads):
+        med = interleaved(fns, rounds=rounds, min_time=0.02)
     flop = 2.0 * m * n * k
     gf_mg, gf_np = flop / med["minigrad"] / 1e9, flop / med["numpy"] / 1e9
     exact = a.astype(np.float64) @ b.astype(np.float64)
     scale = float(np.abs(exact).max()) or 1.0
     peak = PEAK_PER_CORE[dtype] * threads
     name = "f32" if dtype == np.float32 else "f64"
-    return Row(
+    rows = []
+    if torch is not None:
+        gf_t = flop / med["torch"] / 1e9
+        rows.append(
+            Row(
+                family="gemm",
+                case=f"{m}x{k}@{k}x{n} {name} {threads}t vs torch",
+                unit="GFLOP/s",
+                minigrad=gf_mg,
+                peer_name="torch.mm",
+                peer=gf_t,
+                higher_is_better=True,
+                target=torch_target or "",
+                extra={
+                    "peak_gflops": peak,
+                    "minigrad_frac_peak": gf_mg / peak,
+                    "numpy_frac_peak": gf_t / peak,  # the peer's, for the table
+                    "load_avg": os.getloadavg(),
+                },
+            )
+        )
+    numpy_row = Row(
         family="gemm",
         case=f"{m}x{k}@{k}x{n} {name} {threads}t",
         unit="GFLOP/s",
@@ -118,14 +158,42 @@ def _case(
             "load_avg": os.getloadavg(),
         },
     )
+    return [numpy_row, *rows]
 
 
 def _target(m: int, k: int, n: int, dtype: Any, threads: int) -> str:
     if (m, k, n) in MLP_SHAPES and dtype == np.float32:
         return ">= 1.0x"
+    if m == k == n and n <= 128 and dtype == np.float32 and threads == 2:
+        return ">= 1.0x"  # issue 16: small products at least numpy's speed
     if m == k == n and n >= 256 and threads == 2:
         return ">= 0.8x"
     return ""
+
+
+def _torch_target(m: int, k: int, n: int, dtype: Any, threads: int) -> str | None:
+    """The torch.mm row's target, or None for no torch row (issue 16: square
+    float32 products from n = 256 on 2 threads, against MKL)."""
+    if m == k == n and n >= 256 and dtype == np.float32 and threads == 2:
+        return ">= 0.9x"
+    return None
+
+
+_torch = try_import("torch")
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``n`` (restored on exit)."""
+    if _torch is None:
+        yield
+        return
+    before = _torch.get_num_threads()
+    _torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        _torch.set_num_threads(before)
 
 
 @contextlib.contextmanager
@@ -206,7 +274,8 @@ def run(quick: bool) -> list[Row]:
         for threads in (1, 2):
             for m, k, n in [(s, s, s) for s in squares] + MLP_SHAPES:
                 target = _target(m, k, n, dtype, threads)
-                rows.append(_case(m, k, n, dtype, threads, rounds, target))
+                t_target = _torch_target(m, k, n, dtype, threads)
+                rows += _case(m, k, n, dtype, threads, rounds, target, t_target)
     _print_peak_fractions(rows)
     shapes = [(512, 512, 512), (256, 784, 1024), (1024, 1024, 1024)]
     rows += [_contention_case(*s, rounds) for s in (shapes[:1] if quick else shapes)]

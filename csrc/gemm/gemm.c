@@ -3,6 +3,7 @@
 // path. The driver is written once in gemm_tmpl.h and instantiated here for
 // float32 and float64; the micro-kernels live in ukr_generic.c / ukr_x86.c.
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -109,4 +109,17 @@ extern const mg_gemm_kernel_f32 mg_gemm_generic_f32, mg_gemm_avx2_f32,
 extern const mg_gemm_kernel_f64 mg_gemm_generic_f64, mg_gemm_avx2_f64,
     mg_gemm_avx512_f64;
 
+
+// The GEMM's worker team (team.c; Note [Spinning team] in gemm_tmpl.h).
+// mg_gemm_team_run runs fn(arg, tid) for tid = 0 .. nt - 1, tid 0 on the
+// calling thread, and returns 0 when all have returned; or returns -1 at once
+// without running anything (the team is busy with another call, nt is out of
+// [2, MG_GEMM_TEAM_MAX], or a thread could not be started): the caller then
+// runs the job another way. Idle workers spin MG_GEMM_TEAM_SPIN_S seconds
+// before they sleep.
+typedef void (*mg_team_fn)(void *arg, int tid);
+#define MG_GEMM_TEAM_MAX 8
+#define MG_GEMM_TEAM_SPIN_S 100e-6
+int mg_gemm_team_run(int nt, mg_team_fn fn, void *arg);
+
 #endif

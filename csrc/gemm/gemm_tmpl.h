@@ -9,6 +9,54 @@
 // the roles of rows and columns (see mg_gemm_<SFX>), which moves a per-column
 // bias onto rows.
 
+// Note [Small products]
+// Where the time of a small product went (n = 64 float32, 1 thread, AVX-512,
+// min of many calls; the machine shared with other processes): 8.5 us a call,
+// of which 1.7 us was the Cython wrapper's Python-level checks (a 1x1x1
+// product cost 1.74 us against numpy's 1.1 us), the rest the packed path
+// (~5.2 us: 100 GFLOP/s measured on a batch that amortises the wrapper).
+// So the wrapper got a fast path (_gemm.pyx, _gemm_fast: C-level checks on
+// the common call; 0.52 us for 1x1x1), which put n = 64 at 0.98-1.0x numpy.
+// The thresholds, each measured on both sides:
+//   - direct (no packing) at or below MG_GEMM_DIRECT_MAX_FMA = 4096
+//     multiply-adds: at 16^3 direct and packed tie (10.4 GFLOP/s each, the
+//     call's fixed costs dominate), at 32^3 packing wins 74 to 13 (the
+//     direct loops do not vectorise across the tile). Matrix-vector products
+//     (m or n of 1) stay direct at every size.
+//   - a second thread from 2 * MG_GEMM_MIN_FMA_PER_THREAD (~1.3e6 FMAs, n ~
+//     110): below it a call is 5-20 us, and starting a sleeping thread costs
+//     7 us at best (an empty OpenMP region with passive waiting, on a busy
+//     machine) and 20-40 us when the other vCPU is halted, which is what made
+//     2 threads lose to 1 at n = 128 (0.48x numpy) and on the MLP shape
+//     64x784 @ 784x128 (0.66x). Note [Spinning team] removes that cost for
+//     back-to-back calls; the threshold stays where one thread's share is
+//     still several times a cold wake-up, so that a lone call is not slower.
+//   - with 2 threads the split is along whichever of m, n repacks least
+//     (FN(plan_)); for the MLP and square shapes that is two row groups of
+//     C^T, each thread packing only its own half of W and reading x in place.
+//
+// Note [Spinning team]
+// The packed path's threads are the GEMM's own (team.c), not OpenMP's: the
+// workers spin MG_GEMM_TEAM_SPIN_S = 100 us after a call before they sleep.
+// A training step or a benchmark loop calls the GEMM again within
+// microseconds, so the worker is found awake: the hand-over then costs about
+// what an empty OpenMP region with spinning workers does (0.95 us here)
+// instead of a futex wake-up of a halted vCPU. OpenBLAS
+// and MKL do the same, for much longer (OpenBLAS: ~0.13 s here), which is
+// what Note [Passive OpenMP threads] in minigrad/backend.py guards against;
+// 100 us is long enough to bridge the Python between two layers and short
+// enough that an idle process gives its core back at once. Measured (load
+// 8 on 2 cores, so best-of-many): 64x784 @ 784x128 2 threads 96 -> 144
+// GFLOP/s, 256^3 125 -> 199 GFLOP/s. On a busy machine spinning costs:
+// the spinning worker yields its core every ~5 us (sched_yield: nothing
+// when the core is idle), and the caller, once its own share is done,
+// closes the job and waits only for workers that entered it, taking the
+// items of one that is still asleep or off its core itself; without these,
+// 2-thread calls ran at 0.4-0.8x of the OpenMP version under a load of 6-8,
+// with them at 0.94-1.15x. A call that finds the team busy (another Python
+// thread's GEMM) runs on OpenMP's threads as before; with num_threads = 1 no
+// thread is started or woken at all.
+
 #define MG_CAT2(a, b) a##b
 #define MG_CAT(a, b) MG_CAT2(a, b)
 #define FN(name) MG_CAT(name, SFX)
@@ -460,6 +508,29 @@ static void FN(run_item_)(const FN(job_) * J, mg_index_t it, T *apack,
     }
 }
 
+// The work items of one call and the threads' shares of the buffer.
+typedef struct {
+    const FN(job_) * J;
+    mg_index_t items;
+    atomic_llong next; // the next item not yet taken
+    T *buf;            // per thread: a_len + b_len elements
+    mg_index_t a_len, b_len;
+} FN(crew_);
+
+// Thread `tid`'s part of a call: items taken one at a time until none is
+// left, so a thread slowed by another process takes fewer; no thread waits
+// for another except at the very end (the caller's join).
+static void FN(crew_run_)(void *arg, int tid) {
+    FN(crew_) *W = arg;
+    T *mine = W->buf + (W->a_len + W->b_len) * tid;
+    for (;;) {
+        const mg_index_t it = (mg_index_t)atomic_fetch_add(&W->next, 1);
+        if (it >= W->items)
+            break;
+        FN(run_item_)(W->J, it, mine, mine + W->a_len);
+    }
+}
+
 // The relative cost per element of packing a panel whose rows run along
 // stride rs and steps along cs (pack_block_): a straight copy, a transpose,
 // or a gather.
@@ -617,24 +688,22 @@ static int FN(gemm_packed_)(const KERNEL *kr, mg_index_t m, mg_index_t n,
         .act = act,
         .b_in_place = b_in_place,
     };
+    FN(crew_) W = {.J = &J, .items = items, .buf = buf, .a_len = a_len,
+                   .b_len = b_len};
+    atomic_init(&W.next, 0);
     if (nt == 1) {
-        // No parallel region at all: nothing of OpenMP's runs (see the fork
+        // No other thread at all: nothing of OpenMP's runs (see the fork
         // note in minigrad/backend.py).
-        for (mg_index_t it = 0; it < items; ++it)
-            FN(run_item_)(&J, it, buf, buf + a_len);
-    } else {
+        FN(crew_run_)(&W, 0);
+    } else if (mg_gemm_team_run(nt, FN(crew_run_), &W) != 0) {
+        // The team is busy (another thread's call): OpenMP's threads.
 #pragma omp parallel num_threads(nt)
         {
 #ifdef _OPENMP
-            T *mine = buf + (a_len + b_len) * omp_get_thread_num();
+            FN(crew_run_)(&W, omp_get_thread_num());
 #else
-            T *mine = buf;
+            FN(crew_run_)(&W, 0);
 #endif
-            // nowait: a thread that finds no item left leaves at once; the
-            // join at the end of the region is the only wait.
-#pragma omp for schedule(dynamic, 1) nowait
-            for (mg_index_t it = 0; it < items; ++it)
-                FN(run_item_)(&J, it, mine, mine + a_len);
         }
     }
     free(buf);

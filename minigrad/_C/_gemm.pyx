@@ -246,6 +246,11 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     RuntimeError
         `isa` names a kernel this CPU cannot run.
     """
+    if blocks is None:
+        res = _gemm_fast(a, b, out, alpha, beta, trans_a, trans_b, bias,
+                         activation, isa, num_threads, path)
+        if res is not None:
+            return res
     op = "gemm"
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{op}: a must be a numpy array, got {type(a).__name__}")
@@ -375,6 +380,16 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     status = _run(_usable(opa), _usable(opb), target,
                   None if bias is None else _usable(bias), f32, batch,
                   f_alpha, f_beta, act, &opts)
+    if status != MG_GEMM_OK:
+        _raise_status(status, a, b, trans_a, trans_b)
+    if target is not out:
+        out[...] = target
+    return out
+
+
+cdef void _raise_status(int status, object a, object b, object trans_a,
+                        object trans_b) except *:
+    """The exception for a C status other than MG_GEMM_OK."""
     if status == MG_GEMM_ENOMEM:
         raise MemoryError("gemm: could not allocate the packing buffer")
     if status == MG_GEMM_EISA:
@@ -382,10 +397,147 @@ def gemm(a, b, *, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
     if status == MG_GEMM_ESIZE:
         raise ArgumentError(f"gemm: sizes or strides whose products overflow: "
                             f"{_shapes(a, b, trans_a, trans_b)}")
+    raise ArgumentError(f"gemm: the C kernel rejected its arguments ({status})")
+
+
+# ISA name -> code for the kernels this CPU runs (None: the best), for the
+# fast path; a name missing here takes the general path, which raises.
+cdef dict _ISA_CODES = {None: MG_ISA_AUTO}
+for _i, _name in enumerate(ISAS):
+    if mg_cpu_has_isa(_i):
+        _ISA_CODES[_name] = _i
+
+
+cdef inline bint _plain(object x, int type_num):
+    """`x` is a base-class ndarray of dtype `type_num` that C can read in
+    place: aligned (whole-element strides) and in native byte order."""
+    if not cnp.PyArray_CheckExact(x):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>x
+    return (cnp.PyArray_TYPE(arr) == type_num and cnp.PyArray_ISALIGNED(arr)
+            and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+cdef inline void _span(cnp.ndarray x, Py_ssize_t *lo, Py_ssize_t *hi) noexcept:
+    """The bytes [lo, hi) that non-empty `x` can touch."""
+    cdef Py_ssize_t first = <Py_ssize_t>cnp.PyArray_DATA(x), last = first
+    cdef int d
+    cdef Py_ssize_t step
+    for d in range(cnp.PyArray_NDIM(x)):
+        step = (cnp.PyArray_DIMS(x)[d] - 1) * cnp.PyArray_STRIDES(x)[d]
+        if step < 0:
+            first += step
+        else:
+            last += step
+    lo[0], hi[0] = first, last + cnp.PyArray_ITEMSIZE(x)
+
+
+cdef inline bint _apart(cnp.ndarray out, object x):
+    """`out` (non-empty) and `x` share no byte: their spans are disjoint, or
+    `x` is empty or absent. False only means "maybe": the general path then
+    asks numpy for the exact answer."""
+    if x is None or cnp.PyArray_SIZE(<cnp.ndarray>x) == 0:
+        return True
+    cdef Py_ssize_t lo_o, hi_o, lo_x, hi_x
+    _span(out, &lo_o, &hi_o)
+    _span(<cnp.ndarray>x, &lo_x, &hi_x)
+    return hi_x <= lo_o or hi_o <= lo_x
+
+
+cdef object _gemm_fast(object a, object b, object out, object alpha,
+                       object beta, object trans_a, object trans_b,
+                       object bias, object activation, object isa,
+                       object num_threads, object path):
+    """`gemm` for the common call, checked with C-level tests only: 2-D
+    float32/float64 base-class arrays read in place, `out` absent or
+    contiguous and clearly apart from the operands, float alpha/beta, bool
+    trans flags, a known activation, ISA and path, no blocks. Returns None
+    for anything else: the general path then checks everything (and raises
+    the errors), so this one never raises for bad input. Why: at n = 64 the
+    general path's Python-level checks cost as much as a third of the
+    product (Note [Small products] in csrc/gemm/gemm_tmpl.h)."""
+    if not cnp.PyArray_CheckExact(a):
+        return None
+    cdef int tn = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if tn != cnp.NPY_FLOAT32 and tn != cnp.NPY_FLOAT64:
+        return None
+    if not (_plain(a, tn) and _plain(b, tn)):
+        return None
+    cdef cnp.ndarray A = <cnp.ndarray>a, B = <cnp.ndarray>b
+    if cnp.PyArray_NDIM(A) != 2 or cnp.PyArray_NDIM(B) != 2:
+        return None
+    if type(alpha) is not float or type(beta) is not float:
+        return None
+    if not ((trans_a is False or trans_a is True)
+            and (trans_b is False or trans_b is True)):
+        return None
+    cdef int act
+    if activation is None:
+        act = MG_ACT_NONE
+    elif type(activation) is str:
+        act = _ACTS.get(activation, -1)
+        if act < 0:
+            return None
+    else:
+        return None
+    if not (isa is None or type(isa) is str) or type(path) is not str:
+        return None
+    code = _ISA_CODES.get(isa)
+    path_code = _PATHS.get(path)
+    if code is None or path_code is None:
+        return None
+    # Compared as Python ints: a huge count must not overflow a C long here
+    # (the general path caps it with a warning).
+    if type(num_threads) is not int or not 0 < num_threads <= mg_threads_max():
+        return None
+    cdef int nt = num_threads
+    cdef bint ta = trans_a, tb = trans_b
+    cdef cnp.npy_intp *da = cnp.PyArray_DIMS(A)
+    cdef cnp.npy_intp *db = cnp.PyArray_DIMS(B)
+    cdef Py_ssize_t m = da[1] if ta else da[0], k = da[0] if ta else da[1]
+    cdef Py_ssize_t kb = db[1] if tb else db[0], n = db[0] if tb else db[1]
+    if (kb != k or m > MG_GEMM_MAX_DIM or n > MG_GEMM_MAX_DIM
+            or k > MG_GEMM_MAX_DIM):
+        return None
+    if bias is not None:
+        if (not _plain(bias, tn) or cnp.PyArray_NDIM(<cnp.ndarray>bias) != 1
+                or cnp.PyArray_DIMS(<cnp.ndarray>bias)[0] != n):
+            return None
+    cdef double f_alpha = alpha, f_beta = beta
+    cdef cnp.npy_intp shape[2]
+    cdef cnp.ndarray C
+    if out is None:
+        if m > 0 and n > (<Py_ssize_t>sys.maxsize) // 8 // m:
+            return None  # more than memory can address: the general path says so
+        shape[0], shape[1] = m, n
+        # beta * (uninitialised) would be garbage; a fresh out is zero then.
+        out = cnp.PyArray_ZEROS(2, shape, tn, 0) if f_beta != 0 else \
+            cnp.PyArray_EMPTY(2, shape, tn, 0)
+        C = <cnp.ndarray>out
+    else:
+        if not _plain(out, tn):
+            return None
+        C = <cnp.ndarray>out
+        if (cnp.PyArray_NDIM(C) != 2 or cnp.PyArray_DIMS(C)[0] != m
+                or cnp.PyArray_DIMS(C)[1] != n or not cnp.PyArray_ISWRITEABLE(C)
+                or not (cnp.PyArray_IS_C_CONTIGUOUS(C)
+                        or cnp.PyArray_IS_F_CONTIGUOUS(C))):
+            return None
+        if m == 0 or n == 0:
+            return out
+        if not (_apart(C, a) and _apart(C, b) and _apart(C, bias)):
+            return None
+    if m == 0 or n == 0:
+        return out
+    cdef mg_gemm_opts opts
+    opts.isa = code
+    opts.num_threads = nt
+    opts.path = path_code
+    opts.mc = opts.kc = opts.nc = 0
+    status = _run(A, B, C, bias, tn == cnp.NPY_FLOAT32, 1, f_alpha, f_beta,
+                  act, &opts, ta, tb)
     if status != MG_GEMM_OK:
-        raise ArgumentError(f"gemm: the C kernel rejected its arguments ({status})")
-    if target is not out:
-        out[...] = target
+        _raise_status(status, a, b, trans_a, trans_b)
     return out
 
 
@@ -415,10 +567,13 @@ cdef void _check_out(str op, object out, object dt, tuple out_shape, object a,
 
 cdef int _run(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, object bias,
               bint f32, Py_ssize_t batch, double alpha, double beta, int act,
-              const mg_gemm_opts *opts) except? -1:
+              const mg_gemm_opts *opts, bint trans_a=False,
+              bint trans_b=False) except? -1:
     """Calls C once per batch entry, without the GIL; returns its status.
 
-    Assumes: a (.., m, k), b (.., k, n), c (.., m, n) agree, c is non-empty
+    Assumes: op(a) (.., m, k), op(b) (.., k, n), c (.., m, n) agree (op
+    swaps the last two dims when trans_a / trans_b: their strides are swapped
+    here, so no transposed view is made), c is non-empty
     and one-to-one, every array is aligned (so byte strides are whole
     elements). Pointers come from numpy's C API rather than typed memoryviews:
     acquiring three buffers costs more than a small product."""
@@ -429,9 +584,14 @@ cdef int _run(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, object bias,
     cdef cnp.npy_intp *ds_b = cnp.PyArray_STRIDES(b)
     cdef cnp.npy_intp *ds_c = cnp.PyArray_STRIDES(c)
     cdef cnp.npy_intp *dc = cnp.PyArray_DIMS(c)
-    cdef Py_ssize_t m = dc[nd - 2], n = dc[nd - 1], k = da[nd - 1]
+    cdef Py_ssize_t m = dc[nd - 2], n = dc[nd - 1]
+    cdef Py_ssize_t k = da[nd - 2] if trans_a else da[nd - 1]
     cdef Py_ssize_t rs_a = ds_a[nd - 2] // isz, cs_a = ds_a[nd - 1] // isz
     cdef Py_ssize_t rs_b = ds_b[nd - 2] // isz, cs_b = ds_b[nd - 1] // isz
+    if trans_a:
+        rs_a, cs_a = cs_a, rs_a
+    if trans_b:
+        rs_b, cs_b = cs_b, rs_b
     cdef Py_ssize_t rs_c = ds_c[nd - 2] // isz, cs_c = ds_c[nd - 1] // isz
     # A batch of 1 broadcasts: its batch stride is 0.
     cdef Py_ssize_t bs_a = 0, bs_b = 0, bs_c = 0
