@@ -6,6 +6,16 @@ from typing import Any
 import numpy as np
 from typing_extensions import disjoint_base
 
+class GradState:
+    grad_enabled: bool
+
+@disjoint_base  # a cdef class
+class GlobalState:
+    anomaly: bool
+
+STATE: GradState
+GLOBAL_STATE: GlobalState
+
 @disjoint_base  # a cdef class
 class TensorBase:
     data: np.ndarray

@@ -18,7 +18,10 @@ here, compiled, and nothing else does:
   allocation;
 * ``loop`` / ``push`` / ``backward_scalar``: the backward engine's traversal and
   accumulation (Note [Engine order] in ``autograd/engine.py``);
-* ``next_seq``: the nodes' sequence numbers.
+* ``next_seq``: the nodes' sequence numbers;
+* ``STATE`` / ``GLOBAL_STATE`` (``autograd/grad_mode.py``): the grad mode, a C
+  thread-local flag (per thread, as in PyTorch), and the anomaly flag, read by
+  the core without a Python attribute lookup.
 
 What an op computes is not here: each op's ``forward`` and ``backward`` stay
 defined once, in Python, in ``minigrad/ops/``; this module only calls them
@@ -37,10 +40,48 @@ import heapq
 
 import numpy as np
 
+cimport numpy as cnp
+
+cnp.import_array()
+
+# The grad mode of the calling thread: 0 while enabled (every thread starts so).
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    static __declspec(thread) int mg_no_grad = 0;
+    #else
+    static _Thread_local int mg_no_grad = 0;
+    #endif
+    """
+    int mg_no_grad
+
+
+cdef class GradState:
+    """``grad_mode.STATE``: ``grad_enabled`` is the calling thread's grad mode
+    (a ``no_grad`` block in one thread does not stop another's recording)."""
+
+    @property
+    def grad_enabled(self):
+        return not mg_no_grad
+
+    @grad_enabled.setter
+    def grad_enabled(self, value):
+        global mg_no_grad
+        mg_no_grad = not value
+
+
+cdef class GlobalState:
+    """``grad_mode.GLOBAL_STATE``: process-wide switches (anomaly detection)."""
+
+    cdef public bint anomaly
+
+
+STATE = GradState()
+cdef GlobalState _GLOBAL = GlobalState()
+GLOBAL_STATE = _GLOBAL
+
 # The Python half, set by bind() (see the Note).
 cdef object Tensor = None
-cdef object STATE = None
-cdef object GLOBAL_STATE = None
 cdef object _FREED = None
 cdef object _saved_output = None
 cdef object _saved_entry = None
@@ -76,12 +117,10 @@ cdef long long _seq = 0
 
 def bind(**parts):
     """Receives the Python half of the core (see Note [Compiled core])."""
-    global Tensor, STATE, GLOBAL_STATE, _FREED, _saved_output
+    global Tensor, _FREED, _saved_output
     global _saved_entry, _finish_general, _run_special, _fix_arity
     global _check_anomaly, _accumulate, _format_stack
     Tensor = parts.pop("Tensor", Tensor)
-    STATE = parts.pop("STATE", STATE)
-    GLOBAL_STATE = parts.pop("GLOBAL_STATE", GLOBAL_STATE)
     _FREED = parts.pop("FREED", _FREED)
     _saved_output = parts.pop("saved_output", _saved_output)
     _saved_entry = parts.pop("saved_entry", _saved_entry)
@@ -296,7 +335,7 @@ def apply1(cls, a, kwargs=None):
     cdef TensorBase t
     if isinstance(a, TensorBase):
         ad = (<TensorBase>a).data
-        if (<TensorBase>a).requires_grad and STATE.grad_enabled:
+        if (<TensorBase>a).requires_grad and not mg_no_grad:
             rec = True
             ctx.needs_input_grad = NEEDS1
             ctx._edges = (edge(a),)
@@ -308,13 +347,13 @@ def apply1(cls, a, kwargs=None):
             return _finish_general(cls, ctx, (a,), out, rec)
         out = _asarray(out)  # numpy ufuncs return scalars for 0-d input
     t = wrap(out)
-    if rec and out.dtype.kind == "f":
+    if rec and cnp.PyArray_ISFLOAT(<cnp.ndarray>out):
         _bind_output(t, ctx)
         items = ctx._to_save
         if items:
             ctx._saved = tuple([_saved1(it, a, ad, res, t) for it in items])
             ctx._to_save = ()
-        if GLOBAL_STATE.anomaly:
+        if _GLOBAL.anomaly:
             ctx._trace = _caller_stack()
     if cls._view:
         share_version(t, a)
@@ -361,7 +400,7 @@ def apply2(cls, a, b, kwargs=None):
         rb = (<TensorBase>b).requires_grad
     else:
         bd = b
-    if (ra or rb) and STATE.grad_enabled:
+    if (ra or rb) and not mg_no_grad:
         rec = True
         if ra:
             ctx.needs_input_grad = NEEDS2_TT if rb else NEEDS2_TF
@@ -377,7 +416,7 @@ def apply2(cls, a, b, kwargs=None):
             return _finish_general(cls, ctx, (a, b), out, rec)
         out = _asarray(out)
     t = wrap(out)
-    if rec and out.dtype.kind == "f":
+    if rec and cnp.PyArray_ISFLOAT(<cnp.ndarray>out):
         _bind_output(t, ctx)
         items = ctx._to_save
         if items:
@@ -393,7 +432,7 @@ def apply2(cls, a, b, kwargs=None):
                     saved.append(_saved_entry(it, (a, b), (res,), (t,)))
             ctx._saved = tuple(saved)
             ctx._to_save = ()
-        if GLOBAL_STATE.anomaly:
+        if _GLOBAL.anomaly:
             ctx._trace = _caller_stack()
     return t
 
@@ -438,7 +477,7 @@ def loop(
     chains: a node scheduled while the heap is empty, and alone, is necessarily
     the next one to run.
     """
-    cdef bint anomaly = GLOBAL_STATE.anomaly
+    cdef bint anomaly = _GLOBAL.anomaly
     cdef bint fast = capture is None
     cdef tuple edges, grads_in
     cdef Py_ssize_t i, n
@@ -512,13 +551,13 @@ def backward_scalar(root, bint retain_graph, bint create_graph):
         seed = seed.reshape(data.shape)
     cdef dict buffers = {node: wrap(seed)}
     cdef dict leaves = {}
-    state = STATE
-    prev_mode = state.grad_enabled
-    state.grad_enabled = create_graph
+    global mg_no_grad
+    cdef int prev_mode = mg_no_grad
+    mg_no_grad = not create_graph
     try:
         loop(buffers, [(-node._seq, node)], leaves, retain_graph, None, [])
     finally:
-        state.grad_enabled = prev_mode
+        mg_no_grad = prev_mode
     for t, g in leaves.items():
         _accumulate(t, g, create_graph)
     return True

@@ -386,8 +386,6 @@ def _saved_output(t: Any, j: int) -> tuple[int, Any, int]:
 from minigrad.tensor import Tensor, _wrap  # noqa: E402
 
 _core.bind(
-    STATE=STATE,
-    GLOBAL_STATE=GLOBAL_STATE,
     FREED=_FREED,
     saved_output=_saved_output,
     saved_entry=_saved_entry,
