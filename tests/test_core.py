@@ -9,6 +9,8 @@ of gradients; and they must keep the engine's errors.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -300,3 +302,28 @@ def test_fast_paths_against_finite_differences(shapes, data):
     (ga, gb) = mg.autograd.grad(f(a, b).sum(), [a, b])
     np.testing.assert_allclose(a.grad.data, ga.data, rtol=1e-12)
     np.testing.assert_allclose(b.grad.data, gb.data, rtol=1e-12)
+
+
+class _Keeps(Function):
+    """y = 2x; backward returns a new Tensor and keeps it (a user holds it)."""
+
+    kept: ClassVar[list] = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2.0
+
+    @staticmethod
+    def backward(ctx, g):
+        out = g * 2.0
+        _Keeps.kept.append(out)
+        return out
+
+
+def test_gradient_a_user_still_holds_is_copied_on_the_scalar_path():
+    # backward() of a scalar runs the compiled backward_scalar; the leaf must not
+    # take a buffer a user still holds (Note [Taking the gradient buffer])
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    _Keeps.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+    assert not np.shares_memory(x.grad.data, _Keeps.kept[-1].data)

@@ -89,9 +89,16 @@ def run_backward(
             if pos is not None:
                 captured[pos] = _apply_hooks(t._hooks, g) if t._hooks else g
         return captured
+    _accumulate_all(leaves, create_graph)
+    return None
+
+
+def _accumulate_all(leaves: dict[Any, Any], create_graph: bool) -> None:
+    """Delivers each leaf's total gradient (also for the compiled
+    ``backward_scalar``: the reference counts of Note [Taking the gradient
+    buffer] are those of this frame, whichever path ran)."""
     for t, g in leaves.items():
         _accumulate(t, g, create_graph)
-    return None
 
 
 # Note [Plain nodes]
@@ -381,5 +388,5 @@ _core.bind(
     run_special=_run_special,
     fix_arity=_fix_arity,
     check_anomaly=_check_anomaly,
-    accumulate=_accumulate,
+    accumulate_all=_accumulate_all,
 )

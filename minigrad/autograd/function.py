@@ -15,9 +15,12 @@ written with Tensor ops so that ``create_graph=True`` records it (double backwar
 Each Function class gets its own node class, ``<Name>Backward``, a subclass of
 :class:`Context` (PyTorch's ``grad_fn`` names). One instance is created per op
 application; it is the ``ctx`` that forward and backward see, and it is the node
-in the graph. Its fields have class-level defaults so that recording an op stores
-only what differs: the edges to the inputs, ``needs_input_grad``, a sequence number
-and what forward saved. An edge is ``None`` (no gradient needed), a leaf Tensor
+in the graph. What recording an op stores (the edges to the inputs,
+``needs_input_grad``, a sequence number, what forward saved) are C fields of the
+compiled base ``_core.NodeBase`` (Note [Compiled core] in
+``minigrad/_C/_core.pyx``); the other fields are class-level defaults, and
+anything an op keeps for backward (``ctx.shapes = ...``) lands in the instance's
+``__dict__``. An edge is ``None`` (no gradient needed), a leaf Tensor
 (accumulate into its ``.grad``), a node with one output, or ``(node, index)``.
 
 Sequence numbers grow with creation, and an op is always created after the ops
