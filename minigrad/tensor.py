@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _core
 from minigrad.autograd.grad_mode import STATE
 from minigrad.device import CPU, check_device, device, parse_to
 from minigrad.dtypes import (
@@ -30,7 +31,7 @@ from minigrad.inplace import InplaceMixin
 __all__ = ["Tensor"]
 
 
-class Tensor(InplaceMixin):
+class Tensor(_core.TensorBase, InplaceMixin):
     """An n-dimensional array that records the ops applied to it.
 
     Parameters
@@ -43,17 +44,9 @@ class Tensor(InplaceMixin):
         Whether backward should compute ``.grad`` for this tensor (floats only).
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_base",
-        "_hooks",
-        "_out_idx",
-        "_vc",
-        "data",
-        "grad",
-        "grad_fn",
-        "requires_grad",
-    )
+    # The fields (data, grad, grad_fn, requires_grad, _out_idx, _vc, _hooks,
+    # _base) are those of the compiled base (Note [Compiled core]).
+    __slots__ = ()
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
     _is_node = False  # a leaf is an edge of the graph, not a node
 
@@ -1402,7 +1395,6 @@ class Tensor(InplaceMixin):
         return _norms.norm(self, p, dim, keepdim, dtype)
 
 
-_new = object.__new__
 _KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
 
 
@@ -1446,18 +1438,10 @@ def _constructor_array(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
     )
 
 
-def _wrap(arr: np.ndarray) -> Tensor:
-    """``Tensor._wrap`` without the method lookup (the per-op hot path)."""
-    t = _new(Tensor)
-    t.data = arr
-    t.grad = None
-    t.grad_fn = None
-    t.requires_grad = False
-    t._out_idx = 0
-    t._vc = None
-    t._hooks = None
-    t._base = None
-    return t
+# ``Tensor._wrap`` without the method lookup (the per-op hot path), compiled:
+# Note [Compiled core] in minigrad/_C/_core.pyx.
+_core.bind(Tensor=Tensor)
+_wrap: Callable[[np.ndarray], Tensor] = _core.wrap
 
 
 # The backward engine, imported on first use (it imports this module).

@@ -30,17 +30,20 @@ a view of it, or a hook on the leaf makes it a copy.
 
 from __future__ import annotations
 
-import heapq
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from minigrad._C import _core
+from minigrad._C._core import backward_scalar
+from minigrad._C._core import loop as _loop
+from minigrad._C._core import push as _push
 from minigrad.autograd.function import _FREED
-from minigrad.autograd.grad_mode import GLOBAL_STATE, STATE
+from minigrad.autograd.grad_mode import STATE
 
-__all__ = ["grad", "run_backward"]
+__all__ = ["backward_scalar", "grad", "run_backward"]
 
 
 def run_backward(
@@ -86,123 +89,24 @@ def run_backward(
             if pos is not None:
                 captured[pos] = _apply_hooks(t._hooks, g) if t._hooks else g
         return captured
-    for t, g in leaves.items():
-        _accumulate(t, g, create_graph)
+    _accumulate_all(leaves, create_graph)
     return None
 
 
-def backward_scalar(root: Any, retain_graph: bool, create_graph: bool) -> bool:
-    """``root.backward()`` for the common case: a one-element non-leaf ``root``
-    of a single-output node, seeded with 1. Returns False, doing nothing, when
-    that is not the case (the caller takes the general path)."""
-    node = root.grad_fn
-    data = root.data
-    if node is None or node._n_out != 1 or data.size != 1:
-        return False
-    seed = np.array(1, data.dtype)  # np.ones, without its Python-level wrapper
-    if data.ndim:
-        seed = seed.reshape(data.shape)
-    buffers = {node: _wrap(seed)}
-    leaves: dict[Any, Any] = {}
-    prev_mode = STATE.grad_enabled
-    STATE.grad_enabled = create_graph
-    try:
-        _loop(buffers, [(-node._seq, node)], leaves, retain_graph, None, [])
-    finally:
-        STATE.grad_enabled = prev_mode
+def _accumulate_all(leaves: dict[Any, Any], create_graph: bool) -> None:
+    """Delivers each leaf's total gradient (also for the compiled
+    ``backward_scalar``: the reference counts of Note [Taking the gradient
+    buffer] are those of this frame, whichever path ran)."""
     for t, g in leaves.items():
         _accumulate(t, g, create_graph)
-    return True
 
 
-def _push(
-    buffers: dict[Any, Any], heap: list[Any], node: Any, idx: int, g: Any
-) -> None:
-    """Adds ``g`` to the gradient of output ``idx`` of ``node``; schedules it."""
-    if node._n_out == 1:
-        prev = buffers.get(node)
-        if prev is None:
-            buffers[node] = g
-            heapq.heappush(heap, (-node._seq, node))
-        else:
-            buffers[node] = prev + g
-        return
-    buf = buffers.get(node)
-    if buf is None:
-        buf = buffers[node] = [None] * node._n_out
-        heapq.heappush(heap, (-node._seq, node))
-    buf[idx] = g if buf[idx] is None else buf[idx] + g
-
-
-def _loop(
-    buffers: dict[Any, Any],
-    heap: list[Any],
-    leaves: dict[Any, Any],
-    retain_graph: bool,
-    capture: dict[Any, int] | None,
-    captured: list[Any],
-) -> None:
-    # Note [Plain nodes]: a node is "plain" (a class-level default) while it has
-    # one output, no hooks, no retained grad, a built-in backward and was never
-    # freed; plain nodes take the short path below. Anything else clears the
-    # flag and goes through _run_special. An edge that is a bare node points at
-    # a single-output node; several outputs always use (node, index) edges.
-    #
-    # ``nxt`` short-cuts the heap for chains: a node scheduled while the heap is
-    # empty, and alone, is necessarily the next one to run.
-    heappop, heappush = heapq.heappop, heapq.heappush
-    anomaly = GLOBAL_STATE.anomaly
-    fast = capture is None
-    if not heap:
-        return
-    node = heappop(heap)[1]
-    while True:
-        grads = buffers.pop(node)
-        if fast and node._plain:
-            grads_in = node._fn.backward(node, grads)
-            if type(grads_in) is not tuple:
-                grads_in = (grads_in,)
-        else:
-            grads_in = _run_special(node, grads, capture, captured)
-        edges = node._edges
-        if len(grads_in) != len(edges):
-            grads_in = _fix_arity(node, grads_in)
-        if anomaly:
-            _check_anomaly(node, grads_in)
-        if not retain_graph:
-            node._saved = _FREED
-            node._plain = False
-        nxt = None
-        for e, g in zip(edges, grads_in):
-            if e is None or g is None:
-                continue
-            if type(e) is tuple:
-                if nxt is not None:
-                    heappush(heap, (-nxt._seq, nxt))
-                    nxt = None
-                _push(buffers, heap, e[0], e[1], g)
-            elif e._is_node:
-                prev = buffers.get(e)
-                if prev is not None:
-                    buffers[e] = prev + g
-                    continue
-                buffers[e] = g
-                if nxt is None and not heap:
-                    nxt = e
-                    continue
-                if nxt is not None:
-                    heappush(heap, (-nxt._seq, nxt))
-                    nxt = None
-                heappush(heap, (-e._seq, e))
-            else:
-                prev = leaves.get(e)
-                leaves[e] = g if prev is None else prev + g
-        if nxt is not None:
-            node = nxt
-        elif heap:
-            node = heappop(heap)[1]
-        else:
-            return
+# Note [Plain nodes]
+# A node is "plain" while it has one output, no hooks, no retained grad, a
+# built-in backward and was never freed (set when a built-in op creates it); the
+# compiled loop (``_core.loop``, Note [Compiled core]) runs plain nodes itself
+# and hands any other to ``_run_special``. An edge that is a bare node points at a
+# single-output node; several outputs always use (node, index) edges.
 
 
 def _run_special(
@@ -479,3 +383,10 @@ def _roots_and_seeds(outs: list[Any], gos: list[Any], op: str) -> tuple[list, li
 
 # Bound last: tensor imports ops, ops import us.
 from minigrad.tensor import Tensor, _wrap  # noqa: E402
+
+_core.bind(
+    run_special=_run_special,
+    fix_arity=_fix_arity,
+    check_anomaly=_check_anomaly,
+    accumulate_all=_accumulate_all,
+)

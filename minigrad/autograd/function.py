@@ -15,9 +15,12 @@ written with Tensor ops so that ``create_graph=True`` records it (double backwar
 Each Function class gets its own node class, ``<Name>Backward``, a subclass of
 :class:`Context` (PyTorch's ``grad_fn`` names). One instance is created per op
 application; it is the ``ctx`` that forward and backward see, and it is the node
-in the graph. Its fields have class-level defaults so that recording an op stores
-only what differs: the edges to the inputs, ``needs_input_grad``, a sequence number
-and what forward saved. An edge is ``None`` (no gradient needed), a leaf Tensor
+in the graph. What recording an op stores (the edges to the inputs,
+``needs_input_grad``, a sequence number, what forward saved) are C fields of the
+compiled base ``_core.NodeBase`` (Note [Compiled core] in
+``minigrad/_C/_core.pyx``); the other fields are class-level defaults, and
+anything an op keeps for backward (``ctx.shapes = ...``) lands in the instance's
+``__dict__``. An edge is ``None`` (no gradient needed), a leaf Tensor
 (accumulate into its ``.grad``), a node with one output, or ``(node, index)``.
 
 Sequence numbers grow with creation, and an op is always created after the ops
@@ -36,30 +39,28 @@ that uses it can itself be differentiated.
 
 from __future__ import annotations
 
-import itertools
 import traceback
 from typing import Any
 
 import numpy as np
 
+from minigrad._C import _core
+from minigrad._C._core import apply1, apply2
+from minigrad._C._core import edge as _edge
+from minigrad._C._core import next_seq as _next_seq
+from minigrad._C._core import share_version as _share_version
 from minigrad.autograd.grad_mode import GLOBAL_STATE, STATE
 
-__all__ = ["Context", "Function"]
+__all__ = ["Context", "Function", "apply1", "apply2"]
 
+# Kinds of saved items (the compiled core writes _SAVED_INPUT entries too).
 _SAVED_INPUT, _SAVED_OUTPUT, _SAVED_CONST = 0, 1, 2
 _FREED: tuple[Any, ...] = ("freed",)  # ctx._saved after backward freed the node
-
-# Sequence numbers of nodes (Note [Graph nodes]).
-_next_seq = itertools.count(1).__next__
-
-# needs_input_grad tuples, shared instead of built per op.
-_NEEDS1 = ((False,), (True,))
-_NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
 
 _ndarray = np.ndarray
 
 
-class Context:
+class Context(_core.NodeBase):
     """The record of one op application: ``t.grad_fn``, and the ``ctx`` of the op.
 
     ``save_for_backward`` keeps what backward needs; ``saved_tensors`` returns it
@@ -67,17 +68,13 @@ class Context:
     for backward are stored as attributes (``ctx.mask = ...``).
     """
 
-    # Class-level defaults; an instance stores only what differs (Note [Graph nodes]).
+    # The fields the compiled core reads (needs_input_grad, _edges, _seq, _n_out,
+    # _plain, _to_save, _saved) are those of its base, _core.NodeBase. The rest
+    # are class-level defaults; an instance stores only what differs (Note
+    # [Graph nodes]).
     _fn: Any = None
     _is_node = True
-    needs_input_grad: tuple[bool, ...] = ()
     materialize_grads = True
-    _edges: tuple[Any, ...] = ()
-    _seq = 0
-    _n_out = 1
-    _to_save: tuple[Any, ...] = ()
-    _saved: tuple[Any, ...] | None = None
-    _plain = True  # Note [Plain nodes] in engine.py
     _out_meta: tuple[tuple[tuple[int, ...], Any], ...] | None = None
     _non_diff: tuple[Any, ...] = ()
     _nd_idx: tuple[int, ...] = ()
@@ -87,11 +84,10 @@ class Context:
     _trace: list[str] | None = None
     _in_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, user Functions only
 
-    # -- what forward calls -------------------------------------------------
-    def save_for_backward(self, *items: Any) -> None:
-        """Keeps inputs, outputs or other arrays/Tensors for backward."""
-        self._to_save = items
+    # save_for_backward, saved_tensors and _saved_arrays are compiled methods of
+    # the base (Note [Saved tensors]): one call each per op on the hot path.
 
+    # -- what forward calls -------------------------------------------------
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """Outputs (e.g. indices) that never require grad."""
         self._non_diff = outputs
@@ -101,72 +97,6 @@ class Context:
         self.materialize_grads = value
 
     # -- what backward calls ------------------------------------------------
-    @property
-    def saved_tensors(self) -> tuple[Any, ...]:
-        """What forward saved, as Tensors (Note [Saved tensors]).
-
-        Raises
-        ------
-        RuntimeError
-            After the graph was freed, or when a saved tensor was modified in
-            place since it was saved.
-        """
-        saved = self._saved
-        if saved is None:
-            return ()
-        if saved is _FREED:
-            raise RuntimeError(
-                f"{self.name()}: trying to backward through the graph a second "
-                "time (or to access saved tensors after they were freed). Saved "
-                "values are freed after backward; pass retain_graph=True to "
-                "backward the first time if you need to backward through it "
-                "again."
-            )
-        out = []
-        for kind, val, ver in saved:
-            if kind == _SAVED_INPUT:
-                vc = val._vc
-                if vc is not None and vc[0] != ver:
-                    self._raise_modified(val.data.shape, vc[0], ver)
-                out.append(val)
-            elif kind == _SAVED_OUTPUT:
-                arr, idx, vc = val
-                if vc[0] != ver:
-                    self._raise_modified(arr.shape, vc[0], ver)
-                t = _wrap(arr)
-                t._vc = vc
-                if idx not in self._nd_idx:
-                    t.requires_grad = True
-                    t.grad_fn = self
-                    t._out_idx = idx
-                out.append(t)
-            else:
-                out.append(val)
-        return tuple(out)
-
-    def _saved_arrays(self) -> list[Any]:
-        """What forward saved, as arrays, after the checks of ``saved_tensors``:
-        for a built-in backward that does not record (no ``create_graph``) and
-        so needs no Tensor bound to this node."""
-        saved = self._saved
-        if saved is None or saved is _FREED:
-            return [_array_of(t) for t in self.saved_tensors]
-        out = []
-        for kind, val, ver in saved:
-            if kind == _SAVED_INPUT:
-                vc = val._vc
-                if vc is not None and vc[0] != ver:
-                    self._raise_modified(val.data.shape, vc[0], ver)
-                out.append(val.data)
-            elif kind == _SAVED_OUTPUT:
-                arr, _idx, vc = val
-                if vc[0] != ver:
-                    self._raise_modified(arr.shape, vc[0], ver)
-                out.append(arr)
-            else:
-                out.append(_array_of(val))
-        return out
-
     def _raise_modified(self, shape: tuple[int, ...], now: int, then: int) -> None:
         raise RuntimeError(
             f"{self.name()}: one of the tensors it saved for backward (shape "
@@ -226,7 +156,6 @@ class Function:
             (Context,),
             {
                 "_fn": cls,
-                "_plain": bool(cls._array_forward),
                 "__module__": cls.__module__,
                 "__qualname__": f"{cls.__name__}Backward",
             },
@@ -254,119 +183,11 @@ class Function:
 
 
 # Note [Per-op overhead]
-# ``apply1`` / ``apply2`` are ``Function.apply`` for built-in ops of one or two
-# inputs, unrolled: on small tensors the Python work done here, not numpy, is
-# the cost of an op, so the functional forms of the hot ops call them directly.
-# They do what ``_apply_arrays`` does for any arity; tests cover both.
-
-
-def apply1(cls: type[Function], a: Any, kwargs: Any = None) -> Any:
-    """``cls.apply(a, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
-    ctx = cls._Node()
-    if isinstance(a, Tensor):
-        ad = a.data
-        rec = a.requires_grad and STATE.grad_enabled
-        if rec:
-            ctx.needs_input_grad = _NEEDS1[1]
-            ctx._edges = (_edge(a),)
-    else:
-        ad, rec = a, False
-    res = out = cls.forward(ctx, ad, **kwargs) if kwargs else cls.forward(ctx, ad)
-    if type(out) is not _ndarray:
-        if not isinstance(out, np.generic):
-            return _finish_general(cls, ctx, (a,), out, rec)
-        out = np.asarray(out)  # numpy ufuncs return scalars for 0-d input
-    t = _wrap(out)
-    if rec and out.dtype.kind == "f":
-        t.requires_grad = True
-        t.grad_fn = ctx
-        ctx._seq = _next_seq()
-        items = ctx._to_save
-        if items:
-            if len(items) == 1 and items[0] is ad:  # the common case, no comprehension
-                vc = a._vc
-                ctx._saved = ((_SAVED_INPUT, a, 0 if vc is None else vc[0]),)
-            else:
-                ctx._saved = tuple(
-                    [
-                        (_SAVED_INPUT, a, _version_of(a))
-                        if it is ad
-                        else _saved_output(t, 0)
-                        if it is res
-                        else _saved_entry(it, (a,), (res,), (t,))
-                        for it in items
-                    ]
-                )
-            ctx._to_save = ()
-        if GLOBAL_STATE.anomaly:
-            ctx._trace = traceback.format_stack()[:-2]
-    if cls._view:
-        _share_version(t, a)
-    return t
-
-
-def apply2(cls: type[Function], a: Any, b: Any, kwargs: Any = None) -> Any:
-    """``cls.apply(a, b, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
-    ctx = cls._Node()
-    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    if ta:
-        ad, ra = a.data, a.requires_grad
-    else:
-        ad, ra = a, False
-    if tb:
-        bd, rb = b.data, b.requires_grad
-    else:
-        bd, rb = b, False
-    rec = (ra or rb) and STATE.grad_enabled
-    if rec:
-        ctx.needs_input_grad = _NEEDS2[ra][rb]
-        if ra:
-            node = a.grad_fn
-            ea = a if node is None else node if node._n_out == 1 else _edge(a)
-        else:
-            ea = None
-        if rb:
-            node = b.grad_fn
-            eb = b if node is None else node if node._n_out == 1 else _edge(b)
-        else:
-            eb = None
-        ctx._edges = (ea, eb)
-    res = out = (
-        cls.forward(ctx, ad, bd, **kwargs) if kwargs else cls.forward(ctx, ad, bd)
-    )
-    if type(out) is not _ndarray:
-        if not isinstance(out, np.generic):
-            return _finish_general(cls, ctx, (a, b), out, rec)
-        out = np.asarray(out)
-    t = _wrap(out)
-    if rec and out.dtype.kind == "f":
-        t.requires_grad = True
-        t.grad_fn = ctx
-        ctx._seq = _next_seq()
-        items = ctx._to_save
-        if items:
-            saved = []
-            for it in items:
-                if it is ad and ta:
-                    vc = a._vc
-                    saved.append((_SAVED_INPUT, a, 0 if vc is None else vc[0]))
-                elif it is bd and tb:
-                    vc = b._vc
-                    saved.append((_SAVED_INPUT, b, 0 if vc is None else vc[0]))
-                elif it is res:
-                    saved.append(_saved_output(t, 0))
-                else:
-                    saved.append(_saved_entry(it, (a, b), (res,), (t,)))
-            ctx._saved = tuple(saved)
-            ctx._to_save = ()
-        if GLOBAL_STATE.anomaly:
-            ctx._trace = traceback.format_stack()[:-2]
-    return t
-
-
-def _version_of(t: Any) -> int:
-    vc = t._vc
-    return 0 if vc is None else vc[0]
+# ``apply1`` / ``apply2`` (compiled, minigrad/_C/_core.pyx, Note [Compiled core])
+# are ``Function.apply`` for built-in ops of one or two inputs: on small tensors
+# the bookkeeping around the numpy call, not numpy, is the cost of an op, so the
+# functional forms of the hot ops call them directly. They do what
+# ``_apply_arrays`` does for any arity; tests/test_core.py checks they agree.
 
 
 def _apply_arrays(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> Any:
@@ -374,6 +195,7 @@ def _apply_arrays(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> An
     one-array result of a recorded op is bound here, as in ``apply2``; anything
     else goes through ``_finish_general``."""
     ctx = cls._Node()
+    ctx._plain = True  # a built-in backward (Note [Plain nodes] in engine.py)
     raw = []
     needs = []
     edges = []
@@ -398,8 +220,8 @@ def _apply_arrays(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> An
     if type(out) is _ndarray and not cls._view and not rec:
         return _wrap(out)  # not recorded (no_grad, eval): nothing to bind
     if type(out) is not _ndarray or not rec or cls._view:
-        if isinstance(out, np.generic):
-            out = np.asarray(out)
+        # A numpy scalar (0-d input) stays as forward returned it: that is how
+        # _saved_entry recognises it as the saved output.
         return _finish_general(cls, ctx, args, out, rec)
     t = _wrap(out)
     if out.dtype.kind == "f" and not ctx._non_diff:
@@ -440,24 +262,6 @@ def _finish_general(
     if cls._view and len(results) == 1:
         _share_version(results[0], args[0])
     return results if type(out) is tuple else results[0]
-
-
-def _edge(t: Any) -> Any:
-    """The graph edge to tensor ``t`` (Note [Graph nodes])."""
-    node = t.grad_fn
-    if node is None:
-        return t
-    return node if node._n_out == 1 else (node, t._out_idx)
-
-
-def _share_version(out: Any, base: Any) -> None:
-    """A view shares its base's version counter and remembers the base."""
-    if isinstance(base, Tensor) and np.may_share_memory(out.data, base.data):
-        vc = base._vc
-        if vc is None:
-            vc = base._vc = [0]
-        out._vc = vc
-        out._base = base._base if base._base is not None else base
 
 
 def _as_array(o: Any, cls: type) -> np.ndarray:
@@ -530,10 +334,6 @@ def _record_outputs(
         ctx._trace = traceback.format_stack()[:-3]
 
 
-def _array_of(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
@@ -587,3 +387,11 @@ def _saved_output(t: Any, j: int) -> tuple[int, Any, int]:
 # Bound last: tensor imports ops, ops import us. ``_wrap`` is Tensor._wrap
 # without the classmethod call.
 from minigrad.tensor import Tensor, _wrap  # noqa: E402
+
+_core.bind(
+    FREED=_FREED,
+    saved_output=_saved_output,
+    saved_entry=_saved_entry,
+    finish_general=_finish_general,
+    format_stack=traceback.format_stack,
+)

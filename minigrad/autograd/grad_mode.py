@@ -1,35 +1,27 @@
-"""Grad modes: whether ops record the graph. Layer: autograd; imports nothing."""
+"""Grad modes: whether ops record the graph. Layer: autograd; imports only the
+compiled core (where the flags live)."""
 
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from minigrad._C import _core
 
 __all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _State(threading.local):
-    # The grad mode is per thread, as in PyTorch: a ``no_grad`` block in one
-    # thread must not stop another thread's graph recording. The class
-    # attribute is the default every thread starts from (grad enabled); a
-    # thread's assignment lands in its own instance dict. Reading an attribute
-    # of a threading.local costs about what a plain object's does (tens of ns
-    # next to microseconds per op), so the hot path keeps ``STATE.grad_enabled``.
-    grad_enabled = True
-
-
-class _GlobalState:
-    # Anomaly detection stays process-wide, as in PyTorch (torch's AnomalyMode
-    # is one global flag): it is a debugging switch, not a per-computation mode.
-    anomaly = False
-
-
-STATE = _State()
-GLOBAL_STATE = _GlobalState()
+# STATE.grad_enabled: the grad mode is per thread, as in PyTorch: a ``no_grad``
+# block in one thread must not stop another thread's graph recording; every
+# thread starts with grad enabled. GLOBAL_STATE.anomaly: anomaly detection stays
+# process-wide, as in PyTorch (torch's AnomalyMode is one global flag): it is a
+# debugging switch, not a per-computation mode. Both live in the compiled core,
+# which reads them per op (Note [Compiled core] in minigrad/_C/_core.pyx).
+STATE = _core.STATE
+GLOBAL_STATE = _core.GLOBAL_STATE
 
 
 def is_grad_enabled() -> bool:

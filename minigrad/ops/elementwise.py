@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _core
 from minigrad.autograd.function import Function, apply1, apply2
 from minigrad.dtypes import (
     DTypeError,
@@ -446,37 +447,11 @@ def _as(x: Any, dt: np.dtype) -> Tensor:
 
 
 def _binary_op(cls: type[Function], op: str, doc: str) -> Callable[[Any, Any], Tensor]:
-    """The functional form of a binary op: its fast paths inline (Note [Python
-    scalars], Note [Per-op overhead] in ``function.py``), the rest in
+    """The functional form of a binary op: its fast paths compiled (Note [Python
+    scalars], Note [Compiled core] in ``minigrad/_C/_core.pyx``), the rest in
     :func:`_binary_general`."""
 
-    def fn(a: Any, b: Any) -> Tensor:
-        if isinstance(a, Tensor):
-            dt = a.data.dtype
-            if isinstance(b, Tensor):
-                # int / int is true division (float32) and bool - bool an
-                # error: both left to _binary_general
-                if b.data.dtype is dt and (
-                    dt is _F32 or dt is _F64 or (dt is _I64 and cls is not Div)
-                ):
-                    try:
-                        return apply2(cls, a, b)
-                    except ValueError:
-                        _check_broadcast(op, a.shape, b.shape)
-                        raise
-            elif (type(b) is float or type(b) is int) and (dt is _F32 or dt is _F64):
-                return apply2(cls, a, b)
-        elif (
-            isinstance(b, Tensor)
-            and (type(a) is float or type(a) is int)
-            and (b.data.dtype is _F32 or b.data.dtype is _F64)
-        ):
-            return apply2(cls, a, b)
-        return _binary_general(cls, a, b, op)
-
-    fn.__name__ = fn.__qualname__ = op
-    fn.__doc__ = doc
-    return fn
+    return _core.binary_op(cls, op, doc, _binary_general, _check_broadcast)
 
 
 def _binary_general(cls: type[Function], a: Any, b: Any, op: str) -> Tensor:

@@ -1,0 +1,574 @@
+# cython: language_level=3
+"""The compiled autograd core: the op-call path and the backward engine's loop.
+
+# Note [Compiled core]
+On small tensors an op's cost is the bookkeeping around its numpy call: checking
+grad mode, computing the graph edges, wrapping the result in a Tensor, saving
+inputs with their versions; and in backward, popping nodes, calling their
+backward, and summing the gradients each node receives. That bookkeeping lives
+here, compiled, and nothing else does:
+
+* ``binary_op``: the functional form of ``+ - * /`` (its dtype fast path; the
+  rest is ``_binary_general`` in ``ops/elementwise.py``);
+* ``apply1`` / ``apply2``: ``Function.apply`` for built-in ops of one or two
+  inputs (Note [Per-op overhead] in ``autograd/function.py``);
+* ``TensorBase``: the fields of a Tensor (``data``, ``grad``, ``grad_fn``...),
+  so that the core reads and writes them in C; ``minigrad.tensor.Tensor``
+  subclasses it and holds every method, and ``wrap`` (``Tensor._wrap``) is one
+  allocation;
+* ``loop`` / ``push`` / ``backward_scalar``: the backward engine's traversal and
+  accumulation (Note [Engine order] in ``autograd/engine.py``);
+* ``next_seq``: the nodes' sequence numbers;
+* ``STATE`` / ``GLOBAL_STATE`` (``autograd/grad_mode.py``): the grad mode, a C
+  thread-local flag (per thread, as in PyTorch), and the anomaly flag, read by
+  the core without a Python attribute lookup.
+
+What an op computes is not here: each op's ``forward`` and ``backward`` stay
+defined once, in Python, in ``minigrad/ops/``; this module only calls them
+(``cls.forward(ctx, ...)``, ``node._fn.backward(node, g)``). The rare cases stay
+in Python too and are called from here: outputs that are not one array
+(``_finish_general``), saved items that are not a plain input or output
+(``_saved_entry``), nodes that are not plain (``_run_special``: hooks, capture
+for ``autograd.grad``, several outputs, freed graphs), anomaly checks and leaf
+accumulation. Those Python functions are handed over once, by ``bind``, when
+``minigrad.autograd`` is imported (this module cannot import them: they import it).
+
+There is no pure-Python fallback: the package always builds its extensions.
+
+What each part bought, in instructions per op of benchmarks/bench_overhead.py's
+``mixed`` chain (forward + backward, callgrind, PYTHONHASHSEED=0): the Python
+hot path 39.9k; compiled functions over the Python objects 33.3k (attribute
+access from C on a plain Python object is no cheaper than the interpreter's
+specialised bytecode, so this alone buys little); Tensor's fields in
+``TensorBase`` (``wrap`` is one allocation, reads are C reads) 30.0k; the node's
+in ``NodeBase`` 27.6k; ``save_for_backward`` / ``saved_tensors`` as its C methods
+25.6k; the grad mode as a C thread-local flag 24.4k. What remains is mostly the
+ops' own Python (``forward``/``backward``, ``Tensor.__mul__``), numpy's ufunc
+dispatch and the cyclic GC, which must keep tracking tensors and nodes (a user's
+``ctx`` attribute can close a cycle through them).
+"""
+
+import heapq
+
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+# The grad mode of the calling thread: 0 while enabled (every thread starts so).
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    static __declspec(thread) int mg_no_grad = 0;
+    #else
+    static _Thread_local int mg_no_grad = 0;
+    #endif
+    """
+    int mg_no_grad
+
+
+cdef class GradState:
+    """``grad_mode.STATE``: ``grad_enabled`` is the calling thread's grad mode
+    (a ``no_grad`` block in one thread does not stop another's recording)."""
+
+    @property
+    def grad_enabled(self):
+        return not mg_no_grad
+
+    @grad_enabled.setter
+    def grad_enabled(self, value):
+        global mg_no_grad
+        mg_no_grad = not value
+
+
+cdef class GlobalState:
+    """``grad_mode.GLOBAL_STATE``: process-wide switches (anomaly detection)."""
+
+    cdef public bint anomaly
+
+
+STATE = GradState()
+cdef GlobalState _GLOBAL = GlobalState()
+GLOBAL_STATE = _GLOBAL
+
+# The Python half, set by bind() (see the Note).
+cdef object Tensor = None
+cdef object _FREED = None
+cdef object _saved_output = None
+cdef object _saved_entry = None
+cdef object _finish_general = None
+cdef object _run_special = None
+cdef object _fix_arity = None
+cdef object _check_anomaly = None
+cdef object _accumulate_all = None
+cdef object _format_stack = None
+
+cdef object _F32 = np.dtype(np.float32)
+cdef object _F64 = np.dtype(np.float64)
+cdef object _I64 = np.dtype(np.int64)
+cdef object _ndarray = np.ndarray
+cdef object _generic = np.generic
+cdef object _asarray = np.asarray
+cdef object _array = np.array
+cdef object _heappush = heapq.heappush
+cdef object _heappop = heapq.heappop
+
+# The kinds of saved items (Note [Saved tensors] in function.py uses the same codes).
+DEF SAVED_INPUT = 0
+DEF SAVED_OUTPUT = 1
+
+# needs_input_grad tuples, shared instead of built per op.
+cdef tuple NEEDS1 = (True,)
+cdef tuple NEEDS2_TT = (True, True)
+cdef tuple NEEDS2_TF = (True, False)
+cdef tuple NEEDS2_FT = (False, True)
+
+cdef long long _seq = 0
+
+
+def bind(**parts):
+    """Receives the Python half of the core (see Note [Compiled core])."""
+    global Tensor, _FREED, _saved_output
+    global _saved_entry, _finish_general, _run_special, _fix_arity
+    global _check_anomaly, _accumulate_all, _format_stack
+    Tensor = parts.pop("Tensor", Tensor)
+    _FREED = parts.pop("FREED", _FREED)
+    _saved_output = parts.pop("saved_output", _saved_output)
+    _saved_entry = parts.pop("saved_entry", _saved_entry)
+    _finish_general = parts.pop("finish_general", _finish_general)
+    _run_special = parts.pop("run_special", _run_special)
+    _fix_arity = parts.pop("fix_arity", _fix_arity)
+    _check_anomaly = parts.pop("check_anomaly", _check_anomaly)
+    _accumulate_all = parts.pop("accumulate_all", _accumulate_all)
+    _format_stack = parts.pop("format_stack", _format_stack)
+    if parts:
+        raise TypeError(f"bind: unknown parts {sorted(parts)}")
+
+
+cdef class TensorBase:
+    """The fields of :class:`minigrad.Tensor` (see its docstring for their use).
+
+    ``_vc`` is the version counter ``[n]`` or None (created lazily), ``_out_idx``
+    the output index in ``grad_fn``, ``_hooks`` the gradient hooks, ``_base``
+    the tensor a view was taken from.
+    """
+
+    cdef public object data
+    cdef public object grad
+    cdef public object grad_fn
+    cdef public bint requires_grad
+    cdef public Py_ssize_t _out_idx
+    cdef public object _vc
+    cdef public object _hooks
+    cdef public object _base
+    cdef object __weakref__
+
+
+cdef tuple _EMPTY = ()
+
+
+cdef class NodeBase:
+    """The fields of a graph node (:class:`minigrad.autograd.function.Context`)
+    that the core reads and writes: Note [Graph nodes] in ``function.py``.
+    ``_plain`` (Note [Plain nodes] in ``engine.py``) starts False: the paths of
+    built-in ops set it when they create a node."""
+
+    cdef public object needs_input_grad
+    cdef public object _edges
+    cdef public long long _seq
+    cdef public Py_ssize_t _n_out
+    cdef public bint _plain
+    cdef public object _to_save
+    cdef public object _saved
+
+    def __cinit__(self):
+        self.needs_input_grad = _EMPTY
+        self._edges = _EMPTY
+        self._to_save = _EMPTY
+        self._n_out = 1
+
+    def save_for_backward(self, *items):
+        """Keeps inputs, outputs or other arrays/Tensors for backward."""
+        self._to_save = items
+
+    @property
+    def saved_tensors(self):
+        """What forward saved, as Tensors (Note [Saved tensors] in function.py).
+
+        Raises
+        ------
+        RuntimeError
+            After the graph was freed, or when a saved tensor was modified in
+            place since it was saved.
+        """
+        cdef TensorBase t
+        saved = self._saved
+        if saved is None:
+            return ()
+        if saved is _FREED:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second "
+                "time (or to access saved tensors after they were freed). Saved "
+                "values are freed after backward; pass retain_graph=True to "
+                "backward the first time if you need to backward through it "
+                "again."
+            )
+        out = []
+        for kind, val, ver in saved:
+            if kind == SAVED_INPUT:
+                vc = (<TensorBase>val)._vc
+                if vc is not None and vc[0] != ver:
+                    self._raise_modified(val.data.shape, vc[0], ver)
+                out.append(val)
+            elif kind == SAVED_OUTPUT:
+                arr, idx, vc = val
+                if vc[0] != ver:
+                    self._raise_modified(arr.shape, vc[0], ver)
+                t = wrap(arr)
+                t._vc = vc
+                if idx not in self._nd_idx:
+                    t.requires_grad = True
+                    t.grad_fn = self
+                    t._out_idx = idx
+                out.append(t)
+            else:
+                out.append(val)
+        return tuple(out)
+
+    def _saved_arrays(self):
+        """What forward saved, as arrays, after the checks of ``saved_tensors``:
+        for a built-in backward that does not record (no ``create_graph``) and
+        so needs no Tensor bound to this node."""
+        saved = self._saved
+        if saved is None or saved is _FREED:
+            return [_array_of(t) for t in self.saved_tensors]
+        out = []
+        for kind, val, ver in saved:
+            if kind == SAVED_INPUT:
+                vc = (<TensorBase>val)._vc
+                if vc is not None and vc[0] != ver:
+                    self._raise_modified(val.data.shape, vc[0], ver)
+                out.append((<TensorBase>val).data)
+            elif kind == SAVED_OUTPUT:
+                arr, _idx, vc = val
+                if vc[0] != ver:
+                    self._raise_modified(arr.shape, vc[0], ver)
+                out.append(arr)
+            else:
+                out.append(_array_of(val))
+        return out
+
+
+cdef object _array_of(object x):
+    return (<TensorBase>x).data if isinstance(x, TensorBase) else x
+
+
+cpdef TensorBase wrap(object arr):
+    """A Tensor around ``arr``: no copy, no checks, no graph (the ops' fast path)."""
+    cdef TensorBase t = TensorBase.__new__(Tensor)
+    t.data = arr
+    return t
+
+
+def binary_op(cls, str op, str doc, general, check_broadcast):
+    """The functional form ``fn(a, b)`` of the binary op ``cls``.
+
+    Its fast path: two tensors of one dtype (float32, float64, or int64 unless
+    ``cls`` is a division), or a float tensor and a Python number (Note [Python
+    scalars] in ``ops/elementwise.py``). Anything else goes to
+    ``general(cls, a, b, op)``; a broadcast error to ``check_broadcast``.
+    """
+    cdef bint int_ok = cls.__name__ != "Div"
+
+    def fn(a, b):
+        cdef object dt
+        if isinstance(a, TensorBase):
+            dt = (<TensorBase>a).data.dtype
+            if isinstance(b, TensorBase):
+                # int / int is true division (float32) and bool - bool an
+                # error: both left to the general path
+                if (<TensorBase>b).data.dtype is dt and (
+                    dt is _F32 or dt is _F64 or (dt is _I64 and int_ok)
+                ):
+                    try:
+                        return apply2(cls, a, b)
+                    except ValueError:
+                        check_broadcast(op, a.shape, b.shape)
+                        raise
+            elif (type(b) is float or type(b) is int) and (dt is _F32 or dt is _F64):
+                return apply2(cls, a, b)
+        elif isinstance(b, TensorBase) and (type(a) is float or type(a) is int):
+            dt = (<TensorBase>b).data.dtype
+            if dt is _F32 or dt is _F64:
+                return apply2(cls, a, b)
+        return general(cls, a, b, op)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = doc
+    return fn
+
+
+def next_seq():
+    """The next node sequence number (Note [Graph nodes] in function.py)."""
+    global _seq
+    _seq += 1
+    return _seq
+
+
+cpdef object version_of(object t):
+    """The version a saved input is recorded with (Note [Saved tensors])."""
+    vc = (<TensorBase?>t)._vc
+    return 0 if vc is None else vc[0]
+
+
+cpdef object edge(object t):
+    """The graph edge to a tensor that requires grad (Note [Graph nodes])."""
+    cdef TensorBase tt = <TensorBase?>t
+    node = tt.grad_fn
+    if node is None:
+        return t
+    return node if (<NodeBase?>node)._n_out == 1 else (node, tt._out_idx)
+
+
+cdef inline void _bind_output(TensorBase t, NodeBase ctx) except *:
+    global _seq
+    t.requires_grad = True
+    t.grad_fn = ctx
+    _seq += 1
+    ctx._seq = _seq
+
+
+def apply1(cls, a, kwargs=None):
+    """``cls.apply(a, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
+    cdef NodeBase ctx = cls._Node()
+    ctx._plain = True
+    cdef bint rec = False
+    cdef TensorBase t
+    if isinstance(a, TensorBase):
+        ad = (<TensorBase>a).data
+        if (<TensorBase>a).requires_grad and not mg_no_grad:
+            rec = True
+            ctx.needs_input_grad = NEEDS1
+            ctx._edges = (edge(a),)
+    else:
+        ad = a
+    res = out = cls.forward(ctx, ad, **kwargs) if kwargs else cls.forward(ctx, ad)
+    if type(out) is not _ndarray:
+        if not isinstance(out, _generic):
+            return _finish_general(cls, ctx, (a,), out, rec)
+        out = _asarray(out)  # numpy ufuncs return scalars for 0-d input
+    t = wrap(out)
+    if rec and cnp.PyArray_ISFLOAT(<cnp.ndarray>out):
+        _bind_output(t, ctx)
+        items = ctx._to_save
+        if items:
+            ctx._saved = tuple([_saved1(it, a, ad, res, t) for it in items])
+            ctx._to_save = ()
+        if _GLOBAL.anomaly:
+            ctx._trace = _caller_stack()
+    if cls._view:
+        share_version(t, a)
+    return t
+
+
+cdef object _saved1(object it, object a, object ad, object res, object t):
+    if it is ad:
+        return (SAVED_INPUT, a, version_of(a))
+    if it is res:
+        return _saved_output(t, 0)
+    return _saved_entry(it, (a,), (res,), (t,))
+
+
+cpdef void share_version(object out, object base) except *:
+    """A view shares its base's version counter and remembers the base."""
+    cdef TensorBase o = <TensorBase?>out
+    cdef TensorBase b
+    if isinstance(base, TensorBase):
+        b = <TensorBase>base
+        if not np.may_share_memory(o.data, b.data):
+            return
+        if b._vc is None:
+            b._vc = [0]
+        o._vc = b._vc
+        o._base = b._base if b._base is not None else b
+
+
+def apply2(cls, a, b, kwargs=None):
+    """``cls.apply(a, b, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
+    cdef NodeBase ctx = cls._Node()
+    ctx._plain = True
+    cdef bint ta = isinstance(a, TensorBase)
+    cdef bint tb = isinstance(b, TensorBase)
+    cdef bint ra = False, rb = False, rec = False
+    cdef TensorBase t
+    if ta:
+        ad = (<TensorBase>a).data
+        ra = (<TensorBase>a).requires_grad
+    else:
+        ad = a
+    if tb:
+        bd = (<TensorBase>b).data
+        rb = (<TensorBase>b).requires_grad
+    else:
+        bd = b
+    if (ra or rb) and not mg_no_grad:
+        rec = True
+        if ra:
+            ctx.needs_input_grad = NEEDS2_TT if rb else NEEDS2_TF
+            ctx._edges = (edge(a), edge(b) if rb else None)
+        else:
+            ctx.needs_input_grad = NEEDS2_FT
+            ctx._edges = (None, edge(b))
+    res = out = (
+        cls.forward(ctx, ad, bd, **kwargs) if kwargs else cls.forward(ctx, ad, bd)
+    )
+    if type(out) is not _ndarray:
+        if not isinstance(out, _generic):
+            return _finish_general(cls, ctx, (a, b), out, rec)
+        out = _asarray(out)
+    t = wrap(out)
+    if rec and cnp.PyArray_ISFLOAT(<cnp.ndarray>out):
+        _bind_output(t, ctx)
+        items = ctx._to_save
+        if items:
+            saved = []
+            for it in items:
+                if it is ad and ta:
+                    saved.append((SAVED_INPUT, a, version_of(a)))
+                elif it is bd and tb:
+                    saved.append((SAVED_INPUT, b, version_of(b)))
+                elif it is res:
+                    saved.append(_saved_output(t, 0))
+                else:
+                    saved.append(_saved_entry(it, (a, b), (res,), (t,)))
+            ctx._saved = tuple(saved)
+            ctx._to_save = ()
+        if _GLOBAL.anomaly:
+            ctx._trace = _caller_stack()
+    return t
+
+
+# -- the backward engine (Note [Engine order] in engine.py) ------------------------
+
+
+cdef list _caller_stack():
+    """The Python stack of the op's call, for anomaly reports (no frame of ours)."""
+    stack = _format_stack()
+    return stack[: len(stack) - 1]
+
+
+cpdef void push(
+    dict buffers, list heap, NodeBase node, object idx, object g
+) except *:
+    """Adds ``g`` to the gradient of output ``idx`` of ``node``; schedules it."""
+    cdef list buf
+    if node._n_out == 1:
+        prev = buffers.get(node)
+        if prev is None:
+            buffers[node] = g
+            _heappush(heap, (-node._seq, node))
+        else:
+            buffers[node] = prev + g
+        return
+    b = buffers.get(node)
+    if b is None:
+        b = buffers[node] = [None] * node._n_out
+        _heappush(heap, (-node._seq, node))
+    buf = b
+    buf[idx] = g if buf[idx] is None else buf[idx] + g
+
+
+def loop(
+    dict buffers, list heap, dict leaves, bint retain_graph, capture, captured
+):
+    """Runs the nodes scheduled in ``heap`` until none is left.
+
+    Note [Plain nodes] in engine.py: plain nodes take the short path here;
+    any other goes through ``_run_special``. ``nxt`` short-cuts the heap for
+    chains: a node scheduled while the heap is empty, and alone, is necessarily
+    the next one to run.
+    """
+    cdef bint anomaly = _GLOBAL.anomaly
+    cdef bint fast = capture is None
+    cdef tuple edges, grads_in
+    cdef Py_ssize_t i, n
+    cdef NodeBase node, nxt, en
+    if not heap:
+        return
+    node = _heappop(heap)[1]
+    while True:
+        grads = buffers.pop(node)
+        if fast and node._plain:
+            r = node._fn.backward(node, grads)
+            grads_in = r if type(r) is tuple else (r,)
+        else:
+            grads_in = _run_special(node, grads, capture, captured)
+        edges = node._edges
+        n = len(edges)
+        if len(grads_in) != n:
+            grads_in = _fix_arity(node, grads_in)
+        if anomaly:
+            _check_anomaly(node, grads_in)
+        if not retain_graph:
+            node._saved = _FREED
+            node._plain = False
+        nxt = None
+        for i in range(n):
+            e = edges[i]
+            g = grads_in[i]
+            if e is None or g is None:
+                continue
+            if type(e) is tuple:
+                if nxt is not None:
+                    _heappush(heap, (-nxt._seq, nxt))
+                    nxt = None
+                push(buffers, heap, (<tuple>e)[0], (<tuple>e)[1], g)
+            elif isinstance(e, NodeBase):
+                en = <NodeBase>e
+                prev = buffers.get(en)
+                if prev is not None:
+                    buffers[en] = prev + g
+                    continue
+                buffers[en] = g
+                if nxt is None and not heap:
+                    nxt = en
+                    continue
+                if nxt is not None:
+                    _heappush(heap, (-nxt._seq, nxt))
+                    nxt = None
+                _heappush(heap, (-en._seq, en))
+            else:
+                prev = leaves.get(e)
+                leaves[e] = g if prev is None else prev + g
+        if nxt is not None:
+            node = nxt
+        elif heap:
+            node = _heappop(heap)[1]
+        else:
+            return
+
+
+def backward_scalar(root, bint retain_graph, bint create_graph):
+    """``root.backward()`` for the common case: a one-element non-leaf ``root``
+    of a single-output node, seeded with 1. Returns False, doing nothing, when
+    that is not the case (the caller takes the general path)."""
+    n = (<TensorBase?>root).grad_fn
+    data = (<TensorBase>root).data
+    if n is None or (<NodeBase?>n)._n_out != 1 or data.size != 1:
+        return False
+    cdef NodeBase node = <NodeBase>n
+    seed = _array(1, data.dtype)  # np.ones, without its Python-level wrapper
+    if data.ndim:
+        seed = seed.reshape(data.shape)
+    cdef dict buffers = {node: wrap(seed)}
+    cdef dict leaves = {}
+    global mg_no_grad
+    cdef int prev_mode = mg_no_grad
+    mg_no_grad = not create_graph
+    try:
+        loop(buffers, [(-node._seq, node)], leaves, retain_graph, None, [])
+    finally:
+        mg_no_grad = prev_mode
+    _accumulate_all(leaves, create_graph)
+    return True
