@@ -216,15 +216,9 @@ cdef class NodeBase:
             )
         out = []
         for kind, val, ver in saved:
-            if kind == SAVED_INPUT:
-                vc = (<TensorBase>val)._vc
-                if vc is not None and vc[0] != ver:
-                    self._raise_modified(val.data.shape, vc[0], ver)
-                out.append(val)
-            elif kind == SAVED_OUTPUT:
+            self._check_version(kind, val, ver)
+            if kind == SAVED_OUTPUT:
                 arr, idx, vc = val
-                if vc[0] != ver:
-                    self._raise_modified(arr.shape, vc[0], ver)
                 t = wrap(arr)
                 t._vc = vc
                 if idx not in self._nd_idx:
@@ -245,19 +239,27 @@ cdef class NodeBase:
             return [_array_of(t) for t in self.saved_tensors]
         out = []
         for kind, val, ver in saved:
+            self._check_version(kind, val, ver)
             if kind == SAVED_INPUT:
-                vc = (<TensorBase>val)._vc
-                if vc is not None and vc[0] != ver:
-                    self._raise_modified(val.data.shape, vc[0], ver)
                 out.append((<TensorBase>val).data)
             elif kind == SAVED_OUTPUT:
-                arr, _idx, vc = val
-                if vc[0] != ver:
-                    self._raise_modified(arr.shape, vc[0], ver)
-                out.append(arr)
+                out.append(val[0])
             else:
                 out.append(_array_of(val))
         return out
+
+    cdef int _check_version(self, object kind, object val, object ver) except -1:
+        """Raises, naming the op, if the saved input or output ``val`` was
+        modified in place since it was saved (Note [Saved tensors])."""
+        if kind == SAVED_INPUT:
+            vc = (<TensorBase>val)._vc
+            if vc is not None and vc[0] != ver:
+                self._raise_modified(val.data.shape, vc[0], ver)
+        elif kind == SAVED_OUTPUT:
+            vc = val[2]
+            if vc[0] != ver:
+                self._raise_modified(val[0].shape, vc[0], ver)
+        return 0
 
 
 cdef object _array_of(object x):
