@@ -256,12 +256,7 @@ def _layout_rows(torch, rounds: int) -> list[Row]:
             tx.relu().sum().backward()
 
         fns["torch"] = torch_relu_sum
-    before = mg.get_num_threads()
-    mg.set_num_threads(1)
-    try:
-        t = interleaved(fns, rounds=rounds)
-    finally:
-        mg.set_num_threads(before)
+    t = interleaved(fns, rounds=rounds, mg_threads=1)
     for peer in ("numpy", "torch"):
         if peer in t:
             rows.append(

@@ -286,34 +286,25 @@ def _layout_rows(torch, quick: bool) -> list[Row]:
             extra["load_avg"] = os.getloadavg()
             for case in cases:
                 label = f"{name} {kind} 1e6 f32 1T, {case}"
-                if case != "contiguous":
-                    rows.append(
-                        Row(
-                            "softmax",
-                            label,
-                            "us",
-                            us[case],
-                            "contiguous",
-                            us["contiguous"],
-                            False,
-                            "<= ~1x",
-                            extra,
+                peers = (
+                    ("contiguous", "contiguous", "<= ~1x"),
+                    ("torch", "torch " + case, "info"),
+                )
+                for peer, key, target in peers:
+                    if key in us and key != case:
+                        rows.append(
+                            Row(
+                                "softmax",
+                                label,
+                                "us",
+                                us[case],
+                                peer,
+                                us[key],
+                                False,
+                                target,
+                                extra,
+                            )
                         )
-                    )
-                if "torch " + case in us:
-                    rows.append(
-                        Row(
-                            "softmax",
-                            label,
-                            "us",
-                            us[case],
-                            "torch",
-                            us["torch " + case],
-                            False,
-                            "info",
-                            extra,
-                        )
-                    )
     rows += _layout_op_rows(torch, x, rounds)
     return rows
 
@@ -341,12 +332,7 @@ def _layout_op_rows(torch, x, rounds: int) -> list[Row]:
             torch.softmax(tx.T, -1).sum().backward()
 
         fns["torch"] = t_path
-    before = mg.get_num_threads()
-    mg.set_num_threads(1)
-    try:
-        t = interleaved(fns, rounds=rounds)
-    finally:
-        mg.set_num_threads(before)
+    t = interleaved(fns, rounds=rounds, mg_threads=1)
     us = {k: v * 1e6 for k, v in t.items()}
     label = "F.softmax(x.T, -1).sum().backward() 1e6 f32 1T"
     rows = [

@@ -87,14 +87,27 @@ def timeit(
 
 
 def interleaved(
-    fns: dict[str, Callable[[], Any]], *, rounds: int = 5, **kw: Any
+    fns: dict[str, Callable[[], Any]],
+    *,
+    rounds: int = 5,
+    mg_threads: int | None = None,
+    **kw: Any,
 ) -> dict[str, float]:
     """Medians for several implementations, measured in alternating rounds so
-    that a burst of load on the machine hits all of them alike."""
-    per: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            per[k].append(timeit(fn, repeat=3, **kw))
+    that a burst of load on the machine hits all of them alike; minigrad's
+    kernels run on ``mg_threads`` threads meanwhile (restored after) if given."""
+    import minigrad as mg
+
+    before = mg.get_num_threads()
+    if mg_threads is not None:
+        mg.set_num_threads(mg_threads)
+    try:
+        per: dict[str, list[float]] = {k: [] for k in fns}
+        for _ in range(rounds):
+            for k, fn in fns.items():
+                per[k].append(timeit(fn, repeat=3, **kw))
+    finally:
+        mg.set_num_threads(before)
     return {k: median(v) for k, v in per.items()}
 
 
