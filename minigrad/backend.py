@@ -23,7 +23,10 @@ setting would have no effect, and ``backend_info()`` says so. The price is a
 wake-up latency of a few microseconds per parallel region, which the GEMM
 pays only for products large enough to use a second thread
 (``MG_GEMM_MIN_FMA_PER_THREAD`` in csrc/mg_gemm.h). libgomp reads the variable
-once, when it is loaded; ``backend_info()['omp_wait_policy']`` reports it.
+once, when it is loaded; ``backend_info()['omp_wait_policy']`` reports it. The
+GEMM's packed path now runs on its own worker team instead, which spins for
+only 100 us after a call and yields its core meanwhile (Note [Spinning team]
+in csrc/gemm/gemm_tmpl.h); OpenMP, passive, serves the other kernels.
 
 # Note [Sharing cores]
 Even without spinning, a parallel kernel waits at its end for every thread
