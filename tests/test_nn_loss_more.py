@@ -297,29 +297,26 @@ def test_loss_more_gradcheck(name, shape):
     case = CASES_BY_NAME[name]
     n, d, e, seed = shape
     arrays = case.build(np.random.default_rng(seed), n, d, e)
-    args = _mg_inputs(case, arrays)
-    slots = [i for i, g in enumerate(case.grad) if g and i not in case.no_fd]
-    fn = getattr(F, case.op)
-
-    def f(*xs):
-        full = list(args)
-        for i, x in zip(slots, xs):
-            full[i] = x
-        return _call(case, fn, full, "none" if case.reductions else None)
-
-    assert gradcheck(f, [args[i] for i in slots])
+    f, inputs = _of_grad_inputs(case, _mg_inputs(case, arrays))
+    assert gradcheck(f, inputs)
     if case.reductions:
 
         def f_sum(*xs):
             return f(*xs).sum()
 
-        assert gradcheck(f_sum, [args[i] for i in slots])
+        assert gradcheck(f_sum, inputs)
 
 
 @pytest.mark.parametrize("name", [c.name for c in CASES if c.smooth])
 def test_loss_more_gradgradcheck(name):
     case = CASES_BY_NAME[name]
     args = _mg_inputs(case, case.build(np.random.default_rng(7), 3, 4, (2,)))
+    assert gradgradcheck(*_of_grad_inputs(case, args))
+
+
+def _of_grad_inputs(case: Case, args: list) -> tuple:
+    """The loss (unreduced) as a function of the inputs that get a finite-
+    difference check, the others fixed at ``args``; and those inputs."""
     slots = [i for i, g in enumerate(case.grad) if g and i not in case.no_fd]
     fn = getattr(F, case.op)
 
@@ -329,7 +326,7 @@ def test_loss_more_gradgradcheck(name):
             full[i] = x
         return _call(case, fn, full, "none" if case.reductions else None)
 
-    assert gradgradcheck(f, [args[i] for i in slots])
+    return f, [args[i] for i in slots]
 
 
 def _compare_with_torch(torch, case: Case, arrays, dtype, reduction) -> None:
