@@ -27,6 +27,7 @@ from minigrad.autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from minigrad.autograd.capture import CaptureWarning, compile
 from minigrad.backend import backend_info, get_num_threads, set_num_threads
 from minigrad.creation import (
     arange,
@@ -225,6 +226,7 @@ float = float32
 __all__ = [
     "ArgumentError",
     "BoolTensor",
+    "CaptureWarning",
     "DoubleTensor",
     "FloatTensor",
     "IntTensor",
@@ -273,6 +275,7 @@ __all__ = [
     "clamp",
     "clip",
     "clone",
+    "compile",
     "copysign",
     "cos",
     "cosh",

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.autograd._tape import recorded
 from minigrad.dtypes import DTypeError, canonical_dtype, float32, to_array
 from minigrad.errors import ArgumentError
 from minigrad.random import get_generator
@@ -51,6 +52,7 @@ def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+@recorded()
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new Tensor holding a copy of ``data`` (Python floats become float32)."""
     if isinstance(data, Tensor):
@@ -62,16 +64,19 @@ def _dt(dtype: Any) -> np.dtype:
     return float32 if dtype is None else canonical_dtype(dtype)
 
 
+@recorded()
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 by default."""
     return _make(np.zeros(_shape(size, "zeros"), _dt(dtype)), requires_grad)
 
 
+@recorded()
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 by default."""
     return _make(np.ones(_shape(size, "ones"), _dt(dtype)), requires_grad)
 
 
+@recorded()
 def full(
     size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
@@ -85,6 +90,7 @@ def full(
     )
 
 
+@recorded()
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of ``t``'s shape and (unless given) dtype."""
     return _make(
@@ -93,6 +99,7 @@ def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
     )
 
 
+@recorded()
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of ``t``'s shape and (unless given) dtype."""
     return _make(
@@ -101,6 +108,7 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
     )
 
 
+@recorded()
 def full_like(
     t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
@@ -109,6 +117,7 @@ def full_like(
     return _make(np.full(t.shape, fill_value, d), requires_grad)
 
 
+@recorded()
 def rand(
     *size: Any,
     dtype: Any = None,
@@ -120,6 +129,7 @@ def rand(
     return _make(arr, requires_grad)
 
 
+@recorded()
 def randn(
     *size: Any,
     dtype: Any = None,
@@ -135,6 +145,7 @@ def randn(
     return _make(arr, requires_grad)
 
 
+@recorded()
 def randint(
     low: int,
     high: int | None = None,
@@ -155,6 +166,7 @@ def randint(
     return Tensor._wrap(np.asarray(arr).astype(d))
 
 
+@recorded()
 def arange(
     start: float,
     end: float | None = None,
@@ -203,6 +215,7 @@ def arange(
     return _make(arr.astype(dt, copy=False), requires_grad)
 
 
+@recorded()
 def linspace(
     start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
@@ -214,6 +227,7 @@ def linspace(
     return _make(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
 
+@recorded()
 def eye(
     n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:

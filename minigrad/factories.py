@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.autograd._tape import recorded
 from minigrad.creation import _make, _shape
 from minigrad.dtypes import DTypeError, canonical_dtype, float32
 from minigrad.errors import ArgumentError, ShapeError
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 
+@recorded()
 def logspace(
     start: float,
     end: float,
@@ -50,6 +52,7 @@ def logspace(
     return _make(arr.astype(dt), requires_grad)
 
 
+@recorded()
 def randint_like(
     input: Tensor,
     low: int = 0,
@@ -81,6 +84,7 @@ def randint_like(
     return _make(np.asarray(arr).astype(dt), requires_grad)
 
 
+@recorded()
 def multinomial(
     input: Tensor,
     num_samples: int,
@@ -143,6 +147,7 @@ def multinomial(
     return Tensor._wrap(out.reshape((*input.shape[:-1], num_samples)))
 
 
+@recorded()
 def bernoulli(
     input: Tensor,
     p: float | None = None,
@@ -168,6 +173,7 @@ def bernoulli(
     return Tensor._wrap((u < probs).astype(input.dtype))
 
 
+@recorded()
 def normal(
     mean: Any = 0.0,
     std: Any = 1.0,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from minigrad.autograd._tape import recorded
 from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import DTypeError
 from minigrad.errors import ArgumentError, ShapeError
@@ -457,6 +458,7 @@ class InplaceMixin:
         if self.dtype.kind != "f":
             raise DTypeError(f"{op}: needs a floating point tensor, got {self.dtype}")
 
+    @recorded("self")
     def uniform_(
         self, from_: float = 0.0, to: float = 1.0, *, generator: _Gen = None, **kw: Any
     ) -> Tensor:
@@ -471,6 +473,7 @@ class InplaceMixin:
         draw = get_generator(generator).uniform(from_, to, self.shape)
         return self._fill_random(draw, "uniform_")
 
+    @recorded("self")
     def normal_(
         self, mean: float = 0.0, std: float = 1.0, *, generator: _Gen = None
     ) -> Tensor:
@@ -480,6 +483,7 @@ class InplaceMixin:
         draw = get_generator(generator).normal(mean, std, self.shape)
         return self._fill_random(draw, "normal_")
 
+    @recorded("self")
     def log_normal_(
         self, mean: float = 1.0, std: float = 2.0, *, generator: _Gen = None
     ) -> Tensor:
@@ -489,6 +493,7 @@ class InplaceMixin:
         draw = get_generator(generator).lognormal(mean, std, self.shape)
         return self._fill_random(draw, "log_normal_")
 
+    @recorded("self")
     def exponential_(self, lambd: float = 1.0, *, generator: _Gen = None) -> Tensor:
         self._need_float("exponential_")
         if not lambd > 0:
@@ -496,6 +501,7 @@ class InplaceMixin:
         draw = get_generator(generator).exponential(1.0 / lambd, self.shape)
         return self._fill_random(draw, "exponential_")
 
+    @recorded("self")
     def cauchy_(
         self, median: float = 0.0, sigma: float = 1.0, *, generator: _Gen = None
     ) -> Tensor:
@@ -505,6 +511,7 @@ class InplaceMixin:
         draw = median + sigma * get_generator(generator).standard_cauchy(self.shape)
         return self._fill_random(draw, "cauchy_")
 
+    @recorded("self")
     def geometric_(self, p: float, *, generator: _Gen = None) -> Tensor:
         """The number of Bernoulli(p) trials up to the first success (>= 1)."""
         if not 0 < p < 1:
@@ -512,6 +519,7 @@ class InplaceMixin:
         draw = get_generator(generator).geometric(p, self.shape)
         return self._fill_random(draw, "geometric_")
 
+    @recorded("self")
     def bernoulli_(self, p: Any = 0.5, *, generator: _Gen = None) -> Tensor:
         """1 with probability ``p`` (a number, or a tensor broadcast to this
         one), else 0, in this tensor's dtype."""
@@ -528,6 +536,7 @@ class InplaceMixin:
         draw = get_generator(generator).random(self.shape) < probs
         return self._fill_random(draw, "bernoulli_")
 
+    @recorded("self")
     def random_(
         self,
         from_: int | None = None,

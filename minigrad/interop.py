@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.autograd._tape import recorded
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.creation import rand, randn, tensor, zeros, zeros_like
 from minigrad.dtypes import (
@@ -188,6 +189,7 @@ def allclose(
     return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+@recorded()
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     """``data`` as a Tensor, sharing memory when it already is one (or an array
     of the right dtype)."""
@@ -198,23 +200,28 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
+@recorded()
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """PyTorch leaves it uninitialised; minigrad gives zeros."""
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
+@recorded()
 def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros_like(t, dtype=dtype, requires_grad=requires_grad)
 
 
+@recorded()
 def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@recorded()
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@recorded()
 def randperm(
     n: int, dtype: Any = None, generator: np.random.Generator | None = None
 ) -> Tensor:

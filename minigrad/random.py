@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad._C._core import current_tape
+from minigrad.autograd._tape import note_read
+
 __all__ = ["Generator", "default_generator", "get_generator", "manual_seed"]
 
 Generator = np.random.Generator
@@ -31,4 +34,6 @@ def default_generator() -> np.random.Generator:
 
 def get_generator(generator: np.random.Generator | None = None) -> np.random.Generator:
     """``generator``, or the global one when it is None."""
+    if current_tape() is not None:  # Note [Captured steps]
+        note_read("a random draw outside a recorded op or call")
     return _Default.gen if generator is None else generator

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _core
+from minigrad.autograd._tape import note_read, recorded
 from minigrad.autograd.grad_mode import STATE
 from minigrad.device import CPU, check_device, device, parse_to
 from minigrad.dtypes import (
@@ -82,6 +83,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
     def _version(self, vc: list[int]) -> None:
         self._vc = vc
 
+    @recorded()
     def _alias(self) -> Tensor:
         """Another Tensor object for the same value, node and version counter."""
         t = _wrap(self.data)
@@ -128,6 +130,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
         return self.ndim
 
     def item(self) -> Any:
+        note_read("Tensor.item")
         if self.data.size != 1:
             raise ShapeError(
                 f"item: a Tensor with {self.data.size} elements (shape {self.shape}) "
@@ -136,13 +139,16 @@ class Tensor(_core.TensorBase, InplaceMixin):
         return self.data.reshape(()).item()
 
     def tolist(self) -> Any:
+        note_read("Tensor.tolist")
         return self.data.tolist()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared memory, no copy)."""
+        note_read("Tensor.numpy")
         return self.data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        note_read("Tensor.__array__")
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -158,6 +164,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
         return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self) -> bool:
+        note_read("Tensor.__bool__")
         if self.data.size != 1:
             raise ShapeError(
                 f"bool: the truth value of a tensor with {self.data.size} elements "
@@ -179,6 +186,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
+        note_read("Tensor.__repr__")
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
         extra = ""
         if (
@@ -206,6 +214,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
         self.requires_grad = bool(requires_grad)
         return self
 
+    @recorded("grads")
     def backward(
         self,
         gradient: Any = None,
@@ -235,6 +244,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
             return
         run_backward(roots, seeds, retain_graph, create_graph)
 
+    @recorded()
     def detach(self) -> Tensor:
         """The same data (shared memory and version counter), cut from the graph."""
         t = _wrap(self.data)
@@ -702,6 +712,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
     def __getitem__(self, idx: Any) -> Tensor:
         return _ops.getitem(self, idx)
 
+    @recorded("self")
     def __setitem__(self, idx: Any, value: Any) -> None:
         _ops.setitem(self, idx, value)
 
@@ -983,6 +994,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
                 "clone it first"
             )
 
+    @recorded("self")
     def _inplace(self, result: Tensor, op: str) -> Tensor:
         """Makes ``result`` this tensor's value, in its memory (Note [In-place ops])."""
         self._check_inplace(op, result.requires_grad)
@@ -1030,6 +1042,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace(self._alias().clamp(min, max), "clamp_")
 
+    @recorded("self")
     def copy_(self, src: Any) -> Tensor:
         src = src if isinstance(src, Tensor) else Tensor(src)
         return self._inplace(src.to(self.dtype).expand(self.shape), "copy_")
@@ -1037,6 +1050,7 @@ class Tensor(_core.TensorBase, InplaceMixin):
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
+    @recorded("self")
     def fill_(self, value: builtins.float) -> Tensor:
         const = Tensor._wrap(np.full(self.shape, value, self.data.dtype))
         return self._inplace(const, "fill_")

@@ -50,6 +50,8 @@ dispatch and the cyclic GC, which must keep tracking tensors and nodes (a user's
 
 import heapq
 
+from cpython.ref cimport Py_XDECREF, Py_XINCREF, PyObject
+
 import numpy as np
 
 cimport numpy as cnp
@@ -125,6 +127,26 @@ cdef tuple NEEDS2_TF = (True, False)
 cdef tuple NEEDS2_FT = (False, True)
 
 cdef long long _seq = 0
+
+# The recorder of the step the calling thread is capturing (Note [Captured
+# steps] in autograd/capture.py), or NULL: the ops' one extra check. A
+# thread-local owned reference, so that another thread's ops are not recorded.
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    static __declspec(thread) PyObject *mg_tape = NULL;
+    #else
+    static _Thread_local PyObject *mg_tape = NULL;
+    #endif
+    """
+    PyObject *mg_tape
+# Its entry kinds (capture.py uses the same codes).
+DEF OP1 = 1
+DEF OP2 = 2
+DEF OPN = 3
+DEF CALL = 4
+DEF GRAD = 5
+DEF DATA = 6
 
 
 def bind(**parts):
@@ -294,16 +316,16 @@ def binary_op(cls, str op, str doc, general, check_broadcast):
                     dt is _F32 or dt is _F64 or (dt is _I64 and int_ok)
                 ):
                     try:
-                        return apply2(cls, a, b)
+                        return _rec2(cls, a, b, None)
                     except ValueError:
                         check_broadcast(op, a.shape, b.shape)
                         raise
             elif (type(b) is float or type(b) is int) and (dt is _F32 or dt is _F64):
-                return apply2(cls, a, b)
+                return _rec2(cls, a, b, None)
         elif isinstance(b, TensorBase) and (type(a) is float or type(a) is int):
             dt = (<TensorBase>b).data.dtype
             if dt is _F32 or dt is _F64:
-                return apply2(cls, a, b)
+                return _rec2(cls, a, b, None)
         return general(cls, a, b, op)
 
     fn.__name__ = fn.__qualname__ = op
@@ -343,6 +365,13 @@ cdef inline void _bind_output(TensorBase t, NodeBase ctx) except *:
 
 def apply1(cls, a, kwargs=None):
     """``cls.apply(a, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
+    out = _apply1(cls, a, kwargs)
+    if mg_tape != NULL:
+        (<object>mg_tape).op(OP1, cls, (a,), kwargs, out)
+    return out
+
+
+cdef object _apply1(cls, a, kwargs):
     cdef NodeBase ctx = cls._Node()
     ctx._plain = True
     cdef bint rec = False
@@ -398,6 +427,17 @@ cpdef void share_version(object out, object base) except *:
 
 def apply2(cls, a, b, kwargs=None):
     """``cls.apply(a, b, **kwargs)`` for a built-in op (Note [Per-op overhead])."""
+    return _rec2(cls, a, b, kwargs)
+
+
+cdef inline object _rec2(cls, a, b, kwargs):
+    out = _apply2(cls, a, b, kwargs)
+    if mg_tape != NULL:
+        (<object>mg_tape).op(OP2, cls, (a, b), kwargs, out)
+    return out
+
+
+cdef object _apply2(cls, a, b, kwargs):
     cdef NodeBase ctx = cls._Node()
     ctx._plain = True
     cdef bint ta = isinstance(a, TensorBase)
@@ -449,6 +489,69 @@ def apply2(cls, a, b, kwargs=None):
         if _GLOBAL.anomaly:
             ctx._trace = _caller_stack()
     return t
+
+
+def apply_n(cls, tuple args, kwargs=None):
+    """``cls.apply(*args, **kwargs)`` for a built-in op of any arity (Note
+    [Per-op overhead]): the one-array result of a recorded op is bound here,
+    as in ``apply2``; anything else goes through ``_finish_general``."""
+    out = _applyn(cls, args, kwargs)
+    if mg_tape != NULL:
+        (<object>mg_tape).op(OPN, cls, args, kwargs, out)
+    return out
+
+
+cdef object _applyn(cls, tuple args, kwargs):
+    cdef NodeBase ctx = cls._Node()
+    ctx._plain = True
+    cdef Py_ssize_t i, n = len(args)
+    cdef list raw = [None] * n
+    cdef bint rec = False
+    cdef TensorBase t
+    cdef tuple needs
+    for i in range(n):
+        a = args[i]
+        if isinstance(a, TensorBase):
+            raw[i] = (<TensorBase>a).data
+            if (<TensorBase>a).requires_grad and not mg_no_grad:
+                rec = True
+        else:
+            raw[i] = a
+    if rec:
+        needs = tuple([
+            isinstance(a, TensorBase) and (<TensorBase>a).requires_grad for a in args
+        ])
+        ctx.needs_input_grad = needs
+        ctx._edges = tuple([edge(a) if nd else None for a, nd in zip(args, needs)])
+    out = cls.forward(ctx, *raw, **kwargs) if kwargs else cls.forward(ctx, *raw)
+    view = cls._view
+    if type(out) is _ndarray and not view and not rec:
+        return wrap(out)  # not recorded (no_grad, eval): nothing to bind
+    if type(out) is not _ndarray or not rec or view:
+        # A numpy scalar (0-d input) stays as forward returned it: that is how
+        # _saved_entry recognises it as the saved output.
+        return _finish_general(cls, ctx, args, out, rec)
+    t = wrap(out)
+    if cnp.PyArray_ISFLOAT(<cnp.ndarray>out) and not ctx._non_diff:
+        _bind_output(t, ctx)
+        items = ctx._to_save
+        if items:
+            ctx._saved = tuple([_saved_n(it, args, raw, out, t) for it in items])
+            ctx._to_save = ()
+        if _GLOBAL.anomaly:
+            ctx._trace = _caller_stack()
+    elif ctx._non_diff:
+        return _finish_general(cls, ctx, args, out, rec)
+    return t
+
+
+cdef object _saved_n(object it, tuple args, list raw, object out, object t):
+    for a, d in zip(args, raw):
+        if it is d and isinstance(a, TensorBase):
+            return (SAVED_INPUT, a, version_of(a))
+    if it is out:
+        return _saved_output(t, 0)
+    return _saved_entry(it, args, (out,), (t,))
 
 
 # -- the backward engine (Note [Engine order] in engine.py) ------------------------
@@ -574,3 +677,128 @@ def backward_scalar(root, bint retain_graph, bint create_graph):
         mg_no_grad = prev_mode
     _accumulate_all(leaves, create_graph)
     return True
+
+
+# -- captured steps (Note [Captured steps] in autograd/capture.py) -----------------
+
+
+def set_tape(tape):
+    """Starts (a recorder) or stops (None) recording the calling thread's ops."""
+    global mg_tape
+    cdef PyObject *old = mg_tape
+    if tape is None:
+        mg_tape = NULL
+    else:
+        Py_XINCREF(<PyObject *>tape)
+        mg_tape = <PyObject *>tape
+    Py_XDECREF(old)
+
+
+cpdef object current_tape():
+    """The recorder of the step the calling thread is capturing, or None."""
+    return None if mg_tape == NULL else <object>mg_tape
+
+
+def guard(tuple args, tuple expect, bint grad_enabled, tuple modules, tuple modes):
+    """Whether a captured step's replay applies to ``args``: for each, ``expect``
+    holds ``(type, shape, dtype, requires_grad)`` (a tensor) or ``(value,)``;
+    the grad mode is ``grad_enabled``, anomaly detection off, and each module
+    in ``modules`` in its mode of ``modes`` (its ``training`` flag)."""
+    cdef Py_ssize_t i, n = len(args)
+    cdef tuple ex
+    if mg_no_grad == grad_enabled or _GLOBAL.anomaly or n != len(expect):
+        return False
+    for i in range(n):
+        a = args[i]
+        ex = expect[i]
+        if len(ex) == 4:
+            if type(a) is not ex[0] or (<TensorBase>a).requires_grad != ex[3]:
+                return False
+            d = (<TensorBase>a).data
+            if d.dtype is not ex[2] or d.shape != ex[1]:
+                return False
+        elif a is not ex[0]:
+            try:
+                if not (a == ex[0]):
+                    return False
+            except Exception:  # an array: left to the general check
+                return False
+    for i in range(len(modules)):
+        if modules[i].training is not modes[i]:
+            return False
+    return True
+
+
+def replay(list entries, list slots):
+    """Runs a captured step's tape: each entry reads its inputs from ``slots``
+    and writes its outputs there. An entry is ``(kind, target, inputs,
+    kwargs, outputs, no_grad, ...)``: an op applied with the grad mode it was
+    recorded in (``OP1``/``OP2``/``OPN``: ``target`` is its Function; a
+    seventh field binds keyword arguments to slots), the ``.grad`` or ``.data``
+    of a slot (``GRAD``, ``DATA``), or a call run whole (``CALL``). A call of
+    flat arguments has two more fields, the function and the constants among
+    its arguments (input -1), and ``kwargs`` holds its keyword names; any other
+    call is ``target(slots)``, which rebuilds its arguments itself."""
+    global mg_no_grad
+    cdef tuple e, ins, outs
+    cdef int kind
+    cdef Py_ssize_t i
+    cdef int prev_mode = mg_no_grad
+    try:
+        for e in entries:
+            kind = e[0]
+            ins = e[2]
+            mg_no_grad = e[5]
+            if kind <= OPN:
+                kw = e[3] if e[6] is None else _bind(e[3], e[6], slots)
+                if kind == OP2:
+                    out = _apply2(e[1], slots[ins[0]], slots[ins[1]], kw)
+                elif kind == OP1:
+                    out = _apply1(e[1], slots[ins[0]], kw)
+                else:
+                    out = _applyn(e[1], tuple([slots[i] for i in ins]), kw)
+            elif kind == GRAD:
+                slots[e[4][0]] = (<TensorBase>slots[ins[0]]).grad
+                continue
+            elif kind == DATA:
+                slots[e[4][0]] = (<TensorBase>slots[ins[0]]).data
+                continue
+            elif e[6] is None:
+                e[1](slots)
+                continue
+            else:
+                out = _call_flat(e, ins, slots)
+            outs = e[4]
+            if not outs:
+                continue
+            if type(out) is tuple:
+                for i in range(len(outs)):
+                    if outs[i] >= 0:
+                        slots[outs[i]] = out[i]
+            else:
+                slots[outs[0]] = out
+    finally:
+        mg_no_grad = prev_mode
+
+
+cdef dict _bind(dict kwargs, tuple binds, list slots):
+    """An op's keyword arguments with the arrays it read from tensors
+    (``binds``: ``(name, slot)`` pairs) taken from this run's slots."""
+    kw = dict(kwargs)
+    for name, s in binds:
+        kw[name] = slots[s]
+    return kw
+
+
+cdef object _call_flat(tuple e, tuple ins, list slots):
+    cdef tuple consts = e[7]
+    cdef Py_ssize_t i, n = len(ins)
+    cdef list args = [None] * n
+    for i in range(n):
+        j = ins[i]
+        args[i] = slots[j] if j >= 0 else consts[i]
+    names = e[3]
+    if names is None:
+        return e[6](*args)
+    n -= len(names)
+    return e[6](*args[:n], **dict(zip(names, args[n:])))

@@ -40,6 +40,7 @@ from minigrad._C import _core
 from minigrad._C._core import backward_scalar
 from minigrad._C._core import loop as _loop
 from minigrad._C._core import push as _push
+from minigrad.autograd._tape import recorded
 from minigrad.autograd.function import _FREED
 from minigrad.autograd.grad_mode import STATE
 
@@ -288,6 +289,7 @@ def _check_anomaly(node: Any, grads_in: tuple[Any, ...]) -> None:
             )
 
 
+@recorded()
 def grad(
     outputs: Any,
     inputs: Any,

@@ -46,6 +46,8 @@ import numpy as np
 
 from minigrad._C import _core
 from minigrad._C._core import apply1, apply2
+from minigrad._C._core import apply_n as _apply_arrays
+from minigrad._C._core import current_tape as _current_tape
 from minigrad._C._core import edge as _edge
 from minigrad._C._core import next_seq as _next_seq
 from minigrad._C._core import share_version as _share_version
@@ -186,69 +188,9 @@ class Function:
 # ``apply1`` / ``apply2`` (compiled, minigrad/_C/_core.pyx, Note [Compiled core])
 # are ``Function.apply`` for built-in ops of one or two inputs: on small tensors
 # the bookkeeping around the numpy call, not numpy, is the cost of an op, so the
-# functional forms of the hot ops call them directly. They do what
-# ``_apply_arrays`` does for any arity; tests/test_core.py checks they agree.
-
-
-def _apply_arrays(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> Any:
-    """``cls.apply`` for a built-in op of any arity (Note [Per-op overhead]): the
-    one-array result of a recorded op is bound here, as in ``apply2``; anything
-    else goes through ``_finish_general``."""
-    ctx = cls._Node()
-    ctx._plain = True  # a built-in backward (Note [Plain nodes] in engine.py)
-    raw = []
-    needs = []
-    edges = []
-    grad_on = STATE.grad_enabled
-    rec = False
-    for a in args:
-        if isinstance(a, Tensor):
-            raw.append(a.data)
-            if a.requires_grad and grad_on:
-                rec = True
-                needs.append(True)
-                edges.append(_edge(a))
-                continue
-        else:
-            raw.append(a)
-        needs.append(False)
-        edges.append(None)
-    if rec:
-        ctx.needs_input_grad = tuple(needs)
-        ctx._edges = tuple(edges)
-    out = cls.forward(ctx, *raw, **kwargs) if kwargs else cls.forward(ctx, *raw)
-    if type(out) is _ndarray and not cls._view and not rec:
-        return _wrap(out)  # not recorded (no_grad, eval): nothing to bind
-    if type(out) is not _ndarray or not rec or cls._view:
-        # A numpy scalar (0-d input) stays as forward returned it: that is how
-        # _saved_entry recognises it as the saved output.
-        return _finish_general(cls, ctx, args, out, rec)
-    t = _wrap(out)
-    if out.dtype.kind == "f" and not ctx._non_diff:
-        t.requires_grad = True
-        t.grad_fn = ctx
-        ctx._seq = _next_seq()
-        items = ctx._to_save
-        if items:
-            saved = []
-            for it in items:
-                for a, d in zip(args, raw):
-                    if it is d and isinstance(a, Tensor):
-                        vc = a._vc
-                        saved.append((_SAVED_INPUT, a, 0 if vc is None else vc[0]))
-                        break
-                else:
-                    if it is out:
-                        saved.append(_saved_output(t, 0))
-                    else:
-                        saved.append(_saved_entry(it, args, (out,), (t,)))
-            ctx._saved = tuple(saved)
-            ctx._to_save = ()
-        if GLOBAL_STATE.anomaly:
-            ctx._trace = traceback.format_stack()[:-2]
-    elif ctx._non_diff:
-        return _finish_general(cls, ctx, args, out, rec)
-    return t
+# functional forms of the hot ops call them directly. They do what ``apply_n``
+# (``_apply_arrays`` here) does for any arity; tests/test_core.py checks they
+# agree.
 
 
 def _finish_general(
@@ -278,6 +220,9 @@ def _as_array(o: Any, cls: type) -> np.ndarray:
 
 def _apply_user(cls: type[Function], args: tuple[Any, ...], kwargs: Any) -> Any:
     """PyTorch's convention: forward gets Tensors and runs under no_grad."""
+    tape = _current_tape()
+    if tape is not None:  # one entry: the ops of forward are not recorded
+        return tape.call(_apply_user, (cls, args, kwargs), {}, None)
     ctx = cls._Node()
     grad_on = STATE.grad_enabled
     needs = tuple(grad_on and isinstance(a, Tensor) and a.requires_grad for a in args)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
+from minigrad.autograd._tape import recorded
 from minigrad.dtypes import DTypeError
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.random import get_generator
@@ -38,6 +39,7 @@ def _check_dropout_p(p: float, op: str) -> None:
         )
 
 
+@recorded()
 def _dropout(w: Tensor, p: float, generator: np.random.Generator | None) -> Tensor:
     """Inverted dropout on the attention weights (always on: the caller passes 0
     in eval, as PyTorch's contract says)."""

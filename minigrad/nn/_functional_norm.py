@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
+from minigrad.autograd._tape import recorded
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn._functional_conv import _FLOATS, _as_tensor
@@ -147,6 +148,7 @@ def instance_norm(
     return _affine(centered / (var + eps).sqrt(), weight, bias, bshape)
 
 
+@recorded()
 def _feature_dropout(
     op: str,
     input: Any,
@@ -255,6 +257,7 @@ def dropout3d(
 _SELU_NEG_SAT = 1.7580993408473766
 
 
+@recorded()
 def _alpha_dropout(
     op: str,
     input: Any,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
+from minigrad.autograd._tape import recorded
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.dtypes import canonical_dtype, to_array
 from minigrad.errors import ArgumentError, ShapeError
@@ -303,6 +304,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Ten
     return ops.log_softmax(input, dim)
 
 
+@recorded()
 def dropout(
     input: Tensor,
     p: float = 0.5,

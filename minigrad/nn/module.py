@@ -20,6 +20,8 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from minigrad._C._core import current_tape as _current_tape
+from minigrad.autograd._tape import note_module, recorded
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.device import check_device, parse_to
 from minigrad.errors import ArgumentError
@@ -110,6 +112,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _current_tape() is not None:  # Note [Captured steps]
+            note_module(self)
         if not (self._forward_hooks or self._forward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
@@ -460,6 +464,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    @recorded("zero_grad")
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears every parameter's ``.grad`` (to None, or to zeros in place)."""
         for p in self.parameters():

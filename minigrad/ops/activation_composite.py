@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.autograd._tape import recorded
 from minigrad.dtypes import DTypeError
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops.activation import leaky_relu, sigmoid, softmax
@@ -58,6 +59,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     return where(x.data > 0, x, weight * x)
 
 
+@recorded()
 def rrelu(
     x: Tensor,
     lower: float = 1.0 / 8.0,

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from minigrad.autograd._tape import recorded
 from minigrad.errors import ArgumentError
 from minigrad.optim.optimizer import Optimizer
 
@@ -85,6 +86,7 @@ class LRScheduler:
         """The learning rate of each group as last set by this scheduler."""
         return list(self._last_lr)
 
+    @recorded()
     def step(self, epoch: int | None = None) -> None:
         """Advances the schedule by one epoch (or jumps to ``epoch``).
 
@@ -386,6 +388,7 @@ class ReduceLROnPlateau:
             return a < (best * (1.0 - t) if self.threshold_mode == "rel" else best - t)
         return a > (best * (1.0 + t) if self.threshold_mode == "rel" else best + t)
 
+    @recorded()
     def step(self, metrics: Any) -> None:
         """Records this epoch's figure and reduces the rate if it has plateaued."""
         current = float(metrics)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.autograd._tape import recorded
 from minigrad.autograd.grad_mode import enable_grad
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
@@ -178,6 +179,7 @@ class Optimizer:
         """Creates state eagerly for a new group (Adagrad); most create it lazily."""
 
     # -- the step -------------------------------------------------------------
+    @recorded("zero_grad")
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears the gradients of every optimized parameter.
 
@@ -196,6 +198,7 @@ class Optimizer:
                     else:
                         p.grad = Tensor._wrap(np.zeros_like(p.data))
 
+    @recorded("optimizer")
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Performs one update of every parameter that has a gradient.
 
