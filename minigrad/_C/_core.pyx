@@ -50,7 +50,7 @@ dispatch and the cyclic GC, which must keep tracking tensors and nodes (a user's
 
 import heapq
 
-from cpython.ref cimport Py_XDECREF, Py_XINCREF, PyObject
+from cpython.ref cimport Py_REFCNT, Py_XDECREF, Py_XINCREF, PyObject
 
 import numpy as np
 
@@ -115,6 +115,7 @@ cdef object _asarray = np.asarray
 cdef object _array = np.array
 cdef object _heappush = heapq.heappush
 cdef object _heappop = heapq.heappop
+cdef object _add = np.add
 
 # The kinds of saved items (Note [Saved tensors] in function.py uses the same codes).
 DEF SAVED_INPUT = 0
@@ -675,8 +676,55 @@ def backward_scalar(root, bint retain_graph, bint create_graph):
         loop(buffers, [(-node._seq, node)], leaves, retain_graph, None, [])
     finally:
         mg_no_grad = prev_mode
-    _accumulate_all(leaves, create_graph)
+    if create_graph or not accumulate_plain(leaves):
+        _accumulate_all(leaves, create_graph)
     return True
+
+
+cpdef bint accumulate_plain(dict leaves) except -1:
+    """Delivers each leaf's total gradient into its ``.grad`` when every leaf
+    is plain: no hooks, a gradient of its shape and dtype, and a ``.grad``
+    that is None or does not require grad. Returns False, changing nothing,
+    otherwise (``engine._accumulate_all`` then does it). Note [Taking the
+    gradient buffer] in engine.py: a gradient only the engine can see becomes
+    ``.grad`` as it is."""
+    for t, g in leaves.items():
+        if (<TensorBase?>t)._hooks:
+            return False
+        gd = (<TensorBase?>g).data
+        td = (<TensorBase>t).data
+        if type(gd) is not _ndarray or gd.shape != td.shape or gd.dtype != td.dtype:
+            return False
+        cur = (<TensorBase>t).grad
+        if cur is not None and (
+            not isinstance(cur, TensorBase) or (<TensorBase>cur).requires_grad
+        ):
+            return False
+    for t, g in leaves.items():
+        gd = (<TensorBase>g).data
+        cur = (<TensorBase>t).grad
+        if cur is not None:
+            cd = (<TensorBase>cur).data
+            _add(cd, gd, out=cd, casting="unsafe")
+        elif _sole(g, gd):
+            (<TensorBase>t).grad = g
+        else:
+            (<TensorBase>t).grad = wrap(gd.copy())
+    return True
+
+
+cdef inline bint _sole(object g, object gd):
+    """Whether only the caller's loop sees the gradient ``g`` and its array:
+    ``g`` is referenced by the leaves dict and the loop variable, ``gd`` by
+    ``g.data`` and the loop's local; and the array owns its writeable memory."""
+    # (no typed local for gd: it would hold one more reference)
+    return (
+        Py_REFCNT(g) <= 2
+        and Py_REFCNT(gd) <= 2
+        and cnp.PyArray_BASE(<cnp.ndarray>gd) == NULL
+        and cnp.PyArray_CHKFLAGS(<cnp.ndarray>gd, cnp.NPY_ARRAY_OWNDATA)
+        and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>gd)
+    )
 
 
 # -- captured steps (Note [Captured steps] in autograd/capture.py) -----------------

@@ -98,6 +98,8 @@ def _accumulate_all(leaves: dict[Any, Any], create_graph: bool) -> None:
     """Delivers each leaf's total gradient (also for the compiled
     ``backward_scalar``: the reference counts of Note [Taking the gradient
     buffer] are those of this frame, whichever path ran)."""
+    if not create_graph and _core.accumulate_plain(leaves):
+        return
     for t, g in leaves.items():
         _accumulate(t, g, create_graph)
 
