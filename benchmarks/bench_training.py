@@ -15,6 +15,10 @@ with the same weights, data and thread count on both sides:
   and after three, so the two time the same computation;
 - MLP 784-1024-1024-10, ReLU, cross-entropy, Adam, batch 256, 2 threads.
 
+Each minigrad step is also timed captured by ``mg.compile`` (its own copy of
+the model, same initial weights; its first losses must equal the eager
+step's exactly).
+
 A step is ``zero_grad(); loss_fn(model(x), y).backward(); opt.step()`` on one
 fixed batch (no data loading). ``extra`` holds the losses of the first three
 steps on both sides (same weights and data, so they agree to float32 tolerance).
@@ -105,6 +109,27 @@ def _steps(model: Any, loss_fn: Any, opt: Any, x: Any, y: Any) -> Any:
     return step
 
 
+def _compiled_steps(model: Any, loss_fn: Any, opt: Any, x: Any, y: Any) -> Any:
+    """The same step captured by ``mg.compile`` (Note [Captured steps]): the
+    batch is an argument, as in a training loop."""
+
+    @mg.compile
+    def step(x: Any, y: Any) -> Any:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return lambda: step(x, y)
+
+
+def _make_opt(model: nn.Module, make_opt: str) -> optim.Optimizer:
+    if make_opt == "adam":
+        return optim.Adam(model.parameters(), lr=1e-3)
+    return optim.SGD(model.parameters(), lr=0.5)
+
+
 def _case(
     torch: Any,
     name: str,
@@ -128,11 +153,13 @@ def _case(
         y_np = rng.integers(0, sizes[-1], batch)
         loss_fn = nn.CrossEntropyLoss()
         t_loss_fn = torch.nn.CrossEntropyLoss() if torch else None
-    if make_opt == "adam":
-        opt = optim.Adam(model.parameters(), lr=1e-3)
-    else:
-        opt = optim.SGD(model.parameters(), lr=0.5)
+    opt = _make_opt(model, make_opt)
     fns = {"minigrad": _steps(model, loss_fn, opt, mg.tensor(x_np), mg.tensor(y_np))}
+    mg.manual_seed(0)
+    twin = _mg_mlp(sizes, act)  # the same initial weights
+    fns["compiled"] = _compiled_steps(
+        twin, loss_fn, _make_opt(twin, make_opt), mg.tensor(x_np), mg.tensor(y_np)
+    )
     np_step = _numpy_xor_step(model, x_np, y_np) if act == "sigmoid" else None
     mg.set_num_threads(threads)
     opt_fns: dict[str, Any] = {"minigrad": opt.step}
@@ -157,6 +184,8 @@ def _case(
                 _check_same_params(model, np_step, i + 1)
                 extra.setdefault("first_losses_numpy", []).extend(np_losses)
         extra[f"first_losses_{k}"] = losses
+    # A replayed step is the eager step, bit for bit.
+    assert extra["first_losses_compiled"] == extra["first_losses_minigrad"], extra
     if np_step is not None:
         fns["numpy"] = np_step
     kw = {"rounds": 3 if quick else 5, "min_time": 0.03 if quick else 0.1}
@@ -180,20 +209,36 @@ def _case(
             extra,
         )
     )
-    if "numpy" in res:
-        rows.append(
-            Row(
-                FAMILY,
-                name.replace(", 1 thr", ", hand-written numpy"),
-                unit,
-                res["minigrad"] * scale,
-                "numpy",
-                res["numpy"] * scale,
-                False,
-                "<= 1.0x numpy (moonshot 0.5x)",
-                extra,
-            )
+    rows.append(
+        Row(
+            FAMILY,
+            name.replace(" step,", " mg.compile,"),
+            unit,
+            res["compiled"] * scale,
+            "torch",
+            None if peer is None else peer * scale,
+            False,
+            target,
+            extra,
         )
+    )
+    if "numpy" in res:
+        for who, label in (("minigrad", ""), ("compiled", " mg.compile")):
+            rows.append(
+                Row(
+                    FAMILY,
+                    name.replace(
+                        " step, 1 thr", f"{label or ' step'} vs hand-written numpy"
+                    ),
+                    unit,
+                    res[who] * scale,
+                    "numpy",
+                    res["numpy"] * scale,
+                    False,
+                    "<= 1.0x numpy (moonshot 0.5x)",
+                    extra,
+                )
+            )
     opeer = ores.get("torch")
     rows.append(
         Row(
