@@ -15,6 +15,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.autograd.capture import CaptureWarning
+from minigrad.nn import functional as F
 
 
 def _xor_data(dtype: Any = np.float32) -> tuple[mg.Tensor, mg.Tensor]:
@@ -135,6 +136,72 @@ def test_mlp_with_scheduler_replays_bit_for_bit(opt_name: str) -> None:
 def test_dropout_draws_the_eager_masks() -> None:
     _, c = _twins(lambda: _mlp_case("adam", dropout=0.5), n=6)
     assert c["compiled"].replays == 4
+
+
+def test_cnn_with_batchnorm_and_dropout_replays_bit_for_bit() -> None:
+    """Running statistics (in-place updates), channel dropout, convolution,
+    pooling, and a new batch each call."""
+
+    def make() -> dict[str, Any]:
+        mg.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Dropout2d(0.25),
+            nn.Flatten(),
+            nn.Linear(4 * 3 * 3, 5),
+        )
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        rng = np.random.default_rng(2)
+        xs = [rng.standard_normal((6, 1, 6, 6)).astype(np.float32) for _ in range(3)]
+        ys = [rng.integers(0, 5, 6) for _ in range(3)]
+
+        def step(x: mg.Tensor, y: mg.Tensor) -> mg.Tensor:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return {
+            "step": step,
+            "args": lambda i: (mg.tensor(xs[i % 3]), mg.tensor(ys[i % 3])),
+            "params": [*model.parameters(), *model.buffers()],
+        }
+
+    _, c = _twins(make, n=6)
+    assert c["compiled"].replays == 4
+
+
+def test_lstm_replays_bit_for_bit() -> None:
+    """A zero initial state made inside the module is a constant of the tape."""
+
+    def make() -> dict[str, Any]:
+        mg.manual_seed(0)
+        emb, lstm, head = (
+            nn.Embedding(9, 4),
+            nn.LSTM(4, 6, batch_first=True),
+            nn.Linear(6, 9),
+        )
+        params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
+        opt = optim.SGD(params, lr=0.1)
+        rng = np.random.default_rng(3)
+        seqs = [mg.tensor(rng.integers(0, 9, (3, 5))) for _ in range(2)]
+
+        def step(x: mg.Tensor) -> mg.Tensor:
+            opt.zero_grad()
+            h, _ = lstm(emb(x))
+            loss = F.cross_entropy(head(h[:, -1]), x[:, 0])
+            loss.backward()
+            opt.step()
+            return loss
+
+        return {"step": step, "args": lambda i: (seqs[i % 2],), "params": params}
+
+    _, c = _twins(make, n=5)
+    assert c["compiled"].replays == 3
 
 
 def test_manual_update_with_inplace_tensor_ops() -> None:
@@ -269,9 +336,25 @@ def test_branching_on_data_through_numpy_falls_back() -> None:
     _fallback(_simple(body), "its calls record different tapes")
 
 
-def test_tensor_made_inside_the_step_falls_back() -> None:
+def test_tensor_made_inside_the_step_is_a_constant_while_it_does_not_change() -> None:
     def body(model: nn.Module, opt: Any, x: mg.Tensor) -> mg.Tensor:
-        target = mg.Tensor(np.zeros((5, 3), np.float32))  # not an op or call
+        target = mg.Tensor(np.full((5, 3), 0.5, np.float32))  # not an op or call
+        opt.zero_grad()
+        loss = ((model(x) - target) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    _, c = _twins(_simple(body), n=5)
+    assert c["compiled"].replays == 3
+
+
+def test_tensor_made_inside_the_step_that_changes_falls_back() -> None:
+    calls: dict[int, int] = {}
+
+    def body(model: nn.Module, opt: Any, x: mg.Tensor) -> mg.Tensor:
+        n = calls[id(model)] = calls.get(id(model), 0) + 1
+        target = mg.Tensor(np.full((5, 3), n, np.float32))  # Python state
         opt.zero_grad()
         loss = ((model(x) - target) ** 2).mean()
         loss.backward()
@@ -279,7 +362,8 @@ def test_tensor_made_inside_the_step_falls_back() -> None:
         return loss
 
     _fallback(
-        _simple(body), "made inside the step by something that is not a recorded op"
+        _simple(body),
+        "made inside the step by something that is not a recorded op",
     )
 
 

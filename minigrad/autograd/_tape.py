@@ -129,7 +129,7 @@ class Recorder:
         if s is not None:
             return s
         for i, o in enumerate(self.objs):
-            if self.kinds[i] != CONST and o.grad is x:
+            if isinstance(o, TensorBase) and o.grad is x:
                 s = self._add(x, OUT)
                 self.entries.append((GRAD, None, (i,), None, (s,), _no_grad()))
                 return s
@@ -142,7 +142,7 @@ class Recorder:
         if type(x) is not np.ndarray:
             return None
         for i, o in enumerate(self.objs):
-            if self.kinds[i] != CONST and o.data is x:
+            if isinstance(o, TensorBase) and o.data is x:
                 s = self._add(x, OUT)
                 self.entries.append((DATA, None, (i,), None, (s,), _no_grad()))
                 return s

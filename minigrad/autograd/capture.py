@@ -32,8 +32,12 @@ What a replay assumes, and how each assumption is checked:
   ``.grad`` replaced without a recorded ``zero_grad`` (``p.grad = None``),
   means the tape would miss it;
 * every tensor the ops use is an argument, from outside the step (the same
-  object on every call), or made by a recorded op or call: a tensor made inside
-  the step by other means (``mg.tensor(...)``, a factory) is not replayed.
+  object on every call), made by a recorded op or call (factories such as
+  ``mg.zeros`` and ``mg.randn`` are recorded calls), or a constant: a tensor
+  made inside the step by other means (a Python number an op wrapper turns
+  into a tensor, ``mg.Tensor(array)``) that holds the same value on the calls
+  that record the tape, and is kept as it is. One that changes between those
+  calls is not replayed.
 
 When an assumption fails the step runs eagerly, with a ``CaptureWarning`` that
 names the reason (once per reason). What cannot be seen is not checked: Python
@@ -347,7 +351,7 @@ def _diff(a: Recorder, b: Recorder) -> str | None:
         kind = a.kinds[s]
         if kind != b.kinds[s]:
             return "its tensors come from different places"
-        if kind == EXT and oa is not ob:
+        if kind == EXT and oa is not ob and not _same_constant(oa, ob):
             return (
                 f"a tensor of shape {tuple(ob.data.shape)} is made inside the step "
                 "by something that is not a recorded op (create it outside the step, "
@@ -361,6 +365,20 @@ def _diff(a: Recorder, b: Recorder) -> str | None:
     if ra[0] != rb[0] or ra[1] != rb[1] or not all(map(_same, ra[2], rb[2])):
         return "it returned different things"
     return None
+
+
+def _same_constant(a: Any, b: Any) -> bool:
+    """Tensors made inside the step by no op (a Python number an op wrapper
+    turned into a tensor, a zero initial state) that hold the same value on
+    both calls: the tape keeps the later one as a constant."""
+    if a.requires_grad or b.requires_grad or type(a) is not type(b):
+        return False
+    da, db = a.data, b.data
+    return bool(
+        da.dtype == db.dtype
+        and da.shape == db.shape
+        and np.array_equal(da, db, equal_nan=da.dtype.kind in "fc")
+    )
 
 
 _Snap = tuple[Any, Any, np.ndarray, Any]
