@@ -656,16 +656,19 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, t = ctx.saved_tensors
         red = ctx.red
         need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not STATE.grad_enabled and (ctx.gx is not None or ctx.gt is not None):
+            # The gradient from the forward; _saved_arrays only for its checks
+            # (an input modified in place since raises, as saved_tensors).
+            ctx._saved_arrays()
             gx, gt, gd = ctx.gx, ctx.gt, g.data
             ctx.gx = ctx.gt = None
             return (
                 _wrap(_rescaled(gx, gd, red)) if need_x else None,
                 _wrap(_rescaled(gt, gd, red)) if need_t else None,
             )
+        x, t = ctx.saved_tensors
         gs = _elem_scale(g, red, x.data.size)
         gw = gs if ctx.w is None else gs * Tensor._wrap(ctx.w)
         gx = gt = None
