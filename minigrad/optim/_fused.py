@@ -8,7 +8,9 @@ group cannot; ``None`` (the default) runs it when the whole group qualifies and
 is large enough to repay the call (AUTO_MIN_ELEMENTS), and falls back to numpy
 otherwise. A group qualifies when every parameter that has
 a gradient holds, with its gradient, C-contiguous aligned arrays of one
-dtype, float32 or float64, the parameter writeable. The fused kernel does
+dtype, float32 or float64, of the same size, the parameter writeable: what
+the kernel's wrapper checks, asked of it (``_optim.group_problem``). The fused
+kernel does
 the numpy path's operations in the same order, so both give the same bits
 (tests/test_optim_fused.py); it saves the temporaries and the passes over
 memory (one read and one write of each array per step).
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _optim
 from minigrad.errors import ArgumentError
 from minigrad.tensor import Tensor
 
@@ -56,23 +59,6 @@ def check_fused_option(name: str, group: dict[str, Any], key: str = "fused") -> 
                 )
 
 
-def _why_not(p: Tensor, dtype: np.dtype) -> str | None:
-    x, g = p.data, p.grad.data  # type: ignore[union-attr]
-    if not isinstance(x, np.ndarray) or not isinstance(g, np.ndarray):
-        return "a parameter or gradient is not a numpy array"
-    if x.dtype not in _FLOATS or x.dtype != dtype:
-        return f"parameter dtypes differ or are not float32/float64 ({x.dtype})"
-    if g.dtype != dtype:
-        return f"a gradient has dtype {g.dtype}, its parameter {x.dtype}"
-    xf, gf = x.flags, g.flags  # each .flags read builds an object
-    for what, a, f in (("parameter", x, xf), ("gradient", g, gf)):
-        if not (f.c_contiguous and f.aligned):
-            return f"a {what} of shape {a.shape} is not C-contiguous and aligned"
-    if not xf.writeable:
-        return "a parameter is read-only"
-    return None
-
-
 def fused_params(
     name: str, group: dict[str, Any], key: str = "fused", min_elements: int = 0
 ) -> list[Tensor] | None:
@@ -92,13 +78,14 @@ def fused_params(
         and sum(p.data.size for p in params) < min_elements
     ):
         return None
-    dtype = params[0].data.dtype
-    for p in params:
-        why = _why_not(p, dtype)
-        if why is not None:
-            if fused:
-                raise ArgumentError(f"{name}: {key}=True, but {why}")
-            return None
+    why = _optim.group_problem(
+        [p.data for p in params],
+        [p.grad.data for p in params],  # type: ignore[union-attr]
+    )
+    if why is not None:
+        if fused:
+            raise ArgumentError(f"{name}: {key}=True, but {why}")
+        return None
     return params
 
 
