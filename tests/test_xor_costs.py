@@ -7,8 +7,9 @@ its reference, and the checks it moved still raising for bad input.
   gradient as a product]): it agrees with the recorded backward and numpy.
 - BCELoss reads its weight buffer directly; BinaryCrossEntropy's backward from
   the forward's gradient still refuses inputs modified in place.
-- Plain SGD's auto mode (numpy below AUTO_MIN_ELEMENTS, fused above) gives the
-  bits of the numpy path in float32 and float64.
+- Plain SGD's auto mode (fused at any size now that the call is cheap) gives
+  the bits of the numpy path in float32 and float64; the group checks are the
+  kernel wrapper's own (``_optim.group_problem``).
 - The loss helpers share ``ops.loss._as_tensor``.
 """
 
@@ -279,16 +280,25 @@ def test_losses_share_the_argument_helper():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("rows", [1, AUTO_MIN_ELEMENTS // 8 + 1])
-def test_plain_sgd_auto_mode_same_bits(dtype, rows):
-    """XOR-sized groups take the numpy path, groups over AUTO_MIN_ELEMENTS the
-    fused one; both give the numpy path's bits (fused=False, the reference)."""
+@pytest.mark.parametrize("rows", [1, 5000])
+def test_plain_sgd_auto_mode_same_bits(monkeypatch, dtype, rows):
+    """Auto mode takes the fused step for plain SGD groups of any size over
+    AUTO_MIN_ELEMENTS (0: the XOR net's 9 elements too); auto, fused and the
+    numpy path (fused=False, the reference) give the same bits."""
+    from minigrad._C import _optim
+
+    calls = []
+    real = _optim.step
+    monkeypatch.setattr(
+        _optim, "step", lambda op, *a, **k: calls.append(op) or real(op, *a, **k)
+    )
     rng = np.random.default_rng(rows)
     shapes = [(rows, 4), (rows, 2), (3,), (1,)]
     init = [rng.standard_normal(s).astype(dtype) for s in shapes]
     grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(3)]
     out = {}
     for fused in (None, False, True):
+        calls.clear()
         ps = [mg.tensor(a.copy(), requires_grad=True) for a in init]
         opt = optim.SGD(ps, lr=0.3, fused=fused)
         for gs in grads:
@@ -297,7 +307,36 @@ def test_plain_sgd_auto_mode_same_bits(dtype, rows):
             opt.step()
         out[fused] = [p.data.tobytes() for p in ps]
         assert [p._version[0] for p in ps] == [3] * len(ps)
+        fused_calls = fused is True or (
+            fused is None and sum(a.size for a in init) >= AUTO_MIN_ELEMENTS
+        )
+        assert calls == (["sgd"] * 3 if fused_calls else [])
     assert out[None] == out[False] == out[True]
+
+
+def test_sgd_auto_mode_falls_back_on_what_the_kernel_refuses():
+    """group_problem (step's own checks) sends a group the kernel refuses to
+    numpy in auto mode and names the problem with fused=True."""
+    ps = [mg.tensor(np.ones((3, 2)), requires_grad=True) for _ in range(2)]
+    ps[1].grad = mg.tensor(np.full((2, 3), 0.5).T)  # not C-contiguous
+    ps[0].grad = mg.tensor(np.full((3, 2), 0.5))
+    optim.SGD(ps, lr=1.0).step()
+    assert all(np.array_equal(p.data, np.full((3, 2), 0.5)) for p in ps)
+    with pytest.raises(
+        ArgumentError, match=r"fused=True, but grads\[1\] must be C-con"
+    ):
+        optim.SGD(ps, lr=1.0, fused=True).step()
+    ps[1].grad = mg.tensor(np.full((3, 2), 0.5, np.float32))
+    with pytest.raises(
+        ArgumentError, match=r"fused=True, but grads\[1\] has dtype float32"
+    ):
+        optim.SGD(ps, lr=1.0, fused=True).step()
+    ps[1].grad = mg.tensor(np.full(5, 0.5))
+    with pytest.raises(
+        ArgumentError, match=r"fused=True, but grads\[1\] has 5 elements"
+    ):
+        optim.SGD(ps, lr=1.0, fused=True).step()
+    assert all(np.array_equal(p.data, np.full((3, 2), 0.5)) for p in ps)
 
 
 def test_sgd_option_checks_still_raise():

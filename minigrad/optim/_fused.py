@@ -29,20 +29,21 @@ from minigrad.tensor import Tensor
 __all__ = ["check_fused_option", "fused_params"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-# In auto mode, plain SGD groups (no momentum, weight decay or maximize)
-# under this many elements in all take the numpy path: there the update is
-# one numpy operation per parameter, cheaper than the fused call's fixed cost
-# (fused_params' checks, _fused_update's lists, and _optim.step's wrapper,
-# ~4 us for 4 parameters). Re-measured with the checks in C (1 thread, whole
-# opt.step, fused/numpy, float32 then float64, two loaded runs): XOR 2-2-1
-# (9 elements) 2.1-1.6x / 2.8-2.0x; 3k 1.6x / 1.6x; 12k 1.2x / 1.1-1.3x;
-# 34k 1.05-1.2x / 1.0-1.15x; 52-58k 1.0-1.1x / 0.85-1.0x; 75k 0.94x / 0.8x;
-# MLP 784-128-64-10 (109k) 0.8-1.1x / 0.7-0.9x: the crossover is near 64k.
-# Every other update costs numpy several passes and temporaries per
-# parameter, and the fused step wins at any size (9 elements: Adam 13 vs 32
-# us, RMSprop 12 vs 24, Adagrad 10.5 vs 17, SGD with momentum 9.6 vs 10.5;
-# 33k: Adam 24 vs 66): their threshold is 0.
-AUTO_MIN_ELEMENTS = 1 << 16
+# In auto mode, groups under this many elements in all take the numpy path
+# when their update is plain SGD (no momentum, weight decay or maximize: one
+# numpy operation per parameter); every other update costs numpy several
+# passes and temporaries per parameter, and the fused step wins at any size
+# (9 elements: Adam 13 vs 32 us, RMSprop 12 vs 24, Adagrad 10.5 vs 17).
+# It was 32k while the fused call cost ~7 us before any arithmetic (Python
+# array checks, five numpy arrays per call). With the checks in C
+# (``_optim.group_problem``) and the call's arrays in one malloc (Note [Fused
+# step call cost] in _optim.pyx), plain SGD's whole opt.step, fused/numpy on
+# 1 thread (float32, float64): XOR 2-2-1, 9 elements, 4.3 vs 5.1 us (0.84x),
+# 4.3 vs 4.8 (0.90x); 212: 0.90x, 1.00x; 3k: 0.81x, 0.83x; 12k: 0.74x,
+# 0.73x; 34k: 0.67x, 0.60x; MLP 784-128-64-10 (109k): 0.59x, 0.61x. The
+# fused step is never slower, so the bound is 0 (kept as the one knob should
+# another machine measure otherwise).
+AUTO_MIN_ELEMENTS = 0
 
 
 def check_fused_option(name: str, group: dict[str, Any], key: str = "fused") -> None:
