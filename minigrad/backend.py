@@ -249,7 +249,7 @@ def get_num_threads() -> int:
 # ``os.environ.get`` is used.
 _ENV_DATA: Any = getattr(os.environ, "_data", None)
 try:
-    _ISA_KEY: Any = os.environ.encodekey(_ISA_ENV)  # type: ignore[attr-defined]
+    _ISA_KEY: Any = os.environ.encodekey(_ISA_ENV)
 except AttributeError:  # pragma: no cover - not CPython's os._Environ
     _ENV_DATA = None
     _ISA_KEY = None

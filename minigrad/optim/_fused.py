@@ -81,7 +81,7 @@ def fused_params(
         return None
     why = _optim.group_problem(
         [p.data for p in params],
-        [p.grad.data for p in params],  # type: ignore[union-attr]
+        [p.grad.data for p in params],
     )
     if why is not None:
         if fused:
