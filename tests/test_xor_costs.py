@@ -29,6 +29,7 @@ from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops import linalg
 from minigrad.optim._fused import AUTO_MIN_ELEMENTS
 from tests.helpers import examples
+from tests.test_fused_layers import _operands
 
 ACTS = [None, "relu", "sigmoid", "tanh"]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
@@ -130,13 +131,7 @@ def test_linear_unrecorded_backward_matches_recorded(act, dtype, n, k, m, bias):
     """The array backward (fast) against the Tensor-op backward (create_graph,
     the reference) and numpy."""
     rng = np.random.default_rng(n * 100 + k * 10 + m)
-    x = mg.tensor(rng.standard_normal((n, k)).astype(dtype), requires_grad=True)
-    w = mg.tensor(rng.standard_normal((m, k)).astype(dtype), requires_grad=True)
-    b = (
-        mg.tensor(rng.standard_normal(m).astype(dtype), requires_grad=True)
-        if bias
-        else None
-    )
+    _, x, w, b = _operands(rng, n, k, m, dtype, bias)
     y1, fast = _linear_grads(x, w, b, act, False)
     y2, ref = _linear_grads(x, w, b, act, True)
     np.testing.assert_array_equal(y1, y2)
