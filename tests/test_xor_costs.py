@@ -165,6 +165,30 @@ def test_linear_gradcheck_and_gradgradcheck(act):
     assert mg.autograd.gradgradcheck(f, (x, w, b))
 
 
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("shape", [(4, 2), (0, 2), (3, 4, 2), (2,)])
+def test_nn_linear_fast_path_matches_the_checked_one(act, shape):
+    """nn.Linear's forward tries ops.linalg._linear_fast first (2-D input);
+    other inputs take its checks and F.linear: both give the composite's
+    values and gradients."""
+    mg.manual_seed(3)
+    lin = nn.Linear(2, 3, dtype=mg.float64)
+    x = mg.tensor(
+        np.linspace(-1, 1, int(np.prod(shape))).reshape(shape), requires_grad=True
+    )
+    y = lin._forward_act(x, act)
+    y.sum().backward()
+    got = [y.data, x.grad.data, lin.weight.grad.data, lin.bias.grad.data]
+    x2 = mg.tensor(x.data, requires_grad=True)
+    w2 = mg.tensor(lin.weight.data, requires_grad=True)
+    b2 = mg.tensor(lin.bias.data, requires_grad=True)
+    y2 = linalg._linear_composite(x2, w2, b2, act)
+    y2.sum().backward()
+    for a, r in zip(got, [y2.data, x2.grad.data, w2.grad.data, b2.grad.data]):
+        assert a.shape == r.shape
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-13)
+
+
 def test_linear_checks_still_raise():
     x, w, b = mg.ones(4, 2), mg.ones(3, 2), mg.ones(3)
     with pytest.raises(TypeError, match="linear: x must be a Tensor"):

@@ -349,6 +349,34 @@ def _linear_composite(
     return y
 
 
+def _linear_fast(x: Any, weight: Any, bias: Any, activation: Any) -> Tensor | None:
+    """``linear`` in the common case, checked in a few comparisons (2-D x, one
+    float dtype, a bias that fits); None when the full checks must run. Also
+    nn.Linear's first step, before its own checks (which then run only when
+    this declines)."""
+    if isinstance(x, Tensor) and isinstance(weight, Tensor):
+        xd, wd = x.data, weight.data
+        dt = xd.dtype
+        if (
+            xd.ndim == 2
+            and wd.ndim == 2
+            and xd.shape[1] == wd.shape[1]
+            and dt == wd.dtype
+            and dt in _FLOATS
+            and activation in _ACTIVATIONS
+        ):
+            kw = {"activation": activation}
+            if bias is None:
+                return _apply_arrays(Linear, (x, weight), kw)
+            if (
+                isinstance(bias, Tensor)
+                and bias.data.dtype == dt
+                and bias.data.shape == (wd.shape[0],)
+            ):
+                return _apply_arrays(Linear, (x, weight, bias), kw)
+    return None
+
+
 def linear(
     x: Tensor,
     weight: Tensor,
@@ -376,27 +404,9 @@ def linear(
     ValueError
         Shapes that do not agree, or an unknown activation.
     """
-    if isinstance(x, Tensor) and isinstance(weight, Tensor):
-        # The common case, checked in a few comparisons: 2-D x, one float dtype.
-        xd, wd = x.data, weight.data
-        dt = xd.dtype
-        if (
-            xd.ndim == 2
-            and wd.ndim == 2
-            and xd.shape[1] == wd.shape[1]
-            and dt == wd.dtype
-            and dt in _FLOATS
-            and activation in _ACTIVATIONS
-        ):
-            kw = {"activation": activation}
-            if bias is None:
-                return _apply_arrays(Linear, (x, weight), kw)
-            if (
-                isinstance(bias, Tensor)
-                and bias.data.dtype == dt
-                and bias.data.shape == (wd.shape[0],)
-            ):
-                return _apply_arrays(Linear, (x, weight, bias), kw)
+    y = _linear_fast(x, weight, bias, activation)
+    if y is not None:
+        return y
     _check_linear(x, weight, bias, activation)
     ts = [x, weight] + ([bias] if bias is not None else [])
     dt = ts[0].dtype
