@@ -234,13 +234,35 @@ def get_num_threads() -> int:
     return _Threads.n
 
 
+# Note [ISA lookup cost]
+# ``_isa()`` runs on every GEMM call (``ops.linalg._gemm_kw``). There is no
+# setter for the ISA: ``MINIGRAD_ISA`` is the only control, and it may change
+# at run time (tests set it with monkeypatch), taking effect at the next
+# product. ``os.environ.get`` costs ~0.8 us (Mapping.get, key encoding, value
+# decoding), most of a tiny product's wrapper cost, so the variable is read
+# from the bytes dict behind ``os.environ`` (``os.environ._data``, which every
+# ``os.environ[...] =`` / ``del`` / ``putenv`` through os updates) in one dict
+# lookup, and the choice is cached keyed on that raw value: any change of the
+# variable through ``os.environ`` is seen at the next call, exactly as before.
+# (A change made behind Python's back, by C code calling ``setenv``, was never
+# seen by ``os.environ`` either.) If ``_data`` is missing (another Python),
+# ``os.environ.get`` is used.
+_ENV_DATA: Any = getattr(os.environ, "_data", None)
+try:
+    _ISA_KEY: Any = os.environ.encodekey(_ISA_ENV)
+except AttributeError:  # pragma: no cover - not CPython's os._Environ
+    _ENV_DATA = None
+    _ISA_KEY = None
+
+
 class _Isa:
-    env: str | None = None
+    raw: Any = None  # the variable's raw value the cached name was chosen for
     name: str | None = None
 
 
 def _isa() -> str:
-    """The GEMM micro-kernel to use: ``MINIGRAD_ISA`` if set, else the best.
+    """The GEMM micro-kernel to use: ``MINIGRAD_ISA`` if set, else the best
+    (cached per value of the variable, Note [ISA lookup cost]).
 
     Raises
     ------
@@ -249,11 +271,12 @@ def _isa() -> str:
     RuntimeError
         ``MINIGRAD_ISA`` names one this CPU cannot run.
     """
-    env = os.environ.get(_ISA_ENV) or None
-    if _Isa.name is not None and env == _Isa.env:
+    raw = _ENV_DATA.get(_ISA_KEY) if _ENV_DATA is not None else os.environ.get(_ISA_ENV)
+    if _Isa.name is not None and raw == _Isa.raw:
         return _Isa.name
     from minigrad._C import _gemm
 
+    env = os.environ.get(_ISA_ENV) or None
     if env is None:
         name = _gemm.best_isa()
     else:
@@ -267,7 +290,7 @@ def _isa() -> str:
                 f"{_ISA_ENV}={env!r}: this CPU does not support {name} "
                 f"(available: {', '.join(_gemm.available_isas())})"
             )
-    _Isa.env, _Isa.name = env, name
+    _Isa.raw, _Isa.name = raw, name
     return name
 
 

@@ -7,6 +7,7 @@ import numpy as np
 OPS: dict[str, tuple[str, ...]]
 ISAS: tuple[str, ...]
 
+def group_problem(params: list[Any], grads: list[Any]) -> str | None: ...
 def step(
     op: str,
     params: list[np.ndarray],

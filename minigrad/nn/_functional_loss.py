@@ -18,10 +18,15 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
-from minigrad.dtypes import DTypeError, to_array
+from minigrad.dtypes import DTypeError
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn._functional_distance import pairwise_distance
-from minigrad.ops.loss import TargetOutOfRangeError, _check_reduction, _reduce
+from minigrad.ops.loss import (
+    TargetOutOfRangeError,
+    _as_tensor,
+    _check_reduction,
+    _reduce,
+)
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -56,16 +61,8 @@ def _legacy_reduction(size_average: Any, reduce: Any, reduction: str, op: str) -
     return ret
 
 
-def _tensor(x: Any, op: str, name: str) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, np.ndarray):
-        return Tensor._wrap(to_array(x))
-    raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
-
-
 def _floating(x: Any, op: str, name: str = "input") -> Tensor:
-    x = _tensor(x, op, name)
+    x = _as_tensor(x, op, name)
     if x.dtype.kind != "f":
         raise DTypeError(f"{op}: {name} must be floating point, got dtype {x.dtype}")
     return x
@@ -239,7 +236,7 @@ def margin_ranking_loss(
     reduction = _start(op, reduction, size_average, reduce)
     x1 = _floating(input1, op, "input1")
     x2 = _floating(input2, op, "input2")
-    y = _tensor(target, op, "target")
+    y = _as_tensor(target, op, "target")
     if not x1.ndim == x2.ndim == y.ndim:
         raise ShapeError(
             f"{op}: all input tensors should have the same number of dims, got "
@@ -265,7 +262,7 @@ def hinge_embedding_loss(
     op = "hinge_embedding_loss"
     reduction = _start(op, reduction, size_average, reduce)
     x = _floating(input, op)
-    y = _tensor(target, op, "target")
+    y = _as_tensor(target, op, "target")
     shape = _broadcast(op, input=x, target=y)
     yd = np.broadcast_to(y.data, shape)
     hinge = ops.where(yd != 1, (margin - x).clamp(min=0), 0.0)
@@ -285,7 +282,7 @@ def soft_margin_loss(
     op = "soft_margin_loss"
     reduction = _start(op, reduction, size_average, reduce)
     x = _floating(input, op)
-    y = _tensor(target, op, "target")
+    y = _as_tensor(target, op, "target")
     if _broadcast(op, input=x, target=y) != x.shape:
         raise ShapeError(
             f"{op}: target of shape {tuple(y.shape)} does not broadcast to the "
@@ -311,7 +308,7 @@ def multilabel_soft_margin_loss(
     x = _floating(input, op)
     if x.ndim == 0:
         raise ShapeError(f"{op}: input must have a class dim, got a 0-d tensor")
-    y = _tensor(target, op, "target")
+    y = _as_tensor(target, op, "target")
     named = {"input": x, "target": y}
     if weight is not None:
         named["weight"] = weight = _floating(weight, op, "weight")
@@ -346,7 +343,7 @@ def multi_margin_loss(
             f"{op}: expected a non-empty vector or matrix (N, C) with an optional "
             f"0-size batch, got input of shape {tuple(x.shape)}"
         )
-    y = _tensor(target, op, "target")
+    y = _as_tensor(target, op, "target")
     if y.dtype.kind not in "iu":
         raise DTypeError(f"{op}: target must be int64 class indices, got {y.dtype}")
     n = x.shape[0] if x.ndim == 2 else 1
@@ -433,7 +430,7 @@ def cosine_embedding_loss(
     reduction = _start(op, reduction, size_average, reduce)
     x1 = _floating(input1, op, "input1")
     x2 = _floating(input2, op, "input2")
-    y = _tensor(target, op, "target")
+    y = _as_tensor(target, op, "target")
     if y.ndim > 1:
         raise ShapeError(
             f"{op}: expected a 0-d or 1-D target, got shape {tuple(y.shape)} "

@@ -652,7 +652,7 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-w·(t·log(p) + (1 - t)·log(1 - p)) for probabilities p = input, with the
     logs clamped at -100 (PyTorch)."""
-    return _loss.binary_cross_entropy(input, target, weight=weight, reduction=reduction)
+    return _loss.binary_cross_entropy(input, target, weight, reduction)
 
 
 def binary_cross_entropy_with_logits(

@@ -17,6 +17,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
+from minigrad.ops.linalg import _linear_fast
 from minigrad.tensor import Tensor
 
 __all__ = ["Bilinear", "Identity", "Linear"]
@@ -128,8 +129,13 @@ class Linear(Module):
         None) in one fused op: what Sequential runs for a Linear followed by that
         activation module (Note [Sequential fusion] in ``container.py``)."""
         # The registry read directly: cheaper than two __getattr__ fallbacks, and
-        # this is the hottest layer of a small MLP.
+        # this is the hottest layer of a small MLP. The common case (2-D input
+        # of the weight's dtype) goes straight to the op; the checks below run
+        # when its few comparisons decline, for this layer's errors.
         params = self._parameters
+        y = _linear_fast(input, params["weight"], params["bias"], activation)
+        if y is not None:
+            return y
         if not isinstance(input, Tensor):
             raise TypeError(f"Linear: expected a Tensor, got {type(input).__name__}")
         d = input.data

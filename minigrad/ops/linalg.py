@@ -249,6 +249,32 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _gemm.gemm(a, b, **_gemm_kw())
 
 
+# Note [Bias gradient as a product]
+# The bias gradient of Linear's unrecorded backward, Σ_rows gz, is computed as
+# ones(rows) @ gz when gz is small (<= _TINY elements, Note [Tiny products]):
+# numpy's axis-0 add.reduce costs ~1 us even on a 4x2 array (0.35 us as a dot),
+# and 4-6x a dot up to 64x128. The sum's order differs from add.reduce's, so
+# the result can differ in the last bit (the recorded path sums with
+# ``Tensor.sum``); tests/test_xor_costs.py checks the two agree. The ones
+# vectors are cached per (rows, dtype), read-only.
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def _sum_rows(gz: np.ndarray) -> np.ndarray:
+    """Σ over axis 0 of a 2-D float array (Note [Bias gradient as a product])."""
+    rows = gz.shape[0]
+    if gz.size > _TINY or rows == 0:
+        return np.add.reduce(gz, axis=0)
+    key = (rows, gz.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:  # many batch sizes: keep the cache small
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(rows, gz.dtype)
+        ones.flags.writeable = False
+    return ones.dot(gz)
+
+
 def _linear_backward_arrays(
     ctx: Any, g: np.ndarray, x: np.ndarray, w: np.ndarray, y: Any = None
 ) -> tuple[Any, ...]:
@@ -272,7 +298,7 @@ def _linear_backward_arrays(
     gw = wrap(_mm(gz.T, x)) if needs[1] else None
     if len(needs) == 2:  # no bias
         return gx, gw
-    return gx, gw, wrap(np.add.reduce(gz, axis=0)) if needs[2] else None
+    return gx, gw, wrap(_sum_rows(gz)) if needs[2] else None
 
 
 def _check_linear(
@@ -323,6 +349,34 @@ def _linear_composite(
     return y
 
 
+def _linear_fast(x: Any, weight: Any, bias: Any, activation: Any) -> Tensor | None:
+    """``linear`` in the common case, checked in a few comparisons (2-D x, one
+    float dtype, a bias that fits); None when the full checks must run. Also
+    nn.Linear's first step, before its own checks (which then run only when
+    this declines)."""
+    if isinstance(x, Tensor) and isinstance(weight, Tensor):
+        xd, wd = x.data, weight.data
+        dt = xd.dtype
+        if (
+            xd.ndim == 2
+            and wd.ndim == 2
+            and xd.shape[1] == wd.shape[1]
+            and dt == wd.dtype
+            and dt in _FLOATS
+            and activation in _ACTIVATIONS
+        ):
+            kw = {"activation": activation}
+            if bias is None:
+                return _apply_arrays(Linear, (x, weight), kw)
+            if (
+                isinstance(bias, Tensor)
+                and bias.data.dtype == dt
+                and bias.data.shape == (wd.shape[0],)
+            ):
+                return _apply_arrays(Linear, (x, weight, bias), kw)
+    return None
+
+
 def linear(
     x: Tensor,
     weight: Tensor,
@@ -350,27 +404,9 @@ def linear(
     ValueError
         Shapes that do not agree, or an unknown activation.
     """
-    if isinstance(x, Tensor) and isinstance(weight, Tensor):
-        # The common case, checked in a few comparisons: 2-D x, one float dtype.
-        xd, wd = x.data, weight.data
-        dt = xd.dtype
-        if (
-            xd.ndim == 2
-            and wd.ndim == 2
-            and xd.shape[1] == wd.shape[1]
-            and dt == wd.dtype
-            and dt in _FLOATS
-            and activation in _ACTIVATIONS
-        ):
-            kw = {"activation": activation}
-            if bias is None:
-                return _apply_arrays(Linear, (x, weight), kw)
-            if (
-                isinstance(bias, Tensor)
-                and bias.data.dtype == dt
-                and bias.data.shape == (wd.shape[0],)
-            ):
-                return _apply_arrays(Linear, (x, weight, bias), kw)
+    y = _linear_fast(x, weight, bias, activation)
+    if y is not None:
+        return y
     _check_linear(x, weight, bias, activation)
     ts = [x, weight] + ([bias] if bias is not None else [])
     dt = ts[0].dtype

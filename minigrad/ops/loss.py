@@ -32,6 +32,7 @@ import numpy as np
 from minigrad._C import _softmax
 from minigrad.autograd.function import Function, apply1, apply2
 from minigrad.autograd.grad_mode import STATE
+from minigrad.dtypes import to_array
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops.activation import log_softmax, sigmoid, softmax, softplus
 from minigrad.ops.elementwise import clamp, log, where
@@ -78,10 +79,14 @@ def _check_reduction(reduction: Any, op: str) -> None:
 
 
 def _as_tensor(t: Any, op: str, name: str) -> Tensor:
+    """A loss's ``name`` argument as a Tensor: a Tensor as is; an array or
+    Python data converted as ``mg.tensor`` does (supported dtypes, native byte
+    order; no copy of an array that needs none). The one helper of the loss
+    functions here and in ``nn/_functional_loss.py``."""
     if isinstance(t, Tensor):
         return t
     if isinstance(t, (np.ndarray, list, tuple, int, float)):
-        return Tensor._wrap(np.asarray(t))
+        return Tensor._wrap(to_array(t, copy=False))
     raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
 
 
@@ -651,16 +656,19 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, t = ctx.saved_tensors
         red = ctx.red
         need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not STATE.grad_enabled and (ctx.gx is not None or ctx.gt is not None):
+            # The gradient from the forward; _saved_arrays only for its checks
+            # (an input modified in place since raises, as saved_tensors).
+            ctx._saved_arrays()
             gx, gt, gd = ctx.gx, ctx.gt, g.data
             ctx.gx = ctx.gt = None
             return (
                 _wrap(_rescaled(gx, gd, red)) if need_x else None,
                 _wrap(_rescaled(gt, gd, red)) if need_t else None,
             )
+        x, t = ctx.saved_tensors
         gs = _elem_scale(g, red, x.data.size)
         gw = gs if ctx.w is None else gs * Tensor._wrap(ctx.w)
         gx = gt = None

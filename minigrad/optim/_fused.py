@@ -8,7 +8,9 @@ group cannot; ``None`` (the default) runs it when the whole group qualifies and
 is large enough to repay the call (AUTO_MIN_ELEMENTS), and falls back to numpy
 otherwise. A group qualifies when every parameter that has
 a gradient holds, with its gradient, C-contiguous aligned arrays of one
-dtype, float32 or float64, the parameter writeable. The fused kernel does
+dtype, float32 or float64, of the same size, the parameter writeable: what
+the kernel's wrapper checks, asked of it (``_optim.group_problem``). The fused
+kernel does
 the numpy path's operations in the same order, so both give the same bits
 (tests/test_optim_fused.py); it saves the temporaries and the passes over
 memory (one read and one write of each array per step).
@@ -20,21 +22,28 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._C import _optim
 from minigrad.errors import ArgumentError
 from minigrad.tensor import Tensor
 
 __all__ = ["check_fused_option", "fused_params"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-# In auto mode, plain SGD groups (no momentum, weight decay or maximize)
-# under this many elements in all take the numpy path: there the update is
-# one numpy operation per parameter, cheaper than validating the group for
-# the C call (XOR 2-2-1, 9 elements: 8.3 us fused, 4.7 us numpy; 33k
-# elements: 10.8 vs 9.8 us). Every other update costs numpy several passes
-# and temporaries per parameter, and the fused step wins at any size (9
-# elements: Adam 13 vs 32 us, RMSprop 12 vs 24, Adagrad 10.5 vs 17, SGD with
-# momentum 9.6 vs 10.5; 33k: Adam 24 vs 66): their threshold is 0.
-AUTO_MIN_ELEMENTS = 1 << 15
+# In auto mode, groups under this many elements in all take the numpy path
+# when their update is plain SGD (no momentum, weight decay or maximize: one
+# numpy operation per parameter); every other update costs numpy several
+# passes and temporaries per parameter, and the fused step wins at any size
+# (9 elements: Adam 13 vs 32 us, RMSprop 12 vs 24, Adagrad 10.5 vs 17).
+# It was 32k while the fused call cost ~7 us before any arithmetic (Python
+# array checks, five numpy arrays per call). With the checks in C
+# (``_optim.group_problem``) and the call's arrays in one malloc (Note [Fused
+# step call cost] in _optim.pyx), plain SGD's whole opt.step, fused/numpy on
+# 1 thread (float32, float64): XOR 2-2-1, 9 elements, 4.3 vs 5.1 us (0.84x),
+# 4.3 vs 4.8 (0.90x); 212: 0.90x, 1.00x; 3k: 0.81x, 0.83x; 12k: 0.74x,
+# 0.73x; 34k: 0.67x, 0.60x; MLP 784-128-64-10 (109k): 0.59x, 0.61x. The
+# fused step is never slower, so the bound is 0 (kept as the one knob should
+# another machine measure otherwise).
+AUTO_MIN_ELEMENTS = 0
 
 
 def check_fused_option(name: str, group: dict[str, Any], key: str = "fused") -> None:
@@ -49,23 +58,6 @@ def check_fused_option(name: str, group: dict[str, Any], key: str = "fused") -> 
                     f"{name}: {key}=True needs float32 or float64 parameters, got "
                     f"one of dtype {p.dtype}"
                 )
-
-
-def _why_not(p: Tensor, dtype: np.dtype) -> str | None:
-    x, g = p.data, p.grad.data  # type: ignore[union-attr]
-    if not isinstance(x, np.ndarray) or not isinstance(g, np.ndarray):
-        return "a parameter or gradient is not a numpy array"
-    if x.dtype not in _FLOATS or x.dtype != dtype:
-        return f"parameter dtypes differ or are not float32/float64 ({x.dtype})"
-    if g.dtype != dtype:
-        return f"a gradient has dtype {g.dtype}, its parameter {x.dtype}"
-    xf, gf = x.flags, g.flags  # each .flags read builds an object
-    for what, a, f in (("parameter", x, xf), ("gradient", g, gf)):
-        if not (f.c_contiguous and f.aligned):
-            return f"a {what} of shape {a.shape} is not C-contiguous and aligned"
-    if not xf.writeable:
-        return "a parameter is read-only"
-    return None
 
 
 def fused_params(
@@ -87,13 +79,14 @@ def fused_params(
         and sum(p.data.size for p in params) < min_elements
     ):
         return None
-    dtype = params[0].data.dtype
-    for p in params:
-        why = _why_not(p, dtype)
-        if why is not None:
-            if fused:
-                raise ArgumentError(f"{name}: {key}=True, but {why}")
-            return None
+    why = _optim.group_problem(
+        [p.data for p in params],
+        [p.grad.data for p in params],
+    )
+    if why is not None:
+        if fused:
+            raise ArgumentError(f"{name}: {key}=True, but {why}")
+        return None
     return params
 
 
