@@ -500,3 +500,35 @@ def test_replay_is_checked_against_the_eager_results() -> None:
         for p, q in zip(e["params"], c["params"], strict=True)
     ]
     assert not any(same)
+
+
+def test_keyword_and_nested_arguments_and_results() -> None:
+    def make() -> dict[str, Any]:
+        model = _mlp()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        rng = np.random.default_rng(4)
+        xs = [
+            mg.tensor(rng.standard_normal((4, 6)).astype(np.float32)) for _ in range(2)
+        ]
+
+        def step(batch: tuple[mg.Tensor, ...], *, scale: float) -> dict[str, Any]:
+            (x,) = batch
+            opt.zero_grad()
+            out = model(x)
+            loss = (out * scale).pow(2).mean()
+            loss.backward()
+            opt.step(closure=None)
+            return {"loss": loss, "parts": [out, scale]}
+
+        return {"step": step, "batch": lambda i: (xs[i % 2],)}
+
+    def as_list(d: dict[str, Any]) -> list[Any]:
+        return [d["loss"], *d["parts"]]
+
+    eager, compiled = make(), make()
+    step = mg.compile(compiled["step"])
+    for i in range(5):
+        a = eager["step"](eager["batch"](i), scale=0.5)
+        b = step(compiled["batch"](i), scale=0.5)
+        _assert_same(as_list(a), as_list(b), f"call {i + 1}")
+    assert step.replays == 3
