@@ -396,30 +396,8 @@ class Tensor(_core.TensorBase, InplaceMixin):
         return self.data.dtype.kind in "if"
 
     # -- arithmetic --------------------------------------------------------------
-    def __add__(self, o: Any) -> Tensor:
-        return _ops.add(self, o)
-
-    def __radd__(self, o: Any) -> Tensor:
-        return _ops.add(o, self)
-
-    def __sub__(self, o: Any) -> Tensor:
-        return _ops.sub(self, o)
-
-    def __rsub__(self, o: Any) -> Tensor:
-        return _ops.sub(o, self)
-
-    def __mul__(self, o: Any) -> Tensor:
-        return _ops.mul(self, o)
-
-    def __rmul__(self, o: Any) -> Tensor:
-        return _ops.mul(o, self)
-
-    def __truediv__(self, o: Any) -> Tensor:
-        return _ops.div(self, o)
-
-    def __rtruediv__(self, o: Any) -> Tensor:
-        return _ops.div(o, self)
-
+    # + - * / and unary - are TensorBase's, compiled: Note [Compiled dunders] in
+    # minigrad/_C/_dunders.pxi (a Python __add__ here would shadow its C slot).
     def __pow__(self, o: Any) -> Tensor:
         return _ops.pow(self, o)
 
@@ -443,9 +421,6 @@ class Tensor(_core.TensorBase, InplaceMixin):
 
     def __rmatmul__(self, o: Any) -> Tensor:
         return _ops.matmul(_wrap(to_array(o)), self)
-
-    def __neg__(self) -> Tensor:
-        return _ops.neg(self)
 
     def __pos__(self) -> Tensor:
         return self

@@ -15,8 +15,9 @@ here, compiled, and nothing else does:
   ``autograd/function.py``);
 * ``TensorBase``: the fields of a Tensor (``data``, ``grad``, ``grad_fn``...),
   so that the core reads and writes them in C; ``minigrad.tensor.Tensor``
-  subclasses it and holds every method, and ``wrap`` (``Tensor._wrap``) is one
-  allocation;
+  subclasses it and holds every other method, and ``wrap`` (``Tensor._wrap``)
+  is one allocation; and the operators ``+ - * /`` and unary ``-``, which call
+  the functional forms from C (Note [Compiled dunders] in ``_dunders.pxi``);
 * ``loop`` / ``push`` / ``backward_scalar`` / ``accumulate_plain``
   (``_engine.pxi``): the backward engine's traversal and accumulation (Note
   [Engine order] in ``autograd/engine.py``);
@@ -46,10 +47,13 @@ access from C on a plain Python object is no cheaper than the interpreter's
 specialised bytecode, so this alone buys little); Tensor's fields in
 ``TensorBase`` (``wrap`` is one allocation, reads are C reads) 30.0k; the node's
 in ``NodeBase`` 27.6k; ``save_for_backward`` / ``saved_tensors`` as its C methods
-25.6k; the grad mode as a C thread-local flag 24.4k. What remains is mostly the
-ops' own Python (``forward``/``backward``, ``Tensor.__mul__``), numpy's ufunc
-dispatch and the cyclic GC, which must keep tracking tensors and nodes (a user's
-``ctx`` attribute can close a cycle through them).
+25.6k; the grad mode as a C thread-local flag 24.4k; the operators in
+``TensorBase`` (no Python frame for ``Tensor.__mul__``) 24.5k -> 24.0k (that
+pair measured as Ir(12 chains) - Ir(2 chains), OPENBLAS_NUM_THREADS=1: the
+idle BLAS threads' spinning otherwise varies by +-1k). What remains is mostly
+the ops' own Python (``forward``/``backward``), numpy's ufunc dispatch and the
+cyclic GC, which must keep tracking tensors and nodes (a user's ``ctx``
+attribute can close a cycle through them).
 """
 
 import heapq
@@ -119,7 +123,7 @@ cdef object _asarray = np.asarray
 cdef object _array = np.array
 cdef object _heappush = heapq.heappush
 cdef object _heappop = heapq.heappop
-cdef object _add = np.add
+cdef object _np_add = np.add
 
 # The kinds of saved items (Note [Saved tensors] in function.py uses the same codes).
 DEF SAVED_INPUT = 0
@@ -190,6 +194,38 @@ cdef class TensorBase:
     cdef public object _hooks
     cdef public object _base
     cdef object __weakref__
+
+    # The arithmetic operators call the functional forms of minigrad.ops
+    # from C (Note [Compiled dunders] in _dunders.pxi).
+    def __add__(self, other):
+        return _add(self, other)
+
+    def __radd__(self, other):
+        return _add(other, self)
+
+    def __sub__(self, other):
+        return _sub(self, other)
+
+    def __rsub__(self, other):
+        return _sub(other, self)
+
+    def __mul__(self, other):
+        return _mul(self, other)
+
+    def __rmul__(self, other):
+        return _mul(other, self)
+
+    def __truediv__(self, other):
+        return _div(self, other)
+
+    def __rtruediv__(self, other):
+        return _div(other, self)
+
+    def __neg__(self):
+        return _neg(self)
+
+
+include "_dunders.pxi"
 
 
 cdef tuple _EMPTY = ()

@@ -1,10 +1,18 @@
 # The backward engine's loop (Note [Engine order] in engine.py), part of the
 # compiled core: included by _core.pyx (Note [Compiled core]).
 
+# How a stack entry of minigrad's own files starts: 'File ".../minigrad/'.
+cdef str _OWN_FRAME = 'File "' + __file__[: __file__.rindex("_C")]
+
+
 cdef list _caller_stack():
-    """The Python stack of the op's call, for anomaly reports (no frame of ours)."""
+    """The Python stack of the op's call, for anomaly reports: without the
+    innermost frame when it is ours (a functional form's such as ``exp``; the
+    operators, ``binary_op``'s functions and the ``apply``s have none)."""
     stack = _format_stack()
-    return stack[: len(stack) - 1]
+    if stack and _OWN_FRAME in stack[len(stack) - 1]:
+        return stack[: len(stack) - 1]
+    return stack
 
 
 cpdef void push(
@@ -148,7 +156,7 @@ cpdef bint accumulate_plain(dict leaves) except -1:
         cur = (<TensorBase>t).grad
         if cur is not None:
             cd = (<TensorBase>cur).data
-            _add(cd, gd, out=cd, casting="unsafe")
+            _np_add(cd, gd, out=cd, casting="unsafe")
         elif _sole(g, gd):
             (<TensorBase>t).grad = g
         else:

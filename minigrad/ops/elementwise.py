@@ -514,6 +514,11 @@ def neg(a: Tensor) -> Tensor:
     return apply1(Neg, a)
 
 
+# The Tensor operators + - * / and unary - call these from C (Note [Compiled
+# dunders] in minigrad/_C/_dunders.pxi).
+_core.bind_dunders(add=add, sub=sub, mul=mul, div=div, neg=neg)
+
+
 def pow(a: Any, b: Any) -> Tensor:
     """``a ** b``: tensor or Python-number base and exponent.
 
