@@ -1,6 +1,6 @@
 """Recording a step's tape (Note [Captured steps] in ``capture.py``). Layer:
-autograd; imports only the compiled core, so that ``tensor``, ``nn`` and
-``optim`` can import it.
+autograd; imports only the compiled core and the grad mode, so that ``tensor``,
+``nn`` and ``optim`` can import it.
 
 A tape is a list of entries over *slots*: slot ``s`` holds, while the step
 runs, one tensor (an argument of the step, a tensor from outside, the output
