@@ -128,12 +128,8 @@ class Recorder:
         s = self.slot_of.get(id(x))
         if s is not None:
             return s
-        for i, o in enumerate(self.objs):
-            if isinstance(o, TensorBase) and o.grad is x:
-                s = self._add(x, OUT)
-                self.entries.append((GRAD, None, (i,), None, (s,), _no_grad()))
-                return s
-        return self._add(x, EXT)
+        s = self._attribute_slot(x, "grad", GRAD)
+        return self._add(x, EXT) if s is None else s
 
     def _data_slot(self, x: Any) -> int | None:
         """For an array that is the ``.data`` of a known tensor (an op's
@@ -141,10 +137,16 @@ class Recorder:
         slot that reads it on each run; else None (the array is a constant)."""
         if type(x) is not np.ndarray:
             return None
+        return self._attribute_slot(x, "data", DATA)
+
+    def _attribute_slot(self, x: Any, attr: str, kind: int) -> int | None:
+        """A slot that reads ``attr`` (``grad`` or ``data``) of the known
+        tensor whose ``attr`` is ``x`` on each run (entry ``kind``); None when
+        no known tensor's is."""
         for i, o in enumerate(self.objs):
-            if isinstance(o, TensorBase) and o.data is x:
+            if isinstance(o, TensorBase) and getattr(o, attr) is x:
                 s = self._add(x, OUT)
-                self.entries.append((DATA, None, (i,), None, (s,), _no_grad()))
+                self.entries.append((kind, None, (i,), None, (s,), _no_grad()))
                 return s
         return None
 
