@@ -549,20 +549,18 @@ cdef object _applyn(cls, tuple args, kwargs):
     cdef list raw = [None] * n
     cdef bint rec = False
     cdef TensorBase t
-    cdef tuple needs
+    cdef list needs = [False] * n
     for i in range(n):
         a = args[i]
         if isinstance(a, TensorBase):
             raw[i] = (<TensorBase>a).data
             if (<TensorBase>a).requires_grad and not mg_no_grad:
                 rec = True
+                needs[i] = True
         else:
             raw[i] = a
     if rec:
-        needs = tuple([
-            isinstance(a, TensorBase) and (<TensorBase>a).requires_grad for a in args
-        ])
-        ctx.needs_input_grad = needs
+        ctx.needs_input_grad = tuple(needs)
         ctx._edges = tuple([edge(a) if nd else None for a, nd in zip(args, needs)])
     out = cls.forward(ctx, *raw, **kwargs) if kwargs else cls.forward(ctx, *raw)
     view = cls._view

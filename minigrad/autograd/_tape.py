@@ -107,9 +107,9 @@ class Recorder:
         self.modules: list[Any] = []  # the Modules called, for their mode
         self.reason: str | None = None  # why the tape cannot be replayed
         self.result: tuple[Any, list[int], list[Any]] | None = None
-        for x in leaves:
-            if isinstance(x, TensorBase):
-                self._add(x, ARG)
+        self.arg_pos = [i for i, x in enumerate(leaves) if isinstance(x, TensorBase)]
+        for i in self.arg_pos:
+            self._add(leaves[i], ARG)
 
     def _add(self, x: Any, kind: str) -> int:
         s = len(self.objs)

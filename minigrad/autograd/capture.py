@@ -84,15 +84,16 @@ class _Tape:
         self.template: list[Any] = [
             o if k in (EXT, CONST) else None for o, k in zip(rec.objs, rec.kinds)
         ]
+        # the tensor arguments: their slots, and where they are among the leaves
         self.arg_slots = [s for s, k in enumerate(rec.kinds) if k == _tape.ARG]
+        self.arg_pos = rec.arg_pos
         assert rec.result is not None
         self.result = rec.result
 
     def run(self, leaves: list[Any] | tuple[Any, ...]) -> Any:
         slots = self.template[:]
-        tensors = [x for x in leaves if isinstance(x, TensorBase)]
-        for s, x in zip(self.arg_slots, tensors, strict=True):
-            slots[s] = x
+        for s, i in zip(self.arg_slots, self.arg_pos):
+            slots[s] = leaves[i]
         _core.replay(self.entries, slots)
         tree, res_slots, consts = self.result
         if tree is None:  # one value (the loss)

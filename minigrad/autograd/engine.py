@@ -90,16 +90,16 @@ def run_backward(
             if pos is not None:
                 captured[pos] = _apply_hooks(t._hooks, g) if t._hooks else g
         return captured
-    _accumulate_all(leaves, create_graph)
+    if create_graph or not _core.accumulate_plain(leaves):
+        _accumulate_all(leaves, create_graph)
     return None
 
 
 def _accumulate_all(leaves: dict[Any, Any], create_graph: bool) -> None:
-    """Delivers each leaf's total gradient (also for the compiled
-    ``backward_scalar``: the reference counts of Note [Taking the gradient
-    buffer] are those of this frame, whichever path ran)."""
-    if not create_graph and _core.accumulate_plain(leaves):
-        return
+    """Delivers each leaf's total gradient when ``_core.accumulate_plain``
+    cannot (also for the compiled ``backward_scalar``: the reference counts of
+    Note [Taking the gradient buffer] are those of this frame, whichever path
+    ran)."""
     for t, g in leaves.items():
         _accumulate(t, g, create_graph)
 
