@@ -25,7 +25,9 @@
 //
 // Threads: with at least `num_threads` (images, group) items, the items are
 // spread over the threads and each GEMM runs on one; otherwise the items run
-// in turn and each GEMM uses the threads. num_threads is clamped to
+// in turn and each GEMM uses the threads. Items and the weight gradient's
+// partial sums are cut the same way whatever the thread count
+// (MG_CONV_PARTS), so no result's bits depend on it. num_threads is clamped to
 // [1, MG_CONV_MAX_THREADS]; a value below 1 is an error.
 //
 // Entry points validate everything they are given (sizes, products of sizes
@@ -46,6 +48,11 @@ enum {
 
 #define MG_CONV_MAX_DIMS 3
 #define MG_CONV_MAX_THREADS 1024
+// Small images are batched into at least this many items, and the weight
+// gradient is summed in at most this many partial sums, whatever the thread
+// count (Note [Weight gradient parts] in conv/conv_tmpl.h): so at most this
+// many threads share those items (a single item runs its GEMMs threaded).
+#define MG_CONV_PARTS 4
 // Workspace per thread for the patches of one tile.
 #define MG_CONV_WS_BYTES (1 << 20)
 // Images with at most this many output positions are batched: the patches

@@ -18,17 +18,6 @@ from minigrad.autograd.capture import CaptureWarning
 from minigrad.nn import functional as F
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    """Bit-for-bit comparisons run on one thread: with several, the
-    convolution's weight gradient adds the threads' partial sums in the order
-    they finish, so two eager runs can differ in the last bit."""
-    before = mg.get_num_threads()
-    mg.set_num_threads(1)
-    yield
-    mg.set_num_threads(before)
-
-
 def _xor_data(dtype: Any = np.float32) -> tuple[mg.Tensor, mg.Tensor]:
     x = mg.tensor(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype))
     y = mg.tensor(np.array([[0], [1], [1], [0]], dtype))

@@ -348,21 +348,104 @@ static int FN(dispatch_)(int kind, const conv3 *G, mg_index_t nb,
 
 // Images per item: small images (below MG_CONV_BATCH_MAX_POSITIONS output
 // positions) are batched, as many as fit the workspace but no more than
-// leave one item per thread; others are one image per item, tiled.
-static mg_index_t FN(images_per_item_)(const conv3 *G, int num_threads) {
+// leave MG_CONV_PARTS items (not one per thread: a GEMM's bits depend on
+// its width, and results must not depend on the thread count, Note [Weight
+// gradient parts]); others are one image per item, tiled.
+static mg_index_t FN(images_per_item_)(const conv3 *G) {
     if (G->fast || G->out_sz > MG_CONV_BATCH_MAX_POSITIONS)
         return 1;
     // In double: with batch 0, cgo * out_sz was never bounded.
     const double per = ((double)G->kc + (double)G->cgo) * (double)G->out_sz;
     const double fit = (double)(MG_CONV_WS_BYTES / sizeof(T)) / per;
     const mg_index_t cap = fit >= (double)G->n ? G->n : (mg_index_t)fit;
-    const mg_index_t share = (G->n + num_threads - 1) / num_threads;
+    const mg_index_t share = (G->n + MG_CONV_PARTS - 1) / MG_CONV_PARTS;
     mg_index_t nb = cap < share ? cap : share;
     return nb < 1 ? 1 : nb;
 }
 
+// The workspace one thread needs for an item of nb images (whole images'
+// patches when batched, else one tile's), rounded to whole cache lines.
+static mg_index_t FN(ws_len_)(const conv3 *G, mg_index_t nb, mg_index_t pt) {
+    const mg_index_t align = 64 / (mg_index_t)sizeof(T);
+    const mg_index_t raw = nb > 1    ? (G->kc + G->cgo) * nb * G->out_sz
+                           : G->fast ? 0
+                                     : G->kc * pt;
+    return (raw + align - 1) / align * align;
+}
+
+// Note [Weight gradient parts]
+// The weight gradient sums every item's contribution, so its last bits
+// depend on how the items are grouped into partial sums. That grouping must
+// not depend on the thread count: kernels are asked for fewer threads when
+// other processes hold cores (Note [Sharing cores] in minigrad/backend.py),
+// and a training run should not change with the machine's load. So the
+// items (nb images each, nb chosen as for MG_CONV_PARTS threads) are
+// cut into MG_CONV_PARTS runs of consecutive items, whatever the
+// thread count; each run is summed in item order into its own buffer (the
+// first into gw itself), the threads take whole runs, and the runs are then
+// added in order. Forward and input-gradient items write disjoint outputs
+// and need none of this. Result: the same bits on 1, 2 or 64 threads.
+static int FN(run_wgrad_)(const conv3 *G, mg_index_t nb, mg_index_t items,
+                          const T *x, const T *gy, T *gw, int risa, int nt) {
+    const int parts = items < MG_CONV_PARTS ? (int)items
+                                                  : MG_CONV_PARTS;
+    const int teams = nt < parts ? nt : parts;
+    const mg_gemm_opts o = {risa, teams > 1 ? 1 : nt, MG_GEMM_AUTO, 0, 0, 0};
+    const mg_index_t pt = FN(tile_)(G);
+    const mg_index_t w_len = G->cout * G->kc;
+    const mg_index_t align = 64 / (mg_index_t)sizeof(T);
+    const mg_index_t acc_len = (w_len + align - 1) / align * align;
+    const mg_index_t ws_len = FN(ws_len_)(G, nb, pt);
+    const double total =
+        (double)ws_len * teams + (double)acc_len * (parts - 1);
+    T *buf = 0;
+    if (total > 0) {
+        if (total * sizeof(T) > (double)PTRDIFF_MAX / 2)
+            return MG_CONV_ENOMEM;
+        buf = aligned_alloc(64, (size_t)total * sizeof(T));
+        if (!buf)
+            return MG_CONV_ENOMEM;
+    }
+    T *accs = buf ? buf + ws_len * teams : 0; // runs 1 .. parts - 1
+    int status = MG_CONV_OK;
+#pragma omp parallel num_threads(teams) if (teams > 1)
+    {
+#ifdef _OPENMP
+        T *mine = buf ? buf + ws_len * omp_get_thread_num() : 0;
+#else
+        T *mine = buf;
+#endif
+        int st = MG_CONV_OK;
+#pragma omp for schedule(static)
+        for (int r = 0; r < parts; ++r) {
+            T *acc = r == 0 ? gw : accs + acc_len * (r - 1);
+            if (r > 0)
+                memset(acc, 0, (size_t)w_len * sizeof(T));
+            const mg_index_t it1 = items * (r + 1) / parts;
+            for (mg_index_t it = items * r / parts; it < it1; ++it)
+                if (st == MG_CONV_OK)
+                    st = FN(dispatch_)(BWD_W, G, nb, it, x, gy, 0, acc, mine,
+                                       pt, &o);
+        }
+#pragma omp for schedule(static)
+        for (mg_index_t i = 0; i < w_len; ++i) {
+            T s = gw[i];
+            for (int r = 1; r < parts; ++r)
+                s += accs[acc_len * (r - 1) + i];
+            gw[i] = s;
+        }
+        if (st != MG_CONV_OK) {
+#pragma omp critical(mg_conv_status)
+            status = st;
+        }
+    }
+    free(buf);
+    return status;
+}
+
 // Runs every (images, group) item of `kind`, on one thread per item when
-// there are enough items, else in turn with threaded GEMMs (see mg_conv.h).
+// there are enough items, else in turn with threaded GEMMs (see mg_conv.h);
+// the weight gradient as Note [Weight gradient parts] says.
 static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
                     const T *b, const T *bias, T *c, int isa,
                     int num_threads) {
@@ -376,9 +459,7 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
     const mg_index_t w_len = G.cout * G.kc;
     if (kind == BWD_W && w_len > 0)
         memset(c, 0, (size_t)w_len * sizeof(T));
-    const int nt0 = num_threads > MG_CONV_MAX_THREADS ? MG_CONV_MAX_THREADS
-                                                      : num_threads;
-    const mg_index_t nb = FN(images_per_item_)(&G, nt0);
+    const mg_index_t nb = FN(images_per_item_)(&G);
     const mg_index_t blocks = (G.n + nb - 1) / nb;
     const mg_index_t items = blocks * G.groups;
     if (items == 0 || G.out_sz == 0 || G.cout == 0 || G.kc == 0) {
@@ -399,23 +480,18 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
                        (double)G.kc;
     const int nt = mg_conv_threads(num_threads, items, fma,
                                    MG_GEMM_MIN_FMA_PER_THREAD / 2);
+    if (kind == BWD_W)
+        return FN(run_wgrad_)(&G, nb, items, a, b, c, risa, nt);
     const int par = nt > 1 && items >= nt;
     mg_gemm_opts o = {risa, par ? 1 : nt, MG_GEMM_AUTO, 0, 0, 0};
     const mg_index_t pt = FN(tile_)(&G);
-    const mg_index_t align = 64 / (mg_index_t)sizeof(T);
-    const mg_index_t ws_raw = nb > 1    ? (G.kc + G.cgo) * nb * G.out_sz
-                              : G.fast ? 0
-                                       : G.kc * pt;
-    const mg_index_t ws_len = (ws_raw + align - 1) / align * align;
-    const mg_index_t acc_len =
-        kind == BWD_W && par ? (w_len + align - 1) / align * align : 0;
-    const mg_index_t per = ws_len + acc_len;
+    const mg_index_t ws_len = FN(ws_len_)(&G, nb, pt);
     const int teams = par ? nt : 1;
     T *buf = 0;
-    if (per > 0) {
-        if ((double)per * teams * sizeof(T) > (double)PTRDIFF_MAX / 2)
+    if (ws_len > 0) {
+        if ((double)ws_len * teams * sizeof(T) > (double)PTRDIFF_MAX / 2)
             return MG_CONV_ENOMEM;
-        buf = aligned_alloc(64, (size_t)(per * teams) * sizeof(T));
+        buf = aligned_alloc(64, (size_t)(ws_len * teams) * sizeof(T));
         if (!buf)
             return MG_CONV_ENOMEM;
     }
@@ -428,25 +504,16 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
 #pragma omp parallel num_threads(nt)
         {
 #ifdef _OPENMP
-            T *mine = buf + per * omp_get_thread_num();
+            T *mine = buf ? buf + ws_len * omp_get_thread_num() : 0;
 #else
             T *mine = buf;
 #endif
-            T *acc = kind == BWD_W ? mine + ws_len : c;
-            if (kind == BWD_W)
-                memset(acc, 0, (size_t)w_len * sizeof(T));
             int st = MG_CONV_OK;
 #pragma omp for schedule(dynamic, 1)
             for (mg_index_t it = 0; it < items; ++it)
                 if (st == MG_CONV_OK)
-                    st = FN(dispatch_)(kind, &G, nb, it, a, b, bias, acc,
-                                       mine, pt, &o);
-            // Each thread adds its own weight-gradient sum, one at a time.
-            if (kind == BWD_W) {
-#pragma omp critical(mg_conv_reduce)
-                for (mg_index_t i = 0; i < w_len; ++i)
-                    c[i] += acc[i];
-            }
+                    st = FN(dispatch_)(kind, &G, nb, it, a, b, bias, c, mine,
+                                       pt, &o);
             if (st != MG_CONV_OK) {
 #pragma omp critical(mg_conv_status)
                 status = st;

@@ -13,10 +13,9 @@ record the same tape, later calls with the same signature replay it:
 ``_core.replay``, a loop in C, applies each op to the new inputs through the
 very ``apply`` functions the eager step used (so each op's forward and
 backward are still the ones in ``minigrad/ops``, and the results are the eager
-step's, bit for bit, wherever the eager step is itself reproducible: on
-several threads the convolution's weight gradient adds the threads' partial
-sums in the order they finish, and varies in the last bit between any two
-runs) and runs the calls; none of the step's own Python runs.
+step's, bit for bit; no kernel's bits depend on the thread count, which
+varies with the machine's load, Note [Weight gradient parts]) and runs the
+calls; none of the step's own Python runs.
 
 What a replay assumes, and how each assumption is checked:
 
