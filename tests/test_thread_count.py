@@ -1,4 +1,4 @@
-"""Convolution results do not depend on the thread count, bit for bit.
+"""Results do not depend on the thread count, bit for bit.
 
 Kernels are asked for fewer threads while other processes hold cores
 (Note [Sharing cores] in minigrad/backend.py), so a training run is only
@@ -9,10 +9,12 @@ gradient parts] in csrc/conv/conv_tmpl.h)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
+from minigrad import backend, nn, optim
 from minigrad._C import _conv
 from minigrad.nn import functional as F
 from tests.helpers import examples
@@ -67,13 +69,21 @@ def test_conv_kernels_give_the_same_bits_on_any_thread_count(geometry, dtype, se
             assert a.tobytes() == b.tobytes(), (name, threads)
 
 
-def test_conv_layer_gradients_do_not_change_with_the_thread_count():
+@pytest.fixture
+def exact_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kernels get the count set, not fewer while other processes hold cores
+    (as when the process sees only part of the machine): else, on a busy
+    machine, every run would get one thread and the tests could not fail."""
+    monkeypatch.setattr(backend._Load, "cpus", 0)
+
+
+def test_conv_layer_gradients_do_not_change_with_the_thread_count(exact_threads):
     """Through the layer and the engine, many images of more than
     MG_CONV_BATCH_MAX_POSITIONS positions: dozens of items per weight
     gradient, the case whose partial sums used to follow the threads."""
     rng = np.random.default_rng(0)
-    x = mg.tensor(rng.standard_normal((13, 3, 36, 36)).astype(np.float32))
-    w0 = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    x = mg.tensor(rng.standard_normal((13, 16, 36, 36)).astype(np.float32))
+    w0 = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
     before = mg.get_num_threads()
     grads = []
     try:
@@ -85,3 +95,48 @@ def test_conv_layer_gradients_do_not_change_with_the_thread_count():
     finally:
         mg.set_num_threads(before)
     assert len(set(grads)) == 1
+
+
+def _train(threads: int) -> list[bytes]:
+    """Three Adam steps of a CNN (convolution, pooling, batch norm, GEMMs,
+    fused cross-entropy) and a BCE head, large enough for every kernel to
+    split its work when it has threads."""
+    mg.set_num_threads(threads)
+    mg.manual_seed(0)
+    body = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 9 * 9, 256),
+        nn.Tanh(),
+    )
+    heads = nn.Linear(256, 10), nn.Linear(256, 1)
+    params = [*body.parameters(), *heads[0].parameters(), *heads[1].parameters()]
+    opt = optim.Adam(params, lr=1e-3)
+    rng = np.random.default_rng(1)
+    x = mg.tensor(rng.standard_normal((48, 3, 36, 36)).astype(np.float32))
+    y = mg.tensor(rng.integers(0, 10, 48))
+    z = mg.tensor((rng.random((48, 1)) > 0.5).astype(np.float32))
+    for _ in range(3):
+        opt.zero_grad()
+        h = body(x)
+        loss = F.cross_entropy(heads[0](h), y) + F.binary_cross_entropy_with_logits(
+            heads[1](h), z
+        )
+        loss.backward()
+        opt.step()
+    return [p.detach().numpy().tobytes() for p in params]
+
+
+def test_training_steps_give_the_same_bits_on_any_thread_count(exact_threads):
+    before = mg.get_num_threads()
+    try:
+        runs = [_train(threads) for threads in THREADS[:3]]
+    finally:
+        mg.set_num_threads(before)
+    for threads, run in zip(THREADS[1:3], runs[1:]):
+        assert run == runs[0], threads
