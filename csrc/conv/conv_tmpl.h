@@ -363,6 +363,28 @@ static mg_index_t FN(images_per_item_)(const conv3 *G) {
     return nb < 1 ? 1 : nb;
 }
 
+// buf = n elements, 64-byte aligned (n a multiple of 64 bytes), or null
+// when n is 0.
+static int FN(alloc_)(double n, T **buf) {
+    *buf = 0;
+    if (n <= 0)
+        return MG_CONV_OK;
+    if (n * sizeof(T) > (double)PTRDIFF_MAX / 2)
+        return MG_CONV_ENOMEM;
+    *buf = aligned_alloc(64, (size_t)n * sizeof(T));
+    return *buf ? MG_CONV_OK : MG_CONV_ENOMEM;
+}
+
+// The calling thread's `len` elements of buf (one share per thread).
+static T *FN(mine_)(T *buf, mg_index_t len) {
+#ifdef _OPENMP
+    return buf ? buf + len * omp_get_thread_num() : 0;
+#else
+    (void)len;
+    return buf;
+#endif
+}
+
 // The workspace one thread needs for an item of nb images (whole images'
 // patches when batched, else one tile's), rounded to whole cache lines.
 static mg_index_t FN(ws_len_)(const conv3 *G, mg_index_t nb, mg_index_t pt) {
@@ -398,23 +420,14 @@ static int FN(run_wgrad_)(const conv3 *G, mg_index_t nb, mg_index_t items,
     const mg_index_t ws_len = FN(ws_len_)(G, nb, pt);
     const double total =
         (double)ws_len * teams + (double)acc_len * (parts - 1);
-    T *buf = 0;
-    if (total > 0) {
-        if (total * sizeof(T) > (double)PTRDIFF_MAX / 2)
-            return MG_CONV_ENOMEM;
-        buf = aligned_alloc(64, (size_t)total * sizeof(T));
-        if (!buf)
-            return MG_CONV_ENOMEM;
-    }
+    T *buf;
+    if (FN(alloc_)(total, &buf) != MG_CONV_OK)
+        return MG_CONV_ENOMEM;
     T *accs = buf ? buf + ws_len * teams : 0; // runs 1 .. parts - 1
     int status = MG_CONV_OK;
 #pragma omp parallel num_threads(teams) if (teams > 1)
     {
-#ifdef _OPENMP
-        T *mine = buf ? buf + ws_len * omp_get_thread_num() : 0;
-#else
-        T *mine = buf;
-#endif
+        T *mine = FN(mine_)(buf, ws_len);
         int st = MG_CONV_OK;
 #pragma omp for schedule(static)
         for (int r = 0; r < parts; ++r) {
@@ -487,14 +500,9 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
     const mg_index_t pt = FN(tile_)(&G);
     const mg_index_t ws_len = FN(ws_len_)(&G, nb, pt);
     const int teams = par ? nt : 1;
-    T *buf = 0;
-    if (ws_len > 0) {
-        if ((double)ws_len * teams * sizeof(T) > (double)PTRDIFF_MAX / 2)
-            return MG_CONV_ENOMEM;
-        buf = aligned_alloc(64, (size_t)(ws_len * teams) * sizeof(T));
-        if (!buf)
-            return MG_CONV_ENOMEM;
-    }
+    T *buf;
+    if (FN(alloc_)((double)ws_len * teams, &buf) != MG_CONV_OK)
+        return MG_CONV_ENOMEM;
     int status = MG_CONV_OK;
     if (!par) {
         for (mg_index_t it = 0; it < items && status == MG_CONV_OK; ++it)
@@ -503,11 +511,7 @@ static int FN(run_)(int kind, const mg_conv_geom *geom, const T *a,
     } else {
 #pragma omp parallel num_threads(nt)
         {
-#ifdef _OPENMP
-            T *mine = buf ? buf + ws_len * omp_get_thread_num() : 0;
-#else
-            T *mine = buf;
-#endif
+            T *mine = FN(mine_)(buf, ws_len);
             int st = MG_CONV_OK;
 #pragma omp for schedule(dynamic, 1)
             for (mg_index_t it = 0; it < items; ++it)
