@@ -91,11 +91,14 @@ def interleaved(
     *,
     rounds: int = 5,
     mg_threads: int | None = None,
+    per_round: dict[str, list[float]] | None = None,
     **kw: Any,
 ) -> dict[str, float]:
     """Medians for several implementations, measured in alternating rounds so
     that a burst of load on the machine hits all of them alike; minigrad's
-    kernels run on ``mg_threads`` threads meanwhile (restored after) if given."""
+    kernels run on ``mg_threads`` threads meanwhile (restored after) if given.
+    ``per_round``, if given, receives each implementation's round medians
+    (the spread a reader needs to judge a ratio)."""
     import minigrad as mg
 
     before = mg.get_num_threads()
@@ -108,6 +111,8 @@ def interleaved(
                 per[k].append(timeit(fn, repeat=3, **kw))
     finally:
         mg.set_num_threads(before)
+    if per_round is not None:
+        per_round.update(per)
     return {k: median(v) for k, v in per.items()}
 
 

@@ -162,4 +162,10 @@ void mg_gemm_ref_f64(mg_index_t m, mg_index_t n, mg_index_t k, double alpha,
 // not compiled in or dtype_bytes is neither. For tests that aim at edges.
 int mg_gemm_blocking(int isa, int dtype_bytes, mg_index_t out[5]);
 
+// Workers of the GEMM's own thread team (Note [Spinning team] in
+// gemm/gemm_tmpl.h) that are awake now: spinning in the 100 us after a call,
+// or working in one. Such a worker is a runnable task in /proc/loadavg, but
+// not a neighbour's: minigrad/backend.py's load check subtracts it.
+int mg_gemm_team_awake(void);
+
 #endif

@@ -40,6 +40,17 @@ free core at full speed, instead of two threads fighting for it. Where the
 process sees only part of the machine (a container with a CPU set), the count
 says nothing about our cores, and the thread count is used as set.
 
+# Note [Own workers in the load]
+The GEMM's worker spins for 100 us after each call (Note [Spinning team] in
+csrc/gemm/gemm_tmpl.h), and a spinning thread is a runnable task in
+/proc/loadavg. A training step calls its next kernel microseconds after a
+GEMM, so the load check, counting that worker as a neighbour, chose one thread
+for the next 20 ms in two samples out of three (MLP 784-1024-1024-10 batch
+256, 2 threads): the step's products ran on one core at random, the figure
+that 2-thread benchmarks moved by. The count now leaves out the team's awake
+workers (``_gemm.team_awake()``). OpenMP's workers sleep (Note [Passive
+OpenMP threads]) and are not counted either way.
+
 # Note [Thread cap]
 libgomp creates whatever team a kernel asks for: 65536 threads segfault inside
 the runtime (their stacks exhaust the address space) and 2**31 - 1 make it
@@ -182,13 +193,18 @@ class _Load:
 
 
 def _runnable_elsewhere() -> int:
-    """Tasks runnable right now besides the caller (0 if unknown)."""
+    """Tasks runnable right now besides the caller and the GEMM's own awake
+    workers (0 if unknown); see Note [Own workers in the load]."""
+    from minigrad._C._gemm import team_awake
+
+    awake = team_awake()
     try:
         with open("/proc/loadavg", "rb") as f:
             running = int(f.read().split()[3].split(b"/")[0])
     except (OSError, ValueError, IndexError):
         return 0
-    return max(0, running - 1)
+    # A worker that fell asleep meanwhile was perhaps not in the count.
+    return max(0, running - 1 - min(awake, team_awake()))
 
 
 def _kernel_threads() -> int:

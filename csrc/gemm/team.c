@@ -36,7 +36,7 @@ static struct {
     mg_team_fn fn;        // the job: fn(arg, tid) on tids 1 .. nt - 1
     void *arg;
     int nt;
-    int workers; // started so far (tids 1 .. workers)
+    atomic_int workers; // started so far (tids 1 .. workers)
     int dead;    // a worker could not be started: never try again
 } team = {.busy = PTHREAD_MUTEX_INITIALIZER,
           .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -151,4 +151,12 @@ int mg_gemm_team_run(int nt, mg_team_fn fn, void *arg) {
     }
     pthread_mutex_unlock(&team.busy);
     return 0;
+}
+
+int mg_gemm_team_awake(void) {
+    // sleepers first: a worker that wakes between the two loads is then
+    // not counted (the caller's load check errs towards fewer threads).
+    const int asleep = atomic_load(&team.sleepers);
+    const int n = atomic_load(&team.workers) - asleep;
+    return n > 0 ? n : 0;
 }

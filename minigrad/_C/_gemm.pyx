@@ -66,6 +66,7 @@ cdef extern from "mg_gemm.h" nogil:
                     const double *bias, mg_index_t inc_bias, int act,
                     const mg_gemm_opts *opts) noexcept
     int mg_gemm_blocking(int isa, int dtype_bytes, mg_index_t out[5]) noexcept
+    int mg_gemm_team_awake() noexcept
 
 __all__ = [
     "ISAS",
@@ -76,11 +77,19 @@ __all__ = [
     "gemm",
     "has_isa",
     "openmp_version",
+    "team_awake",
 ]
 
 ISAS = ("generic", "avx2", "avx512")
 _ACTS = {None: 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 _PATHS = {"auto": 0, "packed": 1, "direct": 2, "ref": 3}
+
+
+def team_awake():
+    """Workers of the GEMM's thread team awake now (spinning after a call or
+    working): runnable tasks of this process that minigrad.backend's load
+    check must not take for a neighbour's (Note [Sharing cores])."""
+    return mg_gemm_team_awake()
 
 
 def has_isa(name):
