@@ -156,15 +156,18 @@ int FN(mg_softmax_fwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
 // then the output. Each row of the block is a run of b contiguous elements,
 // the next run `inner` further on: for inner·sizeof(T) >= 4 KiB a new page
 // per run, which the hardware prefetchers do not follow. Measured (1 thread,
-// float32, d x inner = 1e6, AVX-512, tools in the commit message): runs of
-// 64 elements, the old block, which keeps the block in L2 for the second
-// pass, took 2.5-3.6x the contiguous kernel at d = inner = 1000 (the
-// output's short strided runs alone cost more than the first pass); 256:
-// 2.3x; 1024: 1.35x (two streaming passes, the second re-reading y and gy
-// from L3 rather than L2). 1024 was the best or within noise of it for d
-// from 10 to 10^4; below 1.2x is out of reach this way for d >= ~300 (the
-// axis' sum needs a whole pass before any output). So blocks are
-// MG_BWD_BLK wide, narrower only to give every thread a block.
+// float32, d x inner = 1e6, AVX-512, a standalone C loop timing each block
+// width): runs of 64 elements, the old block, which keeps the block in L2
+// for the second pass, took 2.5-3.6x the contiguous kernel at d = inner =
+// 1000 (the output's short strided runs alone cost more than the first
+// pass; software prefetch did not help); 256: 2.3x; 1024: 1.35x (two
+// streaming passes, the second re-reading y and gy from L3 rather than L2).
+// 1024 was the best or within noise of it for d from 10 to 10^4. Below
+// ~1.2x is out of reach this way for softmax with d >= ~300 (the axis' sum
+// needs a whole pass before any output; log_softmax, exp-bound, is at
+// ~1.0x). So blocks are MG_BWD_BLK wide, narrower only to give every thread
+// a block. In bench_softmax.py's layout rows (in-process, a loaded machine)
+// softmax's transposed backward went from 2.7-3.4x to 1.7-1.9x.
 int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
                        const T *y, const T *gy, mg_index_t gs_outer,
                        mg_index_t gs_dim, T *gx, int log, int nthreads,
