@@ -59,16 +59,21 @@ int mg_softmax_fwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
                        const double *x, double *y, int log, int nthreads,
                        int isa);
 
-// From the forward output y and the upstream gradient gy (same layout):
+// From the forward output y and the upstream gradient gy:
 //   softmax:     gx = y·(gy - Σ_dim gy·y)
 //   log_softmax: gx = gy - exp(y)·Σ_dim gy
-// gx may equal gy (in place).
+// y and gx are C-contiguous (outer, dim, inner); element (o, j, k) of gy is
+// gy[o·gs_outer + j·gs_dim + k] (gs_outer = dim·inner, gs_dim = inner when gy
+// is laid out as y; 0 for a broadcast gradient); gs_dim must be 1 when
+// inner is 1. gx may equal gy (in place) when gy is laid out as y.
 int mg_softmax_bwd_f32(mg_index_t outer, mg_index_t dim, mg_index_t inner,
-                       const float *y, const float *gy, float *gx, int log,
-                       int nthreads, int isa);
+                       const float *y, const float *gy, mg_index_t gs_outer,
+                       mg_index_t gs_dim, float *gx, int log, int nthreads,
+                       int isa);
 int mg_softmax_bwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
-                       const double *y, const double *gy, double *gx, int log,
-                       int nthreads, int isa);
+                       const double *y, const double *gy, mg_index_t gs_outer,
+                       mg_index_t gs_dim, double *gx, int log, int nthreads,
+                       int isa);
 
 // Cross-entropy of logits x (n, c) with class indices target (n):
 //   loss[i] = (1 - eps)·w[t]·(lse_i - x[i, t]) + eps/c·Σ_j w[j]·(lse_i - x[i, j])

@@ -63,6 +63,9 @@ static inline float mg_sm_expf_any(float x) {
 // Inner positions handled together when the axis is not the last one: the
 // running max and sum for a block live in two small stack arrays.
 #define MG_BLK 64
+// The same for the backward: up to MG_BWD_BLK positions, so that every row of
+// a block is a long contiguous run (Note [Strided backward] in softmax_impl.h).
+#define MG_BWD_BLK 1024
 
 // Rows shorter than this are done a block at a time (Note [Short rows] in
 // softmax_impl.h); a block holds at most MG_SM_BUF elements.

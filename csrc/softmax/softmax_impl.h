@@ -56,7 +56,7 @@ typedef struct {
     void (*blk_fwd)(mg_index_t, mg_index_t, mg_index_t, const T *, T *, int);
     void (*row_bwd)(mg_index_t, const T *, const T *, T *, int);
     void (*blk_bwd)(mg_index_t, mg_index_t, mg_index_t, const T *, const T *,
-                    T *, int);
+                    mg_index_t, T *, int);
     void (*xent_rows_short)(mg_index_t, mg_index_t, const T *, const int64_t *,
                             const FN(xent_par) *, T *, T *, T *);
     void (*xent_row_long)(mg_index_t, const T *, int64_t, const FN(xent_par) *,
@@ -151,8 +151,26 @@ int FN(mg_softmax_fwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
     return 0;
 }
 
+// Note [Strided backward]: over a non-last axis (inner > 1) the backward
+// walks a block of b inner positions down the d rows twice: Σ over the axis,
+// then the output. Each row of the block is a run of b contiguous elements,
+// the next run `inner` further on: for inner·sizeof(T) >= 4 KiB a new page
+// per run, which the hardware prefetchers do not follow. Measured (1 thread,
+// float32, d x inner = 1e6, AVX-512, a standalone C loop timing each block
+// width): runs of 64 elements, the old block, which keeps the block in L2
+// for the second pass, took 2.5-3.6x the contiguous kernel at d = inner =
+// 1000 (the output's short strided runs alone cost more than the first
+// pass; software prefetch did not help); 256: 2.3x; 1024: 1.35x (two
+// streaming passes, the second re-reading y and gy from L3 rather than L2).
+// 1024 was the best or within noise of it for d from 10 to 10^4. Below
+// ~1.2x is out of reach this way for softmax with d >= ~300 (the axis' sum
+// needs a whole pass before any output; log_softmax, exp-bound, is at
+// ~1.0x). So blocks are MG_BWD_BLK wide, narrower only to give every thread
+// a block. In bench_softmax.py's layout rows (in-process, a loaded machine)
+// softmax's transposed backward went from 2.7-3.4x to 1.7-1.9x.
 int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
-                       const T *y, const T *gy, T *gx, int log, int nthreads,
+                       const T *y, const T *gy, mg_index_t gs_outer,
+                       mg_index_t gs_dim, T *gx, int log, int nthreads,
                        int isa) {
     const FN(sm_kern) *K = FN(kern_for)(isa);
     if (!K)
@@ -166,16 +184,24 @@ int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
         MG_FOR_TASKS(q, nt, {
             mg_index_t i0 = q * rt, i1 = i0 + rt < outer ? i0 + rt : outer;
             for (mg_index_t i = i0; i < i1; i++)
-                K->row_bwd(dim, y + i * dim, gy + i * dim, gx + i * dim, log);
+                K->row_bwd(dim, y + i * dim, gy + i * gs_outer, gx + i * dim,
+                           log);
         });
         return 0;
     }
-    mg_index_t nb = (inner + MG_BLK - 1) / MG_BLK;
+    mg_index_t nb = (inner + MG_BWD_BLK - 1) / MG_BWD_BLK;
+    if (p && outer * nb < mg_threads_clamp(nthreads)) {
+        nb = (mg_threads_clamp(nthreads) + outer - 1) / outer;
+        nb = nb < inner ? nb : inner;
+    }
+    mg_index_t w = (inner + nb - 1) / nb; // block width, <= MG_BWD_BLK
+    nb = (inner + w - 1) / w;
     MG_FOR_TASKS(q, outer * nb, {
-        mg_index_t o = q / nb, k0 = (q % nb) * MG_BLK;
-        mg_index_t b = inner - k0 < MG_BLK ? inner - k0 : MG_BLK;
+        mg_index_t o = q / nb, k0 = (q % nb) * w;
+        mg_index_t b = inner - k0 < w ? inner - k0 : w;
         mg_index_t off = o * dim * inner + k0;
-        K->blk_bwd(dim, inner, b, y + off, gy + off, gx + off, log);
+        K->blk_bwd(dim, inner, b, y + off, gy + o * gs_outer + k0, gs_dim,
+                   gx + off, log);
     });
     return 0;
 }

@@ -154,9 +154,13 @@ MG_ATTR static void FK(row_bwd)(mg_index_t d, const T *y, const T *gy, T *gx,
     }
 }
 
+// A block of b <= MG_BWD_BLK inner positions of one outer index: element
+// (j, k) of y and gx is at [j * inner + k], of gy at gy[j * gs + k] (gs = 0:
+// one row of gy for every j, a broadcast gradient).
 MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
-                                const T *y, const T *gy, T *gx, int lg) {
-    T s[MG_BLK];
+                                const T *y, const T *gy, mg_index_t gs, T *gx,
+                                int lg) {
+    T s[MG_BWD_BLK];
     int big = 0; // some y > EXP_SAT (log_softmax): see row_bwd
     for (mg_index_t k = 0; k < b; k++)
         s[k] = 0;
@@ -166,13 +170,13 @@ MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
     // transposed rows).
     if (!lg) {
         for (mg_index_t j = 0; j < d; j++) {
-            const T *yr = y + j * inner, *gr = gy + j * inner;
+            const T *yr = y + j * inner, *gr = gy + j * gs;
 #pragma omp simd
             for (mg_index_t k = 0; k < b; k++)
                 s[k] += gr[k] * yr[k];
         }
         for (mg_index_t j = 0; j < d; j++) {
-            const T *yr = y + j * inner, *gr = gy + j * inner;
+            const T *yr = y + j * inner, *gr = gy + j * gs;
             T *xr = gx + j * inner;
 #pragma omp simd
             for (mg_index_t k = 0; k < b; k++)
@@ -181,7 +185,7 @@ MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
         return;
     }
     for (mg_index_t j = 0; j < d; j++) {
-        const T *yr = y + j * inner, *gr = gy + j * inner;
+        const T *yr = y + j * inner, *gr = gy + j * gs;
 #pragma omp simd reduction(| : big)
         for (mg_index_t k = 0; k < b; k++) {
             s[k] += gr[k];
@@ -189,7 +193,7 @@ MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
         }
     }
     for (mg_index_t j = 0; j < d; j++) {
-        const T *yr = y + j * inner, *gr = gy + j * inner;
+        const T *yr = y + j * inner, *gr = gy + j * gs;
         T *xr = gx + j * inner;
         if (big) {
 #pragma omp simd

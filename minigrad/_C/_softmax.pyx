@@ -30,9 +30,11 @@ cdef extern from "mg_softmax.h" nogil:
     int mg_softmax_fwd_f64(mg_index_t, mg_index_t, mg_index_t, const double *,
                            double *, int, int, int) noexcept
     int mg_softmax_bwd_f32(mg_index_t, mg_index_t, mg_index_t, const float *,
-                           const float *, float *, int, int, int) noexcept
+                           const float *, mg_index_t, mg_index_t, float *, int,
+                           int, int) noexcept
     int mg_softmax_bwd_f64(mg_index_t, mg_index_t, mg_index_t, const double *,
-                           const double *, double *, int, int, int) noexcept
+                           const double *, mg_index_t, mg_index_t, double *,
+                           int, int, int) noexcept
     int mg_xent_fwd_f32(mg_index_t, mg_index_t, const float *, const int64_t *,
                         const float *, int64_t, double, float *, float *,
                         int, int) noexcept
@@ -214,7 +216,19 @@ cdef tuple _permuted(object a):
     result laid out as the operand is (as PyTorch does); a copy to C order
     first costs a strided pass over the whole array, more than the kernel
     (benchmarks/bench_softmax.py's layout rows). Other layouts (sliced,
-    broadcast, byte-swapped, misaligned) are copied by _floats."""
+    broadcast, byte-swapped, misaligned) are copied by _floats, except the
+    broadcast scalar gradient of the backward, read as one row.
+
+    Measured for the backward (1000x1000 float32, 1 thread, medians of
+    interleaved runs on a loaded 2-core machine): copying transposed y and
+    g to C order first (np.ascontiguousarray, then the row kernel) took
+    5-14x the contiguous backward, numpy's transposing copy alone 1-1.5 ms
+    (a 32x32-tiled C transpose was no faster in the interpreter's process),
+    while the kernel over axis 0 in place takes 1.8x (softmax: two streaming
+    passes where the contiguous rows need one, Note [Strided backward] in
+    csrc/softmax/softmax_impl.h) and ~1x for log_softmax (exp-bound). So a
+    transposed y is always read in place; only a gradient laid out unlike y
+    is copied to y's layout (the one case still 3-7x the contiguous one)."""
     if not isinstance(a, np.ndarray):
         return None
     cdef cnp.ndarray arr = <cnp.ndarray>a
@@ -272,16 +286,33 @@ def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None,
     return y
 
 
+cdef bint _is_broadcast_scalar(object a, object shape):
+    """Whether ``a`` is one value broadcast to ``shape`` (every stride 0, as
+    the gradient .sum() or .mean() sends down), readable as is."""
+    if not isinstance(a, np.ndarray) or a.shape != shape or a.size < 2:
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int tn = cnp.PyArray_TYPE(arr)
+    if tn != cnp.NPY_FLOAT32 and tn != cnp.NPY_FLOAT64:
+        return False
+    if not cnp.PyArray_ISALIGNED(arr) or not cnp.PyArray_ISNOTSWAPPED(arr):
+        return False
+    return not any(a.strides)
+
+
 def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
                 isa=None):
     """Gradient of softmax (log_softmax with log=True) from its output ``y``
-    and the upstream gradient (same shape and dtype as y)."""
+    and the upstream gradient (same shape and dtype as y). A transposed y is
+    read in place (Note [Permuted operands]) and a broadcast scalar gradient
+    is not materialised (one row of it is, read again for every row)."""
     op = "log_softmax_backward" if log else "softmax_backward"
     cdef tuple pv = _permuted(y) if out is None else None
     if (pv is not None and isinstance(grad_out, np.ndarray)
             and grad_out.shape == y.shape):
         # Note [Permuted operands]: y in place, grad_out in y's axis order
-        # (copied to it by _floats unless it is already laid out as y).
+        # (copied to it by _floats unless it is already laid out as y, or
+        # is a broadcast scalar).
         _axis_view(op, y, dim)
         view, perm, inverse = pv
         gx = softmax_bwd(view, grad_out.transpose(perm),
@@ -289,10 +320,20 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
                          nthreads=nthreads, isa=isa)
         return gx.transpose(inverse)
     y = _floats(op, "y", y)
-    g = _floats(op, "grad_out", grad_out, y.dtype)
-    _shape(op, "grad_out", g, y.shape)
     cdef mg_index_t outer, size, inner
     outer, size, inner = _axis_view(op, y, dim)
+    cdef mg_index_t gs_outer = size * inner, gs_dim = inner
+    if out is None and _is_broadcast_scalar(grad_out, y.shape):
+        if grad_out.dtype != y.dtype:
+            raise TypeError(f"{op}: grad_out has dtype {grad_out.dtype}, "
+                            f"expected {y.dtype}")
+        # One row of the value: inner of them, or the axis when it is last.
+        g = np.full(inner if inner > 1 else size, grad_out.flat[0], y.dtype)
+        gs_outer = 0
+        gs_dim = 0 if inner > 1 else 1
+    else:
+        g = _floats(op, "grad_out", grad_out, y.dtype)
+        _shape(op, "grad_out", g, y.shape)
     gx = _out(op, out, y.shape, y.dtype, (y, g), False)
     if out is not None and np.shares_memory(gx, grad_out):
         raise ArgumentError(f"{op}: out overlaps an input")
@@ -306,11 +347,13 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
     if y.dtype == _F32:
         with nogil:
             mg_softmax_bwd_f32(outer, size, inner, <const float *>py,
-                               <const float *>pg, <float *>px, log, nt, code)
+                               <const float *>pg, gs_outer, gs_dim, <float *>px,
+                               log, nt, code)
     else:
         with nogil:
             mg_softmax_bwd_f64(outer, size, inner, <const double *>py,
-                               <const double *>pg, <double *>px, log, nt, code)
+                               <const double *>pg, gs_outer, gs_dim,
+                               <double *>px, log, nt, code)
     return gx
 
 
