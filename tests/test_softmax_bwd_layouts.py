@@ -3,9 +3,10 @@
 inner axis, Note [Strided backward] in softmax_impl.h), the broadcast scalar
 gradient of ``.sum()`` / ``.mean()`` (read as one row, never materialised),
 and y and the gradient in different layouts. Each gives what the contiguous
-path gives, to rounding: even one loop's bits depend on the output's
-alignment (the vector loops peel a scalar head to align it; float64's
-scalar exp is libm's, its vector exp libmvec's), so no test asks for bits."""
+path gives, to rounding: the layouts sum the axis in different orders, and an
+element may fall in a vector body in one and a scalar remainder in the other
+(float64's scalar exp is libm's, its vector exp libmvec's), so no test asks
+for bits across layouts."""
 
 from __future__ import annotations
 
