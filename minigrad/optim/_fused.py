@@ -26,7 +26,11 @@ from minigrad._C import _optim
 from minigrad.errors import ArgumentError
 from minigrad.tensor import Tensor
 
-__all__ = ["check_fused_option", "fused_params"]
+__all__ = ["FusedArrays", "check_fused_option", "fused_params"]
+
+# What fused_params hands the fused update: the parameters that have a
+# gradient, their arrays, their gradients' arrays.
+FusedArrays = tuple[list[Tensor], list[np.ndarray], list[np.ndarray]]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # In auto mode, groups under this many elements in all take the numpy path
@@ -62,32 +66,36 @@ def check_fused_option(name: str, group: dict[str, Any], key: str = "fused") -> 
 
 def fused_params(
     name: str, group: dict[str, Any], key: str = "fused", min_elements: int = 0
-) -> list[Tensor] | None:
-    """The parameters of ``group`` that have a gradient, when the fused step
-    is to update them; None for the numpy path. In auto mode, groups under
-    ``min_elements`` elements take the numpy path. Raises ArgumentError when
-    ``fused=True`` and the group does not qualify."""
+) -> FusedArrays | None:
+    """The parameters of ``group`` that have a gradient, their arrays and their
+    gradients' arrays, when the fused step is to update them; None for the
+    numpy path. In auto mode, groups under ``min_elements`` elements take the
+    numpy path. Raises ArgumentError when ``fused=True`` and the group does
+    not qualify. The lists are built here once, in one pass, and handed to
+    ``_optim.step`` as they are (they were built twice per step, ~1 us of a
+    small network's step)."""
     fused = group.get(key)
     if fused is False:
         return None
-    params = [p for p in group["params"] if p.grad is not None]
+    params: list[Tensor] = []
+    datas: list[np.ndarray] = []
+    grads: list[np.ndarray] = []
+    for p in group["params"]:
+        g = p.grad
+        if g is not None:
+            params.append(p)
+            datas.append(p.data)
+            grads.append(g.data)
     if not params:
         return None
-    if (
-        fused is None
-        and min_elements
-        and sum(p.data.size for p in params) < min_elements
-    ):
+    if fused is None and min_elements and sum(d.size for d in datas) < min_elements:
         return None
-    why = _optim.group_problem(
-        [p.data for p in params],
-        [p.grad.data for p in params],
-    )
+    why = _optim.group_problem(datas, grads)
     if why is not None:
         if fused:
             raise ArgumentError(f"{name}: {key}=True, but {why}")
         return None
-    return params
+    return params, datas, grads
 
 
 def bump_versions(params: list[Tensor]) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from minigrad._C import _optim
 from minigrad.errors import ArgumentError
-from minigrad.optim._fused import bump_versions, fused_params
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_params
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -149,8 +149,9 @@ class Adam(Optimizer):
             x -= tmp
             p._version[0] += 1
 
-    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+    def _fused_update(self, group: dict[str, Any], fused: FusedArrays) -> None:
         """The update above for the whole group in one C call (same bits)."""
+        params, datas, grads = fused
         amsgrad = group["amsgrad"]
         keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[: 3 if amsgrad else 2]
         lists: list[list[np.ndarray]] = [[], [], []]
@@ -172,8 +173,8 @@ class Adam(Optimizer):
               self._decoupled, amsgrad, group["maximize"])  # fmt: skip
         _optim.step(
             "adam",
-            [p.data for p in params],
-            [p.grad.data for p in params],  # type: ignore[union-attr]
+            datas,
+            grads,
             m,
             v,
             vmax if amsgrad else None,

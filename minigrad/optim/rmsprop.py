@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _optim
-from minigrad.optim._fused import bump_versions, fused_params
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_params
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -139,8 +139,9 @@ class RMSprop(Optimizer):
             x -= tmp
             p._version[0] += 1
 
-    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+    def _fused_update(self, group: dict[str, Any], fused: FusedArrays) -> None:
         """The update above for the whole group in one C call (same bits)."""
+        params, datas, grads = fused
         centered = group["centered"]
         momentum = group["momentum"]
         keys = ("square_avg", "grad_avg", "momentum_buffer")
@@ -162,8 +163,8 @@ class RMSprop(Optimizer):
         s0, s1, s2 = (lst if u else None for lst, u in zip(lists, used))
         _optim.step(
             "rmsprop",
-            [p.data for p in params],
-            [p.grad.data for p in params],  # type: ignore[union-attr]
+            datas,
+            grads,
             s0,
             s1,
             s2,
