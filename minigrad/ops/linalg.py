@@ -275,6 +275,12 @@ def _sum_rows(gz: np.ndarray) -> np.ndarray:
     return ones.dot(gz)
 
 
+# 1 as a 0-d array of each float dtype, for 1 - y below: a Python number is
+# converted on every call (0.6 us on a 4x2 float32 array, 0.3 us this way);
+# the same bits, as 1 is exact in every float dtype.
+_ONE = {np.dtype(t): np.ones((), t) for t in (np.float16, np.float32, np.float64)}
+
+
 def _linear_backward_arrays(
     ctx: Any, g: np.ndarray, x: np.ndarray, w: np.ndarray, y: Any = None
 ) -> tuple[Any, ...]:
@@ -284,7 +290,7 @@ def _linear_backward_arrays(
     if act == "relu":
         gz = g * ctx.mask
     elif act == "sigmoid":
-        gz = 1 - y  # g·y·(1 - y), one new array
+        gz = np.subtract(_ONE.get(y.dtype, 1), y)  # g·y·(1 - y), one new array
         gz *= y
         gz *= g
     elif act == "tanh":
@@ -294,8 +300,14 @@ def _linear_backward_arrays(
     else:
         gz = g
     needs = ctx.needs_input_grad
-    gx = wrap(_mm(gz, w)) if needs[0] else None
-    gw = wrap(_mm(gz.T, x)) if needs[1] else None
+    rows, n_out = gz.shape
+    # Both products take rows·out·in multiply-adds (Note [Tiny products]).
+    if rows * n_out * w.shape[1] <= _TINY:
+        gx = wrap(gz.dot(w)) if needs[0] else None
+        gw = wrap(gz.T.dot(x)) if needs[1] else None
+    else:
+        gx = wrap(_mm(gz, w)) if needs[0] else None
+        gw = wrap(_mm(gz.T, x)) if needs[1] else None
     if len(needs) == 2:  # no bias
         return gx, gw
     return gx, gw, wrap(_sum_rows(gz)) if needs[2] else None
