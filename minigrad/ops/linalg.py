@@ -205,7 +205,17 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None, *, activation=None):
-        y = _gemm.gemm(x, w, trans_b=True, bias=b, activation=activation, **_gemm_kw())
+        # the keywords of _gemm_kw, without building its dict (a small net's
+        # forward is a few such calls)
+        y = _gemm.gemm(
+            x,
+            w,
+            trans_b=True,
+            bias=b,
+            activation=activation,
+            num_threads=backend._kernel_threads(),
+            isa=backend._isa(),
+        )
         ctx.activation = activation
         if activation in ("sigmoid", "tanh"):
             ctx.save_for_backward(x, w, y)
