@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _optim
-from minigrad.optim._fused import FusedArrays, bump_versions, fused_params
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_params, run_fused
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -97,9 +97,10 @@ class RMSprop(Optimizer):
         momentum = group["momentum"]
         centered = group["centered"]
         maximize = group["maximize"]
-        fused = fused_params("RMSprop", group, "foreach")
-        if fused is not None:
-            self._fused_update(group, fused)
+        fused = fused_params(group, "foreach")
+        if fused is not None and run_fused(
+            "RMSprop", group, "foreach", fused, self._fused_update
+        ):
             return
         for p in group["params"]:
             if p.grad is None:

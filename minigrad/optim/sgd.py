@@ -16,6 +16,7 @@ from minigrad.optim._fused import (
     FusedArrays,
     bump_versions,
     fused_params,
+    run_fused,
 )
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
@@ -103,9 +104,10 @@ class SGD(Optimizer):
         nesterov = group["nesterov"]
         maximize = group["maximize"]
         plain = not (maximize or wd or momentum)
-        fused = fused_params("SGD", group, min_elements=AUTO_MIN_ELEMENTS * plain)
-        if fused is not None:
-            self._fused_update(group, fused)
+        fused = fused_params(group, min_elements=AUTO_MIN_ELEMENTS * plain)
+        if fused is not None and run_fused(
+            "SGD", group, "fused", fused, self._fused_update
+        ):
             return
         if plain:
             _plain_sgd(group["params"], lr)
