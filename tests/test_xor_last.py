@@ -286,3 +286,46 @@ def test_xor_steps_match_torch(torch):
         np.testing.assert_allclose(loss.data, tl.item(), rtol=1e-5)
     for p, q in zip(tm.parameters(), model.parameters()):
         np.testing.assert_allclose(q.data, p.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_run_tape_agrees_with_tape_run():
+    """``_core.run_tape`` (the hot path of a step returning one value) gives
+    ``_Tape.run``'s results; a step returning a tuple keeps ``_Tape.run``."""
+    from minigrad._C import _core
+
+    w = mg.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+
+    def one(x):
+        return (x * w).sum()
+
+    def none(x):
+        (x * w).sum()
+
+    def pair(x):
+        return (x * w).sum(), 7
+
+    x = mg.tensor(np.array([0.5, 0.25, 2.0]))
+    for fn in (one, none, pair):
+        f = mg.compile(fn)
+        for _ in range(4):
+            out = f(x)
+        assert f.replays >= 1, f.fallback_reason
+        tape = f._hot[0]
+        ref = tape.run((x,))
+        if fn is pair:
+            assert tape.flat is None
+            assert out[1] == ref[1] == 7
+            np.testing.assert_array_equal(out[0].data, ref[0].data)
+            continue
+        fast = _core.run_tape(tape.flat, (x,))
+        if fn is none:
+            assert fast is None
+            assert ref is None
+            assert out is None
+        else:
+            assert fast.data.tobytes() == ref.data.tobytes() == out.data.tobytes()
+    # a malformed tape is refused, not read out of bounds
+    with pytest.raises((TypeError, IndexError)):
+        _core.run_tape(([], [None], (5,), (0,), 0, None), (x,))
+    with pytest.raises(TypeError):
+        _core.run_tape((None, [], (), (), -1, None), ())
