@@ -9,8 +9,8 @@ is large enough to repay the call (AUTO_MIN_ELEMENTS), and falls back to numpy
 otherwise. A group qualifies when every parameter that has
 a gradient holds, with its gradient, C-contiguous aligned arrays of one
 dtype, float32 or float64, of the same size, the parameter writeable: what
-the kernel's wrapper checks, asked of it (``_optim.group_problem``). The fused
-kernel does
+the kernel's wrapper checks; ``_optim.group_problem`` says which check a
+refused group failed (Note [Fused step, checked once]). The fused kernel does
 the numpy path's operations in the same order, so both give the same bits
 (tests/test_optim_fused.py); it saves the temporaries and the passes over
 memory (one read and one write of each array per step).
