@@ -79,7 +79,6 @@ class _Tape:
     """A confirmed tape, ready to replay."""
 
     def __init__(self, rec: Recorder) -> None:
-        self.entries = rec.entries
         self.template: list[Any] = [
             o if k in (EXT, CONST) else None for o, k in zip(rec.objs, rec.kinds)
         ]
@@ -88,6 +87,21 @@ class _Tape:
         self.arg_pos = rec.arg_pos
         assert rec.result is not None
         self.result = rec.result
+        self.flat: tuple[Any, ...] | None = None
+        self.entries = rec.entries  # sets flat
+
+    @property
+    def entries(self) -> list[tuple[Any, ...]]:
+        return self._entries
+
+    @entries.setter
+    def entries(self, entries: list[tuple[Any, ...]]) -> None:
+        # one returned value (the loss): _core.run_tape runs the whole call
+        self._entries = entries
+        tree, res_slots, consts = self.result
+        if tree is None:
+            self.flat = (entries, self.template, tuple(self.arg_slots),
+                         tuple(self.arg_pos), res_slots[0], consts[0])  # fmt: skip
 
     def run(self, leaves: list[Any] | tuple[Any, ...]) -> Any:
         slots = self.template[:]
@@ -165,7 +179,8 @@ class CompiledStep:
         hot = self._hot  # the signature replayed last, if flat
         if hot is not None and not kwargs and _core.guard(args, *hot[1]):
             self.replays += 1
-            return hot[0].run(args)
+            flat = hot[0].flat
+            return hot[0].run(args) if flat is None else _core.run_tape(flat, args)
         leaves: list[Any]
         if kwargs or any(type(a) in _CONTAINERS for a in args):
             leaves = []

@@ -205,7 +205,17 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None, *, activation=None):
-        y = _gemm.gemm(x, w, trans_b=True, bias=b, activation=activation, **_gemm_kw())
+        # the keywords of _gemm_kw, without building its dict (a small net's
+        # forward is a few such calls)
+        y = _gemm.gemm(
+            x,
+            w,
+            trans_b=True,
+            bias=b,
+            activation=activation,
+            num_threads=backend._kernel_threads(),
+            isa=backend._isa(),
+        )
         ctx.activation = activation
         if activation in ("sigmoid", "tanh"):
             ctx.save_for_backward(x, w, y)
@@ -275,6 +285,12 @@ def _sum_rows(gz: np.ndarray) -> np.ndarray:
     return ones.dot(gz)
 
 
+# 1 as a 0-d array of each float dtype, for 1 - y below: a Python number is
+# converted on every call (0.6 us on a 4x2 float32 array, 0.3 us this way);
+# the same bits, as 1 is exact in every float dtype.
+_ONE = {np.dtype(t): np.ones((), t) for t in (np.float16, np.float32, np.float64)}
+
+
 def _linear_backward_arrays(
     ctx: Any, g: np.ndarray, x: np.ndarray, w: np.ndarray, y: Any = None
 ) -> tuple[Any, ...]:
@@ -284,7 +300,7 @@ def _linear_backward_arrays(
     if act == "relu":
         gz = g * ctx.mask
     elif act == "sigmoid":
-        gz = 1 - y  # g·y·(1 - y), one new array
+        gz = np.subtract(_ONE.get(y.dtype, 1), y)  # g·y·(1 - y), one new array
         gz *= y
         gz *= g
     elif act == "tanh":
@@ -294,8 +310,14 @@ def _linear_backward_arrays(
     else:
         gz = g
     needs = ctx.needs_input_grad
-    gx = wrap(_mm(gz, w)) if needs[0] else None
-    gw = wrap(_mm(gz.T, x)) if needs[1] else None
+    rows, n_out = gz.shape
+    # Both products take rows·out·in multiply-adds (Note [Tiny products]).
+    if rows * n_out * w.shape[1] <= _TINY:
+        gx = wrap(gz.dot(w)) if needs[0] else None
+        gw = wrap(gz.T.dot(x)) if needs[1] else None
+    else:
+        gx = wrap(_mm(gz, w)) if needs[0] else None
+        gw = wrap(_mm(gz.T, x)) if needs[1] else None
     if len(needs) == 2:  # no bias
         return gx, gw
     return gx, gw, wrap(_sum_rows(gz)) if needs[2] else None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _optim
-from minigrad.optim._fused import bump_versions, fused_params
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_params, run_fused
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -102,9 +102,10 @@ class Adagrad(Optimizer):
         wd = group["weight_decay"]
         eps = group["eps"]
         maximize = group["maximize"]
-        fused = fused_params("Adagrad", group)
-        if fused is not None:
-            self._fused_update(group, fused)
+        fused = fused_params(group)
+        if fused is not None and run_fused(
+            "Adagrad", group, "fused", fused, self._fused_update
+        ):
             return
         for p in group["params"]:
             if p.grad is None:
@@ -128,8 +129,9 @@ class Adagrad(Optimizer):
             x -= tmp
             p._version[0] += 1
 
-    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+    def _fused_update(self, group: dict[str, Any], fused: FusedArrays) -> None:
         """The update above for the whole group in one C call (same bits)."""
+        params, datas, grads = fused
         for p in params:
             if not self.state[p]:  # as above
                 self._init_group_state({**group, "params": [p]})
@@ -139,8 +141,8 @@ class Adagrad(Optimizer):
               group["maximize"])  # fmt: skip
         _optim.step(
             "adagrad",
-            [p.data for p in params],
-            [p.grad.data for p in params],  # type: ignore[union-attr]
+            datas,
+            grads,
             [s["sum"].data for s in states],
             None,
             None,

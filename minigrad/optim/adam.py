@@ -12,7 +12,7 @@ import numpy as np
 
 from minigrad._C import _optim
 from minigrad.errors import ArgumentError
-from minigrad.optim._fused import bump_versions, fused_params
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_params, run_fused
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -102,9 +102,10 @@ class Adam(Optimizer):
         wd = group["weight_decay"]
         amsgrad = group["amsgrad"]
         maximize = group["maximize"]
-        fused = fused_params(type(self).__name__, group)
-        if fused is not None:
-            self._fused_update(group, fused)
+        fused = fused_params(group)
+        if fused is not None and run_fused(
+            type(self).__name__, group, "fused", fused, self._fused_update
+        ):
             return
         for p in group["params"]:
             if p.grad is None:
@@ -149,8 +150,9 @@ class Adam(Optimizer):
             x -= tmp
             p._version[0] += 1
 
-    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+    def _fused_update(self, group: dict[str, Any], fused: FusedArrays) -> None:
         """The update above for the whole group in one C call (same bits)."""
+        params, datas, grads = fused
         amsgrad = group["amsgrad"]
         keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[: 3 if amsgrad else 2]
         lists: list[list[np.ndarray]] = [[], [], []]
@@ -172,8 +174,8 @@ class Adam(Optimizer):
               self._decoupled, amsgrad, group["maximize"])  # fmt: skip
         _optim.step(
             "adam",
-            [p.data for p in params],
-            [p.grad.data for p in params],  # type: ignore[union-attr]
+            datas,
+            grads,
             m,
             v,
             vmax if amsgrad else None,

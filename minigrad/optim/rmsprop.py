@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _optim
-from minigrad.optim._fused import bump_versions, fused_params
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_params, run_fused
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -97,9 +97,10 @@ class RMSprop(Optimizer):
         momentum = group["momentum"]
         centered = group["centered"]
         maximize = group["maximize"]
-        fused = fused_params("RMSprop", group, "foreach")
-        if fused is not None:
-            self._fused_update(group, fused)
+        fused = fused_params(group, "foreach")
+        if fused is not None and run_fused(
+            "RMSprop", group, "foreach", fused, self._fused_update
+        ):
             return
         for p in group["params"]:
             if p.grad is None:
@@ -139,8 +140,9 @@ class RMSprop(Optimizer):
             x -= tmp
             p._version[0] += 1
 
-    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+    def _fused_update(self, group: dict[str, Any], fused: FusedArrays) -> None:
         """The update above for the whole group in one C call (same bits)."""
+        params, datas, grads = fused
         centered = group["centered"]
         momentum = group["momentum"]
         keys = ("square_avg", "grad_avg", "momentum_buffer")
@@ -162,8 +164,8 @@ class RMSprop(Optimizer):
         s0, s1, s2 = (lst if u else None for lst, u in zip(lists, used))
         _optim.step(
             "rmsprop",
-            [p.data for p in params],
-            [p.grad.data for p in params],  # type: ignore[union-attr]
+            datas,
+            grads,
             s0,
             s1,
             s2,

@@ -11,7 +11,13 @@ import numpy as np
 
 from minigrad._C import _optim
 from minigrad.errors import ArgumentError
-from minigrad.optim._fused import AUTO_MIN_ELEMENTS, bump_versions, fused_params
+from minigrad.optim._fused import (
+    AUTO_MIN_ELEMENTS,
+    FusedArrays,
+    bump_versions,
+    fused_params,
+    run_fused,
+)
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -98,9 +104,10 @@ class SGD(Optimizer):
         nesterov = group["nesterov"]
         maximize = group["maximize"]
         plain = not (maximize or wd or momentum)
-        fused = fused_params("SGD", group, min_elements=AUTO_MIN_ELEMENTS * plain)
-        if fused is not None:
-            self._fused_update(group, fused)
+        fused = fused_params(group, min_elements=AUTO_MIN_ELEMENTS * plain)
+        if fused is not None and run_fused(
+            "SGD", group, "fused", fused, self._fused_update
+        ):
             return
         if plain:
             _plain_sgd(group["params"], lr)
@@ -128,10 +135,11 @@ class SGD(Optimizer):
             x -= lr * g
             p._version[0] += 1
 
-    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
+    def _fused_update(self, group: dict[str, Any], fused: FusedArrays) -> None:
         """The update above for the whole group in one C call (same bits). A new
         momentum buffer is allocated here and set to the gradient by the kernel
         (flag 1), as ``np.array(g)`` does above."""
+        params, datas, grads = fused
         momentum = group["momentum"]
         bufs, first, new = [], [], []
         if momentum != 0:
@@ -146,8 +154,8 @@ class SGD(Optimizer):
               group["nesterov"], group["maximize"])  # fmt: skip
         _optim.step(
             "sgd",
-            [p.data for p in params],
-            [p.grad.data for p in params],  # type: ignore[union-attr]
+            datas,
+            grads,
             bufs if momentum != 0 else None,
             None,
             None,
