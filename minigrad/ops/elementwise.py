@@ -64,6 +64,8 @@ __all__ = [
 _nd = np.ndarray
 _F32, _F64, _I64 = float32, float64, np.dtype(np.int64)
 _F16 = float16
+_small = _core.small_binary
+_ADD, _SUB, _MUL = _core.SMALL_ADD, _core.SMALL_SUB, _core.SMALL_MUL
 
 
 def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -87,7 +89,8 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a + b
+        out = _small(_ADD, a, b)  # Note [Small arrays]
+        return a + b if out is None else out
 
     @staticmethod
     def backward(ctx, g):
@@ -107,7 +110,8 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a - b
+        out = _small(_SUB, a, b)  # Note [Small arrays]
+        return a - b if out is None else out
 
     @staticmethod
     def backward(ctx, g):
@@ -127,7 +131,8 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a * b
+        out = _small(_MUL, a, b)  # Note [Small arrays]
+        return a * b if out is None else out
 
     @staticmethod
     def backward(ctx, g):
