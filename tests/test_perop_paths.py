@@ -104,6 +104,7 @@ def test_small_binary_taken_for_small_chains() -> None:
         (np.ones((0, 4), np.float32), np.ones((0, 4), np.float32)),  # 0-size
         (np.ones((), np.float32), np.ones((), np.float32)),  # 0-d: numpy scalar
         (np.ones(4096, np.float32), 1.0),  # large: numpy's SIMD loops
+        (np.ones(513, np.float64), np.ones(513, np.float64)),
         (np.ones(4, np.float32), 2**30),  # int not exact in float32
         (np.ones(4, np.float64), 2**60),
         (np.ones(4, np.float32), 1e300),  # overflows float32's range

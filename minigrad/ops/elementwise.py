@@ -6,7 +6,10 @@ Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and ``minigrad.dt
 # Note [Broadcasting]
 Binary ops broadcast like numpy in forward. Each backward reduces the gradient to
 its input's shape with ``sum_to`` (whose own backward is ``expand``), so the rule
-lives in one op and double backward works through it.
+lives in one op and double backward works through it. Add and Sub keep their
+operands' shapes (``ctx.shapes``) only when one was broadcast: otherwise the
+node stores nothing of its own (no instance ``__dict__`` to allocate and free,
+about 1k instructions per op), and the class default None says so.
 
 # Note [Python scalars]
 ``t * 2.0`` promotes like PyTorch: a Python scalar never widens a float tensor
@@ -88,13 +91,19 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
         out = _small(_ADD, a, b)  # Note [Small arrays]
-        return a + b if out is None else out
+        if out is None:
+            out = a + b
+        s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+        if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+            ctx.shapes = (_shape(a), _shape(b))
+        return out
 
     @staticmethod
     def backward(ctx, g):
         needs = ctx.needs_input_grad
+        if ctx.shapes is None:  # nothing was broadcast: no sum_to
+            return (g if needs[0] else None, g if needs[1] else None)
         sa, sb = ctx.shapes
         return (
             _sum_to(g, sa) if needs[0] else None,
@@ -109,13 +118,19 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
         out = _small(_SUB, a, b)  # Note [Small arrays]
-        return a - b if out is None else out
+        if out is None:
+            out = a - b
+        s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+        if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+            ctx.shapes = (_shape(a), _shape(b))
+        return out
 
     @staticmethod
     def backward(ctx, g):
         needs = ctx.needs_input_grad
+        if ctx.shapes is None:  # nothing was broadcast: no sum_to
+            return (g if needs[0] else None, apply1(Neg, g) if needs[1] else None)
         sa, sb = ctx.shapes
         return (
             _sum_to(g, sa) if needs[0] else None,
@@ -140,10 +155,16 @@ class Mul(Function):
         needs = ctx.needs_input_grad
         # Mul.apply rather than g * b: the operands already share a dtype, so the
         # dispatch of ``*`` can be skipped (Note [Per-op overhead]).
-        return (
-            _sum_to(apply2(Mul, g, b), a.data.shape) if needs[0] else None,
-            _sum_to(apply2(Mul, g, a), b.data.shape) if needs[1] else None,
-        )
+        ga = gb = None
+        if needs[0]:
+            ga = apply2(Mul, g, b)
+            if ga.data.shape != a.data.shape:
+                ga = ga.sum_to(a.data.shape)
+        if needs[1]:
+            gb = apply2(Mul, g, a)
+            if gb.data.shape != b.data.shape:
+                gb = gb.sum_to(b.data.shape)
+        return ga, gb
 
 
 class Div(Function):
