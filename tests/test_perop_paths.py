@@ -204,3 +204,19 @@ def test_ops_fallback_layouts_match_numpy() -> None:
     _same((a * b).data, base[:, ::2] * base[:, 1::2])
     c = mg.tensor(np.ones((4, 4), np.float32)) + mg.tensor(np.ones((4, 4)))
     assert c.dtype == mg.float64  # mixed dtypes promote as before
+
+
+@pytest.mark.parametrize(
+    ("sa", "sb"), [((2000,), (2000,)), ((), (5,)), ((5,), ()), ((3, 1), (3, 4))]
+)
+def test_add_sub_grads_with_and_without_broadcast(sa: Any, sb: Any) -> None:
+    # numpy's path (large or broadcast operands) keeps ctx.shapes when needed
+    rng = np.random.default_rng(1)
+    a = mg.tensor(rng.standard_normal(sa), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(sb), requires_grad=True)
+    ((a + b) * 2.0 + (a - b)).sum().backward()
+    n = np.broadcast_shapes(sa, sb)
+    scale_a = np.prod(n) // max(np.prod(sa), 1)
+    scale_b = np.prod(n) // max(np.prod(sb), 1)
+    _same(a.grad.data, np.full(sa, 3.0 * scale_a))
+    _same(b.grad.data, np.full(sb, 1.0 * scale_b))

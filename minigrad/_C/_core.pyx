@@ -57,7 +57,9 @@ the ops' own Python (``forward``/``backward``), numpy's ufunc dispatch and the
 cyclic GC, which must keep tracking tensors and nodes (a user's ``ctx``
 attribute can close a cycle through them). Since then, measured as
 Ir(1200 runs) - Ir(200 runs) of 40 such ops + sum + backward, per op: 26.5k;
-``small_binary`` for ``+ - *`` on small arrays (Note [Small arrays]) 21.6k.
+``small_binary`` for ``+ - *`` on small arrays (Note [Small arrays]) 21.6k;
+Add/Sub keeping ``ctx.shapes`` only when broadcast (Note [Broadcasting]) and
+Mul's backward without a ``_sum_to`` frame 19.4k.
 """
 
 import heapq

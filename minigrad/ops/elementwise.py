@@ -92,11 +92,11 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = _small(_ADD, a, b)  # Note [Small arrays]
-        if out is None:
+        if out is None:  # small_binary's operands are not broadcast
             out = a + b
-        s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
-        if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
-            ctx.shapes = (_shape(a), _shape(b))
+            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+                ctx.shapes = (_shape(a), _shape(b))
         return out
 
     @staticmethod
@@ -119,11 +119,11 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = _small(_SUB, a, b)  # Note [Small arrays]
-        if out is None:
+        if out is None:  # small_binary's operands are not broadcast
             out = a - b
-        s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
-        if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
-            ctx.shapes = (_shape(a), _shape(b))
+            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+                ctx.shapes = (_shape(a), _shape(b))
         return out
 
     @staticmethod
