@@ -59,7 +59,7 @@ attribute can close a cycle through them). Since then, measured as
 Ir(1200 runs) - Ir(200 runs) of 40 such ops + sum + backward, per op: 26.5k;
 ``small_binary`` for ``+ - *`` on small arrays (Note [Small arrays]) 21.6k;
 Add/Sub keeping ``ctx.shapes`` only when broadcast (Note [Broadcasting]) and
-Mul's backward without a ``_sum_to`` frame 19.4k.
+Mul's backward without a ``_sum_to`` frame 19.4k; Mul too 18.8k.
 """
 
 import heapq

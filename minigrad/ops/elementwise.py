@@ -6,7 +6,7 @@ Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and ``minigrad.dt
 # Note [Broadcasting]
 Binary ops broadcast like numpy in forward. Each backward reduces the gradient to
 its input's shape with ``sum_to`` (whose own backward is ``expand``), so the rule
-lives in one op and double backward works through it. Add and Sub keep their
+lives in one op and double backward works through it. Add, Sub and Mul keep their
 operands' shapes (``ctx.shapes``) only when one was broadcast: otherwise the
 node stores nothing of its own (no instance ``__dict__`` to allocate and free,
 about 1k instructions per op), and the class default None says so.
@@ -147,7 +147,12 @@ class Mul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         out = _small(_MUL, a, b)  # Note [Small arrays]
-        return a * b if out is None else out
+        if out is None:  # small_binary's operands are not broadcast
+            out = a * b
+            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+                ctx.shapes = (_shape(a), _shape(b))
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -155,15 +160,12 @@ class Mul(Function):
         needs = ctx.needs_input_grad
         # Mul.apply rather than g * b: the operands already share a dtype, so the
         # dispatch of ``*`` can be skipped (Note [Per-op overhead]).
-        ga = gb = None
-        if needs[0]:
-            ga = apply2(Mul, g, b)
-            if ga.data.shape != a.data.shape:
-                ga = ga.sum_to(a.data.shape)
-        if needs[1]:
-            gb = apply2(Mul, g, a)
-            if gb.data.shape != b.data.shape:
-                gb = gb.sum_to(b.data.shape)
+        ga = apply2(Mul, g, b) if needs[0] else None
+        gb = apply2(Mul, g, a) if needs[1] else None
+        if ctx.shapes is not None:  # reduce to the inputs' shapes
+            sa, sb = ctx.shapes
+            ga = _sum_to(ga, sa) if needs[0] else None
+            gb = _sum_to(gb, sb) if needs[1] else None
         return ga, gb
 
 
