@@ -108,6 +108,7 @@ def test_small_binary_taken_for_small_chains() -> None:
         (np.ones(4, np.float32), 2**30),  # int not exact in float32
         (np.ones(4, np.float64), 2**60),
         (np.ones(4, np.float32), 1e300),  # overflows float32's range
+        (np.ones(4, np.float32), 1e-40),  # float32 subnormal
         (np.ones(4, np.float32), float("nan")),
         (np.ones(4, np.float32), True),  # bool
         (np.ones(4, np.float32), np.float32(2)),  # numpy scalar

@@ -18,8 +18,8 @@
 # underflow, invalid) or produced a NaN (whose payload depends on operand
 # order), the result is dropped and numpy computes it again, warning (or
 # raising) as its errstate says. Scalars whose conversion would round (ints
-# beyond 2**24 / 2**53) or overflow (floats beyond float32's range) are left to
-# numpy too.
+# beyond 2**24 / 2**53) or overflow or underflow (floats outside float32's
+# normal range) are left to numpy too.
 #
 # SMALL_BYTES is the measured crossover (timeit, 1 thread, a * b): at 4 KiB
 # (1,024 float32 / 512 float64) the loop still wins (324 vs 504 ns float32, 459
@@ -77,6 +77,7 @@ cdef extern from *:
         cnp.npy_intp n
     ) nogil
     double FLT_MAX
+    double FLT_MIN
 
 DEF SMALL_BYTES = 4096
 
@@ -107,7 +108,11 @@ cdef inline bint _small_scalar(object s, bint f32, double *out):
     cdef double v
     if type(s) is float:
         v = <double>s
+        # beyond float32's range, or below its normal range: numpy's cast may
+        # warn (overflow, underflow), ours is done before the flags are cleared
         if f32 and not (-FLT_MAX <= v <= FLT_MAX):
+            return False
+        if f32 and v != 0 and -FLT_MIN < v < FLT_MIN:
             return False
     elif type(s) is int:
         lim = _EXACT32 if f32 else _EXACT64
