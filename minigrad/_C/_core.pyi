@@ -90,3 +90,10 @@ def guard(
     modes: tuple[bool, ...],
 ) -> bool: ...
 def accumulate_plain(leaves: dict[Any, Any]) -> bool: ...
+
+# Note [Small arrays] (_small.pxi)
+SMALL_ADD: int
+SMALL_SUB: int
+SMALL_MUL: int
+
+def small_binary(op: int, a: Any, b: Any) -> np.ndarray | None: ...

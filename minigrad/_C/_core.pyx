@@ -23,6 +23,8 @@ here, compiled, and nothing else does:
   [Engine order] in ``autograd/engine.py``);
 * ``set_tape`` / ``replay`` / ``guard`` (``_replay.pxi``): recording a step's
   tape and running it again (Note [Captured steps] in ``autograd/capture.py``);
+* ``small_binary`` (``_small.pxi``): ``+ - *`` of small float arrays without
+  numpy's per-call cost, called by the ops' ``forward`` (Note [Small arrays]);
 * ``next_seq``: the nodes' sequence numbers;
 * ``STATE`` / ``GLOBAL_STATE`` (``autograd/grad_mode.py``): the grad mode, a C
   thread-local flag (per thread, as in PyTorch), and the anomaly flag, read by
@@ -53,7 +55,11 @@ pair measured as Ir(12 chains) - Ir(2 chains), OPENBLAS_NUM_THREADS=1: the
 idle BLAS threads' spinning otherwise varies by +-1k). What remains is mostly
 the ops' own Python (``forward``/``backward``), numpy's ufunc dispatch and the
 cyclic GC, which must keep tracking tensors and nodes (a user's ``ctx``
-attribute can close a cycle through them).
+attribute can close a cycle through them). Since then, measured as
+Ir(1200 runs) - Ir(200 runs) of 40 such ops + sum + backward, per op: 26.5k;
+``small_binary`` for ``+ - *`` on small arrays (Note [Small arrays]) 21.6k;
+Add/Sub keeping ``ctx.shapes`` only when broadcast (Note [Broadcasting]) and
+Mul's backward without a ``_sum_to`` frame 19.4k; Mul too 18.8k.
 """
 
 import heapq
@@ -593,5 +599,6 @@ cdef object _saved_n(object it, tuple args, list raw, object out, object t):
     return _saved_entry(it, args, (out,), (t,))
 
 
+include "_small.pxi"
 include "_engine.pxi"
 include "_replay.pxi"

@@ -85,6 +85,9 @@ class Context(_core.NodeBase):
     _node_hooks: list[Any] | None = None
     _trace: list[str] | None = None
     _in_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, user Functions only
+    # Operand shapes a broadcasting op keeps for backward (Note [Broadcasting]
+    # in ops/elementwise.py); None: nothing was broadcast.
+    shapes: tuple[Any, ...] | None = None
 
     # save_for_backward, saved_tensors and _saved_arrays are compiled methods of
     # the base (Note [Saved tensors]): one call each per op on the hot path.

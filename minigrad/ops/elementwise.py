@@ -6,7 +6,10 @@ Layer: ops. Imports ``minigrad.tensor``, ``minigrad.autograd`` and ``minigrad.dt
 # Note [Broadcasting]
 Binary ops broadcast like numpy in forward. Each backward reduces the gradient to
 its input's shape with ``sum_to`` (whose own backward is ``expand``), so the rule
-lives in one op and double backward works through it.
+lives in one op and double backward works through it. Add, Sub and Mul keep their
+operands' shapes (``ctx.shapes``) only when one was broadcast: otherwise the
+node stores nothing of its own (no instance ``__dict__`` to allocate and free,
+about 1k instructions per op), and the class default None says so.
 
 # Note [Python scalars]
 ``t * 2.0`` promotes like PyTorch: a Python scalar never widens a float tensor
@@ -64,6 +67,8 @@ __all__ = [
 _nd = np.ndarray
 _F32, _F64, _I64 = float32, float64, np.dtype(np.int64)
 _F16 = float16
+_small = _core.small_binary
+_ADD, _SUB, _MUL = _core.SMALL_ADD, _core.SMALL_SUB, _core.SMALL_MUL
 
 
 def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -86,12 +91,19 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        return a + b
+        out = _small(_ADD, a, b)  # Note [Small arrays]
+        if out is None:  # small_binary's operands are not broadcast
+            out = a + b
+            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+                ctx.shapes = (_shape(a), _shape(b))
+        return out
 
     @staticmethod
     def backward(ctx, g):
         needs = ctx.needs_input_grad
+        if ctx.shapes is None:  # nothing was broadcast: no sum_to
+            return (g if needs[0] else None, g if needs[1] else None)
         sa, sb = ctx.shapes
         return (
             _sum_to(g, sa) if needs[0] else None,
@@ -106,12 +118,19 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        return a - b
+        out = _small(_SUB, a, b)  # Note [Small arrays]
+        if out is None:  # small_binary's operands are not broadcast
+            out = a - b
+            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+                ctx.shapes = (_shape(a), _shape(b))
+        return out
 
     @staticmethod
     def backward(ctx, g):
         needs = ctx.needs_input_grad
+        if ctx.shapes is None:  # nothing was broadcast: no sum_to
+            return (g if needs[0] else None, apply1(Neg, g) if needs[1] else None)
         sa, sb = ctx.shapes
         return (
             _sum_to(g, sa) if needs[0] else None,
@@ -127,7 +146,13 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a * b
+        out = _small(_MUL, a, b)  # Note [Small arrays]
+        if out is None:  # small_binary's operands are not broadcast
+            out = a * b
+            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
+            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+                ctx.shapes = (_shape(a), _shape(b))
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -135,10 +160,13 @@ class Mul(Function):
         needs = ctx.needs_input_grad
         # Mul.apply rather than g * b: the operands already share a dtype, so the
         # dispatch of ``*`` can be skipped (Note [Per-op overhead]).
-        return (
-            _sum_to(apply2(Mul, g, b), a.data.shape) if needs[0] else None,
-            _sum_to(apply2(Mul, g, a), b.data.shape) if needs[1] else None,
-        )
+        ga = apply2(Mul, g, b) if needs[0] else None
+        gb = apply2(Mul, g, a) if needs[1] else None
+        if ctx.shapes is not None:  # reduce to the inputs' shapes
+            sa, sb = ctx.shapes
+            ga = _sum_to(ga, sa) if needs[0] else None
+            gb = _sum_to(gb, sb) if needs[1] else None
+        return ga, gb
 
 
 class Div(Function):
