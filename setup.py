@@ -4,8 +4,8 @@ Every ``minigrad/_C/_<family>.pyx`` becomes the extension ``minigrad._C._<family
 compiled together with the plain C sources in ``csrc/<family>/`` and ``csrc/common/``
 (plus the families listed in ``EXTRA_FAMILIES``). A new kernel family therefore needs
 no edit here. A ``.pyx`` without a ``csrc/<family>/`` folder is a pure Cython module
-(``_core``, the autograd core): it is compiled alone (numpy's headers only), without
-C sources or OpenMP.
+(``_core``, the autograd core): it is compiled alone (numpy's and csrc's headers only),
+without C sources or OpenMP.
 
 Note [Build speed and reuse]
 The README's two commands are both editable installs (``pip install -e``): the
@@ -89,7 +89,7 @@ def extensions() -> list[Extension]:
                 Extension(
                     f"minigrad._C._{family}",
                     [pyx],
-                    include_dirs=[np.get_include()],
+                    include_dirs=["csrc", np.get_include()],
                     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                     extra_compile_args=[f for f in cflags if "openmp" not in f],
                 )
