@@ -164,8 +164,8 @@ class Mul(Function):
         gb = apply2(Mul, g, a) if needs[1] else None
         if ctx.shapes is not None:  # reduce to the inputs' shapes
             sa, sb = ctx.shapes
-            ga = _sum_to(ga, sa) if needs[0] else None
-            gb = _sum_to(gb, sb) if needs[1] else None
+            ga = _sum_to(ga, sa) if ga is not None else None
+            gb = _sum_to(gb, sb) if gb is not None else None
         return ga, gb
 
 
