@@ -164,28 +164,6 @@ def test_tensor_api_sum_and_mean_backward(case, log, mean):
         np.testing.assert_allclose(gx, grads[0], **TOL[dtype])
 
 
-@examples(15, deadline=None)
-@given(
-    shape=shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
-    data=st.data(),
-    log=st.booleans(),
-)
-def test_gradcheck_transposed_with_broadcast_grad(shape, data, log):
-    perm = list(data.draw(st.permutations(range(len(shape)))))
-    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
-    base = data.draw(arrays(tuple(shape[p] for p in perm), np.float64, -3, 3))
-    x = mg.tensor(base, requires_grad=True)
-    fn = F.log_softmax if log else F.softmax
-    inv = [int(i) for i in np.argsort(perm)]
-
-    def f(a):
-        # .sum() sends a broadcast gradient to a transposed y.
-        return (fn(a.permute(*inv), dim) * 1.5).sum()
-
-    assert mg.autograd.gradcheck(f, (x,))
-    assert mg.autograd.gradgradcheck(f, (x,))
-
-
 @examples(20, deadline=None)
 @given(case=_case(), log=st.booleans(), mean=st.booleans())
 def test_matches_torch(case, log, mean):
