@@ -4,7 +4,7 @@ reference, and the checks it moved still refuse bad input.
 - ``fused_params`` builds the parameter, array and gradient lists once per
   step; nothing is cached between steps, so a gradient set to None, a new
   parameter group or a new learning rate takes effect at the next step;
-- ``run_fused`` steps at once and asks ``group_problem`` only on a refusal
+- ``fused_step`` steps at once and asks ``group_problem`` only on a refusal
   (Note [Fused step, checked once]): the same outcomes as asking first;
 - Linear's unrecorded backward computes 1 - y with a 0-d one of y's dtype
   and tests the product size once: the same bits as the Python-number form;

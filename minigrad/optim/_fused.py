@@ -27,7 +27,7 @@ from minigrad._C import _optim
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.tensor import Tensor
 
-__all__ = ["FusedArrays", "check_fused_option", "fused_params", "run_fused"]
+__all__ = ["FusedArrays", "check_fused_option", "fused_params", "fused_step"]
 
 # What fused_params hands the fused update: the parameters that have a
 # gradient, their arrays, their gradients' arrays.
@@ -69,7 +69,7 @@ def fused_params(
     group: dict[str, Any], key: str = "fused", min_elements: int = 0
 ) -> FusedArrays | None:
     """The parameters of ``group`` that have a gradient, their arrays and their
-    gradients' arrays, when the fused step may update them (``run_fused``
+    gradients' arrays, when the fused step may update them (``fused_step``
     then tries it); None for the numpy path. In auto mode, groups under
     ``min_elements`` elements take the numpy path. The lists are built once,
     in one pass, and handed to ``_optim.step`` as they are (they were built
@@ -100,21 +100,25 @@ def fused_params(
 # ``_optim.step`` checks every array before it writes anything, and
 # ``group_problem`` asks those same checks; asking them first and then
 # stepping checked each array twice (5k of the XOR step's ~230k instructions).
-# ``run_fused`` steps at once and asks ``group_problem`` only when the step
+# ``fused_step`` steps at once and asks ``group_problem`` only when the step
 # refused: a group it finds fault with takes the numpy path (auto) or raises
 # (``fused=True``), as before; a refusal it does not explain (two arrays
 # overlapping) is raised as it was.
-def run_fused(
+def fused_step(
     name: str,
     group: dict[str, Any],
-    key: str,
-    fused: FusedArrays,
     update: Callable[[dict[str, Any], FusedArrays], None],
+    key: str = "fused",
+    min_elements: int = 0,
 ) -> bool:
-    """Runs ``update(group, fused)`` (an optimizer's fused update); False,
-    having changed nothing, when the group does not qualify for the fused
-    step in auto mode. Raises ArgumentError when ``fused=True`` and it does
-    not qualify."""
+    """Updates ``group`` with ``update(group, fused_params(...))`` (an
+    optimizer's fused update) and returns True; False, having changed
+    nothing, when the group takes the numpy path (``fused_params`` gives
+    None, or the group does not qualify in auto mode). Raises ArgumentError
+    when ``fused=True`` and it does not qualify."""
+    fused = fused_params(group, key, min_elements)
+    if fused is None:
+        return False
     try:
         update(group, fused)
     except (ArgumentError, ShapeError, TypeError):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _optim
-from minigrad.optim._fused import FusedArrays, bump_versions, fused_params, run_fused
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_step
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -102,10 +102,7 @@ class Adagrad(Optimizer):
         wd = group["weight_decay"]
         eps = group["eps"]
         maximize = group["maximize"]
-        fused = fused_params(group)
-        if fused is not None and run_fused(
-            "Adagrad", group, "fused", fused, self._fused_update
-        ):
+        if fused_step("Adagrad", group, self._fused_update):
             return
         for p in group["params"]:
             if p.grad is None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from minigrad._C import _optim
 from minigrad.errors import ArgumentError
-from minigrad.optim._fused import FusedArrays, bump_versions, fused_params, run_fused
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_step
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -102,10 +102,7 @@ class Adam(Optimizer):
         wd = group["weight_decay"]
         amsgrad = group["amsgrad"]
         maximize = group["maximize"]
-        fused = fused_params(group)
-        if fused is not None and run_fused(
-            type(self).__name__, group, "fused", fused, self._fused_update
-        ):
+        if fused_step(type(self).__name__, group, self._fused_update):
             return
         for p in group["params"]:
             if p.grad is None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad._C import _optim
-from minigrad.optim._fused import FusedArrays, bump_versions, fused_params, run_fused
+from minigrad.optim._fused import FusedArrays, bump_versions, fused_step
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
 
@@ -97,10 +97,7 @@ class RMSprop(Optimizer):
         momentum = group["momentum"]
         centered = group["centered"]
         maximize = group["maximize"]
-        fused = fused_params(group, "foreach")
-        if fused is not None and run_fused(
-            "RMSprop", group, "foreach", fused, self._fused_update
-        ):
+        if fused_step("RMSprop", group, self._fused_update, "foreach"):
             return
         for p in group["params"]:
             if p.grad is None:

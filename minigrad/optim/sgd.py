@@ -15,8 +15,7 @@ from minigrad.optim._fused import (
     AUTO_MIN_ELEMENTS,
     FusedArrays,
     bump_versions,
-    fused_params,
-    run_fused,
+    fused_step,
 )
 from minigrad.optim.optimizer import Optimizer, ParamsT, _directed_grad
 from minigrad.tensor import Tensor
@@ -104,10 +103,8 @@ class SGD(Optimizer):
         nesterov = group["nesterov"]
         maximize = group["maximize"]
         plain = not (maximize or wd or momentum)
-        fused = fused_params(group, min_elements=AUTO_MIN_ELEMENTS * plain)
-        if fused is not None and run_fused(
-            "SGD", group, "fused", fused, self._fused_update
-        ):
+        min_elements = AUTO_MIN_ELEMENTS * plain
+        if fused_step("SGD", group, self._fused_update, min_elements=min_elements):
             return
         if plain:
             _plain_sgd(group["params"], lr)
