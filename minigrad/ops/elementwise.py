@@ -81,6 +81,14 @@ def _shape(x: Any) -> tuple[int, ...]:
     return x.shape if type(x) is _nd else ()
 
 
+def _keep_broadcast_shapes(ctx: Any, a: Any, b: Any, out: Any) -> None:
+    """Sets ``ctx.shapes`` to the operands' shapes when one was broadcast to
+    ``out``'s (Note [Broadcasting]); leaves the class default None otherwise."""
+    s = out.shape
+    if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
+        ctx.shapes = (_shape(a), _shape(b))
+
+
 # -- arithmetic ----------------------------------------------------------------
 
 
@@ -94,9 +102,7 @@ class Add(Function):
         out = _small(_ADD, a, b)  # Note [Small arrays]
         if out is None:  # small_binary's operands are not broadcast
             out = a + b
-            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
-            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
-                ctx.shapes = (_shape(a), _shape(b))
+            _keep_broadcast_shapes(ctx, a, b, out)
         return out
 
     @staticmethod
@@ -121,9 +127,7 @@ class Sub(Function):
         out = _small(_SUB, a, b)  # Note [Small arrays]
         if out is None:  # small_binary's operands are not broadcast
             out = a - b
-            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
-            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
-                ctx.shapes = (_shape(a), _shape(b))
+            _keep_broadcast_shapes(ctx, a, b, out)
         return out
 
     @staticmethod
@@ -149,9 +153,7 @@ class Mul(Function):
         out = _small(_MUL, a, b)  # Note [Small arrays]
         if out is None:  # small_binary's operands are not broadcast
             out = a * b
-            s = out.shape  # ctx.shapes only when broadcast (Note [Broadcasting])
-            if (type(a) is _nd and a.shape != s) or (type(b) is _nd and b.shape != s):
-                ctx.shapes = (_shape(a), _shape(b))
+            _keep_broadcast_shapes(ctx, a, b, out)
         return out
 
     @staticmethod
