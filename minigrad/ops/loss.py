@@ -646,8 +646,7 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, t, *, weight, red):
-        need = ctx.needs_input_grad  # _needs(ctx), inline: a call per step
-        need_x, need_t = (need[0], need[1]) if need else (False, False)
+        need_x, need_t = _needs(ctx)
         out, gx, gt = _softmax.bce_fused(
             x, t, weight, reduction=red, input_grad=need_x, target_grad=need_t
         )
