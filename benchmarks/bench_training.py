@@ -234,7 +234,7 @@ def _case(
             f"{1 - extra['all_threads_share']:.0%} of minigrad's load samples, "
             f"so its kernels ran on fewer than {threads} threads then"
         )
-    scale = 1e6 if act == "sigmoid" else 1e3
+    scale, unit = (1e6, "us/step") if act == "sigmoid" else (1e3, "ms/step")
     extra["rounds"] = {
         k: [round(t * scale, 3) for t in v] for k, v in per_round.items()
     }
@@ -242,7 +242,6 @@ def _case(
     ores = interleaved(opt_fns, **kw)
     rows = []
     n_params = sum(p.numel() for p in model.parameters())
-    scale, unit = (1e6, "us/step") if act == "sigmoid" else (1e3, "ms/step")
     peer = res.get("torch")
     rows.append(
         Row(
