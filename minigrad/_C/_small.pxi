@@ -60,6 +60,16 @@ cdef inline bint _small_ok(object x, void *descr):
     )
 
 
+cdef inline int _small_kind(cnp.ndarray x, void *descr):
+    """1 for a float32, 0 for a float64 array the loop takes (C-contiguous,
+    aligned; ``descr`` its dtype), -1 otherwise."""
+    if not cnp.PyArray_CHKFLAGS(x, _SMALL_FLAGS):
+        return -1
+    if descr == <void *>_F32:
+        return 1
+    return 0 if descr == <void *>_F64 else -1
+
+
 cdef inline bint _small_scalar(object s, bint f32, double *out):
     """Converts the Python scalar ``s`` to double when the dtype takes it exactly
     as numpy would (see Note [Small arrays]); False otherwise."""
@@ -87,21 +97,17 @@ def small_binary(int op, a, b):
     """``a + b`` (op 0), ``a - b`` (1) or ``a * b`` (2) for small arrays, or
     None when numpy must compute it (Note [Small arrays])."""
     cdef cnp.ndarray x, y = None, o
-    cdef int mode, nd, rc, i
+    cdef int mode, nd, rc, i, kind
     cdef double s = 0.0
     cdef void *descr
     cdef bint f32
     if type(a) is _ndarray:
         x = <cnp.ndarray>a
         descr = <void *>cnp.PyArray_DESCR(x)
-        if descr == <void *>_F32:
-            f32 = True
-        elif descr == <void *>_F64:
-            f32 = False
-        else:
+        kind = _small_kind(x, descr)
+        if kind < 0:
             return None
-        if not cnp.PyArray_CHKFLAGS(x, _SMALL_FLAGS):
-            return None
+        f32 = kind == 1
         if type(b) is _ndarray:
             if not _small_ok(b, descr):
                 return None
@@ -120,14 +126,10 @@ def small_binary(int op, a, b):
     elif type(b) is _ndarray:
         x = <cnp.ndarray>b
         descr = <void *>cnp.PyArray_DESCR(x)
-        if descr == <void *>_F32:
-            f32 = True
-        elif descr == <void *>_F64:
-            f32 = False
-        else:
+        kind = _small_kind(x, descr)
+        if kind < 0 or not _small_scalar(a, kind == 1, &s):
             return None
-        if not cnp.PyArray_CHKFLAGS(x, _SMALL_FLAGS) or not _small_scalar(a, f32, &s):
-            return None
+        f32 = kind == 1
         mode = 2
     else:
         return None
