@@ -17,12 +17,10 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad._C import _act
 from minigrad._C import _softmax as S
 from tests.helpers import examples
-from tests.strategies import arrays, shapes
+from tests.test_softmax_layouts import ISAS, _case, _layout
 
-ISAS = [i for i in _act.ISAS if _act.has_isa(i)]
 # The contiguous row kernel and the blocks over inner positions sum the axis
 # in different orders; SAME is for the same sums (the last ulp or two).
 TOL = {
@@ -35,12 +33,6 @@ SAME = {
 }
 
 
-def _layout(a: np.ndarray, perm: list[int]) -> np.ndarray:
-    """a's values stored with its axes in the order ``perm``."""
-    inv = list(np.argsort(perm))
-    return np.ascontiguousarray(a.transpose(perm)).transpose(inv)
-
-
 def _ref(y: np.ndarray, g: np.ndarray, dim: int, log: bool) -> np.ndarray:
     """The backward in float64 numpy."""
     y64, g64 = y.astype(np.float64), g.astype(np.float64)
@@ -49,20 +41,9 @@ def _ref(y: np.ndarray, g: np.ndarray, dim: int, log: bool) -> np.ndarray:
     return y64 * (g64 - (g64 * y64).sum(dim, keepdims=True))
 
 
-@st.composite
-def _case(draw, max_side=6):
-    shape = draw(shapes(min_dims=1, max_dims=4, max_side=max_side))
-    perm = list(draw(st.permutations(range(len(shape)))))
-    dim = draw(st.integers(-len(shape), len(shape) - 1))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
-    x = draw(arrays(shape, dtype, -20, 20))
-    g = draw(arrays(shape, dtype, -3, 3))
-    return x, g, perm, dim, dtype
-
-
 @pytest.mark.parametrize("isa", ISAS)
 @examples(40, deadline=None)
-@given(case=_case(), log=st.booleans(), value=st.floats(-4, 4, width=32))
+@given(case=_case(min_dims=1), log=st.booleans(), value=st.floats(-4, 4, width=32))
 def test_broadcast_grad_is_the_materialised_one(isa, case, log, value):
     x, _, perm, dim, dtype = case
     y = S.softmax_fwd(x, dim, log=log, isa=isa)
@@ -78,7 +59,7 @@ def test_broadcast_grad_is_the_materialised_one(isa, case, log, value):
 
 @pytest.mark.parametrize("isa", ISAS)
 @examples(40, deadline=None)
-@given(case=_case(), log=st.booleans())
+@given(case=_case(min_dims=1), log=st.booleans())
 def test_transposed_and_mixed_layouts_match_contiguous(isa, case, log):
     x, g, perm, dim, dtype = case
     y = S.softmax_fwd(x, dim, log=log, isa=isa)
@@ -145,7 +126,7 @@ def test_broadcast_grad_errors():
 
 
 @examples(25, deadline=None)
-@given(case=_case(max_side=5), log=st.booleans(), mean=st.booleans())
+@given(case=_case(min_dims=1, max_side=5), log=st.booleans(), mean=st.booleans())
 def test_tensor_api_sum_and_mean_backward(case, log, mean):
     x, _, perm, dim, dtype = case
     fn = F.log_softmax if log else F.softmax
@@ -165,7 +146,7 @@ def test_tensor_api_sum_and_mean_backward(case, log, mean):
 
 
 @examples(20, deadline=None)
-@given(case=_case(), log=st.booleans(), mean=st.booleans())
+@given(case=_case(min_dims=1), log=st.booleans(), mean=st.booleans())
 def test_matches_torch(case, log, mean):
     torch = pytest.importorskip("torch")
     x, g, perm, dim, dtype = case

@@ -41,8 +41,10 @@ def _sliced(a: np.ndarray) -> np.ndarray:
 
 
 @st.composite
-def _case(draw):
-    shape = draw(shapes(min_dims=2, max_dims=4, max_side=6))
+def _case(draw, min_dims: int = 2, max_side: int = 6):
+    """(x, g, perm, dim, dtype): values, an upstream gradient, an axis order
+    to lay them out in and the softmax axis."""
+    shape = draw(shapes(min_dims=min_dims, max_dims=4, max_side=max_side))
     perm = draw(st.permutations(range(len(shape))))
     dim = draw(st.integers(-len(shape), len(shape) - 1))
     dtype = draw(st.sampled_from([np.float32, np.float64]))
