@@ -46,8 +46,9 @@
     gz[2 * ldgz + j] = z2;                                                    \
     gz[3 * ldgz + j] = z3;
 
-// The vector loops, one per ISA. `first`: this is row 0, whose values start
-// the sums (so that -0 sums to -0, as numpy's add.reduce). db may be NULL.
+// The vector loops, one per ISA. `first`: this is row 0, which starts the
+// sums at +0 (0 + z, not z: a column of -0 sums to +0, as in numpy's
+// add.reduce and PyTorch's sum). db may be NULL.
 #define RB_LOOPS_ONE(T_, SUF, ISA, ATTR)                                      \
     ATTR static void rb_row_##SUF##_##ISA(mg_index_t n, const T_ *y,         \
                                           const T_ *g, T_ *gz, T_ *db,        \
@@ -64,7 +65,7 @@
                 T_ gv = g[j];                                                 \
                 T_ z = yv <= 0 ? (T_)0 : gv;                                  \
                 gz[j] = z;                                                    \
-                db[j] = z;                                                    \
+                db[j] = (T_)0 + z;                                            \
             }                                                                 \
         } else {                                                              \
             _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
@@ -84,7 +85,7 @@
         if (first) {                                                          \
             _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
                 RB_ROW4_BODY(T_)                                              \
-                db[j] = ((z0 + z1) + z2) + z3;                                \
+                db[j] = ((((T_)0 + z0) + z1) + z2) + z3;                      \
             }                                                                 \
         } else {                                                              \
             _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
@@ -106,7 +107,7 @@
                 T_ yv = y[j];                                                 \
                 T_ z = yv <= 0 ? (T_)0 : gv;                                  \
                 gz[j] = z;                                                    \
-                db[j] = z;                                                    \
+                db[j] = (T_)0 + z;                                            \
             }                                                                 \
         } else {                                                              \
             _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \

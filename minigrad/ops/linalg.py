@@ -14,11 +14,12 @@ from typing import Any, TypedDict
 import numpy as np
 
 from minigrad import backend
-from minigrad._C import _gemm
+from minigrad._C import _act, _gemm
 from minigrad.autograd.function import Function, _apply_arrays
 from minigrad.autograd.grad_mode import STATE
 from minigrad.dtypes import result_type
 from minigrad.errors import ShapeError
+from minigrad.ops.elementwise import Where
 from minigrad.tensor import Tensor
 from minigrad.tensor import _wrap as wrap
 
@@ -199,6 +200,12 @@ class Linear(Function):
     With z = x @ wᵀ + b and gz = g · act'(z), written in terms of y:
     relu' = [not y <= 0], sigmoid' = y(1 - y), tanh' = 1 - y²;
     dL/dx = gz @ w, dL/dw = gzᵀ @ x, dL/db = Σ_rows gz.
+
+    With an activation, y (the output) is saved, as PyTorch's relu, sigmoid
+    and tanh save their result: modifying it in place before backward is an
+    error (Note [Saved tensors]). For relu, gz is selected, not multiplied
+    (g where not y <= 0, else 0: an inf or NaN in g where the unit is off
+    gives 0, as PyTorch's threshold_backward); NaN in y passes g.
     """
 
     _array_forward = True
@@ -217,14 +224,10 @@ class Linear(Function):
             isa=backend._isa(),
         )
         ctx.activation = activation
-        if activation in ("sigmoid", "tanh"):
-            ctx.save_for_backward(x, w, y)
-        else:
+        if activation is None:
             ctx.save_for_backward(x, w)
-            if activation == "relu" and any(ctx.needs_input_grad):
-                # A pass over y only when backward needs it; NaN passes g
-                # (relu'(NaN) = 1, as PyTorch).
-                ctx.mask = ~(y <= 0)
+        else:
+            ctx.save_for_backward(x, w, y)
         return y
 
     @staticmethod
@@ -236,7 +239,10 @@ class Linear(Function):
         x, w, *rest = ctx.saved_tensors
         act = ctx.activation
         if act == "relu":
-            gz = g * Tensor._wrap(ctx.mask.astype(g.data.dtype))
+            (y,) = rest
+            # the unrecorded path's selection (relu_bias_backward), as Tensor
+            # ops; gz.sum(0) below sums in its order too
+            gz = Where.apply(g, 0.0, cond=~(y.data <= 0))
         elif act == "sigmoid":
             (y,) = rest
             gz = g * (y * (1 - y))
@@ -258,6 +264,22 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a.dot(b)  # Note [Tiny products]
     return _gemm.gemm(a, b, **_gemm_kw())
 
+
+# Note [ReLU backward and the bias gradient in one pass]
+# With activation="relu", the unrecorded backward gets gz = g where not
+# y <= 0 (else 0) and the bias gradient Σ_rows gz from one C pass over y and g
+# (_act.relu_bias_backward, csrc/act/relu_bias.c), from the saved output y.
+# It replaced a mask built in forward (~(y <= 0): two numpy passes), g * mask
+# (a bool-to-float cast and a multiply) and _sum_rows below. Measured on one
+# thread, float32, AVX-512, best of repeats on a shared machine: 64x128 (the
+# MNIST MLP's first layer) 1.7 us forward + 3.8 us backward before, 0 + ~2.1
+# us after; 64x64 1.3 + ~3.4 us before, 0 + ~1.5 after. The pass sums down the rows in
+# order, as numpy's gz.sum(0) (what the recorded path computes) does for a
+# C-contiguous gz, so the two paths now give the same bias gradient bit for
+# bit (before, the product below could differ in the last bit); the order
+# does not depend on the thread count (threads split the columns). A
+# broadcast g (from .sum() or .mean()) is read in place; a transposed g is
+# copied first (faster than a strided gather, see relu_bias.c).
 
 # Note [Bias gradient as a product]
 # The bias gradient of Linear's unrecorded backward, Σ_rows gz, is computed as
@@ -295,10 +317,21 @@ def _linear_backward_arrays(
     ctx: Any, g: np.ndarray, x: np.ndarray, w: np.ndarray, y: Any = None
 ) -> tuple[Any, ...]:
     """``Linear.backward`` on arrays, for a backward that is not recorded
-    (``y``, the output, is saved for sigmoid and tanh only)."""
+    (``y``, the output, is saved when there is an activation)."""
     act = ctx.activation
+    needs = ctx.needs_input_grad
+    db = None
     if act == "relu":
-        gz = g * ctx.mask
+        # gz and the bias gradient in one pass (Note [ReLU backward and the
+        # bias gradient in one pass])
+        if g.dtype != y.dtype:
+            g = g.astype(y.dtype)
+        gz, db = _act.relu_bias_backward(
+            y,
+            g,
+            bias=len(needs) == 3 and needs[2],
+            nthreads=backend._kernel_threads(),
+        )
     elif act == "sigmoid":
         gz = np.subtract(_ONE.get(y.dtype, 1), y)  # g·y·(1 - y), one new array
         gz *= y
@@ -309,7 +342,6 @@ def _linear_backward_arrays(
         gz *= g
     else:
         gz = g
-    needs = ctx.needs_input_grad
     rows, n_out = gz.shape
     # Both products take rows·out·in multiply-adds (Note [Tiny products]).
     if rows * n_out * w.shape[1] <= _TINY:
@@ -320,7 +352,9 @@ def _linear_backward_arrays(
         gw = wrap(_mm(gz.T, x)) if needs[1] else None
     if len(needs) == 2:  # no bias
         return gx, gw
-    return gx, gw, wrap(_sum_rows(gz)) if needs[2] else None
+    if not needs[2]:
+        return gx, gw, None
+    return gx, gw, wrap(db if db is not None else _sum_rows(gz))
 
 
 def _check_linear(
