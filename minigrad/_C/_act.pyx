@@ -469,12 +469,14 @@ def relu_bias_backward(y, g, *, bint bias=True, nthreads=None, isa=None):
                          f"{(<object>ya).shape} and g {(<object>ga).shape}")
     cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(ya)
     cdef mg_index_t rows = cnp.PyArray_DIM(ya, 0), cols = cnp.PyArray_DIM(ya, 1)
+    # Copies are aligned C-contiguous arrays (np.ascontiguousarray would keep
+    # a misaligned C-contiguous one as it is: Note [Aligned operands]).
     if not (_unit_elems(ya) and (cnp.PyArray_STRIDE(ya, 1) == isz or cols <= 1)):
-        ya = np.ascontiguousarray(ya)
+        ya = cnp.PyArray_FROM_OTF(ya, tn, cnp.NPY_ARRAY_CARRAY_RO)
     cdef Py_ssize_t gcs = cnp.PyArray_STRIDE(ga, 1)
     if not (_unit_elems(ga) and (gcs == isz or gcs == 0 or cols <= 1)):
         # a transposed (or column-strided) g: copied, see csrc/act/relu_bias.c
-        ga = np.ascontiguousarray(ga)
+        ga = cnp.PyArray_FROM_OTF(ga, tn, cnp.NPY_ARRAY_CARRAY_RO)
     cdef int nt = _threads(where, nthreads)
     cdef int code = _isa_code(where, isa)
     cdef cnp.npy_intp dims[2]
