@@ -151,9 +151,13 @@ typedef void (*rb_rowb_f64_t)(mg_index_t, const double *, double, double *,
 RB_LOOPS(float, f32)
 RB_LOOPS(double, f64)
 
-// Whether a second thread pays: the pass streams three arrays like relu's
-// backward, so the same bound as the activations (MG_ACT_PAR_MIN), and at
-// least two column blocks of a whole cache line each.
+// How many threads: the pass streams three arrays like relu's backward, so
+// the activations' bound (MG_ACT_PAR_MIN elements), and at least two column
+// blocks of a whole cache line each. Not confirmed on a quiet machine: on the
+// loaded 2-CPU one available (load ~9), two threads were slower than one at
+// every size tried (65k-4M float32 elements, e.g. 1024x1024 472 vs 318 us),
+// so the bound is at least not too low for these sizes; Linear passes
+// backend._kernel_threads(), which gives one thread under such load.
 static int rb_threads(mg_index_t rows, mg_index_t cols, int nthreads,
                       mg_index_t elems_per_line) {
 #ifdef _OPENMP

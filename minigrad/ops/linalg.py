@@ -267,22 +267,27 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # Note [ReLU backward and the bias gradient in one pass]
 # With activation="relu", the unrecorded backward gets gz = g where not
-# y <= 0 (else 0) and the bias gradient Σ_rows gz from one C pass over y and g
-# (_act.relu_bias_backward, csrc/act/relu_bias.c), from the saved output y.
-# It replaced a mask built in forward (~(y <= 0): two numpy passes), g * mask
-# (a bool-to-float cast and a multiply) and _sum_rows below. Measured on one
-# thread, float32, AVX-512, best of repeats on a shared machine: 64x128 (the
-# MNIST MLP's first layer) 1.7 us forward + 3.8 us backward before, 0 + ~2.1
-# us after; 64x64 1.3 + ~3.4 us before, 0 + ~1.5 after. The pass sums down the rows in
-# order, as numpy's gz.sum(0) (what the recorded path computes) does for a
-# C-contiguous gz, so the two paths now give the same bias gradient bit for
-# bit (before, the product below could differ in the last bit); the order
-# does not depend on the thread count (threads split the columns). A
-# broadcast g (from .sum() or .mean()) is read in place; a transposed g is
-# copied first (faster than a strided gather, see relu_bias.c).
+# y <= 0 (else 0) and the bias gradient Σ_rows gz from one C pass over the
+# saved output y and g (_act.relu_bias_backward, csrc/act/relu_bias.c). It
+# replaced a mask built in forward (~(y <= 0), two numpy passes), g * mask (a
+# bool-to-float cast and a multiply) and _sum_rows below. One thread, float32,
+# AVX-512, best of repeats on a loaded shared machine (three interleaved
+# runs): 64x128 (the MNIST MLP's first layer) mask 2.4-3.3 us in forward plus
+# 5.8-7.6 us in backward before, 1.9-3.0 us in all after; 64x64 1.8-2.6 plus
+# 2.9-5.7 before, 1.3-2.3 after. The pass sums down the rows in order from
+# +0, as numpy's gz.sum(0) (the recorded path) does for a C-contiguous gz
+# with two or more columns, so the two paths now give the same relu bias
+# gradient bit for bit (a single column numpy sums pairwise; before, the
+# product below could differ in the last bit). The order does not depend on
+# the thread count: threads split the columns (from MG_ACT_PAR_MIN elements
+# and 32 float32 columns; under load a second thread did not pay at any size
+# measured, and _kernel_threads then gives one). A broadcast g (from .sum()
+# or .mean()) is read in place; a transposed g is copied first (faster than a
+# strided gather, see relu_bias.c).
 
 # Note [Bias gradient as a product]
-# The bias gradient of Linear's unrecorded backward, Σ_rows gz, is computed as
+# The bias gradient of Linear's unrecorded backward without relu (relu: Note
+# [ReLU backward and the bias gradient in one pass]), Σ_rows gz, is computed as
 # ones(rows) @ gz when gz is small (<= _TINY elements, Note [Tiny products]):
 # numpy's axis-0 add.reduce costs ~1 us even on a 4x2 array (0.35 us as a dot),
 # and 4-6x a dot up to 64x128. The sum's order differs from add.reduce's, so
