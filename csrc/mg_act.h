@@ -82,4 +82,23 @@ MG_ACT_DECL(softplus)
 // erf:         y = erf x;                     gx = gy·2/√π·e^(-x²)
 MG_ACT_DECL(erf)
 
+// Linear+ReLU backward with the bias gradient (csrc/act/relu_bias.c): for a
+// rows x cols y (the relu's output, column stride 1, row stride ldy) and
+// upstream gradient g (row stride g_rs, any; column stride g_cs, 1 or 0 for a
+// value broadcast along the row; in elements), writes gz = y <= 0 ? 0 : g (column stride 1, row stride
+// ldgz; relu'(NaN) = 1 as above, and a g of inf or NaN where y <= 0 gives 0,
+// as PyTorch's threshold_backward) and, unless db is NULL, db[j] = Σ_i gz[i,j]
+// summed down the rows in order (0 for rows == 0). The order, and so every
+// bit, is the same for any nthreads and isa. gz and db may not overlap y, g or
+// each other. Returns 0, -1 for an isa this CPU lacks, -2 for another g_cs
+// (nothing is written then).
+int mg_relu_bias_bwd_f32(mg_index_t rows, mg_index_t cols, const float *y,
+                         mg_index_t ldy, const float *g, mg_index_t g_rs,
+                         mg_index_t g_cs, float *gz, mg_index_t ldgz,
+                         float *db, int nthreads, int isa);
+int mg_relu_bias_bwd_f64(mg_index_t rows, mg_index_t cols, const double *y,
+                         mg_index_t ldy, const double *g, mg_index_t g_rs,
+                         mg_index_t g_cs, double *gz, mg_index_t ldgz,
+                         double *db, int nthreads, int isa);
+
 #endif

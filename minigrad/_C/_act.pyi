@@ -30,3 +30,11 @@ def backward(
     nthreads: int | None = None,
     isa: str | None = None,
 ) -> np.ndarray: ...
+def relu_bias_backward(
+    y: np.ndarray,
+    g: np.ndarray,
+    *,
+    bias: bool = True,
+    nthreads: int | None = None,
+    isa: str | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]: ...

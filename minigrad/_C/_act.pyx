@@ -129,6 +129,14 @@ cdef extern from "mg_act.h" nogil:
                        const double *, mg_index_t, double *, mg_index_t,
                        double, double, int, int) noexcept
 
+    int mg_relu_bias_bwd_f32(mg_index_t, mg_index_t, const float *, mg_index_t,
+                             const float *, mg_index_t, mg_index_t, float *,
+                             mg_index_t, float *, int, int) noexcept
+    int mg_relu_bias_bwd_f64(mg_index_t, mg_index_t, const double *,
+                             mg_index_t, const double *, mg_index_t,
+                             mg_index_t, double *, mg_index_t, double *, int,
+                             int) noexcept
+
 
 OPS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu",
        "softplus", "erf")
@@ -411,3 +419,93 @@ def backward(str op, s, grad_out, *, double p0=0.0, double p1=0.0, out=None,
     if rc != 0:
         raise RuntimeError(f"{where}: kernel refused instruction set code {code}")
     return gx
+
+
+cdef inline bint _unit_elems(cnp.ndarray a):
+    """Whether the 2-D array `a` is aligned and each of its strides a whole
+    number of elements (the kernel takes strides in elements)."""
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp *st = cnp.PyArray_STRIDES(a)
+    return cnp.PyArray_ISALIGNED(a) and st[0] % isz == 0 and st[1] % isz == 0
+
+
+def relu_bias_backward(y, g, *, bint bias=True, nthreads=None, isa=None):
+    """(gz, db): gz = g where not y <= 0, else 0, and db = gz summed over
+    rows (None without ``bias``), in one pass (csrc/act/relu_bias.c).
+
+    Parameters
+    ----------
+    y : ndarray (rows, cols), float32 or float64
+        The relu's output (Linear's, with activation="relu"); relu'(NaN) = 1.
+    g : ndarray, same shape and dtype as y
+        The upstream gradient, any strides (broadcast, transposed, ...).
+    bias : bool
+        Whether to compute db (summed down the rows in order: the same bits
+        as numpy's ``gz.sum(0)``, for any thread count and ISA).
+    nthreads, isa
+        As in :func:`forward`.
+
+    Returns
+    -------
+    gz : ndarray (rows, cols), C-contiguous
+    db : ndarray (cols,) or None
+
+    Note [Wrapper cost]: these arrays are small (a 64x128 layer's pass is
+    well under a microsecond), so the checks use numpy's C API rather than
+    Python attributes (``.flags``, ``.strides``, ``.dtype``), which cost
+    more than the pass itself.
+    """
+    where = "relu_bias_backward"
+    cdef cnp.ndarray ya = _float_array(where, "y", y)
+    cdef cnp.ndarray ga = _float_array(where, "g", g)
+    cdef int tn = cnp.PyArray_TYPE(ya)
+    if cnp.PyArray_TYPE(ga) != tn:
+        raise TypeError(f"{where}: y is {(<object>ya).dtype} but g is "
+                        f"{(<object>ga).dtype}")
+    if (cnp.PyArray_NDIM(ya) != 2 or cnp.PyArray_NDIM(ga) != 2
+            or cnp.PyArray_DIM(ya, 0) != cnp.PyArray_DIM(ga, 0)
+            or cnp.PyArray_DIM(ya, 1) != cnp.PyArray_DIM(ga, 1)):
+        raise ShapeError(f"{where}: y must be 2-D and g of its shape, got y "
+                         f"{(<object>ya).shape} and g {(<object>ga).shape}")
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(ya)
+    cdef mg_index_t rows = cnp.PyArray_DIM(ya, 0), cols = cnp.PyArray_DIM(ya, 1)
+    # Copies are aligned C-contiguous arrays (np.ascontiguousarray would keep
+    # a misaligned C-contiguous one as it is: Note [Aligned operands]).
+    if not (_unit_elems(ya) and (cnp.PyArray_STRIDE(ya, 1) == isz or cols <= 1)):
+        ya = cnp.PyArray_FROM_OTF(ya, tn, cnp.NPY_ARRAY_CARRAY_RO)
+    cdef Py_ssize_t gcs = cnp.PyArray_STRIDE(ga, 1)
+    if not (_unit_elems(ga) and (gcs == isz or gcs == 0 or cols <= 1)):
+        # a transposed (or column-strided) g: copied, see csrc/act/relu_bias.c
+        ga = cnp.PyArray_FROM_OTF(ga, tn, cnp.NPY_ARRAY_CARRAY_RO)
+    cdef int nt = _threads(where, nthreads)
+    cdef int code = _isa_code(where, isa)
+    cdef cnp.npy_intp dims[2]
+    dims[0] = rows
+    dims[1] = cols
+    cdef cnp.ndarray gz = cnp.PyArray_EMPTY(2, dims, tn, 0)
+    cdef cnp.ndarray db = None
+    cdef void *pb = NULL
+    if bias:
+        db = cnp.PyArray_EMPTY(1, &dims[1], tn, 0)
+        pb = cnp.PyArray_DATA(db)
+    cdef mg_index_t ldy = cnp.PyArray_STRIDE(ya, 0) // isz
+    cdef mg_index_t g_rs = cnp.PyArray_STRIDE(ga, 0) // isz
+    cdef mg_index_t g_cs = 1 if cnp.PyArray_STRIDE(ga, 1) else 0
+    cdef void *py = cnp.PyArray_DATA(ya)
+    cdef void *pg = cnp.PyArray_DATA(ga)
+    cdef void *pz = cnp.PyArray_DATA(gz)
+    cdef int rc
+    if tn == cnp.NPY_FLOAT32:
+        with nogil:
+            rc = mg_relu_bias_bwd_f32(rows, cols, <const float *>py, ldy,
+                                      <const float *>pg, g_rs, g_cs,
+                                      <float *>pz, cols, <float *>pb, nt, code)
+    else:
+        with nogil:
+            rc = mg_relu_bias_bwd_f64(rows, cols, <const double *>py, ldy,
+                                      <const double *>pg, g_rs, g_cs,
+                                      <double *>pz, cols, <double *>pb, nt,
+                                      code)
+    if rc != 0:
+        raise RuntimeError(f"{where}: kernel refused instruction set code {code}")
+    return gz, db

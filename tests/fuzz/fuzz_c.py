@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 
 from tests.fuzz import arrays, cases, cases_conv, cases_loss, cases_optim, cases_public
+from tests.fuzz.cases_act_bias import case_relu_bias
 
 KNOWN_BUGS = {
     "threads-huge": "num_threads / nthreads 65536 or 2**31-1 crash (gemm)",
@@ -61,6 +62,7 @@ TARGETS = {
     "gemm_info": (cases.case_gemm_info, 0.3),
     "act": (cases.case_act, 6),
     "act_info": (cases.case_act_info, 0.2),
+    "relu_bias": (case_relu_bias, 2),
     "set_threads": (cases.case_set_threads, 0.1),
     "softmax": (cases_loss.case_softmax, 4),
     "xent": (cases_loss.case_xent, 4),
