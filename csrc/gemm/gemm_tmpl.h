@@ -345,9 +345,38 @@ static void FN(pack_block_)(const KERNEL *kr, int W, mg_index_t rows,
 
 // Writes an edge or strided tile held in `ab` (column-major, leading
 // dimension ld) to C: C = act(alpha * ab + beta * C + bias) on mr x nr.
+// With contiguous columns (rs_c == 1) and no libm activation, each step of
+// the epilogue is its own loop over a column, which the compiler vectorises:
+// the same operations in the same order per element as the general loop
+// (bit-identical), at a fraction of its time (the one-element-at-a-time loop
+// with four tests per element took 1 of the 2.5 us of a 10x64x64 product).
 static void FN(store_tile_)(int mr, int nr, const T *ab, int ld, T alpha,
                             T beta, T *c, mg_index_t rs_c, mg_index_t cs_c,
                             const T *bias_r, const T *bias_c, int act) {
+    if (rs_c == 1 && (act == MG_ACT_NONE || act == MG_ACT_RELU)) {
+        for (int j = 0; j < nr; ++j) {
+            T *MG_RESTRICT cj = c + j * cs_c;
+            const T *MG_RESTRICT t = ab + j * ld;
+            if (beta != 0)
+                for (int i = 0; i < mr; ++i)
+                    cj[i] = alpha * t[i] + beta * cj[i];
+            else
+                for (int i = 0; i < mr; ++i)
+                    cj[i] = alpha * t[i];
+            if (bias_r)
+                for (int i = 0; i < mr; ++i)
+                    cj[i] += bias_r[i];
+            if (bias_c) {
+                const T bc = bias_c[j];
+                for (int i = 0; i < mr; ++i)
+                    cj[i] += bc;
+            }
+            if (act == MG_ACT_RELU)
+                for (int i = 0; i < mr; ++i)
+                    cj[i] = cj[i] < 0 ? (T)0 : cj[i];
+        }
+        return;
+    }
     for (int j = 0; j < nr; ++j) {
         for (int i = 0; i < mr; ++i) {
             T v = alpha * ab[i + j * ld];
