@@ -5,7 +5,7 @@
 //   (the columns this kernel computes: NR, or fewer for the narrow kernels
 //   that finish an edge panel without multiplying its zero padding), and the
 //   operations
-//   V_LOADU, V_STOREU, V_SET1, V_ZERO,
+//   V_LOAD (aligned), V_LOADU, V_STOREU, V_SET1, V_ZERO,
 //   V_FMA(a, b, c) = a * b + c, V_MUL, V_ADD, V_MAX.
 //
 // The tile is MR = 2 * VL rows by NCOL columns. The 2 * NCOL accumulators
@@ -20,8 +20,8 @@
 
 __attribute__((target(TARGET))) static void
 UKR(mg_index_t k, const T *MG_RESTRICT a, mg_index_t lda,
-    const T *MG_RESTRICT b, mg_index_t ldb, T alpha, T beta, T *c, mg_index_t cs_c, const T *bias_r,
-    const T *bias_c, int relu) {
+    const T *MG_RESTRICT b, mg_index_t ldb, T alpha, T beta, T *c,
+    mg_index_t cs_c, const T *bias_r, const T *bias_c, int relu) {
     VEC acc0[NCOL], acc1[NCOL];
 #pragma GCC unroll 16
     for (int j = 0; j < NCOL; ++j) {
