@@ -119,6 +119,10 @@ typedef struct mg_gemm_opts {
 // At or below this many multiply-adds, or for a matrix-vector product, the
 // direct loops beat packing.
 #define MG_GEMM_DIRECT_MAX_FMA 4096
+// The packed path reads A's micro-panels where they are, instead of packing
+// them, when they are contiguous runs and C (as computed) has at most this
+// many columns (Note [A in place] in gemm/gemm_tmpl.h).
+#define MG_GEMM_A_IN_PLACE_MAX_N 384
 
 // C = act(alpha * A * B + beta * C + bias), bias[j * inc_bias] added to column
 // j (bias may be NULL; then inc_bias is ignored).

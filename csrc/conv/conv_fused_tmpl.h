@@ -184,12 +184,12 @@ static void FN(fused_item_)(const FN(fjob_) * J, mg_index_t it, T *apack) {
                 T *cij = yg + n * ystride + q + jr * P;
                 if (mr == MR && nr == wdt && q + MR <= P) {
                     // A whole tile inside one image: straight into y.
-                    ukr(kcs, ap, bp, 0, 1, beta, cij, P, 0, bc, 0);
+                    ukr(kcs, ap, 0, bp, 0, 1, beta, cij, P, 0, bc, 0);
                     continue;
                 }
                 // Edge tile, or rows spanning two images: through the
                 // scratch tile, each row to its own image.
-                ukr(kcs, ap, bp, 0, 1, 0, tile, MR, 0, 0, 0);
+                ukr(kcs, ap, 0, bp, 0, 1, 0, tile, MR, 0, 0, 0);
                 mg_index_t nn = n, qq = q;
                 for (int i = 0; i < mr; ++i) {
                     T *yi = yg + nn * ystride + qq + jr * P;

@@ -5,28 +5,35 @@
 
 #include "mg_gemm.h"
 
-// A micro-kernel computes one MR x NR tile of C from a packed micro-panel of A
-// (MR x k, column after column: a[p * MR + i]) and a micro-panel of B (k x NR)
-// that is either packed (ldb == 0: row after row, b[p * NR + j], 64-byte
-// aligned) or read in place from a source whose panel columns run along unit
-// stride (ldb > 0: b[j * ldb + p]; a row-major A read as the B of C^T = B^T
-// A^T needs no transposing copy). It then writes
+// A micro-kernel computes one MR x NR tile of C from a micro-panel of A
+// (MR x k) and a micro-panel of B (k x NR). A is either packed (lda == 0:
+// column after column, a[p * MR + i], 64-byte aligned) or read in place
+// from a source whose panel columns are contiguous (lda > 0:
+// a[p * lda + i]; the A^T of a row-major B once C^T = B^T A^T is computed,
+// Note [A in place] in gemm_tmpl.h). B is either packed (ldb == 0: row
+// after row, b[p * NR + j], 64-byte aligned) or read in place from a source
+// whose panel columns run along unit stride (ldb > 0: b[j * ldb + p]; a
+// row-major A read as the B of C^T = B^T A^T needs no transposing copy). It
+// then writes
 //
 //   C[i, j] = relu?(alpha * AB[i, j] + beta * C[i, j] + bias_r[i] + bias_c[j])
 //
 // at c[i + j * cs_c]: the tile's columns are contiguous (rs_c == 1).
 // Assumes: the tile is full (the driver sends edge tiles to a scratch tile);
-// a is aligned to 64 bytes; every b[j * ldb + p] for j < (the columns the
-// kernel computes) and p < k is readable; bias_r (MR values) and bias_c
-// (NR values) may each be NULL; beta == 0 means C is not read. k may be 0.
-typedef void (*mg_ukr_f32)(mg_index_t k, const float *a, const float *b,
-                           mg_index_t ldb, float alpha, float beta, float *c,
-                           mg_index_t cs_c, const float *bias_r,
-                           const float *bias_c, int relu);
-typedef void (*mg_ukr_f64)(mg_index_t k, const double *a, const double *b,
-                           mg_index_t ldb, double alpha, double beta,
-                           double *c, mg_index_t cs_c, const double *bias_r,
-                           const double *bias_c, int relu);
+// every a[p * lda + i] for i < MR and p < k is readable, and every
+// b[j * ldb + p] for j < (the columns the kernel computes) and p < k;
+// bias_r (MR values) and bias_c (NR values) may each be NULL; beta == 0
+// means C is not read. k may be 0.
+typedef void (*mg_ukr_f32)(mg_index_t k, const float *a, mg_index_t lda,
+                           const float *b, mg_index_t ldb, float alpha,
+                           float beta, float *c, mg_index_t cs_c,
+                           const float *bias_r, const float *bias_c,
+                           int relu);
+typedef void (*mg_ukr_f64)(mg_index_t k, const double *a, mg_index_t lda,
+                           const double *b, mg_index_t ldb, double alpha,
+                           double beta, double *c, mg_index_t cs_c,
+                           const double *bias_r, const double *bias_c,
+                           int relu);
 
 // Packing micro-panels of width W (W is the kernel's MR or NR). Two shapes:
 //

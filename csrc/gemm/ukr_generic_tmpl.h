@@ -10,11 +10,13 @@
 #define MG_CAT(a, b) MG_CAT2(a, b)
 #define UKR MG_CAT(ukr_generic_, SFX)
 
-static void UKR(mg_index_t k, const T *MG_RESTRICT a, const T *MG_RESTRICT b,
-                mg_index_t ldb, T alpha, T beta, T *c, mg_index_t cs_c,
-                const T *bias_r, const T *bias_c, int relu) {
+static void UKR(mg_index_t k, const T *MG_RESTRICT a, mg_index_t lda,
+                const T *MG_RESTRICT b, mg_index_t ldb, T alpha, T beta, T *c,
+                mg_index_t cs_c, const T *bias_r, const T *bias_c, int relu) {
     // Packed B (ldb == 0) steps NR along p and 1 along j; in place, 1 and ldb.
     const mg_index_t bp = ldb ? 1 : NR, bj = ldb ? ldb : 1;
+    // Packed A (lda == 0) steps MR along p; in place, lda.
+    const mg_index_t ap = lda ? lda : MR;
     T ab[NR][MR];
     for (int j = 0; j < NR; ++j)
         for (int i = 0; i < MR; ++i)
@@ -25,7 +27,7 @@ static void UKR(mg_index_t k, const T *MG_RESTRICT a, const T *MG_RESTRICT b,
             for (int i = 0; i < MR; ++i)
                 ab[j][i] += a[i] * bv;
         }
-        a += MR;
+        a += ap;
         b += bp;
     }
     for (int j = 0; j < NR; ++j) {
