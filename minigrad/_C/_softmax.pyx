@@ -340,9 +340,21 @@ cdef object _rows_plan(object y, object g, int ax):
     gc = gst[ax] if d > 1 else 1
     if yc != 1 and gc != 1:
         return None
-    lead = yst if yc == 1 else gst
+    # Rows in the memory order of the leader, else of the other operand
+    # (the order its rows are adjacent in, for the tiles).
+    for key in ((yst, gst) if yc == 1 else (gst, yst)):
+        plan = _rows_split(shape, ax, yst, gst, yc, gc, key)
+        if plan is not None:
+            return plan
+    return None
+
+
+cdef object _rows_split(tuple shape, int ax, list yst, list gst, Py_ssize_t yc,
+                        Py_ssize_t gc, list key):
+    """_rows_plan's (batch, row) split with the row axes ordered by the
+    strides ``key``, or None."""
     rows = sorted((a for a in range(len(shape)) if a != ax),
-                  key=lambda a: (shape[a] != 1, -abs(lead[a])))
+                  key=lambda a: (shape[a] != 1, -abs(key[a])))
     live = [a for a in rows if shape[a] != 1]
 
     def merges(a, b):  # axis a then b read as one index, in both operands
