@@ -236,8 +236,10 @@ cdef tuple _permuted(object a):
     while the kernel over axis 0 in place takes 1.8x (softmax: two streaming
     passes where the contiguous rows need one, Note [Strided backward] in
     csrc/softmax/softmax_impl.h) and ~1x for log_softmax (exp-bound). So a
-    transposed y is always read in place; only a gradient laid out unlike y
-    is copied to y's layout (the one case still 3-7x the contiguous one)."""
+    transposed y is always read in place. A gradient laid out unlike y is
+    read in place too, by the row kernel (Note [Transposed gradient] in
+    csrc/softmax/softmax_impl.h, _rows_plan); only layouts that fit no
+    (batch, row) split are copied to y's layout."""
     if not isinstance(a, np.ndarray):
         return None
     cdef cnp.ndarray arr = <cnp.ndarray>a
@@ -329,6 +331,8 @@ cdef object _rows_plan(object y, object g, int ax):
             and g.dtype == y.dtype and y.size > 0 and y.strides != g.strides
             and _native_float(<cnp.ndarray>y) and _native_float(<cnp.ndarray>g)):
         return None
+    if y.ndim == 2:
+        return _rows_plan_2d(<cnp.ndarray>y, <cnp.ndarray>g, ax)
     cdef Py_ssize_t item = y.itemsize
     shape = y.shape
     if any(s % item for s in y.strides + g.strides):
@@ -347,6 +351,27 @@ cdef object _rows_plan(object y, object g, int ax):
         if plan is not None:
             return plan
     return None
+
+
+cdef object _rows_plan_2d(cnp.ndarray y, cnp.ndarray g, int ax):
+    """_rows_plan of a matrix, without its Python-level search (the common
+    case, where that costs more than a small backward)."""
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(y)
+    cdef cnp.npy_intp *ys = cnp.PyArray_STRIDES(y)
+    cdef cnp.npy_intp *gs = cnp.PyArray_STRIDES(g)
+    cdef int other = 1 - ax
+    if ys[0] % item or ys[1] % item or gs[0] % item or gs[1] % item:
+        return None
+    cdef Py_ssize_t yc = ys[ax] // item, gc = gs[ax] // item
+    cdef Py_ssize_t yr = ys[other] // item, gr = gs[other] // item
+    if cnp.PyArray_DIM(y, ax) == 1:
+        yc = gc = 1
+    if yc != 1 and gc != 1:
+        return None
+    if (((gc != 1 and gr != 1) or (yc != 1 and yr != 1))
+            and cnp.PyArray_DIM(y, other) > 1):
+        return None  # as _rows_split: copying is faster
+    return [other, ax], 1, cnp.PyArray_DIM(y, other), (0, yr, yc), (0, gr, gc)
 
 
 cdef object _rows_split(tuple shape, int ax, list yst, list gst, Py_ssize_t yc,
@@ -410,6 +435,8 @@ cdef object _bwd_rows(str op, object y, object g, int ax, tuple plan,
                                          <double *>px, log, nt, code)
     if rc == MG_SOFTMAX_ENOMEM:
         raise MemoryError(f"{op}: no memory for the row buffers of shape {y.shape}")
+    if order[0] == 0 and y.ndim == 2:
+        return gx
     inverse = [0] * len(order)
     for i, a in enumerate(order):
         inverse[a] = i
