@@ -233,8 +233,17 @@ int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
 // block), and the row kernel runs on the buffer: the same row_bwd on the same
 // values, so the same bits as the contiguous path (its summation order does
 // not depend on where the row is; tests/test_softmax_gT.py checks equality).
-// Measured: see mg_softmax_bwd_rows in bench_softmax.py's "y, transposed g"
-// rows.
+// Measured (1000x1000, 1 thread, min of interleaved runs on a loaded 2-core
+// machine; bench_softmax.py's "y, transposed g" rows): float32 softmax
+// 5.3x the contiguous backward before, 1.7-1.9x now, log_softmax 3.1x ->
+// 1.4-1.6x; float64 3.4x -> 1.9-2.5x and 1.9x -> 1.7x; y transposed with g
+// contiguous (the same path, y gathered) alike. What remains is the gather:
+// 0.7x (float32) / 1.0x (float64) of the row kernel's time under perf, one
+// line per column of the block from L3, each column on another page (the
+// prefetchers stop there). Tried and dropped: blocks of 128 or 256 bytes of
+// rows (no better; 256 worse), software prefetch 0-16 tiles ahead (no
+// difference above the noise), gathering the next block in slices between
+// this block's rows so the misses overlap the row kernel (worse: 2.3-2.9x).
 #define MG_GT_ROWS ((mg_index_t)(64 / sizeof(T)))
 
 int FN(mg_softmax_bwd_rows)(mg_index_t nb, mg_index_t nr, mg_index_t d,
