@@ -20,9 +20,10 @@ float32, one thread, forward and backward kernels on the operands autograd
 really hands them -- a transposed input (read in place, Note [Permuted
 operands] in _softmax.pyx), a sliced one (every other column: copied first),
 the zero-stride gradient ``.sum().backward()`` sends down (also with a
-transposed y), a transposed y with its gradient laid out alike, and a
-transposed gradient for a contiguous y -- each against the contiguous case
-(target: its speed) and against PyTorch's kernel on the same layout; then
+transposed y), a transposed y with its gradient laid out alike, a
+transposed gradient for a contiguous y and the reverse -- each against the
+contiguous case (target: its speed) and against PyTorch's kernel on the same
+layout; then
 ``F.softmax(x.T, -1).sum().backward()`` through the Tensor API (x a contiguous
 leaf) against the same on x and against PyTorch.
 """
@@ -235,8 +236,10 @@ def _layouts(x, g):
                 np.ascontiguousarray(x.T).T,
                 np.broadcast_to(np.float32(1.0), x.shape),
             ),
-            # Layouts that differ: g is copied to y's (a transposing copy).
+            # Layouts that differ: both read in place, the transposed one
+            # gathered a block of rows at a time (Note [Transposed gradient]).
             "y, transposed g": (x, np.ascontiguousarray(g.T).T),
+            "transposed y, contiguous g": (np.ascontiguousarray(x.T).T, g),
         },
     }
 

@@ -45,6 +45,10 @@
 // (NaN included); nothing is written.
 #define MG_SOFTMAX_ESMOOTH (-3)
 
+// The status of a call whose workspace could not be allocated; nothing is
+// written.
+#define MG_SOFTMAX_ENOMEM (-4)
+
 // Reductions of a loss over its rows / elements.
 #define MG_REDUCE_NONE 0
 #define MG_REDUCE_MEAN 1
@@ -74,6 +78,22 @@ int mg_softmax_bwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
                        const double *y, const double *gy, mg_index_t gs_outer,
                        mg_index_t gs_dim, double *gx, int log, int nthreads,
                        int isa);
+
+// The backward above over the last axis of operands with any strides
+// (Note [Transposed gradient] in softmax/softmax_impl.h): nb·nr rows of d;
+// element (b, r, j) of y is y[b·ys[0] + r·ys[1] + j·ys[2]], of gy likewise
+// with gs; gx is C-contiguous (nb, nr, d) and overlaps neither. The results
+// are those of mg_softmax_bwd on the same values laid out as gx, bit for bit.
+// Returns MG_SOFTMAX_ENOMEM if its row buffers (64 bytes' worth of rows of d
+// per thread and strided operand) cannot be allocated.
+int mg_softmax_bwd_rows_f32(mg_index_t nb, mg_index_t nr, mg_index_t d,
+                            const float *y, const mg_index_t *ys,
+                            const float *gy, const mg_index_t *gs, float *gx,
+                            int log, int nthreads, int isa);
+int mg_softmax_bwd_rows_f64(mg_index_t nb, mg_index_t nr, mg_index_t d,
+                            const double *y, const mg_index_t *ys,
+                            const double *gy, const mg_index_t *gs,
+                            double *gx, int log, int nthreads, int isa);
 
 // Cross-entropy of logits x (n, c) with class indices target (n):
 //   loss[i] = (1 - eps)·w[t]·(lse_i - x[i, t]) + eps/c·Σ_j w[j]·(lse_i - x[i, j])

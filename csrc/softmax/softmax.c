@@ -21,10 +21,12 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "act/vmath.h"
 #include "mg_cpu.h"
 #include "mg_softmax.h"
+#include "softmax/transpose.h"
 
 // float exp of x <= 0 (x - max, -|x|; x - lse may be a rounding above 0):
 // act/vmath.h's inline polynomial, which vectorises in place (no libmvec
@@ -118,6 +120,10 @@ static int bad_targets(mg_index_t n, mg_index_t c, const int64_t *t,
 #define EXP_SAT 88.0f
 #define LOG mg_vlogf
 #define LOG1P mg_vlog1pf
+#define TR_AVX512 mg_tr16_f32_avx512
+#define TR_AVX512_W 16
+#define TR_AVX2 mg_tr8_f32_avx2
+#define TR_AVX2_W 8
 #include "softmax/softmax_impl.h"
 #undef T
 #undef SUF
@@ -126,6 +132,10 @@ static int bad_targets(mg_index_t n, mg_index_t c, const int64_t *t,
 #undef EXP_SAT
 #undef LOG
 #undef LOG1P
+#undef TR_AVX512
+#undef TR_AVX512_W
+#undef TR_AVX2
+#undef TR_AVX2_W
 
 #define T double
 #define SUF f64
@@ -134,6 +144,10 @@ static int bad_targets(mg_index_t n, mg_index_t c, const int64_t *t,
 #define EXP_SAT INFINITY
 #define LOG mg_vlog
 #define LOG1P mg_vlog1p
+#define TR_AVX512 mg_tr8_f64_avx512
+#define TR_AVX512_W 8
+#define TR_AVX2 mg_tr4_f64_avx2
+#define TR_AVX2_W 4
 #include "softmax/softmax_impl.h"
 #undef T
 #undef SUF
@@ -142,3 +156,7 @@ static int bad_targets(mg_index_t n, mg_index_t c, const int64_t *t,
 #undef EXP_SAT
 #undef LOG
 #undef LOG1P
+#undef TR_AVX512
+#undef TR_AVX512_W
+#undef TR_AVX2
+#undef TR_AVX2_W

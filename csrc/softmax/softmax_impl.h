@@ -57,6 +57,8 @@ typedef struct {
     void (*row_bwd)(mg_index_t, const T *, const T *, T *, int);
     void (*blk_bwd)(mg_index_t, mg_index_t, mg_index_t, const T *, const T *,
                     mg_index_t, T *, int);
+    void (*gather_rows)(mg_index_t, mg_index_t, const T *, mg_index_t,
+                        mg_index_t, T *);
     void (*xent_rows_short)(mg_index_t, mg_index_t, const T *, const int64_t *,
                             const FN(xent_par) *, T *, T *, T *);
     void (*xent_row_long)(mg_index_t, const T *, int64_t, const FN(xent_par) *,
@@ -81,14 +83,26 @@ typedef struct {
 #if MG_X86_TARGETS
 #define ISA avx2
 #define MG_ATTR MG_TGT_AVX2
+#define TR_TILE TR_AVX2
+#define TR_W TR_AVX2_W
+#define TR_PF 2
 #include "softmax/softmax_rows.h"
 #undef ISA
 #undef MG_ATTR
+#undef TR_TILE
+#undef TR_W
+#undef TR_PF
 #define ISA avx512
 #define MG_ATTR MG_TGT_AVX512
+#define TR_TILE TR_AVX512
+#define TR_W TR_AVX512_W
+#define TR_PF 1
 #include "softmax/softmax_rows.h"
 #undef ISA
 #undef MG_ATTR
+#undef TR_TILE
+#undef TR_W
+#undef TR_PF
 #endif
 
 // The row kernels for `isa` (MG_ISA_AUTO: the best this CPU runs), or NULL
@@ -205,6 +219,86 @@ int FN(mg_softmax_bwd)(mg_index_t outer, mg_index_t dim, mg_index_t inner,
     });
     return 0;
 }
+
+// Note [Transposed gradient]: the gradient autograd hands the backward is
+// not always laid out as y: y = softmax(x, -1) used as y.T @ v gets back the
+// transpose of a C-contiguous product (attention's (B, H, T, T) with the last
+// two axes swapped). Copying it to y's layout first (numpy's transposing
+// copy of a fresh array) took 3.4-5x the contiguous backward (1000x1000,
+// float32 and float64, 1 thread), the copy alone 3.5x. So rows are read with
+// any strides: a block of MG_GT_ROWS rows of each operand whose rows are not
+// contiguous is gathered into a small buffer (64 KiB at d = 1000 float32,
+// L2-resident), through in-register tile transposes when the rows are
+// adjacent in memory (a 64-byte line holds one element of every row of the
+// block), and the row kernel runs on the buffer: the same row_bwd on the same
+// values, so the same bits as the contiguous path (its summation order does
+// not depend on where the row is; tests/test_softmax_gT.py checks equality).
+// Measured (1000x1000, 1 thread, min of interleaved runs on a loaded 2-core
+// machine; bench_softmax.py's "y, transposed g" rows): float32 softmax
+// 5.3x the contiguous backward before, 1.7-1.9x now, log_softmax 3.1x ->
+// 1.4-1.6x; float64 3.4x -> 1.9-2.5x and 1.9x -> 1.7x; y transposed with g
+// contiguous (the same path, y gathered) alike. What remains is the gather:
+// 0.7x (float32) / 1.0x (float64) of the row kernel's time under perf, one
+// line per column of the block from L3, each column on another page (the
+// prefetchers stop there). Tried and dropped: blocks of 128 or 256 bytes of
+// rows (no better; 256 worse), software prefetch 0-16 tiles ahead (no
+// difference above the noise), gathering the next block in slices between
+// this block's rows so the misses overlap the row kernel (worse: 2.3-2.9x).
+#define MG_GT_ROWS ((mg_index_t)(64 / sizeof(T)))
+
+int FN(mg_softmax_bwd_rows)(mg_index_t nb, mg_index_t nr, mg_index_t d,
+                            const T *y, const mg_index_t *ys, const T *gy,
+                            const mg_index_t *gs, T *gx, int log,
+                            int nthreads, int isa) {
+    const FN(sm_kern) *K = FN(kern_for)(isa);
+    if (!K)
+        return MG_SOFTMAX_EISA;
+    if (nb <= 0 || nr <= 0 || d <= 0)
+        return 0;
+    const mg_index_t R = MG_GT_ROWS;
+    const int gat_y = ys[2] != 1, gat_g = gs[2] != 1;
+    const size_t per = (size_t)R * (size_t)d * (size_t)(gat_y + gat_g);
+    mg_index_t nblk = (nr + R - 1) / R, nbt = nb * nblk;
+    int p = par(nb * nr * d, nthreads);
+    // One task per thread (each gathers into its own buffer); blocks are
+    // split between them statically.
+    mg_index_t ntask = p ? mg_threads_clamp(nthreads) : 1;
+    ntask = ntask < nbt ? ntask : nbt;
+    T *ws = NULL;
+    if (per) {
+        ws = (T *)malloc(per * (size_t)ntask * sizeof(T));
+        if (!ws)
+            return MG_SOFTMAX_ENOMEM;
+    }
+    MG_FOR_TASKS(q, ntask, {
+        T *wy = ws ? ws + per * (size_t)q : NULL;
+        T *wg = wy ? wy + (gat_y ? R * d : 0) : NULL;
+        mg_index_t t0 = nbt * q / ntask, t1 = nbt * (q + 1) / ntask;
+        for (mg_index_t t = t0; t < t1; t++) {
+            mg_index_t b = t / nblk, r0 = (t % nblk) * R;
+            mg_index_t rr = nr - r0 < R ? nr - r0 : R;
+            const T *yb = y + b * ys[0] + r0 * ys[1];
+            const T *gb = gy + b * gs[0] + r0 * gs[1];
+            mg_index_t ysr = ys[1], gsr = gs[1];
+            if (gat_y) {
+                K->gather_rows(rr, d, yb, ys[1], ys[2], wy);
+                yb = wy;
+                ysr = d;
+            }
+            if (gat_g) {
+                K->gather_rows(rr, d, gb, gs[1], gs[2], wg);
+                gb = wg;
+                gsr = d;
+            }
+            T *xb = gx + (b * nr + r0) * d;
+            for (mg_index_t r = 0; r < rr; r++)
+                K->row_bwd(d, yb + r * ysr, gb + r * gsr, xb + r * d, log);
+        }
+    });
+    free(ws);
+    return 0;
+}
+#undef MG_GT_ROWS
 
 // -- softmax cross-entropy ---------------------------------------------------
 

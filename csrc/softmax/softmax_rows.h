@@ -207,6 +207,34 @@ MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
     }
 }
 
+// buf[r·d + j] = src[r·sr + j·sc] for r < nr, j < d: nr rows of a strided
+// operand, gathered for row_bwd (Note [Transposed gradient] in
+// softmax_impl.h). With rows adjacent in memory (sr = 1) and a whole tile of
+// them, W columns at a time go through registers (transpose.h); the rest,
+// and other layouts, element by element, down the rows (the contiguous way
+// when sr = 1).
+MG_ATTR static void FK(gather_rows)(mg_index_t nr, mg_index_t d, const T *src,
+                                    mg_index_t sr, mg_index_t sc, T *buf) {
+    mg_index_t j0 = 0;
+#ifdef TR_TILE
+    if (sr == 1 && nr % TR_W == 0) {
+        for (mg_index_t r = 0; r < nr; r += TR_W)
+            for (mg_index_t j = 0; j + TR_W <= d; j += TR_W) {
+                // Each column is on another page, where the hardware
+                // prefetchers stop: the loads of tile PF ahead are issued
+                // now (past the end: a prefetch does not fault).
+                for (mg_index_t i = 0; i < TR_W; i++)
+                    __builtin_prefetch(src + r + (j + TR_PF * TR_W + i) * sc);
+                TR_TILE(src + r + j * sc, sc, buf + r * d + j, d);
+            }
+        j0 = d - d % TR_W;
+    }
+#endif
+    for (mg_index_t j = j0; j < d; j++)
+        for (mg_index_t r = 0; r < nr; r++)
+            buf[r * d + j] = src[r * sr + j * sc];
+}
+
 // The loss of row xr from its log-sum-exp m + ls (m = max x, ls = log s;
 // each -log p_j is taken as (m - x_j) + ls, which keeps ls when |m| is large),
 // and (g != NULL) its gradient from e = exp(x - m) already in g and s = Σ e.
@@ -495,7 +523,8 @@ MG_ATTR static void FK(bcel_bwd_blk)(mg_index_t n, const T *x, const T *t,
 
 static const FN(sm_kern) FK(kern) = {
     FK(rows_fwd_short), FK(row_fwd),       FK(blk_fwd),
-    FK(row_bwd),        FK(blk_bwd),       FK(xent_rows_short),
+    FK(row_bwd),        FK(blk_bwd),       FK(gather_rows),
+    FK(xent_rows_short),
     FK(xent_row_long),  FK(xent_bwd_rows), FK(bce_fwd_blk),
     FK(bce_bwd_blk),    FK(bcel_fwd_blk),  FK(bcel_bwd_blk),
 };

@@ -13,6 +13,7 @@ def softmax_fwd(
     nthreads: int | None = None,
     isa: str | None = None,
 ) -> np.ndarray: ...
+def bwd_reads_in_place(y: np.ndarray, grad_out: np.ndarray, dim: int) -> bool: ...
 def softmax_bwd(
     y: np.ndarray,
     grad_out: np.ndarray,

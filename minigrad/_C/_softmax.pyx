@@ -35,6 +35,15 @@ cdef extern from "mg_softmax.h" nogil:
     int mg_softmax_bwd_f64(mg_index_t, mg_index_t, mg_index_t, const double *,
                            const double *, mg_index_t, mg_index_t, double *,
                            int, int, int) noexcept
+    int mg_softmax_bwd_rows_f32(mg_index_t, mg_index_t, mg_index_t,
+                                const float *, const mg_index_t *,
+                                const float *, const mg_index_t *, float *,
+                                int, int, int) noexcept
+    int mg_softmax_bwd_rows_f64(mg_index_t, mg_index_t, mg_index_t,
+                                const double *, const mg_index_t *,
+                                const double *, const mg_index_t *, double *,
+                                int, int, int) noexcept
+    int MG_SOFTMAX_ENOMEM
     int mg_xent_fwd_f32(mg_index_t, mg_index_t, const float *, const int64_t *,
                         const float *, int64_t, double, float *, float *,
                         int, int) noexcept
@@ -227,8 +236,10 @@ cdef tuple _permuted(object a):
     while the kernel over axis 0 in place takes 1.8x (softmax: two streaming
     passes where the contiguous rows need one, Note [Strided backward] in
     csrc/softmax/softmax_impl.h) and ~1x for log_softmax (exp-bound). So a
-    transposed y is always read in place; only a gradient laid out unlike y
-    is copied to y's layout (the one case still 3-7x the contiguous one)."""
+    transposed y is always read in place. A gradient laid out unlike y is
+    read in place too, by the row kernel (Note [Transposed gradient] in
+    csrc/softmax/softmax_impl.h, _rows_plan); only layouts that fit no
+    (batch, row) split are copied to y's layout."""
     if not isinstance(a, np.ndarray):
         return None
     cdef cnp.ndarray arr = <cnp.ndarray>a
@@ -300,6 +311,150 @@ cdef bint _is_broadcast_scalar(object a, object shape):
     return not any(a.strides)
 
 
+cdef bint _native_float(cnp.ndarray a):
+    cdef int tn = cnp.PyArray_TYPE(a)
+    return ((tn == cnp.NPY_FLOAT32 or tn == cnp.NPY_FLOAT64)
+            and cnp.PyArray_ISALIGNED(a) and cnp.PyArray_ISNOTSWAPPED(a))
+
+
+cdef object _rows_plan(object y, object g, int ax):
+    """How mg_softmax_bwd_rows reads y and g in place when they are laid out
+    differently (Note [Transposed gradient] in csrc/softmax/softmax_impl.h),
+    as (order, nb, nr, ys, gs): gx is C-contiguous over y's axes in `order`
+    (the softmax axis last), its nb·nr rows of y at b·ys[0] + r·ys[1] (in
+    elements), the axis at ys[2], gy likewise. The row axes follow the memory
+    order of the operand whose axis is contiguous (the leader); the other one
+    must have its rows adjacent (a transpose, gathered by tiles) or its axis
+    contiguous too. None when the layouts fit no (batch, row) split: the
+    caller copies g to y's layout then."""
+    if not (isinstance(g, np.ndarray) and g.shape == y.shape
+            and g.dtype == y.dtype and y.size > 0 and y.strides != g.strides
+            and _native_float(<cnp.ndarray>y) and _native_float(<cnp.ndarray>g)):
+        return None
+    if y.ndim == 2:
+        return _rows_plan_2d(<cnp.ndarray>y, <cnp.ndarray>g, ax)
+    cdef Py_ssize_t item = y.itemsize
+    shape = y.shape
+    if any(s % item for s in y.strides + g.strides):
+        return None
+    yst = [s // item for s in y.strides]
+    gst = [s // item for s in g.strides]
+    d = shape[ax]
+    yc = yst[ax] if d > 1 else 1
+    gc = gst[ax] if d > 1 else 1
+    if yc != 1 and gc != 1:
+        return None
+    # Rows in the memory order of the leader, else of the other operand
+    # (the order its rows are adjacent in, for the tiles).
+    for key in ((yst, gst) if yc == 1 else (gst, yst)):
+        plan = _rows_split(shape, ax, yst, gst, yc, gc, key)
+        if plan is not None:
+            return plan
+    return None
+
+
+cdef object _rows_plan_2d(cnp.ndarray y, cnp.ndarray g, int ax):
+    """_rows_plan of a matrix, without its Python-level search (the common
+    case, where that costs more than a small backward)."""
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(y)
+    cdef cnp.npy_intp *ys = cnp.PyArray_STRIDES(y)
+    cdef cnp.npy_intp *gs = cnp.PyArray_STRIDES(g)
+    cdef int other = 1 - ax
+    if ys[0] % item or ys[1] % item or gs[0] % item or gs[1] % item:
+        return None
+    cdef Py_ssize_t yc = ys[ax] // item, gc = gs[ax] // item
+    cdef Py_ssize_t yr = ys[other] // item, gr = gs[other] // item
+    if cnp.PyArray_DIM(y, ax) == 1:
+        yc = gc = 1
+    if yc != 1 and gc != 1:
+        return None
+    if (((gc != 1 and gr != 1) or (yc != 1 and yr != 1))
+            and cnp.PyArray_DIM(y, other) > 1):
+        return None  # as _rows_split: copying is faster
+    return [other, ax], 1, cnp.PyArray_DIM(y, other), (0, yr, yc), (0, gr, gc)
+
+
+cdef object _rows_split(tuple shape, int ax, list yst, list gst, Py_ssize_t yc,
+                        Py_ssize_t gc, list key):
+    """_rows_plan's (batch, row) split with the row axes ordered by the
+    strides ``key``, or None."""
+    rows = sorted((a for a in range(len(shape)) if a != ax),
+                  key=lambda a: (shape[a] != 1, -abs(key[a])))
+    live = [a for a in rows if shape[a] != 1]
+
+    def merges(a, b):  # axis a then b read as one index, in both operands
+        return (yst[a] == yst[b] * shape[b]) and (gst[a] == gst[b] * shape[b])
+
+    k = len(live)
+    while k > 1 and merges(live[k - 2], live[k - 1]):
+        k -= 1
+    batch, inner = live[:k - 1] if live else [], live[k - 1:] if live else []
+    if any(not merges(batch[i], batch[i + 1]) for i in range(len(batch) - 1)):
+        return None
+    nr = nb = 1
+    for a in inner:
+        nr *= shape[a]
+    for a in batch:
+        nb *= shape[a]
+    lb = batch[len(batch) - 1] if batch else None
+    lr = inner[len(inner) - 1] if inner else None
+    ys = (yst[lb] if batch else 0, yst[lr] if inner else 0, yc)
+    gs = (gst[lb] if batch else 0, gst[lr] if inner else 0, gc)
+    other = gs if yc == 1 else ys
+    if other[2] != 1 and other[1] != 1 and nr > 1:
+        return None  # neither rows nor the axis contiguous: copying is faster
+    return rows + [ax], nb, nr, ys, gs
+
+
+cdef object _bwd_rows(str op, object y, object g, int ax, tuple plan,
+                      bint log, object nthreads, object isa):
+    """softmax_bwd through mg_softmax_bwd_rows by ``plan`` (_rows_plan)."""
+    order, nb, nr, yst, gst = plan
+    cdef mg_index_t ys[3]
+    cdef mg_index_t gs[3]
+    for i in range(3):
+        ys[i] = yst[i]
+        gs[i] = gst[i]
+    gx = np.empty([y.shape[a] for a in order], y.dtype)
+    cdef int nt = _threads(op, nthreads, y.size)
+    cdef int code = _isa_code(op, isa)
+    cdef mg_index_t cnb = nb, cnr = nr, cd = y.shape[ax]
+    cdef void *py = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef void *pg = cnp.PyArray_DATA(<cnp.ndarray>g)
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>gx)
+    cdef int rc
+    if y.dtype == _F32:
+        with nogil:
+            rc = mg_softmax_bwd_rows_f32(cnb, cnr, cd, <const float *>py, ys,
+                                         <const float *>pg, gs, <float *>px,
+                                         log, nt, code)
+    else:
+        with nogil:
+            rc = mg_softmax_bwd_rows_f64(cnb, cnr, cd, <const double *>py, ys,
+                                         <const double *>pg, gs,
+                                         <double *>px, log, nt, code)
+    if rc == MG_SOFTMAX_ENOMEM:
+        raise MemoryError(f"{op}: no memory for the row buffers of shape {y.shape}")
+    if order[0] == 0 and y.ndim == 2:
+        return gx
+    inverse = [0] * len(order)
+    for i, a in enumerate(order):
+        inverse[a] = i
+    return gx.transpose(inverse)
+
+
+def bwd_reads_in_place(y, grad_out, dim) -> bool:
+    """Whether softmax_bwd(y, grad_out, dim) reads y and a grad_out laid out
+    differently in place, through the row kernel (Note [Transposed gradient]
+    in csrc/softmax/softmax_impl.h); its result then has the bits of the
+    contiguous rows of the same values, the axis last. For tests and
+    benchmarks."""
+    if not isinstance(y, np.ndarray) or _is_broadcast_scalar(grad_out, y.shape):
+        return False
+    _axis_view("softmax_backward", y, dim)
+    return _rows_plan(y, grad_out, int(dim) % y.ndim) is not None
+
+
 def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
                 isa=None):
     """Gradient of softmax (log_softmax with log=True) from its output ``y``
@@ -307,6 +462,16 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
     read in place (Note [Permuted operands]) and a broadcast scalar gradient
     is not materialised (one row of it is, read again for every row)."""
     op = "log_softmax_backward" if log else "softmax_backward"
+    cdef object plan = None
+    if (out is None and isinstance(y, np.ndarray)
+            and not _is_broadcast_scalar(grad_out, y.shape)):
+        # y and grad_out laid out differently: both read in place (Note
+        # [Transposed gradient] in csrc/softmax/softmax_impl.h).
+        _axis_view(op, y, dim)
+        plan = _rows_plan(y, grad_out, int(dim) % y.ndim)
+        if plan is not None:
+            return _bwd_rows(op, y, grad_out, int(dim) % y.ndim, plan, log,
+                             nthreads, isa)
     cdef tuple pv = _permuted(y) if out is None else None
     if (pv is not None and isinstance(grad_out, np.ndarray)
             and grad_out.shape == y.shape):
