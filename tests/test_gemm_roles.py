@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from minigrad._C import _gemm
 from tests.helpers import examples
+from tests.test_gemm import _expected, _tol
 
 ISAS = _gemm.available_isas()
 DTYPES = (np.float32, np.float64)
@@ -46,26 +47,6 @@ def _transposed_copy(x: np.ndarray) -> np.ndarray:
     row stride): the layout the packed path packs with a straight copy or
     a transpose, never reads in place as the A of C^T."""
     return np.array(x.T, order="C").T
-
-
-def _expected(a, b, alpha=1.0, beta=0.0, c=None, bias=None, act=None):
-    z = alpha * (a.astype(np.float64) @ b.astype(np.float64))
-    if beta != 0:
-        z = z + beta * c.astype(np.float64)
-    if bias is not None:
-        z = z + bias.astype(np.float64)
-    if act == "relu":
-        z = np.maximum(z, 0)
-    elif act == "sigmoid":
-        z = 1 / (1 + np.exp(-z))
-    elif act == "tanh":
-        z = np.tanh(z)
-    return z
-
-
-def _tol(dtype, k: int) -> dict[str, float]:
-    eps = np.finfo(dtype).eps
-    return {"rtol": 16 * eps, "atol": 8 * eps * (k + 4)}
 
 
 @given(

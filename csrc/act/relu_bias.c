@@ -46,36 +46,38 @@
     gz[2 * ldgz + j] = z2;                                                    \
     gz[3 * ldgz + j] = z3;
 
-// The vector loops, one per ISA. `first`: this is row 0, which starts the
-// sums at +0 (0 + z, not z: a column of -0 sums to +0, as in numpy's
-// add.reduce and PyTorch's sum). db may be NULL.
+// One row: z = y <= 0 ? 0 : GV (GV: g[j], or one value for the row), stored
+// to gz and, unless db is NULL, added to db; `first` (row 0) starts the sums
+// at +0 (0 + z, not z: a column of -0 sums to +0, as in numpy's add.reduce
+// and PyTorch's sum). g is read before the select (see RB_ROW4_BODY).
+#define RB_ROW_LOOPS(T_, GV)                                                  \
+    if (db == NULL) {                                                         \
+        _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {              \
+            T_ gj = (GV);                                                     \
+            gz[j] = y[j] <= 0 ? (T_)0 : gj;                                   \
+        }                                                                     \
+    } else if (first) {                                                       \
+        _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {              \
+            T_ gj = (GV);                                                     \
+            T_ z = y[j] <= 0 ? (T_)0 : gj;                                    \
+            gz[j] = z;                                                        \
+            db[j] = (T_)0 + z;                                                \
+        }                                                                     \
+    } else {                                                                  \
+        _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {              \
+            T_ gj = (GV);                                                     \
+            T_ z = y[j] <= 0 ? (T_)0 : gj;                                    \
+            gz[j] = z;                                                        \
+            db[j] += z;                                                       \
+        }                                                                     \
+    }
+
+// The vector loops, one per ISA. db may be NULL.
 #define RB_LOOPS_ONE(T_, SUF, ISA, ATTR)                                      \
     ATTR static void rb_row_##SUF##_##ISA(mg_index_t n, const T_ *y,         \
                                           const T_ *g, T_ *gz, T_ *db,        \
                                           int first) {                        \
-        if (db == NULL) {                                                     \
-            _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
-                T_ yv = y[j];                                                 \
-                T_ gv = g[j];                                                 \
-                gz[j] = yv <= 0 ? (T_)0 : gv;                                 \
-            }                                                                 \
-        } else if (first) {                                                   \
-            _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
-                T_ yv = y[j];                                                 \
-                T_ gv = g[j];                                                 \
-                T_ z = yv <= 0 ? (T_)0 : gv;                                  \
-                gz[j] = z;                                                    \
-                db[j] = (T_)0 + z;                                            \
-            }                                                                 \
-        } else {                                                              \
-            _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
-                T_ yv = y[j];                                                 \
-                T_ gv = g[j];                                                 \
-                T_ z = yv <= 0 ? (T_)0 : gv;                                  \
-                gz[j] = z;                                                    \
-                db[j] += z;                                                   \
-            }                                                                 \
-        }                                                                     \
+        RB_ROW_LOOPS(T_, g[j])                                                \
     }                                                                         \
     /* four rows at once: one load and store of db per four rows, the */     \
     /* same additions in the same order (db + z0, then + z1, ...) */          \
@@ -97,26 +99,7 @@
     /* the same with one g value for the whole row (column stride 0) */       \
     ATTR static void rb_rowb_##SUF##_##ISA(mg_index_t n, const T_ *y, T_ gv,  \
                                            T_ *gz, T_ *db, int first) {       \
-        if (db == NULL) {                                                     \
-            _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
-                T_ yv = y[j];                                                 \
-                gz[j] = yv <= 0 ? (T_)0 : gv;                                 \
-            }                                                                 \
-        } else if (first) {                                                   \
-            _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
-                T_ yv = y[j];                                                 \
-                T_ z = yv <= 0 ? (T_)0 : gv;                                  \
-                gz[j] = z;                                                    \
-                db[j] = (T_)0 + z;                                            \
-            }                                                                 \
-        } else {                                                              \
-            _Pragma("omp simd") for (mg_index_t j = 0; j < n; j++) {          \
-                T_ yv = y[j];                                                 \
-                T_ z = yv <= 0 ? (T_)0 : gv;                                  \
-                gz[j] = z;                                                    \
-                db[j] += z;                                                   \
-            }                                                                 \
-        }                                                                     \
+        RB_ROW_LOOPS(T_, gv)                                                  \
     }
 
 typedef void (*rb_row_f32_t)(mg_index_t, const float *, const float *,
