@@ -162,15 +162,7 @@ class SGD(Optimizer):
         )
         for p, t in new:
             self.state[p]["momentum_buffer"] = t
-        if not (group["maximize"] or group["weight_decay"] or momentum):
-            for p in params:  # as _plain_sgd
-                vc = p._vc
-                if vc is None:
-                    p._vc = [1]
-                else:
-                    vc[0] += 1
-        else:
-            bump_versions(params)
+        bump_versions(params)
 
 
 def _plain_sgd(params: list[Tensor], lr: float) -> None:
