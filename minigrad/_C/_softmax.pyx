@@ -443,16 +443,23 @@ cdef object _bwd_rows(str op, object y, object g, int ax, tuple plan,
     return gx.transpose(inverse)
 
 
+cdef object _in_place_plan(str op, object y, object grad_out, object dim):
+    """_rows_plan for softmax_bwd's arguments: None for a broadcast scalar
+    gradient (its own path) or layouts the row kernel does not read in place;
+    raises for a bad ``dim``."""
+    if not isinstance(y, np.ndarray) or _is_broadcast_scalar(grad_out, y.shape):
+        return None
+    _axis_view(op, y, dim)
+    return _rows_plan(y, grad_out, int(dim) % y.ndim)
+
+
 def bwd_reads_in_place(y, grad_out, dim) -> bool:
     """Whether softmax_bwd(y, grad_out, dim) reads y and a grad_out laid out
     differently in place, through the row kernel (Note [Transposed gradient]
     in csrc/softmax/softmax_impl.h); its result then has the bits of the
     contiguous rows of the same values, the axis last. For tests and
     benchmarks."""
-    if not isinstance(y, np.ndarray) or _is_broadcast_scalar(grad_out, y.shape):
-        return False
-    _axis_view("softmax_backward", y, dim)
-    return _rows_plan(y, grad_out, int(dim) % y.ndim) is not None
+    return _in_place_plan("softmax_backward", y, grad_out, dim) is not None
 
 
 def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
@@ -462,16 +469,12 @@ def softmax_bwd(y, grad_out, dim, *, bint log=False, out=None, nthreads=None,
     read in place (Note [Permuted operands]) and a broadcast scalar gradient
     is not materialised (one row of it is, read again for every row)."""
     op = "log_softmax_backward" if log else "softmax_backward"
-    cdef object plan = None
-    if (out is None and isinstance(y, np.ndarray)
-            and not _is_broadcast_scalar(grad_out, y.shape)):
-        # y and grad_out laid out differently: both read in place (Note
-        # [Transposed gradient] in csrc/softmax/softmax_impl.h).
-        _axis_view(op, y, dim)
-        plan = _rows_plan(y, grad_out, int(dim) % y.ndim)
-        if plan is not None:
-            return _bwd_rows(op, y, grad_out, int(dim) % y.ndim, plan, log,
-                             nthreads, isa)
+    # y and grad_out laid out differently: both read in place (Note
+    # [Transposed gradient] in csrc/softmax/softmax_impl.h).
+    plan = _in_place_plan(op, y, grad_out, dim) if out is None else None
+    if plan is not None:
+        return _bwd_rows(op, y, grad_out, int(dim) % y.ndim, plan, log,
+                         nthreads, isa)
     cdef tuple pv = _permuted(y) if out is None else None
     if (pv is not None and isinstance(grad_out, np.ndarray)
             and grad_out.shape == y.shape):
