@@ -67,6 +67,7 @@ import heapq
 from cpython.ref cimport Py_REFCNT, Py_XDECREF, Py_XINCREF, PyObject
 
 import numpy as np
+from minigrad._C._layout import c_order_copy
 
 cimport numpy as cnp
 

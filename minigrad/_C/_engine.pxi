@@ -160,7 +160,8 @@ cpdef bint accumulate_plain(dict leaves) except -1:
         elif _sole(g, gd):
             (<TensorBase>t).grad = g
         else:
-            (<TensorBase>t).grad = wrap(gd.copy())
+            # C order, as gd.copy(); a transposed gd through the tiled copy
+            (<TensorBase>t).grad = wrap(c_order_copy(gd))
     return True
 
 

@@ -40,6 +40,7 @@ from minigrad._C import _core
 from minigrad._C._core import backward_scalar
 from minigrad._C._core import loop as _loop
 from minigrad._C._core import push as _push
+from minigrad._C._layout import c_order_copy
 from minigrad.autograd._tape import recorded
 from minigrad.autograd.function import _FREED
 from minigrad.autograd.grad_mode import STATE
@@ -241,7 +242,7 @@ def _accumulate(t: Any, g: Any, create_graph: bool) -> None:
     if t.grad is None:
         # Own the buffer: one array may be returned for several inputs (Add), and
         # optimizers update .grad in place.
-        t.grad = g if create_graph or _unshared(g) else _wrap(g.data.copy())
+        t.grad = g if create_graph or _unshared(g) else _wrap(c_order_copy(g.data))
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
     else:

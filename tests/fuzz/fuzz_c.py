@@ -33,6 +33,7 @@ import numpy as np
 
 from tests.fuzz import arrays, cases, cases_conv, cases_loss, cases_optim, cases_public
 from tests.fuzz.cases_act_bias import case_relu_bias
+from tests.fuzz.cases_layout import case_layout
 
 KNOWN_BUGS = {
     "threads-huge": "num_threads / nthreads 65536 or 2**31-1 crash (gemm)",
@@ -72,6 +73,7 @@ TARGETS = {
     "conv": (cases_conv.case_conv, 5),
     "pool": (cases_conv.case_pool, 3),
     "optim": (cases_optim.case_optim, 2),
+    "layout": (case_layout, 1),
 }
 
 

@@ -1,0 +1,9 @@
+# Type stub for the compiled _layout.pyx (mypy cannot read extension modules).
+# Keep in sync with _layout.pyx; .ci/run checks it with stubtest.
+import numpy as np
+
+__all__ = ["ISAS", "c_order_copy"]
+
+ISAS: tuple[str, str, str]
+
+def c_order_copy(a: np.ndarray, *, isa: str | None = None) -> np.ndarray: ...
