@@ -84,10 +84,11 @@ def test_bad_arguments():
 
 def test_transposed_leaf_gradient_is_c_order():
     # softmax over x.T's rows is softmax over x's columns; the gradient comes
-    # back through the transpose and is copied into x.grad in C order.
+    # back through the transpose and is copied into x.grad in C order (by the
+    # tiled kernel: over _TILED_MIN values).
     rng = np.random.default_rng(1)
-    x = mg.tensor(rng.standard_normal((40, 30)), requires_grad=True)
-    w = rng.standard_normal((30, 40))
+    x = mg.tensor(rng.standard_normal((100, 90)), requires_grad=True)
+    w = rng.standard_normal((90, 100))
     (F.softmax(x.T, -1) * mg.tensor(w)).sum().backward()
     ref = mg.tensor(x.data.copy(), requires_grad=True)
     (F.softmax(ref, 0) * mg.tensor(w.T)).sum().backward()
@@ -97,10 +98,18 @@ def test_transposed_leaf_gradient_is_c_order():
 
 def test_transposed_leaf_gradient_with_a_hook():
     # A hook sends the leaf through the Python engine's accumulation.
-    x = mg.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    w = np.arange(9000.0).reshape(90, 100)
+    x = mg.tensor(np.zeros((100, 90)), requires_grad=True)
     seen = []
     x.register_hook(lambda g: seen.append(g) or None)
-    (x.T * mg.tensor(np.arange(12.0).reshape(4, 3))).sum().backward()
+    (x.T * mg.tensor(w)).sum().backward()
     assert seen
     assert x.grad.data.flags.c_contiguous
-    np.testing.assert_array_equal(x.grad.data, np.arange(12.0).reshape(4, 3).T)
+    np.testing.assert_array_equal(x.grad.data, w.T)
+
+
+@pytest.mark.parametrize("n", [8, 200])
+def test_small_and_large_transposed_copies_agree(n):
+    # Under _TILED_MIN values numpy copies; over it the kernel does.
+    a = np.random.default_rng(n).standard_normal((n, n + 1)).astype(np.float32)
+    _same(_layout.c_order_copy(a.T), a.T)

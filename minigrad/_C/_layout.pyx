@@ -26,13 +26,19 @@ __all__ = ["ISAS", "c_order_copy"]
 
 ISAS = ("generic", "avx2", "avx512")
 
+# Below this many values numpy's own transposing copy is as fast (measured,
+# float32: 64 x 64 1.7 us numpy, 2.1 us tiled; 128 x 128 14.4 us, 3.2 us).
+_TILED_MIN = 8192
+
 
 def c_order_copy(a, *, isa=None):
-    """A new C-contiguous array equal to ``a`` (as ``np.array(a, order="C")``).
+    """A new C-contiguous array equal to ``a`` (as ``a.copy()``).
 
     A 2-D float32/float64 array whose columns are contiguous (a transpose of
     a C-contiguous array, or of its row slice), native byte order and
-    aligned, is copied by the tiled kernel; any other array by numpy.
+    aligned, is copied by the tiled kernel: from ``_TILED_MIN`` values, or
+    at any size when ``isa`` is given. Any other array is copied by numpy,
+    whose transposing copy is as fast on small arrays.
     ``isa``: None (the best this CPU runs), 'generic', 'avx2' or 'avx512'.
     """
     if not isinstance(a, np.ndarray):
@@ -48,10 +54,12 @@ def c_order_copy(a, *, isa=None):
             raise ArgumentError(f"c_order_copy: this CPU cannot run the {isa!r} "
                                 "loops")
     cdef cnp.ndarray src = <cnp.ndarray>a
+    if src.ndim != 2 or (code < 0 and cnp.PyArray_SIZE(src) < _TILED_MIN):
+        return src.copy()
     dt = src.dtype
-    if (src.ndim != 2 or dt.kind != "f" or dt.itemsize not in (4, 8)
+    if (dt.kind != "f" or dt.itemsize not in (4, 8)
             or not dt.isnative or not src.flags.aligned):
-        return np.array(src, order="C")
+        return src.copy()
     cdef Py_ssize_t isz = dt.itemsize
     cdef Py_ssize_t rows = src.shape[0], cols = src.shape[1]
     cdef Py_ssize_t rs = src.strides[0], cs = src.strides[1]
@@ -59,7 +67,7 @@ def c_order_copy(a, *, isa=None):
     # element size covering a column. Anything else (C order, negative or
     # zero steps, one row or column) numpy copies well.
     if rows < 2 or cols < 2 or rs != isz or cs % isz != 0 or cs // isz < rows:
-        return np.array(src, order="C")
+        return src.copy()
     cdef Py_ssize_t ld = cs // isz
     cdef cnp.ndarray out = np.empty((rows, cols), dtype=dt)
     cdef int rc
