@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad._C import _gemm, _layout
+from minigrad._C import _act, _gemm, _layout
 from minigrad.errors import ArgumentError
 from tests.helpers import examples
 
-ISAS = [None] + [i for i in _layout.ISAS if _gemm.has_isa(i)]
+ISAS = [None] + [i for i in _act.ISAS if _gemm.has_isa(i)]
 
 
 def _same(got: np.ndarray, src: np.ndarray) -> None:

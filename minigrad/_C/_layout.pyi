@@ -2,8 +2,6 @@
 # Keep in sync with _layout.pyx; .ci/run checks it with stubtest.
 import numpy as np
 
-__all__ = ["ISAS", "c_order_copy"]
-
-ISAS: tuple[str, str, str]
+__all__ = ["c_order_copy"]
 
 def c_order_copy(a: np.ndarray, *, isa: str | None = None) -> np.ndarray: ...

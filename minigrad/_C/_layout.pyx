@@ -8,12 +8,8 @@ Layer: _C. Knows numpy and the C kernel, nothing of autograd.
 import numpy as np
 
 cimport numpy as cnp
-from minigrad.errors import ArgumentError
 
 cnp.import_array()
-
-cdef extern from "mg_cpu.h" nogil:
-    int mg_cpu_has_isa(int isa) noexcept
 
 cdef extern from "mg_layout.h" nogil:
     ctypedef Py_ssize_t mg_index_t
@@ -22,9 +18,7 @@ cdef extern from "mg_layout.h" nogil:
     int mg_transpose_copy_f64(mg_index_t, mg_index_t, const double *,
                               mg_index_t, double *, int) noexcept
 
-__all__ = ["ISAS", "c_order_copy"]
-
-ISAS = ("generic", "avx2", "avx512")
+__all__ = ["c_order_copy"]
 
 # Below this many values numpy's own transposing copy is as fast (measured,
 # float32: 64 x 64 1.7 us numpy, 2.1 us tiled; 128 x 128 14.4 us, 3.2 us).
@@ -45,14 +39,9 @@ def c_order_copy(a, *, isa=None):
         raise TypeError(f"c_order_copy: a must be a numpy array, got "
                         f"{type(a).__name__}")
     cdef int code = -1
-    if isa is not None:
-        if isa not in ISAS:
-            raise ArgumentError(f"c_order_copy: unknown instruction set {isa!r}; "
-                                f"expected one of {ISAS}")
-        code = ISAS.index(isa)
-        if not mg_cpu_has_isa(code):
-            raise ArgumentError(f"c_order_copy: this CPU cannot run the {isa!r} "
-                                "loops")
+    if isa is not None:  # the names and checks are _act's, as for _softmax
+        from minigrad._C._act import isa_code
+        code = isa_code("c_order_copy", isa)
     cdef cnp.ndarray src = <cnp.ndarray>a
     if src.ndim != 2 or (code < 0 and cnp.PyArray_SIZE(src) < _TILED_MIN):
         return src.copy()
