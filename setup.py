@@ -17,7 +17,12 @@ has a stamp (a hash of every file it is built from, the compiler flags and the
 Python ABI), and an extension whose stamp still matches is copied instead of being
 compiled again; the second README command thus reuses what the first one built.
 Object files compile in parallel across all extensions (one job per core), and a
-progress line per file goes to the terminal (pip hides a build's own output).
+progress line per file goes to the terminal (pip hides a build's own output). Each
+extension compiles into its own folder under the build's temporary one: the shared
+sources (csrc/common, the GEMM inside _conv) are compiled once per extension that
+links them, with that extension's flags. In one folder, two extensions compiling
+the same file at once overwrote the object the other was linking (CI's sanitizer
+build once linked a _gemm without the float64 packing routines).
 
 Environment:
   MINIGRAD_DEBUG=1   turn Cython's bounds/wraparound checks back on, build with -O0 -g
@@ -182,6 +187,7 @@ class BuildExt(build_ext):
         # The stamp has decided: distutils' own check ignores the csrc headers.
         self.force = True
         self._pool = ThreadPoolExecutor(max_workers=JOBS)
+        self._current = threading.local()
         original_compile = self.compiler.compile
         self.compiler.compile = self._parallel_compile
         try:
@@ -199,6 +205,9 @@ class BuildExt(build_ext):
                           include_dirs=None, debug=0, extra_preargs=None,
                           extra_postargs=None, depends=None):  # fmt: skip
         cc = self.compiler
+        name = getattr(self._current, "name", None)
+        if output_dir is not None and name is not None:
+            output_dir = os.path.join(output_dir, name)
         macros, objects, extra_postargs, pp_opts, build = cc._setup_compile(
             output_dir, macros, include_dirs, sources, depends, extra_postargs
         )
@@ -217,6 +226,7 @@ class BuildExt(build_ext):
         return objects
 
     def _build_and_stamp(self, ext: Extension) -> None:
+        self._current.name = ext.name  # this thread's extension: its own objects
         self.build_extension(ext)
         inplace = self._inplace_path(ext)
         if inplace is not None:
