@@ -45,9 +45,7 @@ TC_TILED(tc_f32_avx512, float, 16, mg_tr16_f32_avx512, MG_TGT_AVX512)
 TC_TILED(tc_f64_avx512, double, 8, mg_tr8_f64_avx512, MG_TGT_AVX512)
 TC_TILED(tc_f32_avx2, float, 8, mg_tr8_f32_avx2, MG_TGT_AVX2)
 TC_TILED(tc_f64_avx2, double, 4, mg_tr4_f64_avx2, MG_TGT_AVX2)
-#endif
 
-#if MG_X86_TARGETS
 #define TC_SIMD(SFX, use, ...)                                                \
     if ((use) == MG_ISA_AVX512) {                                             \
         tc_##SFX##_avx512(__VA_ARGS__);                                       \

@@ -160,8 +160,11 @@ cpdef bint accumulate_plain(dict leaves) except -1:
         elif _sole(g, gd):
             (<TensorBase>t).grad = g
         else:
-            # C order, as gd.copy(); a transposed gd through the tiled copy
-            (<TensorBase>t).grad = wrap(c_order_copy(gd))
+            # In C order; a transposed gd through the tiled copy (the call
+            # costs ~0.15 us more than gd.copy(), so only when it can help)
+            (<TensorBase>t).grad = wrap(
+                gd.copy() if cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>gd)
+                else c_order_copy(gd))
     return True
 
 
