@@ -134,7 +134,7 @@ if [ "$tests" = 1 ]; then
         tests/test_gemm.py tests/test_act_kernels.py tests/test_softmax_kernels.py \
         tests/test_scalar.py tests/test_conv_kernels.py tests/test_conv_fused.py \
         tests/test_optim_fused.py tests/test_fused_optim_isa.py tests/test_gemm_small.py \
-        tests/test_scalar_fast.py tests/test_softmax_layouts.py \
+        tests/test_adam_subnormal.py tests/test_scalar_fast.py tests/test_softmax_layouts.py \
         tests/test_softmax_bwd_layouts.py tests/test_linear_relu_bwd.py \
         tests/test_softmax_gT.py tests/test_gemm_roles.py tests/test_layout_copy.py \
         tests/test_fuzz_c.py || status=$?
