@@ -99,6 +99,73 @@ def _case(torch: Any, sizes: list[int], threads: int, batch: int, kind: str,
     ]  # fmt: skip
 
 
+def _dead_case(torch: Any, quick: bool) -> list[Row]:
+    """Adam on the 784-128-64-10 MLP's parameters with 40 % of the first
+    layer's units dead, as ReLU leaves them: zero gradients, and first moments
+    decayed to the subnormal where the decay stops (3 * 2^-149; Note
+    [Subnormal moments] in csrc/optim/optim.c), the other moments normal."""
+    rng = np.random.default_rng(1)
+    mg.set_num_threads(1)
+    sizes = [784, 128, 64, 10]
+    shapes = []
+    for a, b in itertools.pairwise(sizes):
+        shapes += [(b, a), (b,)]
+    xs = [rng.standard_normal(s).astype(np.float32) * 0.05 for s in shapes]
+    gs = [rng.standard_normal(s).astype(np.float32) * 1e-3 for s in shapes]
+    dead = rng.random(sizes[1]) < 0.4
+    tiny = np.array([3], np.uint32).view(np.float32)[0]
+
+    def kill(moments: list) -> None:
+        # after a first step made every state: the dead units' moments
+        moments[0][dead] = tiny
+        moments[1][dead] = tiny
+
+    for g in gs[:2]:
+        g[dead] = 0
+    fns: dict[str, Any] = {}
+    for name, fused in (("fused", True), ("numpy", False)):
+        ps = [mg.tensor(x.copy(), requires_grad=True) for x in xs]
+        for p, g in zip(ps, gs):
+            p.grad = mg.tensor(g)
+        opt = _make("adam", ps, fused)
+        opt.step()
+        moments = [opt.state[p]["exp_avg"].data for p in ps]
+        kill(moments)
+        if fused:
+            first_moment = moments
+        fns[name] = opt.step
+    if torch is not None:
+        torch.set_num_threads(1)
+        for name, fused in (("torch", None), ("torch_fused", True)):
+            tps = [torch.tensor(x.copy(), requires_grad=True) for x in xs]
+            for p, g in zip(tps, gs):
+                p.grad = torch.tensor(g)
+            with contextlib.suppress(RuntimeError, TypeError):
+                topt = _torch_opt(torch, "adam", tps, fused)
+                topt.step()
+                with torch.no_grad():
+                    kill([topt.state[p]["exp_avg"].numpy() for p in tps])
+                fns[name] = topt.step
+    kw = {"rounds": 3 if quick else 7, "min_time": 0.02 if quick else 0.1}
+    res = interleaved(fns, **kw)
+    m1 = first_moment[0]  # the fused step's, after the timing
+    subnormal = float(np.mean((np.abs(m1) < 2**-126) & (m1 != 0)))
+    extra = {
+        "dead_units": int(dead.sum()),
+        "layer1_moments_subnormal": round(subnormal, 3),
+        "numpy_us": round(res["numpy"] * 1e6, 1),
+        "torch_fused_us": (
+            round(res["torch_fused"] * 1e6, 1) if "torch_fused" in res else None
+        ),
+    }
+    n = sum(int(np.prod(s)) for s in shapes)
+    return [
+        Row(FAMILY, f"Adam step 784-128-64-10 ({n:,} params), 40 % of layer 1 dead,"
+            " 1 thr", "us/step", res["fused"] * 1e6, "torch.optim",
+            res["torch"] * 1e6 if "torch" in res else None, False, "", extra)
+    ]  # fmt: skip
+
+
 def run(quick: bool) -> list[Row]:
     torch = try_import("torch")
     before = mg.get_num_threads()
@@ -107,6 +174,7 @@ def run(quick: bool) -> list[Row]:
         for kind in ("adam", "sgd"):
             rows += _case(torch, [784, 128, 64, 10], 1, 64, kind, quick)
             rows += _case(torch, [784, 1024, 1024, 10], 2, 256, kind, quick)
+        rows += _dead_case(torch, quick)
     finally:
         mg.set_num_threads(before)
         if torch is not None:

@@ -11,8 +11,9 @@
 // 784-128-64-10, 109k float32: 120 us baseline, ~45 us AVX-512, about the
 // time of a copy of the same bytes). Wider vectors change no bit: every
 // operation is an IEEE one rounded per element, and there is no FMA
-// contraction (-std=c11), so all three give the numpy path's result.
-#include <float.h>
+// contraction (-std=c11), so all three give the numpy path's result. The
+// float AVX-512 Adam is written out with intrinsics instead, for Note
+// [Subnormal moments]; it too gives those bits.
 #include <math.h>
 #include <stddef.h>
 
