@@ -41,21 +41,31 @@ def _torch_opt(torch: Any, kind: str, params: list, fused: bool | None) -> Any:
     return torch.optim.SGD(params, lr=0.1, momentum=0.9, fused=fused)
 
 
-def _case(torch: Any, sizes: list[int], threads: int, batch: int, kind: str,
-          quick: bool) -> list[Row]:  # fmt: skip
-    rng = np.random.default_rng(0)
-    mg.set_num_threads(threads)
+def _params(rng: np.random.Generator, sizes: list[int]) -> tuple[list, list]:
+    """Float32 weights and biases of an MLP of these sizes, and gradients."""
     shapes = []
     for a, b in itertools.pairwise(sizes):
         shapes += [(b, a), (b,)]
     xs = [rng.standard_normal(s).astype(np.float32) * 0.05 for s in shapes]
     gs = [rng.standard_normal(s).astype(np.float32) * 1e-3 for s in shapes]
-    fns: dict[str, Any] = {}
+    return xs, gs
+
+
+def _optimizers(torch: Any, kind: str, xs: list, gs: list, threads: int,
+                first: Any = None) -> dict[str, Any]:  # fmt: skip
+    """name -> optimizer of each implementation (minigrad fused and numpy path,
+    torch's default and fused) over copies of xs with gradients gs. With
+    ``first``, each takes one step, then ``first`` gets its first moments as
+    arrays (views it may write)."""
+    opts: dict[str, Any] = {}
     for name, fused in (("fused", True), ("numpy", False)):
         ps = [mg.tensor(x.copy(), requires_grad=True) for x in xs]
         for p, g in zip(ps, gs):
             p.grad = mg.tensor(g)
-        fns[name] = _make(kind, ps, fused).step
+        opt = opts[name] = _make(kind, ps, fused)
+        if first is not None:
+            opt.step()
+            first([opt.state[p]["exp_avg"].data for p in ps])
     if torch is not None:
         torch.set_num_threads(threads)
         for name, fused in (("torch", None), ("torch_fused", True)):
@@ -64,10 +74,23 @@ def _case(torch: Any, sizes: list[int], threads: int, batch: int, kind: str,
                 p.grad = torch.tensor(g)
             # (torch without a CPU fused kernel refuses fused=True)
             with contextlib.suppress(RuntimeError, TypeError):
-                fns[name] = _torch_opt(torch, kind, tps, fused).step
+                topt = opts[name] = _torch_opt(torch, kind, tps, fused)
+                if first is not None:
+                    topt.step()
+                    with torch.no_grad():
+                        first([topt.state[p]["exp_avg"].numpy() for p in tps])
+    return opts
+
+
+def _case(torch: Any, sizes: list[int], threads: int, batch: int, kind: str,
+          quick: bool) -> list[Row]:  # fmt: skip
+    rng = np.random.default_rng(0)
+    mg.set_num_threads(threads)
+    xs, gs = _params(rng, sizes)
+    fns = {k: o.step for k, o in _optimizers(torch, kind, xs, gs, threads).items()}
     kw = {"rounds": 3 if quick else 7, "min_time": 0.02 if quick else 0.1}
     res = interleaved(fns, **kw)
-    n = sum(int(np.prod(s)) for s in shapes)
+    n = sum(x.size for x in xs)
     # The full training step with and without the fused optimizer step.
     x = mg.tensor(rng.random((batch, sizes[0]), dtype=np.float32))
     y = mg.tensor(rng.integers(0, sizes[-1], batch))
@@ -107,48 +130,22 @@ def _dead_case(torch: Any, quick: bool) -> list[Row]:
     rng = np.random.default_rng(1)
     mg.set_num_threads(1)
     sizes = [784, 128, 64, 10]
-    shapes = []
-    for a, b in itertools.pairwise(sizes):
-        shapes += [(b, a), (b,)]
-    xs = [rng.standard_normal(s).astype(np.float32) * 0.05 for s in shapes]
-    gs = [rng.standard_normal(s).astype(np.float32) * 1e-3 for s in shapes]
+    xs, gs = _params(rng, sizes)
     dead = rng.random(sizes[1]) < 0.4
     tiny = np.array([3], np.uint32).view(np.float32)[0]
+    for g in gs[:2]:
+        g[dead] = 0
 
     def kill(moments: list) -> None:
         # after a first step made every state: the dead units' moments
         moments[0][dead] = tiny
         moments[1][dead] = tiny
 
-    for g in gs[:2]:
-        g[dead] = 0
-    fns: dict[str, Any] = {}
-    for name, fused in (("fused", True), ("numpy", False)):
-        ps = [mg.tensor(x.copy(), requires_grad=True) for x in xs]
-        for p, g in zip(ps, gs):
-            p.grad = mg.tensor(g)
-        opt = _make("adam", ps, fused)
-        opt.step()
-        moments = [opt.state[p]["exp_avg"].data for p in ps]
-        kill(moments)
-        if fused:
-            first_moment = moments
-        fns[name] = opt.step
-    if torch is not None:
-        torch.set_num_threads(1)
-        for name, fused in (("torch", None), ("torch_fused", True)):
-            tps = [torch.tensor(x.copy(), requires_grad=True) for x in xs]
-            for p, g in zip(tps, gs):
-                p.grad = torch.tensor(g)
-            with contextlib.suppress(RuntimeError, TypeError):
-                topt = _torch_opt(torch, "adam", tps, fused)
-                topt.step()
-                with torch.no_grad():
-                    kill([topt.state[p]["exp_avg"].numpy() for p in tps])
-                fns[name] = topt.step
+    opts = _optimizers(torch, "adam", xs, gs, 1, first=kill)
+    fns = {k: o.step for k, o in opts.items()}
     kw = {"rounds": 3 if quick else 7, "min_time": 0.02 if quick else 0.1}
     res = interleaved(fns, **kw)
-    m1 = first_moment[0]  # the fused step's, after the timing
+    m1 = next(iter(opts["fused"].state.values()))["exp_avg"].data  # after timing
     subnormal = float(np.mean((np.abs(m1) < 2**-126) & (m1 != 0)))
     extra = {
         "dead_units": int(dead.sum()),
@@ -158,7 +155,7 @@ def _dead_case(torch: Any, quick: bool) -> list[Row]:
             round(res["torch_fused"] * 1e6, 1) if "torch_fused" in res else None
         ),
     }
-    n = sum(int(np.prod(s)) for s in shapes)
+    n = sum(x.size for x in xs)
     return [
         Row(FAMILY, f"Adam step 784-128-64-10 ({n:,} params), 40 % of layer 1 dead,"
             " 1 thr", "us/step", res["fused"] * 1e6, "torch.optim",
