@@ -385,7 +385,8 @@ OPT_TGT_AVX512 static void adam_f32_avx512(const optim_args *a, mg_index_t k,
     const __m512 vscale = _mm512_set1_ps(dscale), voff = _mm512_set1_ps(doff);
     const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     // the integer paths give the bits of IEEE arithmetic rounded to nearest
-    // (Python's mode), with subnormals kept (no FTZ/DAZ) and 0 < b1 < 1
+    // (Python's mode), with subnormals kept, and 0 < b1 < 1: MXCSR's
+    // rounding control (bits 13-14), FTZ (15) and DAZ (6) all clear
     const int exact = (_mm_getcsr() & 0xE040) == 0 && b1 > 0 && b1 < 1;
     const __m512i fixed = _mm512_set1_epi32(exact ? adam_fixed(b1) : 0);
     mg_index_t i = lo;
