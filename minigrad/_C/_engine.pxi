@@ -168,15 +168,44 @@ cpdef bint accumulate_plain(dict leaves) except -1:
     return True
 
 
+cdef extern from "Python.h":
+    # On a borrowed pointer: no temporary reference to count.
+    Py_ssize_t _raw_refcnt "Py_REFCNT"(PyObject *)
+    PyObject *_raw_type "(PyObject *)Py_TYPE"(PyObject *)
+
+
 cdef inline bint _sole(object g, object gd):
     """Whether only the caller's loop sees the gradient ``g`` and its array:
     ``g`` is referenced by the leaves dict and the loop variable, ``gd`` by
-    ``g.data`` and the loop's local; and the array owns its writeable memory."""
+    ``g.data`` and the loop's local; and the array owns its writeable memory,
+    or is a C-contiguous view spanning the whole writeable memory of an array
+    that nothing outside ``g`` holds (a kernel's transposed result turned back
+    by a view op: Note [Sum's unrecorded backward] in ops/reduce.py)."""
     # (no typed local for gd: it would hold one more reference)
+    if (Py_REFCNT(g) > 2 or Py_REFCNT(gd) > 2
+            or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>gd)):
+        return False
+    cdef PyObject *own = <PyObject *>cnp.PyArray_BASE(<cnp.ndarray>gd)
+    if own == NULL:
+        return cnp.PyArray_CHKFLAGS(<cnp.ndarray>gd, cnp.NPY_ARRAY_OWNDATA)
+    if _raw_type(own) != <PyObject *>_ndarray:
+        return False
+    # gd's base pointer, and (share_version) the Tensor g viewed, when only g
+    # holds it, by its array or that array's base pointer.
+    cdef Py_ssize_t refs = 1
+    cdef PyObject *bt = <PyObject *>(<TensorBase>g)._base
+    cdef PyObject *bd
+    if bt != <PyObject *>None and _raw_refcnt(bt) == 1:
+        bd = <PyObject *>(<TensorBase>bt).data
+        if bd == own or (_raw_type(bd) == <PyObject *>_ndarray
+                         and _raw_refcnt(bd) == 1
+                         and <PyObject *>cnp.PyArray_BASE(<cnp.ndarray>bd) == own):
+            refs = 2
+    if _raw_refcnt(own) != refs:
+        return False
     return (
-        Py_REFCNT(g) <= 2
-        and Py_REFCNT(gd) <= 2
-        and cnp.PyArray_BASE(<cnp.ndarray>gd) == NULL
-        and cnp.PyArray_CHKFLAGS(<cnp.ndarray>gd, cnp.NPY_ARRAY_OWNDATA)
-        and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>gd)
+        cnp.PyArray_CHKFLAGS(<cnp.ndarray>own, cnp.NPY_ARRAY_OWNDATA)
+        and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>own)
+        and cnp.PyArray_SIZE(<cnp.ndarray>own) == cnp.PyArray_SIZE(<cnp.ndarray>gd)
+        and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>gd)
     )

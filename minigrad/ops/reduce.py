@@ -89,6 +89,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, *, dims, keepdim):
         ctx.shape, ctx.dims = a.shape, dims
+        ctx.order = None if a.flags.c_contiguous else _memory_order(a)
         # np.sum on an ndarray is this call behind ~1.3 us of Python wrapping
         return np.add.reduce(a, axis=dims, keepdims=keepdim)
 
@@ -100,9 +101,20 @@ class Sum(Function):
         # Note [Sum's unrecorded backward]: the same broadcast, written into a
         # new contiguous array.
         gd = g.data
-        out = np.empty(ctx.shape, gd.dtype)
+        order = ctx.order
+        if order is None:
+            out = np.empty(ctx.shape, gd.dtype)
+        else:  # in a's memory order (Note [Sum's unrecorded backward])
+            out = np.empty([ctx.shape[i] for i in order], gd.dtype)
+            out = out.transpose(np.argsort(order))
         out[...] = gd.reshape(kept)
         return Tensor._wrap(out)
+
+
+def _memory_order(a: np.ndarray) -> tuple[int, ...] | None:
+    """a's axes from the largest stride to the smallest; None for C order."""
+    order = tuple(sorted(range(a.ndim), key=lambda i: -abs(a.strides[i])))
+    return None if order == tuple(range(a.ndim)) else order
 
 
 # Note [Sum's unrecorded backward]
@@ -114,6 +126,11 @@ class Sum(Function):
 # copied there), and that the next backward kernels read at full speed (a
 # zero-stride operand is a slow layout for several of them). On a large x the
 # fill costs what the leaf's copy cost.
+# The array has the input's memory order: after ``F.softmax(x.T, -1).sum()``
+# a C-order gradient met the transposed y, the softmax backward's slow mixed
+# layout (Note [Transposed gradient]), and went back to x transposed, which
+# the leaf then copied (1,000 x 1,000 float32: 1.8x the time of
+# ``F.softmax(x, -1).sum()``'s backward; now ~1.1x).
 
 
 class MaxMin(Function):
