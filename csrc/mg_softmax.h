@@ -63,6 +63,18 @@ int mg_softmax_fwd_f64(mg_index_t outer, mg_index_t dim, mg_index_t inner,
                        const double *x, double *y, int log, int nthreads,
                        int isa);
 
+// softmax (log_softmax) of the nr rows of a strided x over their d elements:
+// element (i, j) is x[i·rs + j·cs] (strides in elements, any sign; cs != 1
+// for a sliced last axis such as x[:, ::2]); y is C-contiguous (nr, d) and
+// must not overlap x. Each row is gathered into its row of y, then the
+// contiguous kernel runs there: the same bits as over a contiguous copy.
+int mg_softmax_fwd_rows_f32(mg_index_t nr, mg_index_t d, const float *x,
+                            mg_index_t rs, mg_index_t cs, float *y, int log,
+                            int nthreads, int isa);
+int mg_softmax_fwd_rows_f64(mg_index_t nr, mg_index_t d, const double *x,
+                            mg_index_t rs, mg_index_t cs, double *y, int log,
+                            int nthreads, int isa);
+
 // From the forward output y and the upstream gradient gy:
 //   softmax:     gx = y·(gy - Σ_dim gy·y)
 //   log_softmax: gx = gy - exp(y)·Σ_dim gy

@@ -1,8 +1,9 @@
 """softmax / log_softmax give the same values and gradients whatever the
 operands' layout: transposed (read in place, Note [Permuted operands] in
-_softmax.pyx), sliced (copied), and the broadcast (zero-stride) gradient that
-``.sum().backward()`` sends down; through the kernels on every instruction set
-and through the Tensor API (gradients and gradients of gradients)."""
+_softmax.pyx), sliced (rows gathered by the forward, copied by the backward),
+and the broadcast (zero-stride) gradient that ``.sum().backward()`` sends
+down; through the kernels on every instruction set and through the Tensor API
+(gradients and gradients of gradients)."""
 
 from __future__ import annotations
 

@@ -137,6 +137,7 @@ if [ "$tests" = 1 ]; then
         tests/test_adam_subnormal.py tests/test_scalar_fast.py tests/test_softmax_layouts.py \
         tests/test_softmax_bwd_layouts.py tests/test_linear_relu_bwd.py \
         tests/test_softmax_gT.py tests/test_gemm_roles.py tests/test_layout_copy.py \
+        tests/test_softmax_strided_rows.py \
         tests/test_fuzz_c.py || status=$?
     echo "== kernel tests: exit $status in $(($(date +%s) - t0)) s"
     [ "$status" = 0 ] || { echo "sanitize.sh: FAILED (kernel tests)" >&2; exit "$status"; }

@@ -209,13 +209,30 @@ MG_ATTR static void FK(blk_bwd)(mg_index_t d, mg_index_t inner, mg_index_t b,
 
 // buf[r·d + j] = src[r·sr + j·sc] for r < nr, j < d: nr rows of a strided
 // operand, gathered for row_bwd (Note [Transposed gradient] in
-// softmax_impl.h). With rows adjacent in memory (sr = 1) and a whole tile of
-// them, W columns at a time go through registers (transpose.h); the rest,
-// and other layouts, element by element, down the rows (the contiguous way
-// when sr = 1).
+// softmax_impl.h) or row_fwd (Note [Strided rows]). With rows adjacent in
+// memory (sr = 1) and a whole tile of them, W columns at a time go through
+// registers (transpose.h); the rest, and other layouts, element by element,
+// down the rows (the contiguous way when sr = 1), or along each row when its
+// elements are the closer ones (a stride of 2, the commonest slice, with a
+// constant stride the compiler turns into vector permutes).
 MG_ATTR static void FK(gather_rows)(mg_index_t nr, mg_index_t d, const T *src,
                                     mg_index_t sr, mg_index_t sc, T *buf) {
     mg_index_t j0 = 0;
+    if (sr != 1 && (sc < 0 ? -sc : sc) <= (sr < 0 ? -sr : sr)) {
+        for (mg_index_t r = 0; r < nr; r++) {
+            const T *s = src + r * sr;
+            T *b = buf + r * d;
+            if (sc == 2) {
+#pragma omp simd
+                for (mg_index_t j = 0; j < d; j++)
+                    b[j] = s[2 * j];
+            } else {
+                for (mg_index_t j = 0; j < d; j++)
+                    b[j] = s[j * sc];
+            }
+        }
+        return;
+    }
 #ifdef TR_TILE
     if (sr == 1 && nr % TR_W == 0) {
         for (mg_index_t r = 0; r < nr; r += TR_W)

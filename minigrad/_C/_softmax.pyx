@@ -29,6 +29,12 @@ cdef extern from "mg_softmax.h" nogil:
                            float *, int, int, int) noexcept
     int mg_softmax_fwd_f64(mg_index_t, mg_index_t, mg_index_t, const double *,
                            double *, int, int, int) noexcept
+    int mg_softmax_fwd_rows_f32(mg_index_t, mg_index_t, const float *,
+                                mg_index_t, mg_index_t, float *, int, int,
+                                int) noexcept
+    int mg_softmax_fwd_rows_f64(mg_index_t, mg_index_t, const double *,
+                                mg_index_t, mg_index_t, double *, int, int,
+                                int) noexcept
     int mg_softmax_bwd_f32(mg_index_t, mg_index_t, mg_index_t, const float *,
                            const float *, mg_index_t, mg_index_t, float *, int,
                            int, int) noexcept
@@ -224,9 +230,10 @@ cdef tuple _permuted(object a):
     in place as its C-contiguous base with the axis renumbered, and the
     result laid out as the operand is (as PyTorch does); a copy to C order
     first costs a strided pass over the whole array, more than the kernel
-    (benchmarks/bench_softmax.py's layout rows). Other layouts (sliced,
-    broadcast, byte-swapped, misaligned) are copied by _floats, except the
-    broadcast scalar gradient of the backward, read as one row.
+    (benchmarks/bench_softmax.py's layout rows). The forward over a strided
+    last axis gathers its rows (_strided_rows). Other layouts (byte-swapped,
+    misaligned, other slices) are copied by _floats, except the broadcast
+    scalar gradient of the backward, read as one row.
 
     Measured for the backward (1000x1000 float32, 1 thread, medians of
     interleaved runs on a loaded 2-core machine): copying transposed y and
@@ -264,7 +271,9 @@ def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None,
     """softmax (or log_softmax with log=True) of x over axis ``dim``.
 
     x : ndarray, float32 or float64, any shape (a transposed x is read in
-        place, Note [Permuted operands]; other non-C-contiguous x is copied)
+        place, Note [Permuted operands]; so are strided rows over the last
+        axis, such as x[:, ::2], Note [Strided rows]; other layouts are
+        copied)
     out : optional C-contiguous array of x's shape and dtype (may be x).
     Without ``out`` the result has x's layout when x is transposed.
     """
@@ -276,6 +285,9 @@ def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None,
         y = softmax_fwd(view, perm.index(int(dim) % x.ndim), log=log,
                         nthreads=nthreads, isa=isa)
         return y.transpose(inverse)
+    cdef tuple rv = _strided_rows(x, dim) if out is None else None
+    if rv is not None:
+        return _softmax_fwd_rows(op, x, rv, log, nthreads, isa)
     x = _floats(op, "x", x)
     cdef mg_index_t outer, size, inner
     outer, size, inner = _axis_view(op, x, dim)
@@ -294,6 +306,58 @@ def softmax_fwd(x, dim, *, bint log=False, out=None, nthreads=None,
         with nogil:
             mg_softmax_fwd_f64(outer, size, inner, <const double *>px,
                                <double *>py, log, nt, code)
+    return y
+
+
+cdef tuple _strided_rows(object a, object dim):
+    """(rows, d, row step, element step), the steps in elements, when the
+    softmax of ``a`` over ``dim`` runs over strided rows in place (Note
+    [Strided rows] in csrc/softmax/softmax_impl.h): ``dim`` the last axis,
+    ``a`` not C-contiguous (a slice such as ``x[:, ::2]`` or ``x[:, :500]``),
+    and the other axes one run of rows at a fixed step. Else None."""
+    if (not isinstance(a, np.ndarray) or not isinstance(dim, (int, np.integer))
+            or isinstance(dim, bool)):
+        return None
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int nd = arr.ndim
+    if (nd == 0 or arr.size == 0 or not -nd <= dim < nd or int(dim) % nd != nd - 1
+            or not _native_float(arr) or cnp.PyArray_IS_C_CONTIGUOUS(arr)):
+        return None
+    cdef Py_ssize_t item = arr.itemsize
+    shape, strides = a.shape, a.strides
+    if any(st % item for st in strides):
+        return None
+    # The leading axes (size-1 ones aside) must nest: each step is the next
+    # axis' step times its size. Then row i sits at i times the last one.
+    lead = [(n, st // item) for n, st in zip(shape[:nd - 1], strides[:nd - 1])
+            if n != 1]
+    cdef Py_ssize_t k, nl = len(lead)
+    for k in range(nl - 1):
+        if lead[k][1] != lead[k + 1][1] * lead[k + 1][0]:
+            return None
+    cdef Py_ssize_t cs = strides[nd - 1] // item, d = shape[nd - 1]
+    cdef Py_ssize_t nr = arr.size // d
+    # One row: any step that gather_rows reads along the row.
+    cdef Py_ssize_t rs = lead[nl - 1][1] if nl else d * (abs(cs) + 1)
+    return nr, d, rs, cs
+
+
+cdef object _softmax_fwd_rows(str op, object x, tuple rv, bint log,
+                              object nthreads, object isa):
+    cdef mg_index_t nr = rv[0], d = rv[1], rs = rv[2], cs = rv[3]
+    cdef int nt = _threads(op, nthreads, x.size)
+    cdef int code = _isa_code(op, isa)
+    y = np.empty(x.shape, x.dtype)
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void *py = cnp.PyArray_DATA(<cnp.ndarray>y)
+    if x.dtype == _F32:
+        with nogil:
+            mg_softmax_fwd_rows_f32(nr, d, <const float *>px, rs, cs,
+                                    <float *>py, log, nt, code)
+    else:
+        with nogil:
+            mg_softmax_fwd_rows_f64(nr, d, <const double *>px, rs, cs,
+                                    <double *>py, log, nt, code)
     return y
 
 
