@@ -118,9 +118,14 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = MatMul.apply(g, b.transpose(-1, -2)).sum_to(a.shape)
+            if _transposed(a, g):  # Note [Gradients in the operand's layout]
+                ga = MatMul.apply(b, g.transpose(-1, -2)).transpose(-1, -2)
+            else:
+                ga = MatMul.apply(g, b.transpose(-1, -2)).sum_to(a.shape)
         if ctx.needs_input_grad[1]:
-            if b.ndim == 2 and a.ndim > 2:
+            if _transposed(b, g):
+                gb = MatMul.apply(g.transpose(-1, -2), a).transpose(-1, -2)
+            elif b.ndim == 2 and a.ndim > 2:
                 # b was shared by the whole batch: one GEMM over the batch
                 # folded into K, instead of a batch of products then a sum.
                 k, n = b.shape
@@ -131,6 +136,28 @@ class MatMul(Function):
             else:
                 gb = MatMul.apply(a.transpose(-1, -2), g).sum_to(b.shape)
         return ga, gb
+
+
+# Note [Gradients in the operand's layout]
+# An operand stored with its last two axes swapped (w.T, k.transpose(-1, -2)
+# of a C-contiguous tensor) gets its gradient in that layout too, as
+# PyTorch's mm backward does: dL/da = (b @ gᵀ)ᵀ, the same product written
+# transposed. The transpose back to the stored tensor then gives a
+# C-contiguous gradient, which a leaf takes without a copy and which meets
+# the next backward kernel in its input's layout; computed as g @ bᵀ it came
+# back transposed (1000x1000 float32: a 4 MB tiled copy at the leaf, or the
+# softmax backward's mixed-layout path at ~1.8x its contiguous time).
+
+
+def _transposed(t: Tensor, g: Tensor) -> bool:
+    """Whether ``t`` is stored with its last two axes swapped and its
+    gradient has g's batch shape (no broadcast to sum over)."""
+    d = t.data
+    if d.ndim < 2 or d.shape[:-2] != g.shape[:-2]:
+        return False
+    m, n = d.shape[-2], d.shape[-1]
+    it = d.itemsize
+    return m > 1 and n > 1 and d.strides[-2] == it and d.strides[-1] == it * m
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
