@@ -905,3 +905,15 @@ def test_scalar_backward_of_one_output_of_a_multi_output_op():
     assert a.grad_fn is b.grad_fn
     b.backward()  # one element, from a two-output node: the general path
     np.testing.assert_array_equal(x.grad.numpy(), [3.0])
+
+
+def test_sum_gradient_of_a_broadcast_input_is_c_order():
+    # A zero stride sorts last by size, but the gradient of a broadcast is
+    # summed next (Expand's backward): C order, not the transpose.
+    x = leaf(np.arange(4.0))
+    e = x.expand(3, 4)
+    seen = []
+    e.register_hook(seen.append)
+    e.sum().backward()
+    assert seen[0].data.flags.c_contiguous
+    np.testing.assert_array_equal(x.grad.data, np.full(4, 3.0))

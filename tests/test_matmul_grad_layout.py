@@ -94,3 +94,21 @@ def test_gradcheck_and_gradgradcheck_transposed_operand(side):
 
     assert mg.autograd.gradcheck(fn, (a, b))
     assert mg.autograd.gradgradcheck(fn, (a, b))
+
+
+@pytest.mark.parametrize("case", ["vector right", "vector left"])
+def test_transposed_matrix_with_a_vector(case):
+    # A vector operand reaches MatMul as a one-column (one-row) matrix.
+    rng = np.random.default_rng(5)
+    m, v = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    mt, vt = _leaf(m), _leaf(v)
+    if case == "vector right":
+        (mt.T @ vt).sum().backward()
+        np.testing.assert_allclose(mt.grad.data, np.outer(v, np.ones(3)), rtol=1e-13)
+        np.testing.assert_allclose(vt.grad.data, m.sum(axis=1), rtol=1e-13)
+    else:
+        (vt @ mt.T.T).sum().backward()
+        np.testing.assert_allclose(mt.grad.data, np.outer(v, np.ones(3)), rtol=1e-13)
+        w = _leaf(rng.standard_normal((3, 4)))
+        (vt @ w.T).sum().backward()
+        np.testing.assert_allclose(w.grad.data, np.outer(np.ones(3), v), rtol=1e-13)

@@ -151,7 +151,8 @@ class MatMul(Function):
 
 def _transposed(t: Tensor, g: Tensor) -> bool:
     """Whether ``t`` is stored with its last two axes swapped and its
-    gradient has g's batch shape (no broadcast to sum over)."""
+    gradient has g's batch shape (no broadcast to sum over). (A vector
+    operand reaches MatMul as a one-column matrix: ``matmul`` reshapes it.)"""
     d = t.data
     if d.ndim < 2 or d.shape[:-2] != g.shape[:-2]:
         return False

@@ -112,7 +112,10 @@ class Sum(Function):
 
 
 def _memory_order(a: np.ndarray) -> tuple[int, ...] | None:
-    """a's axes from the largest stride to the smallest; None for C order."""
+    """a's axes from the largest stride to the smallest; None for C order,
+    and for a broadcast (a zero stride: its gradient is summed, in C order)."""
+    if 0 in a.strides:
+        return None
     order = tuple(sorted(range(a.ndim), key=lambda i: -abs(a.strides[i])))
     return None if order == tuple(range(a.ndim)) else order
 
