@@ -249,6 +249,20 @@ def _layouts(x, g):
     }
 
 
+def _kernel_call(kind, ops, log, prep):
+    """The forward on x = ops, or the backward on (y, g) = ops, one thread,
+    each operand passed through ``prep`` first."""
+    if kind == "fwd":
+        return lambda: _softmax.softmax_fwd(prep(ops), -1, log=log, nthreads=1)
+    return lambda: _softmax.softmax_bwd(
+        prep(ops[0]), prep(ops[1]), -1, log=log, nthreads=1
+    )
+
+
+def _as_is(a):
+    return a
+
+
 def _copied(a):
     """a in C order by the fastest copy at hand: the tiled transposing copy
     for a transpose, numpy's otherwise (a slice, a broadcast)."""
@@ -282,22 +296,9 @@ def _layout_rows(torch, quick: bool) -> list[Row]:
         for kind, cases in (("fwd", lay["fwd"]), ("bwd", ylay)):
             fns, tfns = {}, {}
             for case, ops in cases.items():
-                if kind == "fwd":
-                    fns[case] = lambda a=ops, log=log: _softmax.softmax_fwd(
-                        a, -1, log=log, nthreads=1
-                    )
-                    fns["copy " + case] = lambda a=ops, log=log: _softmax.softmax_fwd(
-                        _copied(a), -1, log=log, nthreads=1
-                    )
-                else:
-                    fns[case] = lambda a=ops, log=log: _softmax.softmax_bwd(
-                        a[0], a[1], -1, log=log, nthreads=1
-                    )
-                    fns["copy " + case] = lambda a=ops, log=log: _softmax.softmax_bwd(
-                        _copied(a[0]), _copied(a[1]), -1, log=log, nthreads=1
-                    )
-                if case == "contiguous":
-                    del fns["copy " + case]
+                fns[case] = _kernel_call(kind, ops, log, _as_is)
+                if case != "contiguous":
+                    fns["copy " + case] = _kernel_call(kind, ops, log, _copied)
                 if torch is None:
                     continue
                 if kind == "fwd":
